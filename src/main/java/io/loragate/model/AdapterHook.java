@@ -1,0 +1,40 @@
+package io.loragate.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * The seam between the frozen base and its adapters. A forward calls the hook at every named
+ * linear layer and around every sub-layer, passing activations whose dimension 0 is the batch row.
+ * The hook knows which adapter each row uses; rows without an adapter must come back unchanged.
+ * Module names are the checkpoint's own parameter paths without {@code .weight} (for example
+ * {@code model.layers.0.self_attn.q_proj}), which are also the module paths that PEFT uses.
+ *
+ * <p>A forward with {@link #NONE} is the base model.
+ */
+public interface AdapterHook {
+
+    /** The base model: every method returns its input. */
+    AdapterHook NONE = new AdapterHook() {
+    };
+
+    /** Input of a linear layer before the base matmul (e.g. IA3 scaling of the MLP input). */
+    default NDArray beforeLinear(String module, NDArray x) {
+        return x;
+    }
+
+    /**
+     * Output of a linear layer.
+     *
+     * @param x the layer's input, {@code (batch, ..., in)}
+     * @param y the base output {@code x·Wᵀ + b}, {@code (batch, ..., out)}
+     * @return {@code y} plus each row's adapter delta
+     */
+    default NDArray afterLinear(String module, NDArray x, NDArray y) {
+        return y;
+    }
+
+    /** Output of a sub-layer ({@code <layer>.attn} or {@code <layer>.mlp}) before its residual add. */
+    default NDArray afterSublayer(String name, NDArray h) {
+        return h;
+    }
+}

@@ -1,0 +1,43 @@
+package io.loragate.model;
+
+/**
+ * Root of loragate's exception hierarchy. Every error a user can cause carries a {@link Kind} that
+ * each transport maps to its own status (HTTP code, gRPC status), and a message that names the bad
+ * value (a file, a field, an id).
+ */
+public class LoragateException extends RuntimeException {
+
+    /** What went wrong, independent of the transport. */
+    public enum Kind {
+        /** The caller sent something malformed or out of range. */
+        INVALID_ARGUMENT,
+        /** A named thing (model file, adapter, tensor) does not exist. */
+        NOT_FOUND,
+        /** The request is valid but cannot be served in the current state (e.g. generation on an encoder). */
+        FAILED_PRECONDITION,
+        /** A limit was hit (queue full, quota). */
+        RESOURCE_EXHAUSTED,
+        /** Data on disk is corrupt or inconsistent with what it claims to be. */
+        DATA_LOSS,
+        /** Requested feature is not supported (architecture, adapter type). */
+        UNIMPLEMENTED,
+        /** A bug or an unexpected failure of the engine. */
+        INTERNAL
+    }
+
+    private final Kind kind;
+
+    public LoragateException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    public LoragateException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+}
