@@ -96,7 +96,8 @@ public record ModelConfig(
                 maxPos = c.path("max_position_embeddings").asInt(4096);
                 eps = c.path("rms_norm_eps").asDouble(1e-6);
                 act = c.path("hidden_act").asText("silu");
-                JsonNode scaling = c.get("rope_scaling");
+                // transformers 5 writes "rope_parameters"; 4.x wrote "rope_theta" + "rope_scaling"
+                JsonNode scaling = c.hasNonNull("rope_parameters") ? c.get("rope_parameters") : c.get("rope_scaling");
                 if (scaling != null && !scaling.isNull()) {
                     String type = scaling.path("rope_type").asText(scaling.path("type").asText("default"));
                     if (!type.equals("default")) {
@@ -133,9 +134,17 @@ public record ModelConfig(
             }
         }
         return new ModelConfig(name, a, vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps,
-                c.path("rope_theta").asDouble(10000.0), tie, bias, act, c.path("type_vocab_size").asInt(2),
+                ropeTheta(c), tie, bias, act, c.path("type_vocab_size").asInt(2),
                 Collections.unmodifiableList(labels), Collections.unmodifiableSet(eos),
                 longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")));
+    }
+
+    private static double ropeTheta(JsonNode c) {
+        JsonNode params = c.path("rope_parameters");
+        if (params.hasNonNull("rope_theta")) {
+            return params.get("rope_theta").asDouble();
+        }
+        return c.path("rope_theta").asDouble(10000.0);
     }
 
     private static int req(Path file, JsonNode c, String key) {

@@ -1,0 +1,139 @@
+package io.loragate.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A frozen base model resident on its device. Weights are plain NDArrays without gradients, owned
+ * by one manager; nothing here ever modifies them. Adapters attach through {@link AdapterHook}.
+ */
+public abstract class BaseModel implements AutoCloseable {
+
+    protected final ModelConfig config;
+    protected final Device device;
+    protected final NDManager weights;
+    private final Map<String, LinearShape> linears;
+    private final Map<String, long[]> paramShapes;
+
+    protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes) {
+        this.config = config;
+        this.device = device;
+        this.weights = weights;
+        this.linears = Collections.unmodifiableMap(linears);
+        this.paramShapes = Collections.unmodifiableMap(paramShapes);
+    }
+
+    /**
+     * Loads a Hugging Face model folder onto {@code device}: the architecture comes from
+     * {@code config.json}; weights from safetensors (single file or sharded).
+     */
+    public static BaseModel load(Path folder, Device device) {
+        ModelConfig config = ModelConfig.load(folder);
+        return switch (config.architecture()) {
+            case LLAMA -> LlamaModel.load(folder, config, device);
+            case GPT2 -> Gpt2Model.load(folder, config, device);
+            case BERT -> EncoderModel.load(folder, config, device);
+        };
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** The manager that owns the weights; adapters and caches create their own sub-managers of it. */
+    public NDManager manager() {
+        return weights;
+    }
+
+    /** Every linear layer an adapter may target, by module path. */
+    public Map<String, LinearShape> linears() {
+        return linears;
+    }
+
+    /** Shapes of every parameter, by checkpoint name (for modules_to_save validation). */
+    public Map<String, long[]> paramShapes() {
+        return paramShapes;
+    }
+
+    /** Bytes of resident weights. */
+    public long weightBytes() {
+        return paramShapes.values().stream().mapToLong(s -> {
+            long n = 4;
+            for (long d : s) {
+                n *= d;
+            }
+            return n;
+        }).sum();
+    }
+
+    @Override
+    public void close() {
+        weights.close();
+    }
+
+    /**
+     * Collects a model's parameters while loading; closes everything if loading fails halfway, so a
+     * bad checkpoint never leaves a half-loaded model behind.
+     */
+    static final class Loader implements AutoCloseable {
+        final Checkpoint checkpoint;
+        final NDManager manager;
+        final Map<String, LinearShape> linears = new LinkedHashMap<>();
+        final Map<String, long[]> shapes = new LinkedHashMap<>();
+        private boolean done;
+
+        Loader(Path folder, Device device) {
+            this.checkpoint = Checkpoint.open(folder);
+            this.manager = NDManager.newBaseManager(device, "PyTorch");
+        }
+
+        NDArray param(String name, long... shape) {
+            NDArray a = checkpoint.read(name, manager, shape);
+            shapes.put(name, shape.length > 0 ? shape : a.getShape().getShape());
+            return a;
+        }
+
+        NDArray optional(String name, long... shape) {
+            return checkpoint.contains(name) ? param(name, shape) : null;
+        }
+
+        /** A linear layer's weight stored (out, in). */
+        NDArray linear(String module, long in, long out) {
+            linears.put(module, new LinearShape(module, in, out));
+            return param(module + ".weight", out, in);
+        }
+
+        /** A GPT-2 Conv1D weight stored (in, out), transposed once here to (out, in). */
+        NDArray conv1d(String module, long in, long out) {
+            linears.put(module, new LinearShape(module, in, out));
+            NDArray stored = param(module + ".weight", in, out);
+            shapes.put(module + ".weight", new long[] {in, out});
+            NDArray w = stored.transpose().duplicate();
+            stored.close();
+            return w;
+        }
+
+        NDManager finish() {
+            done = true;
+            return manager;
+        }
+
+        @Override
+        public void close() {
+            checkpoint.close();
+            if (!done) {
+                manager.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package io.loragate.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.Map;
+
+/**
+ * A decoder that generates text. One {@link #forward} call runs a block of new tokens for every row
+ * of a batch (rows may have different numbers of new tokens: they are left-padded to the longest and
+ * masked), appends their keys and values to the {@link KvCache}, and returns logits. Prefill is a
+ * forward of the whole prompt; decode is a forward of one token per row that attends to the cache.
+ */
+public abstract class CausalModel extends BaseModel {
+
+    /** Additive mask for a forbidden attention score; finite so a fully masked (padding) row stays NaN-free. */
+    static final float MASKED = -1e9f;
+
+    static final ai.djl.ndarray.types.DataType FLOAT = ai.djl.ndarray.types.DataType.FLOAT32;
+
+    protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes) {
+        super(config, device, weights, linears, paramShapes);
+    }
+
+    /** An empty cache for {@code batch} sequences. */
+    public KvCache newCache(int batch) {
+        return new KvCache(weights, config.numLayers(), batch, config.numKvHeads(), config.headDim());
+    }
+
+    /**
+     * Runs new tokens through the model.
+     *
+     * @param out     manager that receives the returned logits (the caller closes it)
+     * @param tokens  new token ids per row; rows may differ in length (0 is allowed: the row idles)
+     * @param cache   the rows' cache, extended in place
+     * @param hook    the adapters of the batch's rows ({@link AdapterHook#NONE} for the base)
+     * @param allPositions true: logits for every new position {@code (batch, t, vocab)}, left-padded;
+     *                false: logits of each row's last position {@code (batch, vocab)}
+     */
+    public NDArray forward(NDManager out, long[][] tokens, KvCache cache, AdapterHook hook, boolean allPositions) {
+        int batch = tokens.length;
+        if (cache.batch() != batch) {
+            throw new IllegalArgumentException("cache holds " + cache.batch() + " rows, batch has " + batch);
+        }
+        int t = 0;
+        int[] newReal = new int[batch];
+        for (int r = 0; r < batch; r++) {
+            newReal[r] = tokens[r].length;
+            t = Math.max(t, newReal[r]);
+        }
+        if (t == 0) {
+            throw new IllegalArgumentException("no new tokens in any row");
+        }
+        int past = cache.columns();
+        long[] ids = new long[batch * t];      // (batch, t), left-padded with 0
+        long[] positions = new long[batch * t]; // (batch, t)
+        for (int r = 0; r < batch; r++) {
+            int pad = t - newReal[r];
+            for (int s = 0; s < newReal[r]; s++) {
+                long id = tokens[r][s];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
+                            "token id " + id + " is outside the vocabulary of " + config.vocabSize());
+                }
+                ids[r * t + pad + s] = id;
+                positions[r * t + pad + s] = cache.length(r) + s;
+            }
+            if (cache.length(r) + newReal[r] > config.maxPositions()) {
+                throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "sequence of "
+                        + (cache.length(r) + newReal[r]) + " tokens exceeds the model's " + config.maxPositions() + " positions");
+            }
+        }
+        cache.extend(t, newReal);
+        int columns = cache.columns();
+        float[] mask = new float[batch * t * columns]; // (batch, 1, t, columns)
+        for (int r = 0; r < batch; r++) {
+            for (int s = 0; s < t; s++) {
+                int q = past + s;
+                int base = (r * t + s) * columns;
+                for (int j = 0; j < columns; j++) {
+                    mask[base + j] = j <= q && cache.isReal(r, j) ? 0f : MASKED;
+                }
+            }
+        }
+        try (NDManager step = out.newSubManager(device)) {
+            NDArray idArray = step.create(ids, new Shape(batch, t));
+            NDArray posArray = step.create(positions, new Shape(batch, t));
+            NDArray maskArray = step.create(mask, new Shape(batch, 1, t, columns));
+            NDArray h = decode(step, idArray, posArray, maskArray, cache, hook); // (batch, t, hidden)
+            if (!allPositions) {
+                h = h.get(new NDIndex(":, -1, :"));                                  // (batch, hidden)
+            }
+            NDArray logits = lmHead(h, hook);
+            logits.attach(out);
+            return logits;
+        }
+    }
+
+    /** Convenience: the whole sequence in one row, all positions' logits {@code (t, vocab)}, no cache kept. */
+    public NDArray logits(NDManager out, long[] ids, AdapterHook hook) {
+        try (KvCache cache = newCache(1)) {
+            NDArray l = forward(out, new long[][] {ids}, cache, hook, true);
+            NDArray row = l.get(0);
+            row.attach(out);
+            l.close();
+            return row;
+        }
+    }
+
+    /** Embeddings, the decoder layers and the final norm: {@code (batch, t, hidden)}. */
+    protected abstract NDArray decode(NDManager step, NDArray ids, NDArray positions, NDArray mask, KvCache cache,
+            AdapterHook hook);
+
+    /** Hidden states to vocabulary logits. */
+    protected abstract NDArray lmHead(NDArray h, AdapterHook hook);
+
+    /** Token embedding lookup, attached to the step (a lookup's result would otherwise belong to the weights). */
+    protected static NDArray embed(NDManager step, NDArray table, NDArray ids) {
+        NDArray e = table.get(ids);
+        e.attach(step);
+        return e;
+    }
+
+    /**
+     * Scaled dot-product attention against the cache, grouped-query aware without copying keys:
+     * the query heads that share a key/value head are folded into the sequence axis.
+     *
+     * @param q (batch, t, heads·headDim)
+     * @param k (batch, t, kvHeads·headDim) new keys (positions already encoded)
+     * @param v (batch, t, kvHeads·headDim)
+     * @return (batch, t, heads·headDim)
+     */
+    protected NDArray attention(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, KvCache cache) {
+        long batch = q.getShape().get(0);
+        long t = q.getShape().get(1);
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int d = config.headDim();
+        int g = config.groups();
+        NDArray kNew = k.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);   // (batch, kvHeads, t, d)
+        NDArray vNew = v.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);   // (batch, kvHeads, t, d)
+        NDArray[] kv = cache.write(layer, kNew, vNew);                          // (batch, kvHeads, L, d) each
+        long columns = kv[0].getShape().get(2);
+        NDArray qh = q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
+                .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
+        NDArray scores = qh.matMul(kv[0].transpose(0, 1, 3, 2))                  // (batch, kvHeads, g·t, L)
+                .mul((float) (1.0 / Math.sqrt(d)))
+                .reshape(batch, kvHeads, g, t, columns)
+                .add(mask.expandDims(1));                                        // mask: (batch, 1, 1, t, L)
+        NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, g * t, columns);
+        return probs.matMul(kv[1])                                               // (batch, kvHeads, g·t, d)
+                .reshape(batch, kvHeads, g, t, d)
+                .transpose(0, 3, 1, 2, 4)                                        // (batch, t, kvHeads, g, d)
+                .reshape(batch, t, (long) heads * d);
+    }
+
+    /** Concatenates the halves for RoPE's rotate_half: {@code (-x₂, x₁)}. */
+    static NDArray rotateHalf(NDArray x) {
+        long half = x.getShape().tail() / 2;
+        NDArray x1 = x.get(new NDIndex("..., :{}", half));
+        NDArray x2 = x.get(new NDIndex("..., {}:", half));
+        return x2.neg().concat(x1, -1);
+    }
+
+}

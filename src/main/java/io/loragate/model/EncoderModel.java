@@ -1,0 +1,279 @@
+package io.loragate.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * BERT encoders ({@code BertModel}, {@code BertForSequenceClassification}): word + position +
+ * token-type embeddings, post-norm layers with bidirectional attention over a padding mask, the
+ * tanh pooler and an optional classifier. Gives hidden states, pooled sentence embeddings and
+ * class logits.
+ */
+public final class EncoderModel extends BaseModel {
+
+    /** How token states become one sentence vector. */
+    public enum Pooling {
+        /** Mean over the attention mask, then L2 normalisation (the sentence-transformers recipe). */
+        MEAN,
+        /** The first ([CLS]) token's state, L2 normalised. */
+        CLS
+    }
+
+    private record Layer(String prefix, NDArray qW, NDArray qB, NDArray kW, NDArray kB, NDArray vW, NDArray vB,
+            NDArray oW, NDArray oB, NDArray ln1W, NDArray ln1B, NDArray iW, NDArray iB, NDArray outW, NDArray outB,
+            NDArray ln2W, NDArray ln2B) {
+    }
+
+    private final String root; // "bert." for task checkpoints, "" for a bare BertModel
+    private final NDArray wordEmb;   // (vocab, hidden)
+    private final NDArray posEmb;    // (positions, hidden)
+    private final NDArray typeEmb;   // (types, hidden)
+    private final NDArray embLnW;
+    private final NDArray embLnB;
+    private final Layer[] layers;
+    private final NDArray poolerW;   // (hidden, hidden) or null
+    private final NDArray poolerB;
+    private final NDArray classifierW; // (labels, hidden) or null
+    private final NDArray classifierB;
+
+    private EncoderModel(ModelConfig c, Device device, Loader l, String root, NDArray[] emb, Layer[] layers,
+            NDArray[] pooler, NDArray[] classifier) {
+        super(c, device, l.manager, l.linears, l.shapes);
+        this.root = root;
+        this.wordEmb = emb[0];
+        this.posEmb = emb[1];
+        this.typeEmb = emb[2];
+        this.embLnW = emb[3];
+        this.embLnB = emb[4];
+        this.layers = layers;
+        this.poolerW = pooler[0];
+        this.poolerB = pooler[1];
+        this.classifierW = classifier[0];
+        this.classifierB = classifier[1];
+    }
+
+    static EncoderModel load(Path folder, ModelConfig c, Device device) {
+        try (Loader l = new Loader(folder, device)) {
+            String root = l.checkpoint.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+            long h = c.hiddenSize();
+            String e = root + "embeddings.";
+            NDArray[] emb = {
+                l.param(e + "word_embeddings.weight", c.vocabSize(), h),
+                l.param(e + "position_embeddings.weight", c.maxPositions(), h),
+                l.param(e + "token_type_embeddings.weight", c.typeVocabSize(), h),
+                l.param(e + "LayerNorm.weight", h),
+                l.param(e + "LayerNorm.bias", h)};
+            Layer[] layers = new Layer[c.numLayers()];
+            for (int i = 0; i < layers.length; i++) {
+                String p = root + "encoder.layer." + i;
+                String s = p + ".attention.self";
+                layers[i] = new Layer(p,
+                        l.linear(s + ".query", h, h), l.param(s + ".query.bias", h),
+                        l.linear(s + ".key", h, h), l.param(s + ".key.bias", h),
+                        l.linear(s + ".value", h, h), l.param(s + ".value.bias", h),
+                        l.linear(p + ".attention.output.dense", h, h), l.param(p + ".attention.output.dense.bias", h),
+                        l.param(p + ".attention.output.LayerNorm.weight", h), l.param(p + ".attention.output.LayerNorm.bias", h),
+                        l.linear(p + ".intermediate.dense", h, c.intermediateSize()),
+                        l.param(p + ".intermediate.dense.bias", c.intermediateSize()),
+                        l.linear(p + ".output.dense", c.intermediateSize(), h), l.param(p + ".output.dense.bias", h),
+                        l.param(p + ".output.LayerNorm.weight", h), l.param(p + ".output.LayerNorm.bias", h));
+            }
+            NDArray[] pooler = {null, null};
+            if (l.checkpoint.contains(root + "pooler.dense.weight")) {
+                pooler[0] = l.linear(root + "pooler.dense", h, h);
+                pooler[1] = l.param(root + "pooler.dense.bias", h);
+            }
+            NDArray[] classifier = {null, null};
+            if (c.architectureName().equals("BertForSequenceClassification")) {
+                int labels = c.labels().size();
+                classifier[0] = l.linear("classifier", h, labels);
+                classifier[1] = l.param("classifier.bias", labels);
+                if (pooler[0] == null) {
+                    throw new ModelFormatException(folder, "a sequence classifier needs the pooler weights (" + root + "pooler.dense.weight)");
+                }
+            }
+            EncoderModel model = new EncoderModel(c, device, l, root, emb, layers, pooler, classifier);
+            l.finish();
+            return model;
+        }
+    }
+
+    /** The module path prefix of the encoder ("bert." or ""), for adapters and diagnostics. */
+    public String root() {
+        return root;
+    }
+
+    /** True when the checkpoint carries a classification head. */
+    public boolean hasClassifier() {
+        return classifierW != null;
+    }
+
+    /** True when the checkpoint carries the tanh pooler. */
+    public boolean hasPooler() {
+        return poolerW != null;
+    }
+
+    /**
+     * Last hidden states for a batch of token sequences (padded on the right and masked).
+     *
+     * @return {@code (batch, maxLen, hidden)} attached to {@code out}; padded positions are meaningless
+     */
+    public NDArray hiddenStates(NDManager out, List<long[]> ids, AdapterHook hook) {
+        try (NDManager step = out.newSubManager(device)) {
+            NDArray h = encode(step, ids, hook);
+            h.attach(out);
+            return h;
+        }
+    }
+
+    /** Last hidden states as Java arrays, each row trimmed to its own length. */
+    public float[][][] lastHidden(List<long[]> ids, AdapterHook hook) {
+        try (NDManager step = weights.newSubManager(device)) {
+            NDArray h = encode(step, ids, hook);
+            long maxLen = h.getShape().get(1);
+            int hidden = config.hiddenSize();
+            float[] all = h.toFloatArray();
+            float[][][] result = new float[ids.size()][][];
+            for (int r = 0; r < ids.size(); r++) {
+                result[r] = new float[ids.get(r).length][hidden];
+                for (int s = 0; s < ids.get(r).length; s++) {
+                    System.arraycopy(all, (int) ((r * maxLen + s) * hidden), result[r][s], 0, hidden);
+                }
+            }
+            return result;
+        }
+    }
+
+    /** Sentence embeddings, one L2-normalised vector per sequence. */
+    public float[][] embed(List<long[]> ids, Pooling pooling, AdapterHook hook) {
+        try (NDManager step = weights.newSubManager(device)) {
+            NDArray h = encode(step, ids, hook);          // (batch, len, hidden)
+            NDArray pooled;
+            if (pooling == Pooling.CLS) {
+                pooled = h.get(new NDIndex(":, 0, :"));    // (batch, hidden)
+            } else {
+                NDArray mask = paddingMask(step, ids).expandDims(-1); // (batch, len, 1)
+                pooled = h.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1e-9f));
+            }
+            NDArray norm = pooled.square().sum(new int[] {1}, true).sqrt().maximum(1e-12f);
+            return toRows(pooled.div(norm));
+        }
+    }
+
+    /** Classification logits {@code (batch, labels)} from the pooled [CLS] state. */
+    public float[][] classify(List<long[]> ids, AdapterHook hook) {
+        if (classifierW == null) {
+            throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
+                    "base model " + config.architectureName() + " has no classification head");
+        }
+        try (NDManager step = weights.newSubManager(device)) {
+            NDArray pooled = pool(encode(step, ids, hook), hook);
+            return toRows(Layers.linear(hook, "classifier", pooled, classifierW, classifierB));
+        }
+    }
+
+    /** The BERT pooler: {@code tanh(W·h[CLS] + b)}, {@code (batch, hidden)}. */
+    public NDArray pool(NDArray hidden, AdapterHook hook) {
+        if (poolerW == null) {
+            throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION, "this checkpoint has no pooler");
+        }
+        NDArray cls = hidden.get(new NDIndex(":, 0, :"));
+        return Layers.linear(hook, root + "pooler.dense", cls, poolerW, poolerB).tanh();
+    }
+
+    private NDArray encode(NDManager step, List<long[]> ids, AdapterHook hook) {
+        int batch = ids.size();
+        int len = 0;
+        for (long[] row : ids) {
+            if (row.length == 0) {
+                throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "empty input");
+            }
+            len = Math.max(len, row.length);
+        }
+        if (len > config.maxPositions()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
+                    "input of " + len + " tokens exceeds the model's " + config.maxPositions() + " positions");
+        }
+        long[] flat = new long[batch * len];  // (batch, len), right-padded with 0
+        long[] positions = new long[batch * len];
+        for (int r = 0; r < batch; r++) {
+            long[] row = ids.get(r);
+            for (int s = 0; s < len; s++) {
+                positions[r * len + s] = s;
+                if (s < row.length) {
+                    if (row[s] < 0 || row[s] >= config.vocabSize()) {
+                        throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
+                                "token id " + row[s] + " is outside the vocabulary of " + config.vocabSize());
+                    }
+                    flat[r * len + s] = row[s];
+                }
+            }
+        }
+        NDArray idArray = step.create(flat, new Shape(batch, len));
+        NDArray posArray = step.create(positions, new Shape(batch, len));
+        NDArray typeArray = step.zeros(new Shape(batch, len), ai.djl.ndarray.types.DataType.INT64);
+        NDArray x = lookup(step, wordEmb, idArray).add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
+        x = Layers.layerNorm(x, embLnW, embLnB, config.normEps());                      // (batch, len, hidden)
+        NDArray bias = paddingMask(step, ids).sub(1f).mul(-CausalModel.MASKED).reshape(batch, 1, 1, len); // 0 or -1e9
+        int heads = config.numHeads();
+        int d = config.headDim();
+        float scale = (float) (1.0 / Math.sqrt(d));
+        for (Layer L : layers) {
+            String s = L.prefix + ".attention.self";
+            NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
+            NDArray k = heads(Layers.linear(hook, s + ".key", x, L.kW, L.kB), heads, d);
+            NDArray v = heads(Layers.linear(hook, s + ".value", x, L.vW, L.vB), heads, d);
+            NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(bias).softmax(-1); // (batch, heads, len, len)
+            NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, len, (long) heads * d);
+            NDArray attnOut = Layers.linear(hook, L.prefix + ".attention.output.dense", ctx, L.oW, L.oB);
+            attnOut = hook.afterSublayer(L.prefix + ".attention", attnOut);
+            x = Layers.layerNorm(attnOut.add(x), L.ln1W, L.ln1B, config.normEps());
+            NDArray inter = Layers.activation(config.hiddenAct(),
+                    Layers.linear(hook, L.prefix + ".intermediate.dense", x, L.iW, L.iB));
+            NDArray out = Layers.linear(hook, L.prefix + ".output.dense", inter, L.outW, L.outB);
+            out = hook.afterSublayer(L.prefix + ".mlp", out);
+            x = Layers.layerNorm(out.add(x), L.ln2W, L.ln2B, config.normEps());
+        }
+        return x;
+    }
+
+    private static NDArray heads(NDArray x, int heads, int d) {
+        long batch = x.getShape().get(0);
+        long len = x.getShape().get(1);
+        return x.reshape(batch, len, heads, d).transpose(0, 2, 1, 3);
+    }
+
+    /** 1 for real tokens, 0 for padding: {@code (batch, len)} float. */
+    private static NDArray paddingMask(NDManager step, List<long[]> ids) {
+        int len = ids.stream().mapToInt(r -> r.length).max().orElse(0);
+        float[] m = new float[ids.size() * len];
+        for (int r = 0; r < ids.size(); r++) {
+            for (int s = 0; s < ids.get(r).length; s++) {
+                m[r * len + s] = 1f;
+            }
+        }
+        return step.create(m, new Shape(ids.size(), len));
+    }
+
+    private static NDArray lookup(NDManager step, NDArray table, NDArray ids) {
+        NDArray e = table.get(ids);
+        e.attach(step);
+        return e;
+    }
+
+    private static float[][] toRows(NDArray m) {
+        int rows = (int) m.getShape().get(0);
+        int cols = (int) m.getShape().get(1);
+        float[] flat = m.toFloatArray();
+        float[][] out = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(flat, r * cols, out[r], 0, cols);
+        }
+        return out;
+    }
+}
