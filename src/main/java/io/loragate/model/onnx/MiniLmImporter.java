@@ -218,11 +218,13 @@ public final class MiniLmImporter {
         try {
             URLConnection c = url.openConnection();
             c.setUseCaches(false); // a cached JarFile would stay open for the life of the JVM
-            long n = c.getContentLengthLong();
-            if (n < 0) {
-                throw new IOException("unknown size");
+            try (InputStream ignored = c.getInputStream()) { // closing the stream closes the uncached jar
+                long n = c.getContentLengthLong();
+                if (n < 0) {
+                    throw new IOException("unknown size");
+                }
+                return n;
             }
-            return n;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read classpath resource " + url + ": " + e.getMessage(), e);
         }
