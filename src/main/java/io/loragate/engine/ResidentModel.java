@@ -1,0 +1,135 @@
+package io.loragate.engine;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import io.loragate.config.LoragateConfig;
+import io.loragate.model.BaseModel;
+import io.loragate.model.LoragateException;
+import io.loragate.model.TextTokenizer;
+import io.loragate.model.onnx.MiniLmImporter;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import org.jboss.logging.Logger;
+
+/**
+ * The one frozen base model of this gateway, loaded once at start on a background thread (so the
+ * startup probe can report progress) and resident until shutdown.
+ */
+@ApplicationScoped
+public class ResidentModel {
+
+    private static final Logger LOG = Logger.getLogger(ResidentModel.class);
+
+    /** Where loading stands. */
+    public enum State { LOADING, READY, FAILED, CLOSED }
+
+    private final LoragateConfig config;
+    private volatile State state = State.LOADING;
+    private volatile String failure;
+    private volatile BaseModel model;
+    private volatile TextTokenizer tokenizer;
+    private volatile String id;
+    private final CompletableFuture<BaseModel> loaded = new CompletableFuture<>();
+
+    public ResidentModel(LoragateConfig config) {
+        this.config = config;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        System.setProperty("ai.djl.offline", "true");
+        Thread t = new Thread(this::load, "loragate-model-loader");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void load() {
+        long start = System.nanoTime();
+        try {
+            Path folder = config.model().path().orElseGet(() -> MiniLmImporter.ensureImported(config.dataDir()));
+            Device device = resolveDevice(config.device());
+            LOG.infof("loading base model %s on %s", folder, device);
+            BaseModel m = BaseModel.load(folder, device);
+            tokenizer = TextTokenizer.load(folder);
+            id = config.model().id().orElse(folder.getFileName().toString());
+            model = m;
+            state = State.READY;
+            loaded.complete(m);
+            LOG.infof("base model %s (%s, %d layers, %.1f MB) ready in %d ms", id, m.config().architectureName(),
+                    m.config().numLayers(), m.weightBytes() / 1e6, (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException e) {
+            failure = e.getMessage();
+            state = State.FAILED;
+            loaded.completeExceptionally(e);
+            LOG.errorf("base model failed to load: %s", e.getMessage());
+        }
+    }
+
+    /** Maps {@code loragate.device} to a DJL device. */
+    static Device resolveDevice(String name) {
+        int gpus = Engine.getEngine("PyTorch").getGpuCount();
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "cpu" -> Device.cpu();
+            case "gpu", "cuda" -> {
+                if (gpus == 0) {
+                    throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
+                            "loragate.device=gpu but the PyTorch engine sees no GPU (is the CUDA native library installed?)");
+                }
+                yield Device.gpu();
+            }
+            case "auto" -> gpus > 0 ? Device.gpu() : Device.cpu();
+            default -> throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
+                    "loragate.device must be cpu, gpu or auto, got '" + name + "'");
+        };
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Why loading failed, or null. */
+    public String failure() {
+        return failure;
+    }
+
+    /** The model, or an error explaining that it is not ready. */
+    public BaseModel model() {
+        BaseModel m = model;
+        if (m == null) {
+            throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
+                    state == State.FAILED ? "base model failed to load: " + failure : "base model is still loading");
+        }
+        return m;
+    }
+
+    public TextTokenizer tokenizer() {
+        model();
+        return tokenizer;
+    }
+
+    /** The base model's id (what clients put in {@code model} to use no adapter). */
+    public String id() {
+        model();
+        return id;
+    }
+
+    /** Completes when loading finishes (exceptionally if it failed). */
+    public CompletableFuture<BaseModel> whenLoaded() {
+        return loaded;
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        state = State.CLOSED;
+        BaseModel m = model;
+        model = null;
+        if (m != null) {
+            m.close();
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.loragate;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The import arrows of DESIGN.md: each layer may import only the layers beneath it. */
+class ArchitectureTest {
+
+    static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("io.loragate");
+    }
+
+    @Test
+    void modelIsPureDjlWithoutQuarkusOrHigherLayers() {
+        classes().that().resideInAPackage("io.loragate.model..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.model..", "java..", "javax..",
+                        "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
+                .check(classes);
+    }
+
+    @Test
+    void adapterImportsOnlyModel() {
+        classes().that().resideInAPackage("io.loragate.adapter..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.adapter..", "io.loragate.model..",
+                        "java..", "javax..", "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
+    void engineDoesNotReachUpIntoRegistryTrainingOrTransports() {
+        noClasses().that().resideInAPackage("io.loragate.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.registry..", "io.loragate.training..",
+                        "io.loragate.api..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
+    void registryDoesNotReachUpIntoEngineTrainingOrTransports() {
+        noClasses().that().resideInAPackage("io.loragate.registry..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.engine..", "io.loragate.training..",
+                        "io.loragate.api..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
+    void trainingDoesNotUseTheServingEngineOrTransports() {
+        noClasses().that().resideInAPackage("io.loragate.training..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.engine..", "io.loragate.api..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
+    void transportsNeverTouchNdArraysOrEachOther() {
+        noClasses().that().resideInAPackage("io.loragate.api..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
+                .allowEmptyShould(true)
+                .check(classes);
+        noClasses().that().resideInAPackage("io.loragate.api.rest..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.api.grpc..")
+                .allowEmptyShould(true)
+                .check(classes);
+        noClasses().that().resideInAPackage("io.loragate.api.grpc..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.api.rest..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
+    void lowerLayersNeverImportTransports() {
+        noClasses().that().resideInAnyPackage("io.loragate.model..", "io.loragate.adapter..", "io.loragate.engine..",
+                        "io.loragate.registry..", "io.loragate.training..", "io.loragate.config..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.api..")
+                .check(classes);
+    }
+}
