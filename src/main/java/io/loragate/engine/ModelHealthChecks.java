@@ -20,17 +20,17 @@ public class ModelHealthChecks {
     @Produces
     @Startup
     HealthCheck modelLoaded() {
-        return this::check;
+        return () -> check("base-model-loaded");
     }
 
     @Produces
     @Readiness
     HealthCheck modelReady() {
-        return this::check;
+        return () -> check("base-model");
     }
 
-    private HealthCheckResponse check() {
-        var b = HealthCheckResponse.named("base-model").status(resident.state() == ResidentModel.State.READY)
+    private HealthCheckResponse check(String name) {
+        var b = HealthCheckResponse.named(name).status(resident.state() == ResidentModel.State.READY)
                 .withData("state", resident.state().name());
         if (resident.state() == ResidentModel.State.READY) {
             b.withData("id", resident.id())
