@@ -1,0 +1,472 @@
+package io.loragate.adapter;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.loragate.model.LinearShape;
+import io.loragate.model.LoragateException;
+import io.loragate.model.ModelFormatException;
+import io.loragate.model.safetensors.Dtype;
+import io.loragate.model.safetensors.SafetensorsFile;
+import io.loragate.model.safetensors.TensorInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A PEFT LoRA adapter resident on a device, validated against one base model. Loading checks
+ * everything before it returns (every module exists in the base with the adapter's shapes, every
+ * targeted module has weights, ranks agree with the config), so an adapter is either whole or not
+ * loaded. The weights are held in the form {@link MultiLoraHook} multiplies with, {@code Aᵀ} and
+ * {@code Bᵀ·scale}, contiguous; one manager owns them all and {@link #close()} frees them.
+ *
+ * <p>Immutable after loading; safe to share between threads and hooks while open.
+ */
+public final class LoraAdapter implements AutoCloseable {
+
+    /** File name of the weights inside an adapter folder. */
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
+    /** Prefix of every key PEFT writes: the {@code PeftModel} wraps {@code LoraModel} wraps the base. */
+    static final String PREFIX = "base_model.model.";
+
+    private static final Pattern LORA_KEY = Pattern.compile("(.+)\\.lora_([AB])(?:\\.default)?\\.weight");
+    private static final Pattern LORA_BIAS_KEY = Pattern.compile("(.+)\\.lora_B(?:\\.default)?\\.bias");
+
+    /** LoRA of one linear layer: {@code delta = (x·Aᵀ)·(Bᵀ·scale)}. */
+    static final class Lora {
+        final String module;
+        final int rank;
+        final float scale;
+        final long in;
+        final long out;
+        final NDArray aT;       // (in, r)
+        final NDArray bTScaled; // (r, out)
+        final NDArray b;        // (out, r) unscaled, kept only when Bᵀ·scale / scale does not give B back exactly; else null
+
+        Lora(String module, int rank, float scale, long in, long out, NDArray aT, NDArray bTScaled, NDArray b) {
+            this.module = module;
+            this.rank = rank;
+            this.scale = scale;
+            this.in = in;
+            this.out = out;
+            this.aT = aT;
+            this.bTScaled = bTScaled;
+            this.b = b;
+        }
+    }
+
+    /** A module the adapter replaces for its rows (PEFT's modules_to_save): {@code y = x·W'ᵀ + b'}. */
+    static final class Replacement {
+        final String module;
+        final NDArray wT;          // (in, out)
+        final NDArray bias;        // (out), or null when the base layer has none
+        final boolean storedInOut; // the checkpoint stores the weight (in, out) (GPT-2 Conv1D)
+
+        Replacement(String module, NDArray wT, NDArray bias, boolean storedInOut) {
+            this.module = module;
+            this.wT = wT;
+            this.bias = bias;
+            this.storedInOut = storedInOut;
+        }
+    }
+
+    private final PeftConfig config;
+    private final NDManager manager;
+    private final Map<String, Lora> lora;
+    private final Map<String, Replacement> replacements;
+    private final long bytes;
+    private final int rank;
+
+    private LoraAdapter(PeftConfig config, NDManager manager, Map<String, Lora> lora,
+            Map<String, Replacement> replacements, long bytes) {
+        this.config = config;
+        this.manager = manager;
+        this.lora = Collections.unmodifiableMap(lora);
+        this.replacements = Collections.unmodifiableMap(replacements);
+        this.bytes = bytes;
+        this.rank = lora.values().stream().mapToInt(l -> l.rank).max().orElse(0);
+    }
+
+    /**
+     * Loads a PEFT folder ({@code adapter_config.json} + {@code adapter_model.safetensors}) for a base.
+     *
+     * @param baseLinears     the base's linear layers by module path, shapes as the math sees them
+     * @param baseParamShapes the base's parameters by checkpoint name, shapes as stored (for modules_to_save)
+     * @param device          where the weights live (the base's device)
+     * @throws ModelFormatException if the folder is not a valid adapter for this base
+     * @throws LoragateException    {@code UNIMPLEMENTED} for LoRA variants we do not run
+     */
+    public static LoraAdapter load(Path folder, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
+            Device device) {
+        Path weights = folder.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            Path bin = folder.resolve("adapter_model.bin");
+            if (Files.exists(bin)) {
+                throw new ModelFormatException(bin, "pickle weights are never loaded; save the adapter with safetensors"
+                        + " (PEFT's default, safe_serialization=True) as " + WEIGHTS_FILE);
+            }
+            throw new ModelFormatException(weights, "file not found");
+        }
+        PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
+            NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+            try {
+                return read(config, file, layout, manager);
+            } catch (RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+    }
+
+    /** What the file holds, checked against the config and the base before any tensor is read. */
+    private record Layout(Map<String, LinearShape> loraModules, Map<String, TensorInfo[]> loraTensors,
+            Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut) {
+
+        static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
+                Map<String, long[]> baseParamShapes) {
+            Path path = file.path();
+            Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
+            Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
+            for (TensorInfo t : file.tensors().values()) {
+                String key = t.name();
+                if (!key.startsWith(PREFIX)) {
+                    throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
+                            + PREFIX + "<module>.lora_A.weight')");
+                }
+                String rest = key.substring(PREFIX.length());
+                Matcher m = LORA_KEY.matcher(rest);
+                if (m.matches()) {
+                    TensorInfo[] pair = pairs.computeIfAbsent(m.group(1), k -> new TensorInfo[2]);
+                    int i = m.group(2).equals("A") ? 0 : 1;
+                    if (pair[i] != null) {
+                        throw new ModelFormatException(path, "module '" + m.group(1) + "' has two lora_" + m.group(2)
+                                + " tensors ('" + pair[i].name() + "' and '" + key + "')");
+                    }
+                    pair[i] = t;
+                } else if (LORA_BIAS_KEY.matcher(rest).matches()) {
+                    throw unimplemented(path, "tensor '" + key + "' is a LoRA bias (lora_bias=True), which is not supported");
+                } else if (rest.contains("lora_embedding_")) {
+                    throw unimplemented(path, "tensor '" + key + "' is LoRA on an embedding layer, which is not supported");
+                } else if (rest.contains("lora_magnitude_vector")) {
+                    throw unimplemented(path, "tensor '" + key + "' belongs to DoRA, which is not supported yet");
+                } else if (rest.contains(".lora_")) {
+                    throw new ModelFormatException(path, "tensor '" + key + "' is not a LoRA weight we know");
+                } else {
+                    saved.put(rest.replace(".modules_to_save.default.", "."), t);
+                }
+            }
+
+            Map<String, LinearShape> loraModules = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
+                String module = e.getKey();
+                TensorInfo a = e.getValue()[0];
+                TensorInfo b = e.getValue()[1];
+                LinearShape base = baseLinears.get(module);
+                if (base == null) {
+                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
+                }
+                if (!config.targets(module)) {
+                    throw new ModelFormatException(path, "has LoRA weights for '" + module
+                            + "', which adapter_config.json's target_modules does not select");
+                }
+                if (a == null || b == null) {
+                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
+                            + " but no lora_" + (a == null ? "A" : "B"));
+                }
+                checkFloat(path, a);
+                checkFloat(path, b);
+                long[] as = a.shape();
+                long[] bs = b.shape();
+                if (as.length != 2 || bs.length != 2) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
+                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
+                }
+                if (as[1] != base.in() || bs[0] != base.out()) {
+                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
+                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
+                            + "); the adapter was made for another base model");
+                }
+                if (as[0] != bs[1]) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
+                            + " but lora_B has rank " + bs[1]);
+                }
+                int expected = config.rankFor(module);
+                if (as[0] != expected) {
+                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
+                            + " but adapter_config.json gives it r=" + expected);
+                }
+                loraModules.put(module, base);
+            }
+            int targeted = 0;
+            for (String module : baseLinears.keySet()) {
+                if (config.targets(module)) {
+                    targeted++;
+                    if (!pairs.containsKey(module)) {
+                        throw new ModelFormatException(path, "adapter_config.json targets '" + module
+                                + "' but the file has no LoRA weights for it");
+                    }
+                }
+            }
+            if (targeted == 0) {
+                throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
+                        + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
+                        + " selects no linear layer of the base model");
+            }
+
+            // modules_to_save: whole linear layers the adapter replaces.
+            Map<String, LinearShape> replaced = new LinkedHashMap<>();
+            Map<String, TensorInfo[]> replacedTensors = new LinkedHashMap<>();
+            Map<String, Boolean> storedInOut = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorInfo> e : saved.entrySet()) {
+                String param = e.getKey();
+                TensorInfo t = e.getValue();
+                long[] baseShape = baseParamShapes.get(param);
+                if (!savedBy(config, param)) {
+                    throw new ModelFormatException(path, "tensor '" + t.name() + "' is neither a LoRA weight nor a"
+                            + " parameter of adapter_config.json's modules_to_save " + config.modulesToSave());
+                }
+                if (baseShape == null) {
+                    throw new ModelFormatException(path, "module to save '" + param + "' does not exist in the base model");
+                }
+                checkFloat(path, t);
+                if (!Arrays.equals(baseShape, t.shape())) {
+                    throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                            + Arrays.toString(t.shape()) + " but the base has " + Arrays.toString(baseShape)
+                            + "; the adapter was made for another base model");
+                }
+                int dot = param.lastIndexOf('.');
+                String module = dot < 0 ? "" : param.substring(0, dot);
+                String leaf = param.substring(dot + 1);
+                LinearShape linear = baseLinears.get(module);
+                if (linear == null || !(leaf.equals("weight") || leaf.equals("bias"))) {
+                    throw unimplemented(path, "modules_to_save '" + param + "' is not a parameter of a linear layer;"
+                            + " only linear layers can be replaced");
+                }
+                TensorInfo[] wb = replacedTensors.computeIfAbsent(module, k -> new TensorInfo[2]);
+                wb[leaf.equals("weight") ? 0 : 1] = t;
+                replaced.put(module, linear);
+                if (leaf.equals("weight")) {
+                    long[] s = t.shape();
+                    boolean outIn = s.length == 2 && s[0] == linear.out() && s[1] == linear.in();
+                    boolean inOut = s.length == 2 && s[0] == linear.in() && s[1] == linear.out();
+                    if (!outIn && !inOut) {
+                        throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                                + Arrays.toString(s) + " but the layer is (in=" + linear.in() + ", out=" + linear.out() + ")");
+                    }
+                    // A square Conv1D looks like a Linear; fan_in_fan_out is how PEFT itself tells them apart.
+                    storedInOut.put(module, inOut && (!outIn || config.fanInFanOut()));
+                } else if (t.shape().length != 1 || t.shape()[0] != linear.out()) {
+                    throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                            + Arrays.toString(t.shape()) + " but the layer has out=" + linear.out());
+                }
+            }
+            for (String param : baseParamShapes.keySet()) {
+                if (savedBy(config, param) && !saved.containsKey(param)) {
+                    throw new ModelFormatException(path, "adapter_config.json saves the module of '" + param
+                            + "' (modules_to_save " + config.modulesToSave() + ") but the file lacks it");
+                }
+            }
+            for (Map.Entry<String, TensorInfo[]> e : replacedTensors.entrySet()) {
+                if (e.getValue()[0] == null) {
+                    throw new ModelFormatException(path, "module to save '" + e.getKey() + "' has a bias but no weight");
+                }
+            }
+            Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
+            loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));
+            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut);
+        }
+
+        /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */
+        private static boolean savedBy(PeftConfig config, String param) {
+            if (config.modulesToSave().isEmpty()) {
+                return false;
+            }
+            for (int dot = param.lastIndexOf('.'); dot > 0; dot = param.lastIndexOf('.', dot - 1)) {
+                if (config.savesModule(param.substring(0, dot))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static void checkFloat(Path path, TensorInfo t) {
+            if (t.dtype() != Dtype.F32 && t.dtype() != Dtype.F16 && t.dtype() != Dtype.BF16) {
+                throw new ModelFormatException(path, "tensor '" + t.name() + "' is " + t.dtype()
+                        + "; adapter weights must be F32, F16 or BF16");
+            }
+        }
+    }
+
+    private static LoragateException unimplemented(Path path, String problem) {
+        return new LoragateException(LoragateException.Kind.UNIMPLEMENTED, path + ": " + problem);
+    }
+
+    private static LoraAdapter read(PeftConfig config, SafetensorsFile file, Layout layout, NDManager manager) {
+        long bytes = 0;
+        Map<String, Lora> lora = new LinkedHashMap<>();
+        for (Map.Entry<String, LinearShape> e : layout.loraModules().entrySet()) {
+            String module = e.getKey();
+            int in = Math.toIntExact(e.getValue().in());
+            int out = Math.toIntExact(e.getValue().out());
+            TensorInfo[] pair = layout.loraTensors().get(module);
+            int r = Math.toIntExact(pair[0].shape()[0]);
+            float scale = (float) config.scale(module);
+            float[] a = file.readFloats(pair[0].name()); // (r, in)
+            float[] b = file.readFloats(pair[1].name()); // (out, r)
+            float[] aT = transpose(a, r, in);            // (in, r)
+            float[] bT = transpose(b, out, r);           // (r, out)
+            boolean invertible = true;
+            for (int i = 0; i < bT.length; i++) {
+                float original = bT[i];
+                bT[i] = original * scale;
+                invertible &= Float.floatToRawIntBits(bT[i] / scale) == Float.floatToRawIntBits(original);
+            }
+            NDArray aArray = manager.create(aT, new Shape(in, r));
+            NDArray bArray = manager.create(bT, new Shape(r, out));
+            NDArray bOriginal = invertible ? null : manager.create(b, new Shape(out, r));
+            bytes += 4L * (aT.length + bT.length + (invertible ? 0 : b.length));
+            lora.put(module, new Lora(module, r, scale, in, out, aArray, bArray, bOriginal));
+        }
+        Map<String, Replacement> replacements = new LinkedHashMap<>();
+        for (Map.Entry<String, LinearShape> e : layout.replaced().entrySet()) {
+            String module = e.getKey();
+            int in = Math.toIntExact(e.getValue().in());
+            int out = Math.toIntExact(e.getValue().out());
+            TensorInfo[] wb = layout.replacedTensors().get(module);
+            boolean inOut = layout.storedInOut().get(module);
+            float[] w = file.readFloats(wb[0].name());
+            float[] wT = inOut ? w : transpose(w, out, in); // (in, out)
+            NDArray wArray = manager.create(wT, new Shape(in, out));
+            NDArray bias = null;
+            if (wb[1] != null) {
+                float[] bv = file.readFloats(wb[1].name());
+                bias = manager.create(bv, new Shape(out));
+                bytes += 4L * bv.length;
+            }
+            bytes += 4L * wT.length;
+            replacements.put(module, new Replacement(module, wArray, bias, inOut));
+        }
+        return new LoraAdapter(config, manager, lora, replacements, bytes);
+    }
+
+    /** Row-major {@code (rows, cols)} to {@code (cols, rows)}. */
+    static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[m.length];
+        for (int i = 0; i < rows; i++) {
+            int base = i * cols;
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = m[base + j];
+            }
+        }
+        return t;
+    }
+
+    public PeftConfig config() {
+        return config;
+    }
+
+    /** Modules that get a LoRA delta. */
+    public Set<String> loraModules() {
+        return lora.keySet();
+    }
+
+    /** Modules that the adapter replaces wholesale (modules_to_save that are linear layers of the base). */
+    public Set<String> replacedModules() {
+        return replacements.keySet();
+    }
+
+    /** The largest rank over the adapter's modules (the config's {@code r} unless rank_pattern raises it). */
+    public int rank() {
+        return rank;
+    }
+
+    /** Device bytes this adapter holds (for a byte-weighted cache). */
+    public long bytes() {
+        return bytes;
+    }
+
+    /** The device the weights live on. */
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /** The LoRA of a module, or null when the adapter does not target it. */
+    Lora lora(String module) {
+        return lora.get(module);
+    }
+
+    /** The replacement of a module, or null. */
+    Replacement replacement(String module) {
+        return replacements.get(module);
+    }
+
+    boolean isOpen() {
+        return manager.isOpen();
+    }
+
+    /** The manager that owns the weights (tests check that forwards attach nothing to it). */
+    NDManager manager() {
+        return manager;
+    }
+
+    /**
+     * Writes the adapter back as a PEFT folder: the same config, and the original (unscaled) A and B
+     * and module parameters, bit for bit.
+     */
+    public void save(Path folder) {
+        LoraWriter w = new LoraWriter(config);
+        for (Lora l : lora.values()) {
+            int in = Math.toIntExact(l.in);
+            int out = Math.toIntExact(l.out);
+            float[] a = transpose(l.aT.toFloatArray(), in, l.rank); // (r, in)
+            float[] b;
+            if (l.b != null) {
+                b = l.b.toFloatArray();
+            } else {
+                float[] bT = l.bTScaled.toFloatArray(); // (r, out)
+                for (int i = 0; i < bT.length; i++) {
+                    bT[i] = bT[i] / l.scale;
+                }
+                b = transpose(bT, l.rank, out); // (out, r)
+            }
+            w.lora(l.module, new long[] {l.rank, in}, a, new long[] {out, l.rank}, b);
+        }
+        for (Replacement r : replacements.values()) {
+            long in = r.wT.getShape().get(0);
+            long out = r.wT.getShape().get(1);
+            float[] wT = r.wT.toFloatArray();
+            if (r.storedInOut) {
+                w.moduleToSave(r.module + ".weight", new long[] {in, out}, wT);
+            } else {
+                w.moduleToSave(r.module + ".weight", new long[] {out, in}, transpose(wT, (int) in, (int) out));
+            }
+            if (r.bias != null) {
+                w.moduleToSave(r.module + ".bias", new long[] {out}, r.bias.toFloatArray());
+            }
+        }
+        w.write(folder);
+    }
+
+    /** Frees the device weights. Hooks must no longer run with this adapter. */
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    @Override
+    public String toString() {
+        return "LoraAdapter[r=" + rank + ", modules=" + lora.size() + ", replaced=" + replacements.keySet() + ", bytes="
+                + bytes + "]";
+    }
+}

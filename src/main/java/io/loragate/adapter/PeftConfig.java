@@ -1,0 +1,597 @@
+package io.loragate.adapter;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.model.LoragateException;
+import io.loragate.model.ModelFormatException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * A PEFT {@code adapter_config.json} for LoRA, mapped once at the boundary. Module selection follows
+ * PEFT ({@code check_target_module_exists}, {@code get_pattern_key}, {@code _set_trainable}) so that
+ * an adapter selects exactly the modules here that it selects in PEFT. Keys this record does not
+ * model are kept verbatim in {@link #extras} so that writing the config back loses nothing.
+ *
+ * @param peftType          only {@code "LORA"} is supported
+ * @param taskType          e.g. {@code "CAUSAL_LM"}, {@code "SEQ_CLS"}; may be null
+ * @param baseModelNameOrPath informational; may be null
+ * @param r                 default rank
+ * @param loraAlpha         default alpha
+ * @param useRslora         scale {@code alpha/√r} instead of {@code alpha/r}
+ * @param targetModules     which linear layers get LoRA
+ * @param excludeModules    modules never targeted; {@link Modules#NONE} when absent
+ * @param layersToTransform layer indices to adapt (empty: all); only applies to list targets
+ * @param layersPattern     names of the layer container ({@code layers}, {@code h}); empty: any
+ * @param fanInFanOut       the base stores weights {@code (in, out)} (GPT-2 Conv1D); LoRA's A and B do not change
+ * @param modulesToSave     modules replaced wholesale by the adapter's own copy (e.g. {@code classifier})
+ * @param rankPattern       module regex → rank, first match wins
+ * @param alphaPattern      module regex → alpha, first match wins
+ * @param bias              only {@code "none"} is supported
+ * @param useDora           must be false for now
+ * @param loraDropout       training only; ignored at inference
+ * @param extras            every other key of the file, in file order
+ */
+public record PeftConfig(
+        String peftType,
+        String taskType,
+        String baseModelNameOrPath,
+        int r,
+        double loraAlpha,
+        boolean useRslora,
+        Modules targetModules,
+        Modules excludeModules,
+        List<Integer> layersToTransform,
+        List<String> layersPattern,
+        boolean fanInFanOut,
+        List<String> modulesToSave,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern,
+        String bias,
+        boolean useDora,
+        double loraDropout,
+        Map<String, JsonNode> extras) {
+
+    /** File name inside an adapter folder. */
+    public static final String FILE_NAME = "adapter_config.json";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Keys that, when set to anything but their neutral value, change the forward in ways we do not implement. */
+    private static final List<String> UNSUPPORTED_WHEN_SET = List.of("lora_bias", "use_qalora", "layer_replication",
+            "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "arrow_config");
+
+    private static final Set<String> MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path", "r",
+            "lora_alpha", "use_rslora", "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern",
+            "fan_in_fan_out", "modules_to_save", "rank_pattern", "alpha_pattern", "bias", "use_dora", "lora_dropout");
+
+    public PeftConfig {
+        Objects.requireNonNull(peftType, "peftType");
+        Objects.requireNonNull(targetModules, "targetModules");
+        excludeModules = excludeModules == null ? Modules.NONE : excludeModules;
+        layersToTransform = layersToTransform == null ? List.of() : List.copyOf(layersToTransform);
+        layersPattern = layersPattern == null ? List.of() : List.copyOf(layersPattern);
+        modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
+        rankPattern = rankPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern));
+        alphaPattern = alphaPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern));
+        bias = bias == null ? "none" : bias;
+        extras = extras == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extras));
+    }
+
+    /** A plain LoRA config as the trainer makes it: {@code r}, {@code alpha}, list targets, nothing else set. */
+    public static PeftConfig lora(int r, double alpha, List<String> targetModules, String taskType) {
+        return new PeftConfig("LORA", taskType, null, r, alpha, false, Modules.list(targetModules), Modules.NONE,
+                List.of(), List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, Map.of());
+    }
+
+    /**
+     * The modules a config selects, as PEFT's {@code target_modules} / {@code exclude_modules}: a list
+     * of names (a module matches if its path equals a name or ends with {@code "." + name}) or one
+     * regular expression that must match the whole module path ({@code re.fullmatch}).
+     */
+    public record Modules(List<String> names, String regex) {
+
+        /** Selects nothing. */
+        public static final Modules NONE = new Modules(List.of(), null);
+
+        public Modules {
+            names = names == null ? List.of() : List.copyOf(names);
+            if (regex != null && !names.isEmpty()) {
+                throw new IllegalArgumentException("either names or a regex, not both");
+            }
+        }
+
+        public static Modules list(List<String> names) {
+            return new Modules(names, null);
+        }
+
+        public static Modules regex(String regex) {
+            Pattern.compile(regex);
+            return new Modules(List.of(), regex);
+        }
+
+        public boolean isRegex() {
+            return regex != null;
+        }
+
+        public boolean isEmpty() {
+            return regex == null && names.isEmpty();
+        }
+
+        /** Whether the module path is named directly (exact name), which in PEFT bypasses the layer filter. */
+        boolean namesExactly(String module) {
+            return regex == null && names.contains(module);
+        }
+
+        boolean matches(String module) {
+            if (regex != null) {
+                return Pattern.compile(regex).matcher(module).matches();
+            }
+            for (String n : names) {
+                if (module.equals(n) || module.endsWith("." + n)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        JsonNode toJson() {
+            if (regex != null) {
+                return JsonNodeFactory.instance.textNode(regex);
+            }
+            ArrayNode a = JsonNodeFactory.instance.arrayNode();
+            names.forEach(a::add);
+            return a;
+        }
+    }
+
+    /** {@code alpha / r}, or {@code alpha / √r} with rsLoRA, for a module's own rank and alpha. */
+    public double scale(String module) {
+        int rank = rankFor(module);
+        double alpha = alphaFor(module);
+        return useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
+    }
+
+    /** The module's rank: the first {@code rank_pattern} key matching it, else {@code r}. */
+    public int rankFor(String module) {
+        String key = patternKey(rankPattern.keySet(), module);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** The module's alpha: the first {@code alpha_pattern} key matching it, else {@code lora_alpha}. */
+    public double alphaFor(String module) {
+        String key = patternKey(alphaPattern.keySet(), module);
+        return key == null ? loraAlpha : alphaPattern.get(key);
+    }
+
+    /** PEFT's {@code get_pattern_key}: {@code re.match(rf"(.*\.)?({key})$", module)}, first key wins. */
+    private static String patternKey(Set<String> keys, String module) {
+        for (String key : keys) {
+            if (Pattern.compile("(.*\\.)?(" + key + ")").matcher(module).matches()) {
+                return key;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether PEFT would put LoRA on this module (given that it is a linear layer): not excluded, not
+     * a module to save (nor inside one), selected by {@code target_modules}, and in
+     * {@code layers_to_transform} when that is set.
+     */
+    public boolean targets(String module) {
+        if (!excludeModules.isEmpty() && excludeModules.matches(module)) {
+            return false;
+        }
+        for (String m : modulesToSave) {
+            if (Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(module).lookingAt()) {
+                return false;
+            }
+        }
+        if (targetModules.isRegex() || targetModules.namesExactly(module)) {
+            return targetModules.matches(module);
+        }
+        if (!targetModules.matches(module)) {
+            return false;
+        }
+        if (layersToTransform.isEmpty()) {
+            return true;
+        }
+        Integer layer = null;
+        if (layersPattern.isEmpty()) {
+            layer = layerIndex(Pattern.compile(".*\\.[^.]*\\.(\\d+)\\."), module);
+        } else {
+            for (String p : layersPattern) {
+                layer = layerIndex(Pattern.compile(".*\\." + p + "\\.(\\d+)\\."), module);
+                if (layer != null) {
+                    break;
+                }
+            }
+        }
+        return layer != null && layersToTransform.contains(layer);
+    }
+
+    /** Python's {@code re.match}: anchored at the start only. */
+    private static Integer layerIndex(Pattern p, String module) {
+        Matcher m = p.matcher(module);
+        if (!m.lookingAt()) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(m.group(1));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** Whether the module is (or lies inside) a module that the adapter replaces: PEFT's {@code key.endswith(name)}. */
+    public boolean savesModule(String module) {
+        for (String m : modulesToSave) {
+            if (module.endsWith(m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Reading
+
+    /** Reads and validates {@code adapter_config.json}. */
+    public static PeftConfig read(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException(file, "file not found");
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot read: " + e.getMessage(), e);
+        }
+        return parse(file, text);
+    }
+
+    /** Parses config text; {@code file} only names the source in errors. */
+    public static PeftConfig parse(Path file, String json) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new ModelFormatException(file, "not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new ModelFormatException(file, "not a JSON object");
+        }
+        Reader in = new Reader(file, root);
+
+        String peftType = in.string("peft_type", null);
+        if (peftType == null) {
+            throw new ModelFormatException(file, "field 'peft_type' is missing");
+        }
+        if (!peftType.equals("LORA")) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + peftType
+                    + "' is not supported (supported: LORA)");
+        }
+        int r = in.positiveInt("r", 8);
+        double alpha = in.number("lora_alpha", 8);
+        String bias = in.string("bias", "none");
+        if (!bias.equals("none")) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'bias' is '" + bias
+                    + "'; only \"none\" is supported (trained base biases would change the base)");
+        }
+        boolean useDora = in.bool("use_dora", false);
+        if (useDora) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'use_dora' is true; DoRA is not supported yet");
+        }
+        for (String key : UNSUPPORTED_WHEN_SET) {
+            JsonNode v = root.get(key);
+            boolean neutral = v == null || v.isNull() || (v.isBoolean() && !v.booleanValue())
+                    || ((v.isArray() || v.isObject()) && v.isEmpty());
+            if (!neutral) {
+                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field '" + key + "' is "
+                        + v + "; this LoRA variant is not supported");
+            }
+        }
+        Modules targets = in.modules("target_modules");
+        if (targets == null || targets.isEmpty()) {
+            throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly");
+        }
+        if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
+                    + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
+        }
+        Modules exclude = in.modules("exclude_modules");
+        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
+        for (String m : modulesToSave) {
+            try {
+                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
+            } catch (PatternSyntaxException e) {
+                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + m
+                        + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+
+        PeftConfig config = new PeftConfig(peftType,
+                in.string("task_type", null),
+                in.string("base_model_name_or_path", null),
+                r, alpha,
+                in.bool("use_rslora", false),
+                targets,
+                exclude,
+                in.intOrIntList("layers_to_transform"),
+                in.stringOrStringList("layers_pattern"),
+                in.bool("fan_in_fan_out", false),
+                modulesToSave,
+                in.rankPattern(),
+                in.alphaPattern(),
+                bias, useDora,
+                in.number("lora_dropout", 0.0),
+                extras(root));
+        return config;
+    }
+
+    private static Map<String, JsonNode> extras(JsonNode root) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!MODELLED.contains(e.getKey())) {
+                extras.put(e.getKey(), e.getValue().deepCopy());
+            }
+        }
+        return extras;
+    }
+
+    /** Typed access to the fields of one config file; every error names the file and the field. */
+    private record Reader(Path file, JsonNode root) {
+
+        private ModelFormatException wrong(String field, String expected) {
+            return new ModelFormatException(file, "field '" + field + "' must be " + expected + ", got " + root.get(field));
+        }
+
+        private JsonNode get(String field) {
+            JsonNode v = root.get(field);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        String string(String field, String absent) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return absent;
+            }
+            if (!v.isTextual()) {
+                throw wrong(field, "a string");
+            }
+            return v.textValue();
+        }
+
+        boolean bool(String field, boolean absent) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return absent;
+            }
+            if (!v.isBoolean()) {
+                throw wrong(field, "true or false");
+            }
+            return v.booleanValue();
+        }
+
+        double number(String field, double absent) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return absent;
+            }
+            if (!v.isNumber()) {
+                throw wrong(field, "a number");
+            }
+            double d = v.doubleValue();
+            if (!Double.isFinite(d)) {
+                throw wrong(field, "a finite number");
+            }
+            return d;
+        }
+
+        int positiveInt(String field, int absent) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return absent;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw wrong(field, "an integer");
+            }
+            if (v.intValue() <= 0) {
+                throw wrong(field, "a positive integer");
+            }
+            return v.intValue();
+        }
+
+        Modules modules(String field) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return null;
+            }
+            if (v.isTextual()) {
+                try {
+                    return Modules.regex(v.textValue());
+                } catch (PatternSyntaxException e) {
+                    throw new ModelFormatException(file, "field '" + field + "' is not a valid regular expression: "
+                            + e.getDescription());
+                }
+            }
+            return Modules.list(strings(field, v));
+        }
+
+        private List<String> strings(String field, JsonNode v) {
+            if (!v.isArray()) {
+                throw wrong(field, "a string or a list of strings");
+            }
+            List<String> out = new ArrayList<>();
+            for (JsonNode e : v) {
+                if (!e.isTextual()) {
+                    throw wrong(field, "a string or a list of strings");
+                }
+                if (!out.contains(e.textValue())) {
+                    out.add(e.textValue());
+                }
+            }
+            return out;
+        }
+
+        List<String> stringOrStringList(String field) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return List.of();
+            }
+            return v.isTextual() ? List.of(v.textValue()) : strings(field, v);
+        }
+
+        List<Integer> intOrIntList(String field) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return List.of();
+            }
+            List<Integer> out = new ArrayList<>();
+            if (v.isIntegralNumber() && v.canConvertToInt()) {
+                out.add(v.intValue());
+                return out;
+            }
+            if (!v.isArray()) {
+                throw wrong(field, "an integer or a list of integers");
+            }
+            for (JsonNode e : v) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                    throw wrong(field, "an integer or a list of integers");
+                }
+                out.add(e.intValue());
+            }
+            return out;
+        }
+
+        Map<String, Integer> rankPattern() {
+            Map<String, Integer> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> e : patternEntries("rank_pattern")) {
+                JsonNode v = e.getValue();
+                if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) {
+                    throw new ModelFormatException(file, "field 'rank_pattern' maps '" + e.getKey()
+                            + "' to " + v + "; ranks must be positive integers");
+                }
+                out.put(e.getKey(), v.intValue());
+            }
+            return out;
+        }
+
+        Map<String, Double> alphaPattern() {
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> e : patternEntries("alpha_pattern")) {
+                JsonNode v = e.getValue();
+                if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+                    throw new ModelFormatException(file, "field 'alpha_pattern' maps '" + e.getKey() + "' to " + v
+                            + "; alphas must be numbers");
+                }
+                out.put(e.getKey(), v.doubleValue());
+            }
+            return out;
+        }
+
+        private List<Map.Entry<String, JsonNode>> patternEntries(String field) {
+            JsonNode v = get(field);
+            if (v == null) {
+                return List.of();
+            }
+            if (!v.isObject()) {
+                throw wrong(field, "an object");
+            }
+            List<Map.Entry<String, JsonNode>> out = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                try {
+                    Pattern.compile("(.*\\.)?(" + e.getKey() + ")");
+                } catch (PatternSyntaxException ex) {
+                    throw new ModelFormatException(file, "field '" + field + "' key '" + e.getKey()
+                            + "' is not a valid regular expression: " + ex.getDescription());
+                }
+                out.add(e);
+            }
+            return out;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Writing
+
+    /** The config as PEFT writes it: every field PEFT knows, plus the extras this config was read with. */
+    public ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.set("alpha_pattern", JSON.valueToTree(alphaPattern));
+        o.put("base_model_name_or_path", baseModelNameOrPath);
+        o.put("bias", bias);
+        o.set("exclude_modules", excludeModules.isEmpty() ? JsonNodeFactory.instance.nullNode() : excludeModules.toJson());
+        o.put("fan_in_fan_out", fanInFanOut);
+        o.set("layers_pattern", layersPattern.isEmpty() ? JsonNodeFactory.instance.nullNode()
+                : layersPattern.size() == 1 ? JsonNodeFactory.instance.textNode(layersPattern.get(0)) : JSON.valueToTree(layersPattern));
+        o.set("layers_to_transform", layersToTransform.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(layersToTransform));
+        if (loraAlpha == Math.rint(loraAlpha) && Math.abs(loraAlpha) < Integer.MAX_VALUE) {
+            o.put("lora_alpha", (int) loraAlpha);
+        } else {
+            o.put("lora_alpha", loraAlpha);
+        }
+        o.put("lora_dropout", loraDropout);
+        o.set("modules_to_save", modulesToSave.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(modulesToSave));
+        o.put("peft_type", peftType);
+        o.put("r", r);
+        o.set("rank_pattern", JSON.valueToTree(rankPattern));
+        o.set("target_modules", targetModules.toJson());
+        o.put("task_type", taskType);
+        o.put("use_dora", useDora);
+        o.put("use_rslora", useRslora);
+        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
+        // Sorted like PEFT's own json.dump(sort_keys=True), so our files diff cleanly against PEFT's.
+        ObjectNode sorted = JsonNodeFactory.instance.objectNode();
+        List<String> keys = new ArrayList<>();
+        o.fieldNames().forEachRemaining(keys::add);
+        Collections.sort(keys);
+        keys.forEach(k -> sorted.set(k, o.get(k)));
+        return sorted;
+    }
+
+    /** Writes {@code adapter_config.json} into {@code folder}. */
+    public void write(Path folder) {
+        Path file = folder.resolve(FILE_NAME);
+        Path tmp = folder.resolve(FILE_NAME + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try {
+            Files.createDirectories(folder);
+            Files.writeString(tmp, JSON.writeValueAsString(toJson()) + "\n");
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the temporary file is garbage either way
+            }
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
