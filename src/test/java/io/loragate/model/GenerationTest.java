@@ -20,19 +20,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Greedy generation, the KV cache, padded batches and the sampler. */
 class GenerationTest {
 
-    /** HF generate stops at EOS and pads with pad_token_id 0; compare up to that point. */
-    static void assertGreedy(long[] expected, Generation g, String what) {
-        int n = expected.length;
-        long[] got = Arrays.copyOf(g.tokens(), Math.min(g.tokens().length, n));
-        if ("stop".equals(g.finishReason())) {
-            long[] padded = Arrays.copyOf(got, n);
-            padded[got.length] = 2; // the EOS that HF keeps in its output
-            assertArrayEquals(expected, padded, what);
-        } else {
-            assertArrayEquals(expected, got, what);
-        }
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"tiny-llama", "tiny-qwen2", "tiny-gpt2"})
     void greedyMatchesTransformersAloneAndBatched(String fixture) {
@@ -45,12 +32,12 @@ class GenerationTest {
                 params[p] = SamplingParams.greedy(12);
                 Generation alone = Generator.generate(model, new long[][] {prompts[p]}, AdapterHook.NONE,
                         new SamplingParams[] {params[p]}, null)[0];
-                assertGreedy(ref.readLongs("p" + p + ".base.greedy"), alone, fixture + " prompt " + p + " alone");
+                GenerationTestSupport.assertGreedy(ref.readLongs("p" + p + ".base.greedy"), alone, fixture + " prompt " + p + " alone");
             }
             // three prompts of different lengths in one padded batch
             Generation[] batch = Generator.generate(model, prompts, AdapterHook.NONE, params, null);
             for (int p = 0; p < 3; p++) {
-                assertGreedy(ref.readLongs("p" + p + ".base.greedy"), batch[p], fixture + " prompt " + p + " batched");
+                GenerationTestSupport.assertGreedy(ref.readLongs("p" + p + ".base.greedy"), batch[p], fixture + " prompt " + p + " batched");
             }
         }
     }
