@@ -80,9 +80,29 @@ class ArchitectureTest {
     }
 
     @Test
+    void runtimeHoldsOnlyTheResidentBase() {
+        noClasses().that().resideInAPackage("io.loragate.runtime..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.adapter..", "io.loragate.engine..",
+                        "io.loragate.registry..", "io.loragate.training..", "io.loragate.service..", "io.loragate.api..")
+                .check(classes);
+    }
+
+    @Test
+    void servicesSitBelowTheTransports() {
+        noClasses().that().resideInAPackage("io.loragate.service..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.api..")
+                .allowEmptyShould(true)
+                .check(classes);
+        noClasses().that().resideInAnyPackage("io.loragate.engine..", "io.loragate.registry..", "io.loragate.training..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.service..")
+                .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    @Test
     void lowerLayersNeverImportTransports() {
         noClasses().that().resideInAnyPackage("io.loragate.model..", "io.loragate.adapter..", "io.loragate.engine..",
-                        "io.loragate.registry..", "io.loragate.training..", "io.loragate.config..")
+                        "io.loragate.registry..", "io.loragate.training..", "io.loragate.config..", "io.loragate.runtime..")
                 .should().dependOnClassesThat().resideInAPackage("io.loragate.api..")
                 .check(classes);
     }

@@ -3,7 +3,7 @@ package io.loragate;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
-import io.loragate.engine.ResidentModel;
+import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.util.concurrent.TimeUnit;

@@ -1,4 +1,4 @@
-package io.loragate.engine;
+package io.loragate.runtime;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;

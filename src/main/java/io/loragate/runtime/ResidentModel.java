@@ -1,4 +1,4 @@
-package io.loragate.engine;
+package io.loragate.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
