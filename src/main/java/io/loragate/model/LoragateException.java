@@ -26,10 +26,34 @@ public class LoragateException extends RuntimeException {
     }
 
     private final Kind kind;
+    private String param;
+    private long retryAfterSeconds;
 
     public LoragateException(Kind kind, String message) {
         super(message);
         this.kind = kind;
+    }
+
+    /** Names the request field at fault (OpenAI's {@code param}). */
+    public LoragateException withParam(String param) {
+        this.param = param;
+        return this;
+    }
+
+    /** For {@link Kind#RESOURCE_EXHAUSTED}: when the caller may try again. */
+    public LoragateException retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    /** The request field at fault, or null. */
+    public String param() {
+        return param;
+    }
+
+    /** Seconds before a retry may succeed (0: unknown). */
+    public long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public LoragateException(Kind kind, String message, Throwable cause) {

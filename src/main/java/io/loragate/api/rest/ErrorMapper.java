@@ -1,0 +1,89 @@
+package io.loragate.api.rest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import io.loragate.model.LoragateException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * The one REST error mapper: every failure becomes OpenAI's error shape
+ * {@code {"error": {"message", "type", "param", "code"}}} with a matching HTTP status. Clients
+ * never see a stack trace; unexpected failures are logged here with theirs.
+ */
+public class ErrorMapper {
+
+    private static final Logger LOG = Logger.getLogger(ErrorMapper.class);
+
+    @ServerExceptionMapper
+    public Response loragate(LoragateException e) {
+        int status = switch (e.kind()) {
+            case INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED -> 400;
+            case NOT_FOUND -> 404;
+            case RESOURCE_EXHAUSTED -> 429;
+            case DATA_LOSS, INTERNAL -> 500;
+        };
+        String type = switch (e.kind()) {
+            case NOT_FOUND -> "not_found_error";
+            case RESOURCE_EXHAUSTED -> "rate_limit_error";
+            case DATA_LOSS, INTERNAL -> "server_error";
+            default -> "invalid_request_error";
+        };
+        if (status == 500) {
+            LOG.error("request failed", e);
+        }
+        Response.ResponseBuilder r = body(status, e.getMessage(), type, e.param(), e.kind().name().toLowerCase());
+        if (e.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED) {
+            r.header("Retry-After", String.valueOf(Math.max(1, e.retryAfterSeconds())));
+        }
+        return r.build();
+    }
+
+    @ServerExceptionMapper
+    public Response json(JsonProcessingException e) {
+        String msg = e instanceof MismatchedInputException m && !m.getPath().isEmpty()
+                ? "invalid value for '" + m.getPathReference().replaceAll(".*\\[\"", "").replaceAll("\"\\]", "") + "': " + e.getOriginalMessage()
+                : "malformed JSON body: " + e.getOriginalMessage();
+        return body(400, msg.split("\n")[0], "invalid_request_error", null, "invalid_json").build();
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        String msg = switch (status) {
+            case 404 -> "no such endpoint";
+            case 405 -> "method not allowed on this endpoint";
+            case 413 -> "request body too large";
+            case 415 -> "unsupported content type";
+            case 406 -> "cannot produce the requested content type";
+            default -> e.getMessage();
+        };
+        return body(status, msg, status >= 500 ? "server_error" : "invalid_request_error", null, "http_" + status).build();
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(RuntimeException e) {
+        if (e instanceof WebApplicationException w) {
+            return web(w);
+        }
+        if (e instanceof IllegalArgumentException) {
+            return body(400, e.getMessage(), "invalid_request_error", null, "invalid_argument").build();
+        }
+        LOG.error("unexpected failure", e);
+        return body(500, "internal error: " + e.getClass().getSimpleName(), "server_error", null, "internal").build();
+    }
+
+    static Response.ResponseBuilder body(int status, String message, String type, String param, String code) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("message", message);
+        err.put("type", type);
+        err.put("param", param);
+        err.put("code", code);
+        return Response.status(status).type(MediaType.APPLICATION_JSON).entity(Map.of("error", err));
+    }
+}
