@@ -213,7 +213,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < batch.size(); i++) {
                 Sequence s = batch.get(i);
                 String reason = sample(s, logits, i * vocab, vocab);
-                observer.firstToken(s.adapter, System.nanoTime() - s.submittedNanos);
+                observer.firstToken(s.adapterId, System.nanoTime() - s.submittedNanos);
                 if (reason != null) {
                     finish(s, reason);
                 } else {
@@ -281,7 +281,7 @@ public final class Engine implements AutoCloseable {
 
     private void finish(Sequence s, String reason) {
         s.finish(reason, null);
-        observer.finished(s.adapter, reason, s.promptTokens(), s.count,
+        observer.finished(s.adapterId, reason, s.promptTokens(), s.count,
                 s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
     }
 
@@ -339,12 +339,24 @@ public final class Engine implements AutoCloseable {
         return waiting.size();
     }
 
-    /** The adapters of waiting sequences (for the vLLM-style info gauge). */
-    public List<LoraAdapter> waitingAdapters() {
-        List<LoraAdapter> out = new ArrayList<>();
+    /** Ids of the adapters of waiting sequences (for the vLLM-style info gauge). */
+    public java.util.Set<String> waitingAdapters() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
         for (Sequence s : waiting) {
             if (s.adapter != null) {
-                out.add(s.adapter);
+                out.add(s.adapterId);
+            }
+        }
+        return out;
+    }
+
+    /** Ids of the adapters in the running batch (read off the engine thread: a snapshot, may be stale). */
+    public java.util.Set<String> runningAdapters() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Object o : rows.toArray()) {
+            Sequence s = (Sequence) o;
+            if (s != null && s.adapter != null) {
+                out.add(s.adapterId);
             }
         }
         return out;

@@ -1,7 +1,5 @@
 package io.loragate.engine;
 
-import io.loragate.adapter.LoraAdapter;
-
 /** Measurements the engine reports as it runs (for metrics); called on the engine thread. */
 public interface EngineObserver {
 
@@ -13,10 +11,10 @@ public interface EngineObserver {
     }
 
     /** A sequence produced its first token {@code nanos} after submission. */
-    default void firstToken(LoraAdapter adapter, long nanos) {
+    default void firstToken(String adapterId, long nanos) {
     }
 
     /** A sequence finished with {@code generated} tokens after {@code nanos} of decoding. */
-    default void finished(LoraAdapter adapter, String reason, int promptTokens, int generated, long decodeNanos) {
+    default void finished(String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
     }
 }

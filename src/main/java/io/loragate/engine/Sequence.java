@@ -14,6 +14,7 @@ import java.util.Arrays;
 public final class Sequence {
 
     final long[] prompt;
+    final String adapterId;
     final LoraAdapter adapter;
     final SamplingParams params;
     final SequenceListener listener;
@@ -30,11 +31,14 @@ public final class Sequence {
     boolean finished;
 
     /**
+     * @param adapterId     the adapter's id for metrics ({@code name@version}), or the base id
+     * @param adapter       the adapter's weights, or null for the base
      * @param deadlineNanos {@link System#nanoTime()} after which the request is dropped (0: none)
      */
-    public Sequence(long[] prompt, LoraAdapter adapter, SamplingParams params, SequenceListener listener,
+    public Sequence(long[] prompt, String adapterId, LoraAdapter adapter, SamplingParams params, SequenceListener listener,
             long deadlineNanos) {
         this.prompt = prompt;
+        this.adapterId = adapterId;
         this.adapter = adapter;
         this.params = params;
         this.listener = listener;
@@ -61,6 +65,10 @@ public final class Sequence {
 
     public LoraAdapter adapter() {
         return adapter;
+    }
+
+    public String adapterId() {
+        return adapterId;
     }
 
     long lastToken() {

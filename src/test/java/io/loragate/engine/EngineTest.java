@@ -96,7 +96,7 @@ class EngineTest {
                     Collector c = new Collector();
                     collectors.add(c);
                     expected.add("p" + p + "." + keys[a] + ".greedy");
-                    engine.submit(new Sequence(ref.readLongs("p" + p + ".input_ids"), adapters[a], SamplingParams.greedy(12), c, 0));
+                    engine.submit(new Sequence(ref.readLongs("p" + p + ".input_ids"), "t", adapters[a], SamplingParams.greedy(12), c, 0));
                 }
                 collectors.get(collectors.size() - 1).firstToken.await(30, TimeUnit.SECONDS);
             }
@@ -113,12 +113,12 @@ class EngineTest {
             engine.start();
             long[] prompt = tokenizer.encode("the software");
             Collector free = new Collector();
-            engine.submit(new Sequence(prompt, null, new SamplingParams(12, 0, 0, 1, null, java.util.Set.of(), List.of(), true), free, 0));
+            engine.submit(new Sequence(prompt, "t", null, new SamplingParams(12, 0, 0, 1, null, java.util.Set.of(), List.of(), true), free, 0));
             Generation g = free.generation();
             assertEquals(tokenizer.decode(g.tokens()), g.text(), "streamed deltas add up to the decoded text");
             String stop = g.text().substring(g.text().length() / 2, g.text().length() / 2 + 2);
             Collector cut = new Collector();
-            engine.submit(new Sequence(prompt, null, new SamplingParams(12, 0, 0, 1, null, java.util.Set.of(), List.of(stop), true), cut, 0));
+            engine.submit(new Sequence(prompt, "t", null, new SamplingParams(12, 0, 0, 1, null, java.util.Set.of(), List.of(stop), true), cut, 0));
             Generation c = cut.generation();
             assertEquals("stop", c.finishReason());
             assertEquals(g.text().substring(0, g.text().indexOf(stop)), c.text());
@@ -131,7 +131,7 @@ class EngineTest {
             engine.start();
             SamplingParams endless = new SamplingParams(200, 0, 0, 1, null, java.util.Set.of(), List.of(), true);
             Collector a = new Collector();
-            Sequence sa = new Sequence(tokenizer.encode("the software"), a0, endless, a, 0);
+            Sequence sa = new Sequence(tokenizer.encode("the software"), "t", a0, endless, a, 0);
             engine.submit(sa);
             a.firstToken.await(30, TimeUnit.SECONDS);
             sa.cancel();
@@ -143,7 +143,7 @@ class EngineTest {
             int refused = 0;
             for (int i = 0; i < 8; i++) {
                 Collector c = new Collector();
-                Sequence s = new Sequence(tokenizer.encode("the software"), null, endless, c, 0);
+                Sequence s = new Sequence(tokenizer.encode("the software"), "t", null, endless, c, 0);
                 try {
                     engine.submit(s);
                     busy.add(s);
@@ -161,7 +161,7 @@ class EngineTest {
             }
             // recovered: a new request runs to completion
             Collector after = new Collector();
-            engine.submit(new Sequence(tokenizer.encode("the software"), null, SamplingParams.greedy(3), after, 0));
+            engine.submit(new Sequence(tokenizer.encode("the software"), "t", null, SamplingParams.greedy(3), after, 0));
             assertTrue(after.generation().tokens().length > 0);
         }
     }
@@ -171,14 +171,14 @@ class EngineTest {
         Engine engine = new Engine(model, tokenizer, new EngineSettings(2, 4, 4096, 16), EngineObserver.NONE);
         engine.start();
         Collector late = new Collector();
-        engine.submit(new Sequence(tokenizer.encode("the software"), null,
+        engine.submit(new Sequence(tokenizer.encode("the software"), "t", null,
                 new SamplingParams(10_000, 0, 0, 1, null, java.util.Set.of(), List.of(), true), late, System.nanoTime() + 50_000_000L));
         assertEquals("timeout", late.done.get(30, TimeUnit.SECONDS));
         assertTrue(engine.alive());
         engine.close();
         assertTrue(!engine.alive());
         LoragateException e = assertThrows(LoragateException.class, () -> engine.submit(
-                new Sequence(new long[] {1, 5}, null, SamplingParams.greedy(2), new Collector(), 0)));
+                new Sequence(new long[] {1, 5}, "t", null, SamplingParams.greedy(2), new Collector(), 0)));
         assertEquals(LoragateException.Kind.RESOURCE_EXHAUSTED, e.kind());
     }
 }
