@@ -103,7 +103,7 @@ public class InferenceService {
             if (p == null || p.isEmpty()) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "'prompt' must not be empty").withParam("prompt");
             }
-            long[] t = tokenizer().encode(p);
+            long[] t = tokenizer().encode(p, c.addSpecialTokens());
             if (t.length == 0) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "'prompt' encodes to no tokens").withParam("prompt");
             }
@@ -183,9 +183,28 @@ public class InferenceService {
         });
     }
 
-    /** The token ids of each prompt, as the model sees them. */
-    public List<long[]> promptTokenIds(CompletionCommand command) {
-        return tokenizePrompts(command);
+    /**
+     * Renders a chat with the base model's template into a single-prompt completion command (the
+     * adapter shares its base's template).
+     */
+    public CompletionCommand chat(String model, List<ChatTemplate.Message> messages, io.loragate.model.SamplingParams params,
+            boolean logprobs) {
+        if (messages == null || messages.isEmpty()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'messages' must be a non-empty array").withParam("messages");
+        }
+        ChatTemplate template = chatTemplate();
+        return new CompletionCommand(model, List.of(template.render(messages)), params, logprobs, !template.fromModel());
+    }
+
+    private volatile ChatTemplate chatTemplate;
+
+    private ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplate.load(resident.folder());
+            chatTemplate = t;
+        }
+        return t;
     }
 
     /**

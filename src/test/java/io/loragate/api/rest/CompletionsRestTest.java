@@ -150,4 +150,32 @@ class CompletionsRestTest {
         given().contentType(ContentType.JSON).body("{\"model\":\"tiny-llama\",\"prompt\":\"the software\",\"max_tokens\":2}")
                 .post("/v1/completions").then().statusCode(200);
     }
+
+    @Test
+    void chatCompletionsRenderTheFallbackTemplateAndStream() {
+        String completion = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"tiny-llama\",\"prompt\":\"User: the software\\nAssistant:\",\"max_tokens\":8,\"temperature\":0}")
+                .post("/v1/completions").then().statusCode(200).extract().path("choices[0].text");
+        given().contentType(ContentType.JSON)
+                .body("{\"model\":\"tiny-llama\",\"messages\":[{\"role\":\"user\",\"content\":\"the software\"}],\"max_tokens\":8,\"temperature\":0}")
+                .post("/v1/chat/completions").then().statusCode(200)
+                .body("object", equalTo("chat.completion"))
+                .body("choices[0].message.role", equalTo("assistant"))
+                .body("choices[0].message.content", equalTo(completion));
+        String sse = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"tiny-llama\",\"messages\":[{\"role\":\"user\",\"content\":\"the software\"}],\"max_tokens\":8,\"temperature\":0,\"stream\":true}")
+                .post("/v1/chat/completions").then().statusCode(200).extract().asString();
+        StringBuilder text = new StringBuilder();
+        for (String line : sse.split("\n")) {
+            if (line.startsWith("data: {")) {
+                var j = io.restassured.path.json.JsonPath.from(line.substring(6));
+                assertEquals("chat.completion.chunk", j.getString("object"));
+                text.append(j.getString("choices[0].delta.content"));
+            }
+        }
+        assertTrue(sse.trim().endsWith("data: [DONE]"));
+        assertEquals(completion, text.toString());
+        given().contentType(ContentType.JSON).body("{\"model\":\"tiny-llama\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}")
+                .post("/v1/chat/completions").then().statusCode(400).body("error.param", equalTo("messages[0].role"));
+    }
 }
