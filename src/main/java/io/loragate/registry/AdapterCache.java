@@ -498,6 +498,15 @@ public class AdapterCache {
     // Following the registry
 
     void onAdapterEvent(@Observes AdapterEvent e) {
+        try {
+            follow(e);
+        } catch (RuntimeException ex) {
+            // The registry's change is committed; the cache catches up at the next pin or restart.
+            LOG.warnf("adapter cache could not follow %s: %s", e, ex.getMessage());
+        }
+    }
+
+    private void follow(AdapterEvent e) {
         if (e.type() == AdapterEvent.Type.DELETED) {
             Key k = new Key(e.tenant(), e.name(), e.version());
             gone.add(k);

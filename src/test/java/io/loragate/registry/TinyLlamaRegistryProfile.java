@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * The gateway on the tiny-llama fixture (a decoder that the fixture adapters fit), with its own data
  * directory and an adapter cache budget that holds two of the fixture's r=4 adapters (35,840 bytes
- * each) but not three.
+ * each) but not three, a rank limit of 16 and an upload limit of 1 MiB.
  */
 public class TinyLlamaRegistryProfile implements QuarkusTestProfile {
 
@@ -21,6 +21,7 @@ public class TinyLlamaRegistryProfile implements QuarkusTestProfile {
                 "loragate.device", "cpu",
                 "loragate.data-dir", "target/test-data-registry",
                 "loragate.cache.max-bytes", Long.toString(BUDGET),
-                "loragate.adapters.max-rank", "16");
+                "loragate.adapters.max-rank", "16",
+                "loragate.adapters.max-upload-bytes", "1M");
     }
 }

@@ -245,6 +245,32 @@ class AdaptersResourceTest {
     }
 
     @Test
+    void uploadsOverTheLimitAreRefusedWithoutReachingTheRegistry() {
+        String name = uniqueName("big");
+        Path big = RegistryFixtures.write(tmp.resolve("big/adapter_model.safetensors"), new byte[1_200_000]);
+        upload(name, config(adapter("tiny-llama", 0)), big).post("/v1/adapters").then().statusCode(413)
+                .body("error.message", containsString("too large"));
+        // Under the HTTP limit but over the registry's own check (the parts together).
+        LoragateException e = assertThrows(LoragateException.class, () -> registry.register(TENANT, name,
+                config(adapter("tiny-llama", 0)), RegistryFixtures.write(tmp.resolve("big2/w"), new byte[1_048_577])));
+        assertEquals(LoragateException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("loragate.adapters.max-upload-bytes"), e.getMessage());
+        given().get("/v1/adapters/" + name).then().statusCode(404);
+    }
+
+    @Test
+    void aFolderLeftByACrashBetweenRenameAndInsertIsReplaced() throws Exception {
+        String name = uniqueName("crash");
+        register(name, adapter("tiny-llama", 0)).statusCode(200);
+        // What a crash after the rename of version 2, before its row, leaves behind: a folder and no row.
+        Path orphan = registry.folder(registry.resolve(TENANT, name)).resolveSibling("2");
+        RegistryFixtures.write(orphan.resolve("adapter_model.safetensors"), "half-written".getBytes());
+        given().get("/v1/adapters/" + name).then().body("versions", hasSize(1));
+        register(name, adapter("tiny-llama", 1)).statusCode(200).body("version", equalTo(2));
+        assertEquals(AdapterRegistry.sha256(weights(adapter("tiny-llama", 1))), AdapterRegistry.sha256(weights(orphan)));
+    }
+
+    @Test
     void concurrentRegistersOfOneNameGetDistinctVersions() throws Exception {
         String name = uniqueName("race");
         ExecutorService pool = Executors.newFixedThreadPool(4);
