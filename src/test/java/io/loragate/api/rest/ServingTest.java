@@ -233,7 +233,7 @@ class ServingTest {
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String m : List.of("loragate_requests_total", "loragate_prompt_tokens_total", "loragate_generation_tokens_total",
                 "loragate_time_to_first_token_seconds", "loragate_queue_depth", "loragate_batch_size", "vllm:lora_requests_info",
-                "max_lora=")) {
+                "max_lora=", "loragate_adapter_cache_hits_total", "loragate_adapter_cache_bytes", "loragate_adapter_cold_load_seconds")) {
             assertTrue(metrics.contains(m), "missing " + m);
         }
         assertTrue(metrics.contains("adapter=\"" + name + "@1\""), "per-adapter label");
