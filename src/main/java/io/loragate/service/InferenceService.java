@@ -133,17 +133,28 @@ public class InferenceService {
         return System.nanoTime() + config.limits().requestTimeout().toNanos();
     }
 
-    /** Generates one choice per prompt; completes when all are finished. */
+    /**
+     * Generates one choice per prompt; completes when all are finished. Cancelling the returned
+     * future (a caller that gave up) drops the sequences at the engine's next step.
+     */
     public CompletableFuture<CompletionResult> complete(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
         List<long[]> prompts = tokenizePrompts(command);
         String id = "cmpl-" + UUID.randomUUID();
         long created = System.currentTimeMillis() / 1000;
-        return target(tenant, command.model()).thenCompose(t -> {
+        CompletableFuture<CompletionResult> result = new CompletableFuture<>();
+        List<Sequence> submitted = java.util.Collections.synchronizedList(new ArrayList<>());
+        result.whenComplete((r, e) -> {
+            if (result.isCancelled()) {
+                synchronized (submitted) {
+                    submitted.forEach(Sequence::cancel);
+                }
+            }
+        });
+        target(tenant, command.model()).thenCompose(t -> {
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
-            List<Sequence> submitted = new ArrayList<>();
             try {
-                for (int i = 0; i < prompts.size(); i++) {
+                for (int i = 0; i < prompts.size() && !result.isDone(); i++) {
                     int index = i;
                     CompletableFuture<CompletionResult.Choice> f = new CompletableFuture<>();
                     choices.add(f);
@@ -160,8 +171,8 @@ public class InferenceService {
                         }
                     };
                     Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
-                    engine.submit(s);
                     submitted.add(s);
+                    engine.submit(s);
                 }
             } catch (RuntimeException e) {
                 submitted.forEach(Sequence::cancel);
@@ -180,7 +191,15 @@ public class InferenceService {
                 return new CompletionResult(id, t.id(), created, list, prompts,
                         new CompletionResult.Usage(promptTokens, completionTokens));
             });
+        }).whenComplete((r, e) -> {
+            if (e != null) {
+                result.completeExceptionally(e instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
+                        ? ce.getCause() : e);
+            } else {
+                result.complete(r);
+            }
         });
+        return result;
     }
 
     /**
