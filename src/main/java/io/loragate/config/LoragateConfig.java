@@ -1,5 +1,6 @@
 package io.loragate.config;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -32,5 +33,34 @@ public interface LoragateConfig {
 
         /** The id under which the base model is listed and addressed (default: the folder name). */
         Optional<String> id();
+    }
+
+    /** Adapter registration limits. */
+    AdapterSettings adapters();
+
+    /** The device cache of adapter weights. */
+    CacheSettings cache();
+
+    interface AdapterSettings {
+        /** Largest LoRA rank accepted at registration. */
+        @WithDefault("64")
+        int maxRank();
+
+        /**
+         * Largest adapter upload (all multipart parts together; also the largest weights file accepted).
+         * {@code quarkus.http.limits.max-body-size} follows it.
+         */
+        @WithDefault("512M")
+        MemorySize maxUploadBytes();
+    }
+
+    interface CacheSettings {
+        /** Budget of device bytes for resident adapter weights, pinned ones included. */
+        @WithDefault("256M")
+        MemorySize maxBytes();
+
+        /** Threads that load cold adapters (never the caller's thread, never the engine's). */
+        @WithDefault("2")
+        int loaderThreads();
     }
 }
