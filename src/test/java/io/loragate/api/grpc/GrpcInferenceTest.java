@@ -1,0 +1,209 @@
+package io.loragate.api.grpc;
+
+import static io.loragate.api.grpc.GrpcTestSupport.assertGreedy;
+import static io.loragate.api.grpc.GrpcTestSupport.assertStatus;
+import static io.loragate.api.grpc.GrpcTestSupport.ensureRegistered;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Context;
+import io.grpc.Status;
+import io.loragate.Fixtures;
+import io.loragate.api.grpc.v1.AdapterServiceGrpc;
+import io.loragate.api.grpc.v1.ClassifyRequest;
+import io.loragate.api.grpc.v1.GenerateRequest;
+import io.loragate.api.grpc.v1.GenerateResponse;
+import io.loragate.api.grpc.v1.GenerateStreamResponse;
+import io.loragate.api.grpc.v1.InferenceServiceGrpc;
+import io.loragate.model.safetensors.SafetensorsFile;
+import io.loragate.runtime.ResidentModel;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * InferenceService over a real gRPC channel against the tiny-llama fixture, with adapter0 and adapter1
+ * registered through AdapterService: greedy tokens equal what transformers + PEFT produced.
+ */
+@QuarkusTest
+@TestProfile(TinyLlamaProfile.class)
+class GrpcInferenceTest {
+
+    /** Fixture prompt 0. */
+    static final String PROMPT = "Transfer learning isn't magic; it's thrift.";
+
+    @GrpcClient("loragate")
+    InferenceServiceGrpc.InferenceServiceBlockingStub inference;
+
+    @GrpcClient("loragate")
+    AdapterServiceGrpc.AdapterServiceBlockingStub adapters;
+
+    @Inject
+    ResidentModel resident;
+
+    @BeforeEach
+    void baseLoadedAndAdaptersRegistered() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        ensureRegistered(adapters(), "adapter0", "adapter0");
+        ensureRegistered(adapters(), "adapter1", "adapter1");
+    }
+
+    private InferenceServiceGrpc.InferenceServiceBlockingStub inference() {
+        return inference.withDeadlineAfter(120, TimeUnit.SECONDS);
+    }
+
+    private AdapterServiceGrpc.AdapterServiceBlockingStub adapters() {
+        return adapters.withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    static GenerateRequest greedy(String adapterId) {
+        return GenerateRequest.newBuilder()
+                .setAdapterId(adapterId)
+                .setPrompt(PROMPT)
+                .setMaxTokens(12)
+                .setTemperature(0)
+                .setReturnTokenIds(true)
+                .build();
+    }
+
+    static long[] expected(String key) {
+        try (SafetensorsFile ref = Fixtures.reference("tiny-llama")) {
+            return ref.readLongs(key);
+        }
+    }
+
+    static long[] longs(List<Long> list) {
+        return list.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "'', p0.base.greedy, tiny-llama",
+            "tiny-llama, p0.base.greedy, tiny-llama",
+            "adapter0, p0.adapter0.greedy, adapter0@1",
+            "adapter1, p0.adapter1.greedy, adapter1@1",
+            "adapter1@1, p0.adapter1.greedy, adapter1@1"})
+    void greedyGenerateEqualsTransformers(String adapterId, String reference, String servedBy) {
+        GenerateResponse r = inference().generate(greedy(adapterId));
+        assertGreedy(expected(reference), longs(r.getTokenIdsList()), r.getFinishReason(), "Generate '" + adapterId + "'");
+        assertArrayEquals(expected("p0.input_ids"), longs(r.getPromptTokenIdsList()), "prompt token ids");
+        assertEquals(servedBy, r.getModel());
+        assertEquals(r.getTokenIdsCount(), r.getUsage().getCompletionTokens());
+        assertEquals(r.getPromptTokenIdsCount(), r.getUsage().getPromptTokens());
+        assertEquals(r.getUsage().getPromptTokens() + r.getUsage().getCompletionTokens(), r.getUsage().getTotalTokens());
+        assertTrue(List.of("stop", "length").contains(r.getFinishReason()), r.getFinishReason());
+        assertFalse(r.getText().isEmpty());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "'', p0.base.greedy",
+            "adapter0, p0.adapter0.greedy",
+            "adapter1, p0.adapter1.greedy"})
+    void greedyGenerateStreamEqualsTransformers(String adapterId, String reference) {
+        List<Long> tokens = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        int finals = 0;
+        Iterator<GenerateStreamResponse> stream = inference().generateStream(greedy(adapterId));
+        while (stream.hasNext()) {
+            GenerateStreamResponse chunk = stream.next();
+            if (chunk.hasTokenId()) {
+                tokens.add(chunk.getTokenId());
+            }
+            text.append(chunk.getText());
+            if (!chunk.getFinishReason().isEmpty()) {
+                finish = chunk.getFinishReason();
+                finals++;
+            }
+        }
+        assertEquals(1, finals, "exactly one message carries the finish reason");
+        assertGreedy(expected(reference), longs(tokens), finish, "GenerateStream '" + adapterId + "'");
+        // the stream says the same as the unary call
+        GenerateResponse whole = inference().generate(greedy(adapterId));
+        assertEquals(whole.getText(), text.toString());
+        assertEquals(whole.getTokenIdsList(), tokens);
+        assertEquals(whole.getFinishReason(), finish);
+    }
+
+    @Test
+    void cancellingAStreamEndsItAndTheServerKeepsServing() {
+        GenerateRequest longOne = greedy("adapter0").toBuilder().setMaxTokens(200).build();
+        try (Context.CancellableContext call = Context.current().withCancellation()) {
+            Iterator<GenerateStreamResponse> stream = call.call(() -> inference().generateStream(longOne));
+            assertTrue(stream.hasNext());
+            stream.next();
+            call.cancel(null);
+            assertStatus(Status.Code.CANCELLED, () -> {
+                while (stream.hasNext()) {
+                    stream.next();
+                }
+            });
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        GenerateResponse after = inference().generate(greedy("adapter1"));
+        assertGreedy(expected("p0.adapter1.greedy"), longs(after.getTokenIdsList()), after.getFinishReason(), "after a cancel");
+    }
+
+    @Test
+    void tokenIdsOnlyWhenAskedFor() {
+        GenerateResponse r = inference().generate(greedy("adapter0").toBuilder().setReturnTokenIds(false).build());
+        assertEquals(0, r.getTokenIdsCount());
+        assertEquals(0, r.getPromptTokenIdsCount());
+        assertFalse(r.getText().isEmpty());
+    }
+
+    @Test
+    void logprobsWhenAskedFor() {
+        GenerateResponse r = inference().generate(greedy("adapter0").toBuilder().setLogprobs(true).build());
+        assertEquals(r.getTokenIdsCount(), r.getLogprobsCount());
+        for (double lp : r.getLogprobsList()) {
+            assertTrue(lp <= 0 && Double.isFinite(lp), "log-probability " + lp);
+        }
+    }
+
+    @Test
+    void unknownAdapterIsNotFound() {
+        Status s = assertStatus(Status.Code.NOT_FOUND, () -> inference().generate(greedy("no-such-adapter")));
+        assertTrue(s.getDescription().contains("no-such-adapter"), s.getDescription());
+        assertStatus(Status.Code.NOT_FOUND, () -> inference().generateStream(greedy("adapter0@99")).forEachRemaining(c -> { }));
+    }
+
+    @Test
+    void badSamplingArgumentsAreInvalid() {
+        Status empty = assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> inference().generate(greedy("adapter0").toBuilder().setPrompt("").build()));
+        assertTrue(empty.getDescription().contains("prompt"), empty.getDescription());
+        Status zero = assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> inference().generate(greedy("adapter0").toBuilder().setMaxTokens(0).build()));
+        assertTrue(zero.getDescription().contains("max_tokens"), zero.getDescription());
+        Status negative = assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> inference().generate(greedy("").toBuilder().setTemperature(-0.5).build()));
+        assertTrue(negative.getDescription().contains("temperature"), negative.getDescription());
+        assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> inference().generateStream(greedy("").toBuilder().setMaxTokens(0).build()).forEachRemaining(c -> { }));
+        // the server keeps serving
+        GenerateResponse ok = inference().generate(greedy(""));
+        assertGreedy(expected("p0.base.greedy"), longs(ok.getTokenIdsList()), ok.getFinishReason(), "after bad requests");
+    }
+
+    @Test
+    void classifyOnADecoderBaseIsAFailedPrecondition() {
+        assertStatus(Status.Code.FAILED_PRECONDITION,
+                () -> inference().classify(ClassifyRequest.newBuilder().addInputs("hello").build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> inference().classify(ClassifyRequest.getDefaultInstance()));
+    }
+}
