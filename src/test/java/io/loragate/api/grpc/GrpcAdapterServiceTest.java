@@ -127,6 +127,10 @@ class GrpcAdapterServiceTest {
                 () -> adapters().register(registration("bad", "adapter0").toBuilder().setAdapterModelSafetensors(pickle).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().register(registration("bad", "adapter0").toBuilder()
                 .setAdapterConfigJson(ByteString.copyFrom("{not json", StandardCharsets.UTF_8)).build()));
+        // larger than the single server's default message limit (256 KiB): reaches validation, which refuses it
+        ByteString junk = ByteString.copyFrom(new byte[3 << 20]);
+        assertStatus(Status.Code.INVALID_ARGUMENT,
+                () -> adapters().register(registration("bad", "adapter0").toBuilder().setAdapterModelSafetensors(junk).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().register(registration("../escape", "adapter0")));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().register(registration("", "adapter0")));
         assertStatus(Status.Code.INVALID_ARGUMENT,
