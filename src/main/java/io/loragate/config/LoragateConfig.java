@@ -63,4 +63,54 @@ public interface LoragateConfig {
         @WithDefault("2")
         int loaderThreads();
     }
+
+    /** The engine thread and its batching limits. */
+    EngineSettings engine();
+
+    /** Per-request limits, checked before a request reaches the engine. */
+    LimitSettings limits();
+
+    interface EngineSettings {
+        /** Sequences decoded together at most (KV-cache rows). */
+        @WithDefault("32")
+        int maxBatch();
+
+        /** Generation requests waiting for admission at most; beyond it requests get 429 / RESOURCE_EXHAUSTED. */
+        @WithDefault("256")
+        int maxQueue();
+
+        /** Prompt tokens prefilled in one engine step at most. */
+        @WithDefault("4096")
+        int maxPrefillTokens();
+
+        /** Embedding and classification batches waiting at most. */
+        @WithDefault("256")
+        int maxTasks();
+
+        /** A step running longer than this marks the engine stuck (liveness DOWN). */
+        @WithDefault("60s")
+        java.time.Duration stuckTimeout();
+
+        /** On shutdown, how long running requests may take to finish before they are failed. */
+        @WithDefault("20s")
+        java.time.Duration drainTimeout();
+    }
+
+    interface LimitSettings {
+        /** Prompt tokens accepted at most (also bounded by the model's positions). */
+        @WithDefault("4096")
+        int maxPromptTokens();
+
+        /** {@code max_tokens} accepted at most. */
+        @WithDefault("2048")
+        int maxTokens();
+
+        /** Prompts or inputs in one request at most. */
+        @WithDefault("64")
+        int maxInputs();
+
+        /** A request still unfinished after this is dropped by the engine. */
+        @WithDefault("300s")
+        java.time.Duration requestTimeout();
+    }
 }

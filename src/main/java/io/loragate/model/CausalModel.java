@@ -25,9 +25,14 @@ public abstract class CausalModel extends BaseModel {
         super(config, device, weights, linears, paramShapes);
     }
 
-    /** An empty cache for {@code batch} sequences. */
+    /** An empty cache for {@code batch} sequences that all take part in every forward. */
     public KvCache newCache(int batch) {
-        return new KvCache(weights, config.numLayers(), batch, config.numKvHeads(), config.headDim());
+        return new KvCache(weights, config.numLayers(), batch, batch, config.numKvHeads(), config.headDim());
+    }
+
+    /** An empty slot cache for continuous batching: rows are added with {@link KvCache#adopt}. */
+    public KvCache newSlots(int rows) {
+        return new KvCache(weights, config.numLayers(), rows, 0, config.numKvHeads(), config.headDim());
     }
 
     /**

@@ -14,36 +14,49 @@ import java.util.Arrays;
  * {@link #real} records which. Storage is preallocated with spare capacity and written in place, so
  * a decode step costs O(new tokens), not a copy of the whole prefix.
  *
+ * <p>For continuous batching the cache is a set of row slots: {@link #adopt} appends a sequence
+ * prefilled elsewhere, {@link #remove} frees a row by moving the last row into it, and columns that
+ * no active row uses any more are reclaimed by shifting, so that its width tracks the longest live
+ * sequence rather than the engine's uptime.
+ *
  * <p>The cache owns its manager: closing it frees every key and value.
  */
 public final class KvCache implements AutoCloseable {
 
     private final NDManager manager;
     private final int layers;
-    private final int batch;
+    private final int rowCapacity;
     private final int kvHeads;
     private final int headDim;
-    private final NDArray[] keys;   // per layer: (batch, kvHeads, capacity, headDim)
-    private final NDArray[] values; // per layer: (batch, kvHeads, capacity, headDim)
-    private boolean[][] real;       // (batch, capacity): column holds a real token of that row
+    private final NDArray[] keys;   // per layer: (rowCapacity, kvHeads, capacity, headDim)
+    private final NDArray[] values; // per layer: (rowCapacity, kvHeads, capacity, headDim)
+    private boolean[][] real;       // (rowCapacity, capacity): column holds a real token of that row
     private final int[] lengths;    // real tokens per row
+    private int active;             // rows in use: 0 .. active-1
     private int columns;            // columns in use
-    private int capacity;
+    private int capacity;           // columns allocated
 
-    KvCache(NDManager parent, int layers, int batch, int kvHeads, int headDim) {
+    KvCache(NDManager parent, int layers, int rows, int active, int kvHeads, int headDim) {
         this.manager = parent.newSubManager();
         this.layers = layers;
-        this.batch = batch;
+        this.rowCapacity = rows;
+        this.active = active;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
-        this.real = new boolean[batch][0];
-        this.lengths = new int[batch];
+        this.real = new boolean[rows][0];
+        this.lengths = new int[rows];
     }
 
+    /** Rows that take part in the next forward. */
     public int batch() {
-        return batch;
+        return active;
+    }
+
+    /** Rows this cache can hold. */
+    public int rowCapacity() {
+        return rowCapacity;
     }
 
     /** Columns in use (the longest row plus padding). */
@@ -61,23 +74,21 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Reserves {@code t} new columns for the next block; {@code newReal[row]} tokens of each row are
-     * real and right-aligned in the block. Grows storage geometrically when needed.
+     * Reserves {@code t} new columns for the next block; {@code newReal[row]} tokens of each active
+     * row are real and right-aligned in the block. Reclaims dead columns or grows storage first.
      */
     void extend(int t, int[] newReal) {
+        if (columns + t > capacity) {
+            int dead = firstLiveColumn();
+            if (dead >= t && dead >= columns / 4) {
+                shiftLeft(dead);
+            }
+        }
         int needed = columns + t;
         if (needed > capacity) {
-            int newCapacity = Math.max(needed, Math.max(16, capacity * 2));
-            for (int l = 0; l < layers; l++) {
-                keys[l] = grow(keys[l], newCapacity);
-                values[l] = grow(values[l], newCapacity);
-            }
-            for (int r = 0; r < batch; r++) {
-                real[r] = Arrays.copyOf(real[r], newCapacity);
-            }
-            capacity = newCapacity;
+            resize(Math.max(needed, Math.max(16, capacity * 2)), 0);
         }
-        for (int r = 0; r < batch; r++) {
+        for (int r = 0; r < active; r++) {
             for (int s = t - newReal[r]; s < t; s++) {
                 real[r][columns + s] = true;
             }
@@ -86,36 +97,157 @@ public final class KvCache implements AutoCloseable {
         columns = needed;
     }
 
-    private NDArray grow(NDArray old, int newCapacity) {
-        NDArray fresh = manager.zeros(new Shape(batch, kvHeads, newCapacity, headDim), DataType.FLOAT32);
+    /** The first column that any active row still uses ({@link #columns} if none). */
+    private int firstLiveColumn() {
+        int first = columns;
+        for (int r = 0; r < active; r++) {
+            for (int j = 0; j < first; j++) {
+                if (real[r][j]) {
+                    first = j;
+                    break;
+                }
+            }
+        }
+        return first;
+    }
+
+    /** Drops the first {@code s} columns, which no active row uses. */
+    private void shiftLeft(int s) {
+        if (s == 0) {
+            return;
+        }
+        NDIndex live = new NDIndex(":, :, {}:{}", s, columns);
+        NDIndex front = new NDIndex(":, :, :{}", columns - s);
+        for (int l = 0; l < layers; l++) {
+            try (NDArray k = keys[l].get(live).duplicate(); NDArray v = values[l].get(live).duplicate()) {
+                keys[l].set(front, k);
+                values[l].set(front, v);
+            }
+        }
+        for (int r = 0; r < rowCapacity; r++) {
+            boolean[] shifted = new boolean[capacity];
+            if (columns - s > 0) {
+                System.arraycopy(real[r], s, shifted, 0, columns - s);
+            }
+            real[r] = shifted;
+        }
+        columns -= s;
+    }
+
+    /** Reallocates to {@code newCapacity} columns, moving the used columns right by {@code offset}. */
+    private void resize(int newCapacity, int offset) {
+        for (int l = 0; l < layers; l++) {
+            keys[l] = moved(keys[l], newCapacity, offset);
+            values[l] = moved(values[l], newCapacity, offset);
+        }
+        for (int r = 0; r < rowCapacity; r++) {
+            boolean[] grown = new boolean[newCapacity];
+            System.arraycopy(real[r], 0, grown, offset, Math.min(columns, real[r].length));
+            real[r] = grown;
+        }
+        capacity = newCapacity;
+    }
+
+    private NDArray moved(NDArray old, int newCapacity, int offset) {
+        NDArray fresh = manager.zeros(new Shape(rowCapacity, kvHeads, newCapacity, headDim), DataType.FLOAT32);
         if (old != null) {
-            fresh.set(new NDIndex(":, :, :{}", old.getShape().get(2)), old);
+            if (columns > 0) {
+                try (NDArray used = old.get(new NDIndex(":, :, :{}", columns))) {
+                    fresh.set(new NDIndex(":, :, {}:{}", offset, offset + columns), used);
+                }
+            }
             old.close();
         }
         return fresh;
     }
 
     /**
-     * Writes the block's keys and values, {@code (batch, kvHeads, t, headDim)}, into the last
-     * {@code t} columns of layer {@code layer}, and returns views of all columns in use.
+     * Writes the block's keys and values, {@code (active, kvHeads, t, headDim)}, into the last
+     * {@code t} columns of layer {@code layer}, and returns views of all active rows' used columns.
      */
     NDArray[] write(int layer, NDArray k, NDArray v) {
         long t = k.getShape().get(2);
-        NDIndex block = new NDIndex(":, :, {}:{}", columns - t, columns);
+        NDIndex block = new NDIndex(":{}, :, {}:{}", active, columns - t, columns);
         keys[layer].set(block, k);
         values[layer].set(block, v);
-        NDIndex used = new NDIndex(":, :, :{}", columns);
-        NDArray kAll = keys[layer].get(used);   // (batch, kvHeads, columns, headDim)
-        NDArray vAll = values[layer].get(used); // (batch, kvHeads, columns, headDim)
+        NDIndex used = new NDIndex(":{}, :, :{}", active, columns);
+        NDArray kAll = keys[layer].get(used);   // (active, kvHeads, columns, headDim)
+        NDArray vAll = values[layer].get(used); // (active, kvHeads, columns, headDim)
         // the views belong to the caller's step, not to the cache
         kAll.attach(k.getManager());
         vAll.attach(k.getManager());
         return new NDArray[] {kAll, vAll};
     }
 
+    /**
+     * Appends row {@code srcRow} of another cache of the same model (typically a fresh prefill
+     * batch) as a new active row, right-aligned with the existing rows.
+     *
+     * @return the new row's index
+     */
+    public int adopt(KvCache src, int srcRow) {
+        if (active == rowCapacity) {
+            throw new IllegalStateException("all " + rowCapacity + " rows are in use");
+        }
+        int len = src.lengths[srcRow];
+        int srcEnd = src.columns;
+        for (int j = 0; j < srcEnd; j++) {
+            if (src.real[srcRow][j] != (j >= srcEnd - len)) {
+                throw new IllegalStateException("adopted rows must be right-aligned and contiguous");
+            }
+        }
+        if (len > columns) {
+            int offset = len - columns;
+            resize(Math.max(capacity, len) + offset, offset);
+            columns = len;
+        }
+        int row = active++;
+        NDIndex dst = new NDIndex("{}, :, {}:{}", row, columns - len, columns);
+        NDIndex from = new NDIndex("{}, :, {}:{}", srcRow, srcEnd - len, srcEnd);
+        for (int l = 0; l < layers; l++) {
+            try (NDArray k = src.keys[l].get(from); NDArray v = src.values[l].get(from)) {
+                keys[l].set(dst, k);
+                values[l].set(dst, v);
+            }
+        }
+        java.util.Arrays.fill(real[row], false);
+        for (int j = columns - len; j < columns; j++) {
+            real[row][j] = true;
+        }
+        lengths[row] = len;
+        return row;
+    }
+
+    /** Frees {@code row}: the last active row moves into it (callers mirror the move). */
+    public void remove(int row) {
+        int last = active - 1;
+        if (row < 0 || row > last) {
+            throw new IllegalArgumentException("row " + row + " is not active");
+        }
+        if (row != last) {
+            NDIndex dst = new NDIndex("{}", row);
+            for (int l = 0; l < layers; l++) {
+                try (NDArray k = keys[l].get(last); NDArray v = values[l].get(last)) {
+                    keys[l].set(dst, k);
+                    values[l].set(dst, v);
+                }
+            }
+            boolean[] tmp = real[row];
+            real[row] = real[last];
+            real[last] = tmp;
+            lengths[row] = lengths[last];
+        }
+        java.util.Arrays.fill(real[last], false);
+        lengths[last] = 0;
+        active--;
+        if (active == 0) {
+            columns = 0;
+        }
+    }
+
     /** Bytes of key/value storage currently allocated. */
     public long bytes() {
-        return 2L * layers * batch * kvHeads * (long) capacity * headDim * 4;
+        return 2L * layers * rowCapacity * kvHeads * (long) capacity * headDim * 4;
     }
 
     @Override

@@ -3,8 +3,8 @@ package io.loragate.registry;
 /**
  * A snapshot of the adapter cache's counters (monotonic since start unless noted).
  *
- * @param hits            acquires served by a resident (or already loading) version
- * @param misses          acquires that had to start a load
+ * @param hits            acquires served at once by resident weights
+ * @param misses          acquires that waited for a load (one they started or one already running)
  * @param evictions       versions evicted to stay within the byte budget
  * @param loads           successful loads
  * @param loadFailures    failed loads (bad or corrupted files, base not ready)

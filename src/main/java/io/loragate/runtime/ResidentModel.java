@@ -33,6 +33,7 @@ public class ResidentModel {
     private volatile BaseModel model;
     private volatile TextTokenizer tokenizer;
     private volatile String id;
+    private volatile Path folder;
     private final CompletableFuture<BaseModel> loaded = new CompletableFuture<>();
 
     public ResidentModel(LoragateConfig config) {
@@ -55,6 +56,7 @@ public class ResidentModel {
             BaseModel m = BaseModel.load(folder, device);
             tokenizer = TextTokenizer.load(folder);
             id = config.model().id().orElse(folder.getFileName().toString());
+            this.folder = folder;
             model = m;
             state = State.READY;
             loaded.complete(m);
@@ -108,6 +110,12 @@ public class ResidentModel {
     public TextTokenizer tokenizer() {
         model();
         return tokenizer;
+    }
+
+    /** The base model's Hugging Face folder. */
+    public Path folder() {
+        model();
+        return folder;
     }
 
     /** The base model's id (what clients put in {@code model} to use no adapter). */

@@ -1,21 +1,210 @@
 package io.loragate.service;
 
+import io.loragate.adapter.LoraAdapter;
+import io.loragate.adapter.MultiLoraHook;
+import io.loragate.config.LoragateConfig;
+import io.loragate.engine.Engine;
+import io.loragate.engine.EngineService;
+import io.loragate.engine.Sequence;
+import io.loragate.engine.SequenceListener;
+import io.loragate.model.AdapterHook;
+import io.loragate.model.EncoderModel;
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import io.loragate.model.TextTokenizer;
+import io.loragate.registry.AdapterCache;
+import io.loragate.registry.AdapterInfo;
+import io.loragate.registry.AdapterLease;
+import io.loragate.registry.AdapterRegistry;
+import io.loragate.registry.AdapterVersion;
+import io.loragate.runtime.ResidentModel;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the transports call for inference: validates a request, resolves the adapter id to an
- * immutable version, holds a lease on its weights for the request's lifetime, and runs it on the
- * engine. Every failure is a {@link io.loragate.model.LoragateException} with a kind the transports map.
+ * immutable version, holds a lease on its weights for the request's lifetime (so a hot swap or an
+ * eviction never frees weights a request still uses), and runs it on the engine. Every failure is a
+ * {@link LoragateException} with a kind the transports map.
  */
 @ApplicationScoped
 public class InferenceService {
 
+    private final EngineService engines;
+    private final ResidentModel resident;
+    private final AdapterRegistry registry;
+    private final AdapterCache cache;
+    private final LoragateConfig config;
+
+    public InferenceService(EngineService engines, ResidentModel resident, AdapterRegistry registry, AdapterCache cache,
+            LoragateConfig config) {
+        this.engines = engines;
+        this.resident = resident;
+        this.registry = registry;
+        this.cache = cache;
+        this.config = config;
+    }
+
+    /** The adapter a request resolved to: its served id and a lease (null for the base). */
+    private record Target(String id, AdapterLease lease) {
+        LoraAdapter adapter() {
+            return lease == null ? null : lease.adapter();
+        }
+
+        void release() {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
+
+    /** Resolves {@code model} (base id, adapter name or name@version) and leases the adapter's weights. */
+    private CompletableFuture<Target> target(String tenant, String model) {
+        if (model == null || model.isBlank()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'model' is required: the base model id ("
+                    + resident.id() + ") or an adapter id").withParam("model");
+        }
+        if (model.equals(resident.id())) {
+            return CompletableFuture.completedFuture(new Target(model, null));
+        }
+        AdapterVersion v = registry.resolve(tenant, model);
+        return cache.acquire(v).thenApply(lease -> new Target(v.id(), lease));
+    }
+
+    private TextTokenizer tokenizer() {
+        return resident.tokenizer();
+    }
+
+    private List<long[]> tokenizePrompts(CompletionCommand c) {
+        var limits = config.limits();
+        if (c.prompts() == null || c.prompts().isEmpty()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'prompt' must be a non-empty string or array of strings").withParam("prompt");
+        }
+        if (c.prompts().size() > limits.maxInputs()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "at most " + limits.maxInputs() + " prompts per request, got "
+                    + c.prompts().size()).withParam("prompt");
+        }
+        if (c.params().maxTokens() > limits.maxTokens()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'max_tokens' is " + c.params().maxTokens() + "; the limit is "
+                    + limits.maxTokens()).withParam("max_tokens");
+        }
+        int positions = resident.model().config().maxPositions();
+        List<long[]> ids = new ArrayList<>();
+        for (String p : c.prompts()) {
+            if (p == null || p.isEmpty()) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "'prompt' must not be empty").withParam("prompt");
+            }
+            long[] t = tokenizer().encode(p, c.addSpecialTokens());
+            if (t.length == 0) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "'prompt' encodes to no tokens").withParam("prompt");
+            }
+            if (t.length > limits.maxPromptTokens()) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "prompt has " + t.length + " tokens; the limit is "
+                        + limits.maxPromptTokens()).withParam("prompt");
+            }
+            if (t.length + c.params().maxTokens() > positions) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "prompt (" + t.length + " tokens) + max_tokens ("
+                        + c.params().maxTokens() + ") exceeds the model's context of " + positions + " tokens").withParam("max_tokens");
+            }
+            ids.add(t);
+        }
+        return ids;
+    }
+
+    private Engine generatingEngine() {
+        Engine e = engines.engine();
+        if (!e.generates()) {
+            throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " ("
+                    + resident.model().config().architectureName() + ") is an encoder: use /v1/embeddings or /v1/classifications");
+        }
+        return e;
+    }
+
+    private long deadline() {
+        return System.nanoTime() + config.limits().requestTimeout().toNanos();
+    }
+
     /** Generates one choice per prompt; completes when all are finished. */
     public CompletableFuture<CompletionResult> complete(String tenant, CompletionCommand command) {
-        throw new UnsupportedOperationException("being built");
+        Engine engine = generatingEngine();
+        List<long[]> prompts = tokenizePrompts(command);
+        String id = "cmpl-" + UUID.randomUUID();
+        long created = System.currentTimeMillis() / 1000;
+        return target(tenant, command.model()).thenCompose(t -> {
+            List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
+            List<Sequence> submitted = new ArrayList<>();
+            try {
+                for (int i = 0; i < prompts.size(); i++) {
+                    int index = i;
+                    CompletableFuture<CompletionResult.Choice> f = new CompletableFuture<>();
+                    choices.add(f);
+                    TokenCollector collector = new TokenCollector(command.logprobs()) {
+                        @Override
+                        public void onFinish(String reason, String text, RuntimeException error) {
+                            super.onFinish(reason, text, error);
+                            if (error != null) {
+                                f.completeExceptionally(error);
+                            } else {
+                                f.complete(new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
+                                        command.logprobs() ? tokenStrings(tokenizer()) : null, reason));
+                            }
+                        }
+                    };
+                    Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
+                    engine.submit(s);
+                    submitted.add(s);
+                }
+            } catch (RuntimeException e) {
+                submitted.forEach(Sequence::cancel);
+                t.release();
+                throw e;
+            }
+            return CompletableFuture.allOf(choices.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+                if (e != null) {
+                    submitted.forEach(Sequence::cancel);
+                }
+                t.release();
+            }).thenApply(v -> {
+                List<CompletionResult.Choice> list = choices.stream().map(CompletableFuture::join).toList();
+                int completionTokens = list.stream().mapToInt(c -> c.tokenIds().length).sum();
+                int promptTokens = prompts.stream().mapToInt(p -> p.length).sum();
+                return new CompletionResult(id, t.id(), created, list, prompts,
+                        new CompletionResult.Usage(promptTokens, completionTokens));
+            });
+        });
+    }
+
+    /**
+     * Renders a chat with the base model's template into a single-prompt completion command (the
+     * adapter shares its base's template).
+     */
+    public CompletionCommand chat(String model, List<ChatTemplate.Message> messages, io.loragate.model.SamplingParams params,
+            boolean logprobs) {
+        if (messages == null || messages.isEmpty()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'messages' must be a non-empty array").withParam("messages");
+        }
+        ChatTemplate template = chatTemplate();
+        return new CompletionCommand(model, List.of(template.render(messages)), params, logprobs, !template.fromModel());
+    }
+
+    private volatile ChatTemplate chatTemplate;
+
+    private ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplate.load(resident.folder());
+            chatTemplate = t;
+        }
+        return t;
     }
 
     /**
@@ -24,21 +213,174 @@ public class InferenceService {
      * its next step and releases its adapter lease.
      */
     public Multi<CompletionChunk> stream(String tenant, CompletionCommand command) {
-        throw new UnsupportedOperationException("being built");
+        Engine engine = generatingEngine();
+        List<long[]> prompts = tokenizePrompts(command);
+        // unknown ids fail before the stream starts, so the transport can answer with a status
+        if (command.model() == null || command.model().isBlank()) {
+            target(tenant, command.model());
+        } else if (!command.model().equals(resident.id())) {
+            registry.resolve(tenant, command.model());
+        }
+        String id = "cmpl-" + UUID.randomUUID();
+        long created = System.currentTimeMillis() / 1000;
+        return Multi.createFrom().emitter((MultiEmitter<? super CompletionChunk> em) -> {
+            CompletableFuture<Target> target;
+            try {
+                target = target(tenant, command.model()); // leased only once someone subscribes
+            } catch (RuntimeException e) {
+                em.fail(e);
+                return;
+            }
+            List<Sequence> submitted = new ArrayList<>();
+            AtomicInteger open = new AtomicInteger(prompts.size());
+            em.onTermination(() -> {
+                synchronized (submitted) {
+                    submitted.forEach(Sequence::cancel);
+                }
+                target.thenAccept(Target::release);
+            });
+            target.whenComplete((t, err) -> {
+                if (err != null) {
+                    em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
+                    return;
+                }
+                try {
+                    for (int i = 0; i < prompts.size(); i++) {
+                        int index = i;
+                        SequenceListener l = new SequenceListener() {
+                            @Override
+                            public void onToken(long token, double logprob, String text) {
+                                em.emit(new CompletionChunk(id, t.id(), created, index, text, token, logprob, null));
+                            }
+
+                            @Override
+                            public void onFinish(String reason, String text, RuntimeException error) {
+                                if (error != null) {
+                                    em.fail(error);
+                                    return;
+                                }
+                                em.emit(new CompletionChunk(id, t.id(), created, index, text, -1, 0, reason));
+                                if (open.decrementAndGet() == 0) {
+                                    em.complete();
+                                }
+                            }
+                        };
+                        Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
+                        synchronized (submitted) {
+                            submitted.add(s);
+                        }
+                        engine.submit(s);
+                    }
+                } catch (RuntimeException e) {
+                    em.fail(e);
+                }
+            });
+        });
+    }
+
+    private List<long[]> tokenizeInputs(List<String> inputs) {
+        if (inputs == null || inputs.isEmpty()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'input' must be a non-empty string or array of strings").withParam("input");
+        }
+        if (inputs.size() > config.limits().maxInputs()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "at most " + config.limits().maxInputs() + " inputs per request, got "
+                    + inputs.size()).withParam("input");
+        }
+        int positions = resident.model().config().maxPositions();
+        List<long[]> ids = new ArrayList<>();
+        for (String s : inputs) {
+            if (s == null) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "'input' items must be strings").withParam("input");
+            }
+            long[] t = tokenizer().encode(s);
+            if (t.length > positions) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "input has " + t.length + " tokens; the model takes at most "
+                        + positions).withParam("input");
+            }
+            ids.add(t);
+        }
+        return ids;
+    }
+
+    private EncoderModel encoder(String what) {
+        if (!(resident.model() instanceof EncoderModel e)) {
+            throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " ("
+                    + resident.model().config().architectureName() + ") is a decoder; " + what + " needs an encoder base");
+        }
+        return e;
+    }
+
+    private static AdapterHook hook(Target t) {
+        return t.adapter() == null ? AdapterHook.NONE : MultiLoraHook.single(t.adapter());
     }
 
     /** Sentence embeddings (encoder bases: mean pooling + L2 normalisation). */
     public CompletableFuture<EmbeddingResult> embed(String tenant, String model, List<String> inputs) {
-        throw new UnsupportedOperationException("being built");
+        EncoderModel encoder = encoder("embeddings");
+        List<long[]> ids = tokenizeInputs(inputs);
+        Engine engine = engines.engine();
+        int tokens = ids.stream().mapToInt(a -> a.length).sum();
+        return target(tenant, model).thenCompose(t -> engine.execute(base -> {
+            float[][] v = encoder.embed(ids, EncoderModel.Pooling.MEAN, hook(t));
+            return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
+        }).whenComplete((r, e) -> t.release()));
     }
 
     /** Class probabilities from the base's or the adapter's classifier head. */
     public CompletableFuture<ClassificationResult> classify(String tenant, String model, List<String> inputs) {
-        throw new UnsupportedOperationException("being built");
+        EncoderModel encoder = encoder("classification");
+        List<long[]> ids = tokenizeInputs(inputs);
+        Engine engine = engines.engine();
+        int tokens = ids.stream().mapToInt(a -> a.length).sum();
+        return target(tenant, model).thenCompose(t -> {
+            if (!encoder.hasClassifier()) {
+                t.release();
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id()
+                        + " has no classification head" + (t.adapter() == null ? "" : " for this adapter to replace"));
+            }
+            List<String> labels = encoder.config().labels();
+            return engine.execute(base -> encoder.classify(ids, hook(t))).whenComplete((r, e) -> t.release())
+                    .thenApply(logits -> {
+                        List<ClassificationResult.Item> items = new ArrayList<>();
+                        for (int i = 0; i < logits.length; i++) {
+                            items.add(item(i, logits[i], labels));
+                        }
+                        return new ClassificationResult(t.id(), items, tokens);
+                    });
+        });
+    }
+
+    static ClassificationResult.Item item(int index, float[] logits, List<String> labels) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        double[] p = new double[logits.length];
+        for (int k = 0; k < logits.length; k++) {
+            p[k] = Math.exp(logits[k] - max);
+            sum += p[k];
+        }
+        Map<String, Double> scores = new LinkedHashMap<>();
+        int best = 0;
+        for (int k = 0; k < logits.length; k++) {
+            scores.put(k < labels.size() ? labels.get(k) : "LABEL_" + k, p[k] / sum);
+            if (p[k] > p[best]) {
+                best = k;
+            }
+        }
+        return new ClassificationResult.Item(index, best < labels.size() ? labels.get(best) : "LABEL_" + best, scores);
     }
 
     /** The base model and the adapters the tenant may use. */
     public List<ModelEntry> models(String tenant) {
-        throw new UnsupportedOperationException("being built");
+        List<ModelEntry> out = new ArrayList<>();
+        out.add(new ModelEntry(resident.id(), false, 0, "loragate", 0, resident.id()));
+        for (AdapterInfo a : registry.list(tenant)) {
+            long created = a.versions().stream().filter(v -> v.version() == a.activeVersion()).findFirst()
+                    .map(v -> v.createdAt().getEpochSecond()).orElse(0L);
+            out.add(new ModelEntry(a.name(), true, a.activeVersion(), tenant, created, resident.id()));
+        }
+        return out;
     }
 }

@@ -1,0 +1,220 @@
+package io.loragate.api.rest;
+
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import io.loragate.registry.AdapterCache;
+import io.loragate.registry.AdapterInfo;
+import io.loragate.registry.AdapterRegistry;
+import io.loragate.registry.AdapterVersion;
+import io.loragate.registry.VersionStatus;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+/**
+ * Adapter management (DESIGN.md's contract): list, get, register (multipart), switch the active
+ * version, pin/unpin/load/unload, delete a version. Every call is scoped by the caller's tenant.
+ */
+@Path("/v1/adapters")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdaptersResource {
+
+    /** How long {@code POST .../load} waits for a cold load. */
+    private static final long LOAD_WAIT_SECONDS = 300;
+
+    private final AdapterRegistry registry;
+    private final AdapterCache cache;
+    private final TenantResolver tenants;
+
+    public AdaptersResource(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants) {
+        this.registry = registry;
+        this.cache = cache;
+        this.tenants = tenants;
+    }
+
+    /** Body of {@code PUT /v1/adapters/{name}/active}. */
+    public record ActiveRequest(Integer version) {
+    }
+
+    @GET
+    public Map<String, Object> list() {
+        List<Object> data = new ArrayList<>();
+        for (AdapterInfo info : registry.list(tenants.tenant())) {
+            data.add(view(info));
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("object", "list");
+        out.put("data", data);
+        return out;
+    }
+
+    @GET
+    @Path("{name}")
+    public Map<String, Object> get(@PathParam("name") String name) {
+        return view(registry.get(tenants.tenant(), name));
+    }
+
+    /** Multipart: {@code name} (text), {@code config} (adapter_config.json), {@code weights} (adapter_model.safetensors). */
+    @POST
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    public Map<String, Object> register(@RestForm("name") String name, @RestForm("config") FileUpload config,
+            @RestForm("weights") FileUpload weights) {
+        AdapterRegistry.checkName(name);
+        AdapterVersion v = registry.register(tenants.tenant(), name, config == null ? null : config.uploadedFile(),
+                weights == null ? null : weights.uploadedFile());
+        return versionView(v);
+    }
+
+    @PUT
+    @Path("{name}/active")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> setActive(@PathParam("name") String name, ActiveRequest body) {
+        if (body == null || body.version() == null) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "field 'version' is required").withParam("version");
+        }
+        return versionView(registry.setActive(tenants.tenant(), name, body.version()));
+    }
+
+    @POST
+    @Path("{name}/pin")
+    public Map<String, Object> pin(@PathParam("name") String name, @QueryParam("version") String version) {
+        return versionView(registry.pin(tenants.tenant(), name, parseVersion(version)));
+    }
+
+    @POST
+    @Path("{name}/unpin")
+    public Map<String, Object> unpin(@PathParam("name") String name, @QueryParam("version") String version) {
+        return versionView(registry.unpin(tenants.tenant(), name, parseVersion(version)));
+    }
+
+    /** Loads the active version (or {@code ?version=n}) into the cache and answers once it is resident. */
+    @POST
+    @Path("{name}/load")
+    public Map<String, Object> load(@PathParam("name") String name, @QueryParam("version") String version) {
+        AdapterVersion v = target(name, version);
+        try {
+            cache.load(v).get(LOAD_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof LoragateException le ? le
+                    : new LoragateException(Kind.INTERNAL, "cannot load adapter " + v.id() + ": " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "adapter " + v.id() + " is still loading").retryAfter(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LoragateException(Kind.INTERNAL, "interrupted while loading adapter " + v.id());
+        }
+        return versionView(v);
+    }
+
+    /** Drops the active version (or {@code ?version=n}) from the cache; running requests keep their weights. */
+    @POST
+    @Path("{name}/unload")
+    public Map<String, Object> unload(@PathParam("name") String name, @QueryParam("version") String version) {
+        AdapterVersion v = target(name, version);
+        cache.unload(v);
+        return versionView(v);
+    }
+
+    /** {@code DELETE /v1/adapters/{name}@{version}}. */
+    @DELETE
+    @Path("{id}")
+    public Map<String, Object> delete(@PathParam("id") String id) {
+        int at = id.lastIndexOf('@');
+        if (at < 0) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'" + id + "' names no version; delete one version at a time: "
+                    + "DELETE /v1/adapters/" + id + "@<version>");
+        }
+        String name = id.substring(0, at);
+        Integer version = parseVersion(id.substring(at + 1));
+        registry.deleteVersion(tenants.tenant(), name, version);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", name + "@" + version);
+        out.put("object", "adapter.version");
+        out.put("deleted", true);
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private AdapterVersion target(String name, String version) {
+        Integer v = parseVersion(version);
+        return registry.resolve(tenants.tenant(), v == null ? name : name + "@" + v);
+    }
+
+    private static Integer parseVersion(String s) {
+        if (s == null) {
+            return null;
+        }
+        try {
+            int v = Integer.parseInt(s.trim());
+            if (v >= 1) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new LoragateException(Kind.INVALID_ARGUMENT, "version must be a positive integer, got '" + s + "'")
+                .withParam("version");
+    }
+
+    private Map<String, Object> view(AdapterInfo info) {
+        Map<Integer, VersionStatus> statuses = registry.statuses(info.tenant(), info.name());
+        List<Object> versions = new ArrayList<>();
+        for (AdapterVersion v : info.versions()) {
+            versions.add(versionView(v, info, statuses.get(v.version())));
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", info.name());
+        out.put("object", "adapter");
+        out.put("name", info.name());
+        out.put("active_version", info.activeVersion());
+        out.put("active_id", info.name() + "@" + info.activeVersion());
+        out.put("pinned", info.pinned());
+        out.put("versions", versions);
+        return out;
+    }
+
+    private Map<String, Object> versionView(AdapterVersion v) {
+        AdapterInfo info = registry.get(v.tenant(), v.name());
+        return versionView(v, info, registry.statuses(v.tenant(), v.name()).get(v.version()));
+    }
+
+    private Map<String, Object> versionView(AdapterVersion v, AdapterInfo info, VersionStatus status) {
+        boolean active = info.activeVersion() == v.version();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", v.id());
+        out.put("object", "adapter.version");
+        out.put("name", v.name());
+        out.put("version", v.version());
+        out.put("active", active);
+        out.put("active_version", info.activeVersion());
+        out.put("peft_type", v.peftType());
+        out.put("rank", v.rank());
+        out.put("bytes", v.bytes());
+        out.put("sha256", v.sha256());
+        out.put("created_at", v.createdAt().getEpochSecond());
+        out.put("state", status == null ? VersionStatus.DELETED : status.state());
+        if (status != null && status.error() != null) {
+            out.put("error", status.error());
+        }
+        out.put("pinned", (status != null && status.pinned()) || (info.pinned() && active));
+        out.put("loaded", cache.isResident(v));
+        return out;
+    }
+}

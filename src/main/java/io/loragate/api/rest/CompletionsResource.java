@@ -1,0 +1,153 @@
+package io.loragate.api.rest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.model.LoragateException;
+import io.loragate.model.SamplingParams;
+import io.loragate.service.CompletionChunk;
+import io.loragate.service.CompletionCommand;
+import io.loragate.service.CompletionResult;
+import io.loragate.service.InferenceService;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+
+/** {@code POST /v1/completions}, OpenAI-compatible, with vLLM's {@code return_token_ids} extension. */
+@Path("/v1/completions")
+public class CompletionsResource {
+
+    private final InferenceService inference;
+    private final TenantResolver tenants;
+    private final ObjectMapper json;
+
+    public CompletionsResource(InferenceService inference, TenantResolver tenants, ObjectMapper json) {
+        this.inference = inference;
+        this.tenants = tenants;
+        this.json = json;
+    }
+
+    @POST
+    @Blocking
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    public Response create(JsonNode body) {
+        Requests.object(body);
+        String model = Requests.string(body, "model", true);
+        List<String> prompts = Requests.strings(body, "prompt", true);
+        SamplingParams params = Requests.sampling(body, "max_tokens", 16);
+        boolean logprobs = body.hasNonNull("logprobs") && !(body.get("logprobs").isBoolean() && !body.get("logprobs").asBoolean());
+        if (body.hasNonNull("logprobs") && body.get("logprobs").isIntegralNumber() && body.get("logprobs").asInt() > 0) {
+            // the chosen token's log-probability is returned; alternatives (top_logprobs) are not
+            logprobs = true;
+        }
+        boolean tokenIds = Requests.bool(body, "return_token_ids");
+        CompletionCommand command = new CompletionCommand(model, prompts, params, logprobs);
+        String tenant = tenants.tenant();
+        if (Requests.bool(body, "stream")) {
+            Multi<String> events = inference.stream(tenant, command)
+                    .map(c -> chunkJson(c, tokenIds))
+                    .onFailure().recoverWithItem(e -> errorJson(e));
+            return SseStream.of(events);
+        }
+        return Response.ok(resultJson(Await.of(inference.complete(tenant, command)), tokenIds, logprobs))
+                .type(MediaType.APPLICATION_JSON).build();
+    }
+
+    ObjectNode resultJson(CompletionResult r, boolean tokenIds, boolean logprobs) {
+        ObjectNode o = json.createObjectNode();
+        o.put("id", r.id());
+        o.put("object", "text_completion");
+        o.put("created", r.created());
+        o.put("model", r.model());
+        ArrayNode choices = o.putArray("choices");
+        for (CompletionResult.Choice c : r.choices()) {
+            ObjectNode ch = choices.addObject();
+            ch.put("index", c.index());
+            ch.put("text", c.text());
+            if (logprobs && c.logprobs() != null) {
+                ObjectNode lp = ch.putObject("logprobs");
+                ArrayNode toks = lp.putArray("tokens");
+                c.tokens().forEach(toks::add);
+                ArrayNode vals = lp.putArray("token_logprobs");
+                for (double d : c.logprobs()) {
+                    vals.add(d);
+                }
+                lp.putNull("top_logprobs");
+            } else {
+                ch.putNull("logprobs");
+            }
+            ch.put("finish_reason", c.finishReason());
+            if (tokenIds) {
+                ids(ch.putArray("token_ids"), c.tokenIds());
+                ids(ch.putArray("prompt_token_ids"), r.promptTokenIds().get(c.index()));
+            }
+        }
+        if (tokenIds) {
+            ArrayNode p = o.putArray("prompt_token_ids");
+            r.promptTokenIds().forEach(ids -> ids(p.addArray(), ids));
+        }
+        ObjectNode u = o.putObject("usage");
+        u.put("prompt_tokens", r.usage().promptTokens());
+        u.put("completion_tokens", r.usage().completionTokens());
+        u.put("total_tokens", r.usage().totalTokens());
+        return o;
+    }
+
+    static void ids(ArrayNode a, long[] ids) {
+        for (long id : ids) {
+            a.add(id);
+        }
+    }
+
+    String chunkJson(CompletionChunk c, boolean tokenIds) {
+        ObjectNode o = json.createObjectNode();
+        o.put("id", c.id());
+        o.put("object", "text_completion");
+        o.put("created", c.created());
+        o.put("model", c.model());
+        ObjectNode ch = o.putArray("choices").addObject();
+        ch.put("index", c.index());
+        ch.put("text", c.text());
+        ch.putNull("logprobs");
+        if (c.finishReason() == null) {
+            ch.putNull("finish_reason");
+            if (tokenIds) {
+                ch.putArray("token_ids").add(c.tokenId());
+            }
+        } else {
+            ch.put("finish_reason", c.finishReason());
+            if (tokenIds) {
+                ch.putArray("token_ids");
+            }
+        }
+        return write(o);
+    }
+
+    String errorJson(Throwable e) {
+        ObjectNode o = json.createObjectNode();
+        ObjectNode err = o.putObject("error");
+        err.put("message", e.getMessage());
+        err.put("type", e instanceof LoragateException le && le.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED
+                ? "rate_limit_error" : "server_error");
+        err.put("code", e instanceof LoragateException le ? le.kind().name().toLowerCase() : "internal");
+        return write(o);
+    }
+
+    private String write(ObjectNode o) {
+        try {
+            return json.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+}

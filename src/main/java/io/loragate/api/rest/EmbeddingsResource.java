@@ -1,0 +1,120 @@
+package io.loragate.api.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.service.ClassificationResult;
+import io.loragate.service.EmbeddingResult;
+import io.loragate.service.InferenceService;
+import io.loragate.service.ModelEntry;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+import java.util.Map;
+
+/** {@code /v1/embeddings}, {@code /v1/classifications} and {@code /v1/models}. */
+@Path("/v1")
+@Produces(MediaType.APPLICATION_JSON)
+public class EmbeddingsResource {
+
+    private final InferenceService inference;
+    private final TenantResolver tenants;
+    private final ObjectMapper json;
+
+    public EmbeddingsResource(InferenceService inference, TenantResolver tenants, ObjectMapper json) {
+        this.inference = inference;
+        this.tenants = tenants;
+        this.json = json;
+    }
+
+    @POST
+    @Path("/embeddings")
+    @Blocking
+    @Consumes(MediaType.APPLICATION_JSON)
+    public ObjectNode embeddings(JsonNode body) {
+        Requests.object(body);
+        String model = Requests.string(body, "model", true);
+        List<String> input = Requests.strings(body, "input", true);
+        String format = Requests.string(body, "encoding_format", false);
+        if (format != null && !format.equals("float")) {
+            throw Requests.bad("encoding_format", "only encoding_format 'float' is supported");
+        }
+        EmbeddingResult r = Await.of(inference.embed(tenants.tenant(), model, input));
+        ObjectNode o = json.createObjectNode();
+        o.put("object", "list");
+        ArrayNode data = o.putArray("data");
+        for (int i = 0; i < r.vectors().size(); i++) {
+            ObjectNode d = data.addObject();
+            d.put("object", "embedding");
+            d.put("index", i);
+            ArrayNode v = d.putArray("embedding");
+            for (float f : r.vectors().get(i)) {
+                v.add(f);
+            }
+        }
+        o.put("model", r.model());
+        usage(o, r.promptTokens());
+        return o;
+    }
+
+    @POST
+    @Path("/classifications")
+    @Blocking
+    @Consumes(MediaType.APPLICATION_JSON)
+    public ObjectNode classifications(JsonNode body) {
+        Requests.object(body);
+        String model = Requests.string(body, "model", true);
+        List<String> input = Requests.strings(body, "input", true);
+        ClassificationResult r = Await.of(inference.classify(tenants.tenant(), model, input));
+        ObjectNode o = json.createObjectNode();
+        o.put("object", "list");
+        o.put("model", r.model());
+        ArrayNode data = o.putArray("data");
+        for (ClassificationResult.Item item : r.items()) {
+            ObjectNode d = data.addObject();
+            d.put("index", item.index());
+            d.put("label", item.label());
+            ObjectNode scores = d.putObject("scores");
+            for (Map.Entry<String, Double> e : item.scores().entrySet()) {
+                scores.put(e.getKey(), e.getValue());
+            }
+        }
+        usage(o, r.promptTokens());
+        return o;
+    }
+
+    @GET
+    @Path("/models")
+    public ObjectNode models() {
+        ObjectNode o = json.createObjectNode();
+        o.put("object", "list");
+        ArrayNode data = o.putArray("data");
+        for (ModelEntry m : inference.models(tenants.tenant())) {
+            ObjectNode d = data.addObject();
+            d.put("id", m.id());
+            d.put("object", "model");
+            d.put("created", m.created());
+            d.put("owned_by", m.ownedBy());
+            d.put("root", m.root());
+            if (m.adapter()) {
+                d.put("parent", m.root());
+                d.put("active_version", m.version());
+            } else {
+                d.putNull("parent");
+            }
+        }
+        return o;
+    }
+
+    private static void usage(ObjectNode o, int promptTokens) {
+        ObjectNode u = o.putObject("usage");
+        u.put("prompt_tokens", promptTokens);
+        u.put("total_tokens", promptTokens);
+    }
+}

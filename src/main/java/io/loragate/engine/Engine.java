@@ -1,0 +1,424 @@
+package io.loragate.engine;
+
+import ai.djl.ndarray.NDManager;
+import io.loragate.adapter.LoraAdapter;
+import io.loragate.adapter.MultiLoraHook;
+import io.loragate.model.AdapterHook;
+import io.loragate.model.BaseModel;
+import io.loragate.model.CausalModel;
+import io.loragate.model.KvCache;
+import io.loragate.model.LoragateException;
+import io.loragate.model.TextTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.jboss.logging.Logger;
+
+/**
+ * The one thread that owns the device. Continuous (iteration-level) batching: at every step it
+ * drops cancelled and expired sequences, admits waiting ones (prefilled together, whatever their
+ * adapters, then adopted into the running batch's KV cache), and decodes one token for every running
+ * sequence in a single forward, each row with its own adapter. Requests never wait for a batch to
+ * finish; a finished sequence leaves at once and frees its row.
+ *
+ * <p>Encoder work (embeddings, classification) arrives as tasks run between steps, so it never
+ * races the decode batch for the device.
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Engine.class);
+
+    private final BaseModel base;
+    private final CausalModel causal;           // null for encoder bases
+    private final TextTokenizer tokenizer;
+    private final EngineSettings settings;
+    private final EngineObserver observer;
+    private final BlockingQueue<Sequence> waiting;
+    private final BlockingQueue<Runnable> tasks;
+    private final Set<Long> eos;
+    private final Thread thread;
+    private final Object wake = new Object();
+
+    // engine-thread state
+    private final List<Sequence> rows = new ArrayList<>(); // row i of the cache is rows.get(i)
+    private KvCache slots;
+    private MultiLoraHook decodeHook;
+    private NDManager hookScope;
+
+    private volatile boolean accepting = true;
+    private volatile boolean running = true;
+    private volatile long heartbeatNanos = System.nanoTime();
+    private volatile long stepStartedNanos;      // 0 while idle
+    private volatile int runningCount;
+    private volatile Throwable died;
+
+    public Engine(BaseModel base, TextTokenizer tokenizer, EngineSettings settings, EngineObserver observer) {
+        this.base = base;
+        this.causal = base instanceof CausalModel c ? c : null;
+        this.tokenizer = tokenizer;
+        this.settings = settings;
+        this.observer = observer;
+        this.waiting = new ArrayBlockingQueue<>(settings.maxQueue());
+        this.tasks = new ArrayBlockingQueue<>(settings.maxTasks());
+        this.eos = base.config().eosTokenIds();
+        this.thread = new Thread(this::loop, "loragate-engine");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        if (causal != null) {
+            slots = causal.newSlots(settings.maxBatch());
+            hookScope = causal.manager().newSubManager();
+        }
+        thread.start();
+    }
+
+    public BaseModel base() {
+        return base;
+    }
+
+    /** True for a decoder base that can generate. */
+    public boolean generates() {
+        return causal != null;
+    }
+
+    /** Queues a sequence; refused at once when the queue is full or the engine is draining. */
+    public void submit(Sequence s) {
+        if (causal == null) {
+            throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION, "the base model "
+                    + base.config().architectureName() + " is an encoder: it embeds and classifies but does not generate text");
+        }
+        if (!accepting || !running) {
+            throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5);
+        }
+        if (!waiting.offer(s)) {
+            throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED,
+                    "the request queue is full (" + settings.maxQueue() + " waiting); retry later").retryAfter(1);
+        }
+        signal();
+    }
+
+    /** Runs {@code work} on the engine thread between steps. */
+    public <T> CompletableFuture<T> execute(Function<BaseModel, T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (!accepting || !running) {
+            f.completeExceptionally(new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5));
+            return f;
+        }
+        boolean queued = tasks.offer(() -> {
+            try {
+                f.complete(work.apply(base));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        if (!queued) {
+            f.completeExceptionally(new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED,
+                    "the task queue is full (" + settings.maxTasks() + " waiting); retry later").retryAfter(1));
+        }
+        signal();
+        return f;
+    }
+
+    private void signal() {
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    private void loop() {
+        try {
+            while (running) {
+                heartbeatNanos = System.nanoTime();
+                Runnable task;
+                while ((task = tasks.poll()) != null) {
+                    stepStartedNanos = System.nanoTime();
+                    task.run();
+                    stepStartedNanos = 0;
+                }
+                if (causal != null) {
+                    retire();
+                    admit();
+                    if (!rows.isEmpty()) {
+                        decode();
+                        continue;
+                    }
+                }
+                synchronized (wake) {
+                    if (waiting.isEmpty() && tasks.isEmpty() && running) {
+                        wake.wait(100);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            died = t;
+            LOG.error("engine thread died", t);
+        } finally {
+            stepStartedNanos = 0;
+            failAll("the engine stopped");
+        }
+    }
+
+    /** Drops sequences whose client went away or whose deadline passed. */
+    private void retire() {
+        long now = System.nanoTime();
+        for (int r = rows.size() - 1; r >= 0; r--) {
+            Sequence s = rows.get(r);
+            if (s.cancelled() || s.expired(now)) {
+                removeRow(r);
+                s.finish(s.cancelled() ? "cancelled" : "timeout", null);
+            }
+        }
+    }
+
+    private void admit() {
+        List<Sequence> batch = new ArrayList<>();
+        int tokens = 0;
+        long now = System.nanoTime();
+        while (rows.size() + batch.size() < settings.maxBatch()) {
+            Sequence s = waiting.peek();
+            if (s == null || (!batch.isEmpty() && tokens + s.promptTokens() > settings.maxPrefillTokens())) {
+                break;
+            }
+            waiting.poll();
+            if (s.cancelled() || s.expired(now)) {
+                s.finish(s.cancelled() ? "cancelled" : "timeout", null);
+                continue;
+            }
+            batch.add(s);
+            tokens += s.promptTokens();
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        long[][] prompts = new long[batch.size()][];
+        List<LoraAdapter> adapters = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            prompts[i] = batch.get(i).prompt;
+            adapters.add(batch.get(i).adapter);
+        }
+        long t0 = System.nanoTime();
+        stepStartedNanos = t0;
+        try (KvCache prefill = causal.newCache(batch.size()); NDManager step = causal.manager().newSubManager()) {
+            AdapterHook hook = hookFor(adapters);
+            float[] logits = causal.forward(step, prompts, prefill, hook, false).toFloatArray(); // (n, vocab)
+            int vocab = logits.length / batch.size();
+            for (int i = 0; i < batch.size(); i++) {
+                Sequence s = batch.get(i);
+                String reason = sample(s, logits, i * vocab, vocab);
+                observer.firstToken(s.adapterId, System.nanoTime() - s.submittedNanos);
+                if (reason != null) {
+                    finish(s, reason);
+                } else {
+                    slots.adopt(prefill, i);
+                    rows.add(s);
+                    runningCount = rows.size();
+                    invalidateHook();
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.error("prefill failed", e);
+            LoragateException err = asError(e);
+            batch.forEach(s -> s.finish("error", err));
+        } finally {
+            stepStartedNanos = 0;
+        }
+        runningCount = rows.size();
+        observer.step(true, batch.size(), tokens, System.nanoTime() - t0);
+    }
+
+    private void decode() {
+        int n = rows.size();
+        long[][] next = new long[n][1];
+        for (int r = 0; r < n; r++) {
+            next[r][0] = rows.get(r).lastToken();
+        }
+        long t0 = System.nanoTime();
+        stepStartedNanos = t0;
+        try (NDManager step = causal.manager().newSubManager()) {
+            if (decodeHook == null) {
+                List<LoraAdapter> adapters = new ArrayList<>(n);
+                rows.forEach(s -> adapters.add(s.adapter));
+                decodeHook = adapters.stream().allMatch(a -> a == null) ? null : MultiLoraHook.cached(adapters, hookScope);
+            }
+            float[] logits = causal.forward(step, next, slots, decodeHook == null ? AdapterHook.NONE : decodeHook, false).toFloatArray();
+            int vocab = logits.length / n;
+            for (int r = n - 1; r >= 0; r--) {
+                Sequence s = rows.get(r);
+                String reason = sample(s, logits, r * vocab, vocab);
+                if (reason != null) {
+                    removeRow(r);
+                    finish(s, reason);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.error("decode step failed", e);
+            LoragateException err = asError(e);
+            for (int r = rows.size() - 1; r >= 0; r--) {
+                Sequence s = rows.get(r);
+                removeRow(r);
+                s.finish("error", err);
+            }
+        } finally {
+            stepStartedNanos = 0;
+        }
+        runningCount = rows.size();
+        observer.step(false, n, n, System.nanoTime() - t0);
+    }
+
+    private String sample(Sequence s, float[] logits, int offset, int vocab) {
+        float[] row = java.util.Arrays.copyOfRange(logits, offset, offset + vocab);
+        var choice = s.sampler.next(row);
+        return s.accept(choice.token(), choice.logprob(), eos, tokenizer);
+    }
+
+    private void finish(Sequence s, String reason) {
+        s.finish(reason, null);
+        observer.finished(s.adapterId, reason, s.promptTokens(), s.count,
+                s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
+    }
+
+    private static AdapterHook hookFor(List<LoraAdapter> adapters) {
+        return adapters.stream().allMatch(a -> a == null) ? AdapterHook.NONE : MultiLoraHook.of(adapters);
+    }
+
+    /** Frees a row, mirroring the cache's move of the last row into it. */
+    private void removeRow(int r) {
+        slots.remove(r);
+        int last = rows.size() - 1;
+        if (r != last) {
+            rows.set(r, rows.get(last));
+        }
+        rows.remove(last);
+        runningCount = rows.size();
+        invalidateHook();
+    }
+
+    private void invalidateHook() {
+        if (decodeHook != null) {
+            decodeHook.close();
+            decodeHook = null;
+        }
+    }
+
+    private static LoragateException asError(RuntimeException e) {
+        return e instanceof LoragateException le ? le
+                : new LoragateException(LoragateException.Kind.INTERNAL, "engine step failed: " + e.getMessage(), e);
+    }
+
+    private void failAll(String why) {
+        LoragateException err = new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, why).retryAfter(5);
+        for (Sequence s : rows) {
+            s.finish("error", err);
+        }
+        rows.clear();
+        Sequence s;
+        while ((s = waiting.poll()) != null) {
+            s.finish("error", err);
+        }
+        Runnable t;
+        while ((t = tasks.poll()) != null) {
+            t.run(); // tasks complete their futures; the base is still open here
+        }
+    }
+
+    /** Sequences in the running batch. */
+    public int running() {
+        return runningCount;
+    }
+
+    /** Sequences waiting for admission. */
+    public int waiting() {
+        return waiting.size();
+    }
+
+    /** Ids of the adapters of waiting sequences (for the vLLM-style info gauge). */
+    public java.util.Set<String> waitingAdapters() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Sequence s : waiting) {
+            if (s.adapter != null) {
+                out.add(s.adapterId);
+            }
+        }
+        return out;
+    }
+
+    /** Ids of the adapters in the running batch (read off the engine thread: a snapshot, may be stale). */
+    public java.util.Set<String> runningAdapters() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Object o : rows.toArray()) {
+            Sequence s = (Sequence) o;
+            if (s != null && s.adapter != null) {
+                out.add(s.adapterId);
+            }
+        }
+        return out;
+    }
+
+    public EngineSettings settings() {
+        return settings;
+    }
+
+    /** True while the engine thread runs. */
+    public boolean alive() {
+        return thread.isAlive() && died == null;
+    }
+
+    /** How long the current step has been running (0 when idle): a stuck device shows here. */
+    public long busyNanos() {
+        long s = stepStartedNanos;
+        return s == 0 ? 0 : System.nanoTime() - s;
+    }
+
+    /** Time since the loop last went round. */
+    public long heartbeatAgeNanos() {
+        return System.nanoTime() - heartbeatNanos;
+    }
+
+    /** Why the thread died, or null. */
+    public Throwable died() {
+        return died;
+    }
+
+    /**
+     * Stops taking new work and waits up to {@code drainMillis} for running and queued sequences
+     * to finish; whatever is left is failed, then the thread stops.
+     */
+    public void drain(long drainMillis) throws InterruptedException {
+        accepting = false;
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+        while (System.nanoTime() < until && (runningCount > 0 || !waiting.isEmpty() || !tasks.isEmpty()) && alive()) {
+            Thread.sleep(20);
+        }
+        close();
+    }
+
+    /** Stops the engine thread (tests use this to see health go DOWN); pending work is failed. */
+    @Override
+    public void close() {
+        accepting = false;
+        running = false;
+        signal();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!thread.isAlive()) {
+            invalidateHook();
+            if (slots != null) {
+                slots.close();
+            }
+            if (hookScope != null) {
+                hookScope.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.loragate.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The engine's Prometheus metrics (served at {@code /q/metrics}): per-adapter requests and tokens,
+ * time to first token and per output token, queue depth, batch size, and a gauge shaped like
+ * vLLM's {@code vllm:lora_requests_info} so that Kubernetes inference routers can read which
+ * adapters are running and waiting.
+ */
+@ApplicationScoped
+public class EngineMetrics implements EngineObserver {
+
+    private final MeterRegistry registry;
+    private final DistributionSummary batchSize;
+    private final DistributionSummary prefillBatchSize;
+    private final Timer stepTime;
+    private final MultiGauge loraInfo;
+    private volatile Engine engine;
+
+    public EngineMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.batchSize = DistributionSummary.builder("loragate_batch_size").description("sequences per decode step")
+                .publishPercentileHistogram().serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64).register(registry);
+        this.prefillBatchSize = DistributionSummary.builder("loragate_prefill_batch_size")
+                .description("sequences admitted per prefill step").register(registry);
+        this.stepTime = Timer.builder("loragate_engine_step_seconds").description("duration of an engine forward step")
+                .publishPercentileHistogram().register(registry);
+        this.loraInfo = MultiGauge.builder("vllm:lora_requests_info")
+                .description("running and waiting adapters (vLLM-compatible; the value is the time of the sample)")
+                .register(registry);
+    }
+
+    void bind(Engine en) {
+        this.engine = en;
+        Gauge.builder("loragate_queue_depth", en, Engine::waiting).description("requests waiting for admission").register(registry);
+        Gauge.builder("loragate_running_sequences", en, Engine::running).description("sequences in the running batch").register(registry);
+        Gauge.builder("loragate_engine_alive", en, e -> e.alive() ? 1 : 0).register(registry);
+    }
+
+    /** Re-reads the running/waiting adapter sets into the vLLM-style info gauge. */
+    double refreshLoraInfo() {
+        Engine en = engine;
+        if (en == null) {
+            return 0;
+        }
+        double now = System.currentTimeMillis() / 1000.0;
+        loraInfo.register(List.of(MultiGauge.Row.of(Tags.of(
+                "running_lora_adapters", String.join(",", en.runningAdapters()),
+                "waiting_lora_adapters", String.join(",", en.waitingAdapters()),
+                "max_lora", String.valueOf(en.settings().maxBatch())), now)), true);
+        return now;
+    }
+
+    @Override
+    public void step(boolean prefill, int batch, int tokens, long nanos) {
+        (prefill ? prefillBatchSize : batchSize).record(batch);
+        stepTime.record(Duration.ofNanos(nanos));
+        refreshLoraInfo();
+    }
+
+    @Override
+    public void firstToken(String adapterId, long nanos) {
+        Timer.builder("loragate_time_to_first_token_seconds").tag("adapter", label(adapterId))
+                .publishPercentileHistogram().register(registry).record(Duration.ofNanos(nanos));
+    }
+
+    @Override
+    public void finished(String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
+        String a = label(adapterId);
+        Counter.builder("loragate_requests_total").tag("adapter", a).tag("finish_reason", reason).register(registry).increment();
+        Counter.builder("loragate_prompt_tokens_total").tag("adapter", a).register(registry).increment(promptTokens);
+        Counter.builder("loragate_generation_tokens_total").tag("adapter", a).register(registry).increment(generated);
+        if (generated > 1 && decodeNanos > 0) {
+            Timer.builder("loragate_time_per_output_token_seconds").tag("adapter", a).publishPercentileHistogram()
+                    .register(registry).record(Duration.ofNanos(decodeNanos / (generated - 1)));
+        }
+    }
+
+    private static String label(String adapterId) {
+        return adapterId == null ? "base" : adapterId;
+    }
+}

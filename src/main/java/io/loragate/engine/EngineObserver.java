@@ -1,0 +1,20 @@
+package io.loragate.engine;
+
+/** Measurements the engine reports as it runs (for metrics); called on the engine thread. */
+public interface EngineObserver {
+
+    EngineObserver NONE = new EngineObserver() {
+    };
+
+    /** A step ran over {@code batch} sequences ({@code prefill}: newly admitted ones). */
+    default void step(boolean prefill, int batch, int tokens, long nanos) {
+    }
+
+    /** A sequence produced its first token {@code nanos} after submission. */
+    default void firstToken(String adapterId, long nanos) {
+    }
+
+    /** A sequence finished with {@code generated} tokens after {@code nanos} of decoding. */
+    default void finished(String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
+    }
+}

@@ -1,0 +1,161 @@
+package io.loragate.engine;
+
+import io.loragate.adapter.LoraAdapter;
+import io.loragate.model.SamplingParams;
+import io.loragate.model.Sampler;
+import io.loragate.model.TextTokenizer;
+import java.util.Arrays;
+
+/**
+ * One generation request inside the engine: its prompt, its adapter (null: the base), its sampler
+ * and what it has produced. Only the engine thread touches the mutable state; {@link #cancel} may
+ * be called from any thread and takes effect at the next step.
+ */
+public final class Sequence {
+
+    final long[] prompt;
+    final String adapterId;
+    final LoraAdapter adapter;
+    final SamplingParams params;
+    final SequenceListener listener;
+    final long deadlineNanos;
+    final long submittedNanos = System.nanoTime();
+    final Sampler sampler;
+    private volatile boolean cancelled;
+
+    long[] generated = new long[16];
+    int count;
+    long firstTokenNanos;
+    private String emitted = "";   // text already delivered
+    private String text = "";      // decoded text of all generated tokens
+    boolean finished;
+
+    /**
+     * @param adapterId     the adapter's id for metrics ({@code name@version}), or the base id
+     * @param adapter       the adapter's weights, or null for the base
+     * @param deadlineNanos {@link System#nanoTime()} after which the request is dropped (0: none)
+     */
+    public Sequence(long[] prompt, String adapterId, LoraAdapter adapter, SamplingParams params, SequenceListener listener,
+            long deadlineNanos) {
+        this.prompt = prompt;
+        this.adapterId = adapterId;
+        this.adapter = adapter;
+        this.params = params;
+        this.listener = listener;
+        this.deadlineNanos = deadlineNanos;
+        this.sampler = new Sampler(params);
+    }
+
+    /** Asks the engine to drop this sequence at its next step (a client went away). */
+    public void cancel() {
+        cancelled = true;
+    }
+
+    boolean cancelled() {
+        return cancelled;
+    }
+
+    boolean expired(long now) {
+        return deadlineNanos != 0 && now - deadlineNanos > 0;
+    }
+
+    public int promptTokens() {
+        return prompt.length;
+    }
+
+    public LoraAdapter adapter() {
+        return adapter;
+    }
+
+    public String adapterId() {
+        return adapterId;
+    }
+
+    long lastToken() {
+        return count == 0 ? prompt[prompt.length - 1] : generated[count - 1];
+    }
+
+    /**
+     * Records a sampled token. Returns the finish reason if the sequence ends with it (the token is
+     * then not part of the output when it is a stop token), or null.
+     */
+    String accept(long token, double logprob, java.util.Set<Long> eos, TextTokenizer tokenizer) {
+        if ((!params.ignoreEos() && eos.contains(token)) || params.stopTokenIds().contains(token)) {
+            return "stop";
+        }
+        if (count == generated.length) {
+            generated = Arrays.copyOf(generated, count * 2);
+        }
+        generated[count++] = token;
+        if (firstTokenNanos == 0) {
+            firstTokenNanos = System.nanoTime();
+        }
+        text = tokenizer.decode(Arrays.copyOf(generated, count));
+        String reason = null;
+        int stopAt = firstStop();
+        if (stopAt >= 0) {
+            text = text.substring(0, stopAt);
+            reason = "stop";
+        } else if (count >= params.maxTokens()) {
+            reason = "length";
+        }
+        String delta = reason != null ? "" : releasable();
+        listener.onToken(token, logprob, delta);
+        return reason;
+    }
+
+    private int firstStop() {
+        int best = -1;
+        for (String s : params.stopStrings()) {
+            int i = s.isEmpty() ? -1 : text.indexOf(s, Math.max(0, emitted.length() - s.length()));
+            if (i >= 0 && (best < 0 || i < best)) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Text that can be delivered now: everything decoded except an incomplete trailing character
+     * and a tail that might still grow into a stop string.
+     */
+    private String releasable() {
+        int end = text.length();
+        if (end > 0 && text.charAt(end - 1) == '\uFFFD') {
+            end--;
+        }
+        for (String s : params.stopStrings()) {
+            for (int k = Math.min(s.length() - 1, end); k > 0; k--) {
+                if (text.regionMatches(end - k, s, 0, k)) {
+                    end = Math.min(end, text.length() - k);
+                    break;
+                }
+            }
+        }
+        if (end <= emitted.length() || !text.startsWith(emitted)) {
+            return "";
+        }
+        String delta = text.substring(emitted.length(), end);
+        emitted = text.substring(0, end);
+        return delta;
+    }
+
+    /** Ends the sequence once, delivering held-back text. */
+    void finish(String reason, RuntimeException error) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        String rest = text.startsWith(emitted) ? text.substring(emitted.length()) : "";
+        emitted = text;
+        listener.onFinish(reason, rest, error);
+    }
+
+    public long[] tokens() {
+        return Arrays.copyOf(generated, count);
+    }
+
+    public String text() {
+        return text;
+    }
+}
