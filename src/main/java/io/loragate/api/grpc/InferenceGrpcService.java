@@ -56,7 +56,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     @Override
     public Uni<GenerateResponse> generate(GenerateRequest request) {
         return unary(() -> {
-            String tenant = tenants.current();
+            String tenant = tenants.tenant();
             CompletionCommand command = command(tenant, request);
             return inference.complete(tenant, command);
         }).map(result -> response(request, result));
@@ -69,7 +69,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     @Override
     public Multi<GenerateStreamResponse> generateStream(GenerateRequest request) {
         return Multi.createFrom().deferred(() -> {
-            String tenant = tenants.current();
+            String tenant = tenants.tenant();
             return inference.stream(tenant, command(tenant, request));
         }).map(chunk -> chunk(request, chunk));
     }
@@ -77,7 +77,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     @Override
     public Uni<EmbedResponse> embed(EmbedRequest request) {
         return unary(() -> {
-            String tenant = tenants.current();
+            String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
             return inference.embed(tenant, model(tenant, request.getAdapterId()), request.getInputsList());
         }).map(InferenceGrpcService::response);
@@ -86,7 +86,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     @Override
     public Uni<ClassifyResponse> classify(ClassifyRequest request) {
         return unary(() -> {
-            String tenant = tenants.current();
+            String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
             return inference.classify(tenant, model(tenant, request.getAdapterId()), request.getInputsList());
         }).map(InferenceGrpcService::response);

@@ -10,11 +10,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 @ApplicationScoped
 public class TenantResolver {
 
-    /** The tenant of every caller until credentials exist. */
-    public static final String DEFAULT_TENANT = "default";
+    /** The tenant of every caller until credentials exist (as REST's). */
+    public static final String DEFAULT = "default";
 
     /** The tenant of the current call. */
-    public String current() {
-        return DEFAULT_TENANT;
+    public String tenant() {
+        return DEFAULT;
     }
 }

@@ -22,6 +22,7 @@ import io.loragate.runtime.ResidentModel;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.loragate.TinyLlamaProfile;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -55,46 +56,55 @@ class GrpcAdapterServiceTest {
         return AdapterRef.newBuilder().setAdapterId(id).build();
     }
 
+    /** Names of this run (the test data directory outlives a run). */
+    static final String RUN = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
+
     @Test
     void versionsAliasSwitchAndDelete() {
-        AdapterVersion v1 = adapters().register(registration("swap", "adapter0"));
-        assertEquals("swap@1", v1.getId());
-        assertEquals("swap", v1.getName());
+        String name = "swap-" + RUN;
+        AdapterVersion v1 = adapters().register(registration(name, "adapter0"));
+        assertEquals(name + "@1", v1.getId());
+        assertEquals(name, v1.getName());
         assertEquals(1, v1.getVersion());
         assertEquals("LORA", v1.getPeftType());
         assertEquals(4, v1.getRank());
-        assertTrue(v1.getBytes() > 0 && v1.getSha256().length() == 64 && v1.getCreatedAtMs() > 0, v1.toString());
+        assertEquals("ready", v1.getState());
+        assertTrue(v1.getBytes() > 0 && v1.getSha256().length() == 64 && v1.getCreatedAt() > 0, v1.toString());
         assertTrue(v1.getActive(), "the first version of a name becomes active");
 
-        AdapterVersion v2 = adapters().register(registration("swap", "adapter1"));
-        assertEquals("swap@2", v2.getId());
+        AdapterVersion v2 = adapters().register(registration(name, "adapter1"));
+        assertEquals(name + "@2", v2.getId());
         assertEquals(8, v2.getRank());
         assertFalse(v2.getActive(), "later versions wait for SetActiveVersion");
+        assertEquals(1, v2.getActiveVersion());
 
         Adapter listed = adapters().list(ListAdaptersRequest.getDefaultInstance()).getAdaptersList().stream()
-                .filter(a -> a.getName().equals("swap")).findFirst().orElseThrow();
+                .filter(a -> a.getName().equals(name)).findFirst().orElseThrow();
         assertEquals(1, listed.getActiveVersion());
-        assertEquals("swap@1", listed.getId());
+        assertEquals(name + "@1", listed.getActiveId());
         assertEquals(2, listed.getVersionsCount());
 
         // the alias follows the switch; name@version keeps meaning the same weights
-        assertServes("swap", "p0.adapter0.greedy");
-        AdapterVersion active = adapters().setActiveVersion(SetActiveVersionRequest.newBuilder().setName("swap").setVersion(2).build());
-        assertEquals("swap@2", active.getId());
+        assertServes(name, "p0.adapter0.greedy");
+        AdapterVersion active = adapters().setActiveVersion(SetActiveVersionRequest.newBuilder().setName(name).setVersion(2).build());
+        assertEquals(name + "@2", active.getId());
         assertTrue(active.getActive());
-        assertEquals(2, adapters().get(GetAdapterRequest.newBuilder().setName("swap").build()).getActiveVersion());
-        assertServes("swap", "p0.adapter1.greedy");
-        assertServes("swap@1", "p0.adapter0.greedy");
+        assertEquals(2, adapters().get(GetAdapterRequest.newBuilder().setName(name).build()).getActiveVersion());
+        assertServes(name, "p0.adapter1.greedy");
+        assertServes(name + "@1", "p0.adapter0.greedy");
 
-        assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().deleteVersion(ref("swap")));
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().deleteVersion(ref(name)));
         assertStatus(Status.Code.NOT_FOUND, () -> adapters().setActiveVersion(
-                SetActiveVersionRequest.newBuilder().setName("swap").setVersion(7).build()));
-        assertEquals("swap@1", adapters().deleteVersion(ref("swap@1")).getId());
-        Adapter after = adapters().get(GetAdapterRequest.newBuilder().setName("swap").build());
+                SetActiveVersionRequest.newBuilder().setName(name).setVersion(7).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().setActiveVersion(
+                SetActiveVersionRequest.newBuilder().setName(name).build()));
+        assertStatus(Status.Code.FAILED_PRECONDITION, () -> adapters().deleteVersion(ref(name + "@2")));
+        assertEquals(name + "@1", adapters().deleteVersion(ref(name + "@1")).getId());
+        Adapter after = adapters().get(GetAdapterRequest.newBuilder().setName(name).build());
         assertEquals(1, after.getVersionsCount());
         assertEquals(2, after.getVersions(0).getVersion());
         assertStatus(Status.Code.NOT_FOUND, () -> inference.withDeadlineAfter(60, TimeUnit.SECONDS)
-                .generate(GrpcInferenceTest.greedy("swap@1")));
+                .generate(GrpcInferenceTest.greedy(name + "@1")));
     }
 
     private void assertServes(String adapterId, String reference) {
@@ -104,13 +114,27 @@ class GrpcAdapterServiceTest {
     }
 
     @Test
-    void cacheOperationsAnswerTheVersion() {
-        adapters().register(registration("cached", "adapter1"));
-        assertEquals("cached@1", adapters().load(ref("cached")).getId());
-        assertEquals("cached@1", adapters().pin(ref("cached@1")).getId());
-        assertEquals("cached@1", adapters().unpin(ref("cached")).getId());
-        assertEquals("cached@1", adapters().unload(ref("cached")).getId());
-        assertStatus(Status.Code.NOT_FOUND, () -> adapters().pin(ref("cached@5")));
+    void loadPinUnpinUnload() {
+        String name = "cached-" + RUN;
+        adapters().register(registration(name, "adapter1"));
+        AdapterVersion loaded = adapters().load(ref(name));
+        assertEquals(name + "@1", loaded.getId());
+        assertTrue(loaded.getLoaded(), "Load answers once resident");
+
+        // a version's own pin
+        AdapterVersion pinned = adapters().pin(ref(name + "@1"));
+        assertTrue(pinned.getPinned());
+        assertStatus(Status.Code.FAILED_PRECONDITION, () -> adapters().unload(ref(name + "@1")));
+        assertFalse(adapters().unpin(ref(name + "@1")).getPinned());
+        assertFalse(adapters().unload(ref(name)).getLoaded());
+
+        // the alias pin
+        assertEquals(name + "@1", adapters().pin(ref(name)).getId());
+        assertTrue(adapters().get(GetAdapterRequest.newBuilder().setName(name).build()).getPinned());
+        assertEquals(name + "@1", adapters().unpin(ref(name)).getId());
+        assertFalse(adapters().get(GetAdapterRequest.newBuilder().setName(name).build()).getPinned());
+
+        assertStatus(Status.Code.NOT_FOUND, () -> adapters().pin(ref(name + "@5")));
         assertStatus(Status.Code.NOT_FOUND, () -> adapters().load(ref("nothing-here")));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> adapters().load(ref("")));
     }

@@ -16,12 +16,18 @@ import io.loragate.api.grpc.v1.ClassifyRequest;
 import io.loragate.api.grpc.v1.GenerateRequest;
 import io.loragate.api.grpc.v1.GenerateResponse;
 import io.loragate.api.grpc.v1.GenerateStreamResponse;
+import io.loragate.api.grpc.v1.GetAdapterRequest;
 import io.loragate.api.grpc.v1.InferenceServiceGrpc;
+import io.loragate.engine.Engine;
+import io.loragate.engine.EngineService;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.runtime.ResidentModel;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.loragate.TinyLlamaProfile;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -51,6 +57,12 @@ class GrpcInferenceTest {
 
     @Inject
     ResidentModel resident;
+
+    @Inject
+    MeterRegistry meters;
+
+    @Inject
+    EngineService engines;
 
     @BeforeEach
     void baseLoadedAndAdaptersRegistered() throws Exception {
@@ -87,18 +99,23 @@ class GrpcInferenceTest {
         return list.stream().mapToLong(Long::longValue).toArray();
     }
 
+    /** The base id, an alias, and an explicit version (the alias' active one: other tests may register too). */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
             "'', p0.base.greedy, tiny-llama",
             "tiny-llama, p0.base.greedy, tiny-llama",
-            "adapter0, p0.adapter0.greedy, adapter0@1",
-            "adapter1, p0.adapter1.greedy, adapter1@1",
-            "adapter1@1, p0.adapter1.greedy, adapter1@1"})
+            "adapter0, p0.adapter0.greedy, adapter0@",
+            "adapter1, p0.adapter1.greedy, adapter1@",
+            "adapter1@, p0.adapter1.greedy, adapter1@"})
     void greedyGenerateEqualsTransformers(String adapterId, String reference, String servedBy) {
+        if (adapterId.endsWith("@")) {
+            adapterId = adapters().get(GetAdapterRequest.newBuilder().setName("adapter1").build()).getActiveId();
+        }
         GenerateResponse r = inference().generate(greedy(adapterId));
         assertGreedy(expected(reference), longs(r.getTokenIdsList()), r.getFinishReason(), "Generate '" + adapterId + "'");
         assertArrayEquals(expected("p0.input_ids"), longs(r.getPromptTokenIdsList()), "prompt token ids");
-        assertEquals(servedBy, r.getModel());
+        assertTrue(servedBy.endsWith("@") ? r.getModel().startsWith(servedBy) : r.getModel().equals(servedBy),
+                "served by " + r.getModel());
         assertEquals(r.getTokenIdsCount(), r.getUsage().getCompletionTokens());
         assertEquals(r.getPromptTokenIdsCount(), r.getUsage().getPromptTokens());
         assertEquals(r.getUsage().getPromptTokens() + r.getUsage().getCompletionTokens(), r.getUsage().getTotalTokens());
@@ -137,24 +154,50 @@ class GrpcInferenceTest {
         assertEquals(whole.getFinishReason(), finish);
     }
 
+    /**
+     * A client that cancels a stream ends the request in the engine long before its 200 tokens (counted
+     * in decode steps: nothing else runs meanwhile), and the server keeps serving.
+     */
     @Test
-    void cancellingAStreamEndsItAndTheServerKeepsServing() {
+    void cancellingAStreamRemovesItFromTheEngine() throws Exception {
+        Engine engine = engines.engine();
+        awaitIdle(engine);
+        double stepsBefore = decodeSteps();
         GenerateRequest longOne = greedy("adapter0").toBuilder().setMaxTokens(200).build();
         try (Context.CancellableContext call = Context.current().withCancellation()) {
             Iterator<GenerateStreamResponse> stream = call.call(() -> inference().generateStream(longOne));
             assertTrue(stream.hasNext());
-            stream.next();
+            assertTrue(stream.next().hasTokenId());
             call.cancel(null);
             assertStatus(Status.Code.CANCELLED, () -> {
                 while (stream.hasNext()) {
                     stream.next();
                 }
             });
-        } catch (Exception e) {
-            throw new AssertionError(e);
         }
+        awaitIdle(engine);
+        double steps = decodeSteps() - stepsBefore;
+        assertTrue(steps < 150, "the engine dropped the request early: " + steps + " decode steps of 199");
+
+        // control: a request that runs to its end takes one decode step per token after the first
+        double controlBefore = decodeSteps();
+        GenerateResponse control = inference().generate(greedy("adapter0").toBuilder().setMaxTokens(40).build());
+        awaitIdle(engine);
+        assertTrue(decodeSteps() - controlBefore >= control.getTokenIdsCount() - 1, "decode steps are counted");
         GenerateResponse after = inference().generate(greedy("adapter1"));
         assertGreedy(expected("p0.adapter1.greedy"), longs(after.getTokenIdsList()), after.getFinishReason(), "after a cancel");
+    }
+
+    private double decodeSteps() {
+        DistributionSummary batches = meters.find("loragate_batch_size").summary();
+        return batches == null ? 0 : batches.count();
+    }
+
+    private static void awaitIdle(Engine engine) throws InterruptedException {
+        for (int i = 0; i < 600 && engine.running() + engine.waiting() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, engine.running() + engine.waiting(), "engine idle");
     }
 
     @Test
@@ -178,7 +221,7 @@ class GrpcInferenceTest {
     void unknownAdapterIsNotFound() {
         Status s = assertStatus(Status.Code.NOT_FOUND, () -> inference().generate(greedy("no-such-adapter")));
         assertTrue(s.getDescription().contains("no-such-adapter"), s.getDescription());
-        assertStatus(Status.Code.NOT_FOUND, () -> inference().generateStream(greedy("adapter0@99")).forEachRemaining(c -> { }));
+        assertStatus(Status.Code.NOT_FOUND, () -> inference().generateStream(greedy("adapter0@999999")).forEachRemaining(c -> { }));
     }
 
     @Test
