@@ -54,6 +54,11 @@ public class ErrorMapper {
 
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof JsonProcessingException j) {
+                return json(j); // a body Jackson could not read
+            }
+        }
         int status = e.getResponse().getStatus();
         String msg = switch (status) {
             case 404 -> "no such endpoint";
@@ -61,6 +66,7 @@ public class ErrorMapper {
             case 413 -> "request body too large";
             case 415 -> "unsupported content type";
             case 406 -> "cannot produce the requested content type";
+            case 400 -> "malformed request: " + e.getMessage();
             default -> e.getMessage();
         };
         return body(status, msg, status >= 500 ? "server_error" : "invalid_request_error", null, "http_" + status).build();
