@@ -56,12 +56,9 @@ class GrpcAdapterServiceTest {
         return AdapterRef.newBuilder().setAdapterId(id).build();
     }
 
-    /** Names of this run (the test data directory outlives a run). */
-    static final String RUN = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
-
     @Test
     void versionsAliasSwitchAndDelete() {
-        String name = "swap-" + RUN;
+        String name = "swap-" + GrpcTestSupport.RUN;
         AdapterVersion v1 = adapters().register(registration(name, "adapter0"));
         assertEquals(name + "@1", v1.getId());
         assertEquals(name, v1.getName());
@@ -115,7 +112,7 @@ class GrpcAdapterServiceTest {
 
     @Test
     void loadPinUnpinUnload() {
-        String name = "cached-" + RUN;
+        String name = "cached-" + GrpcTestSupport.RUN;
         adapters().register(registration(name, "adapter1"));
         AdapterVersion loaded = adapters().load(ref(name));
         assertEquals(name + "@1", loaded.getId());

@@ -16,7 +16,6 @@ import io.loragate.api.grpc.v1.ClassifyRequest;
 import io.loragate.api.grpc.v1.GenerateRequest;
 import io.loragate.api.grpc.v1.GenerateResponse;
 import io.loragate.api.grpc.v1.GenerateStreamResponse;
-import io.loragate.api.grpc.v1.GetAdapterRequest;
 import io.loragate.api.grpc.v1.InferenceServiceGrpc;
 import io.loragate.engine.Engine;
 import io.loragate.engine.EngineService;
@@ -49,6 +48,10 @@ class GrpcInferenceTest {
     /** Fixture prompt 0. */
     static final String PROMPT = "Transfer learning isn't magic; it's thrift.";
 
+    /** The fixture's adapter0 and adapter1 under names of this run. */
+    static final String A0 = "adapter0-" + GrpcTestSupport.RUN;
+    static final String A1 = "adapter1-" + GrpcTestSupport.RUN;
+
     @GrpcClient("loragate")
     InferenceServiceGrpc.InferenceServiceBlockingStub inference;
 
@@ -67,8 +70,8 @@ class GrpcInferenceTest {
     @BeforeEach
     void baseLoadedAndAdaptersRegistered() throws Exception {
         resident.whenLoaded().get(120, TimeUnit.SECONDS);
-        ensureRegistered(adapters(), "adapter0", "adapter0");
-        ensureRegistered(adapters(), "adapter1", "adapter1");
+        ensureRegistered(adapters(), A0, "adapter0");
+        ensureRegistered(adapters(), A1, "adapter1");
     }
 
     private InferenceServiceGrpc.InferenceServiceBlockingStub inference() {
@@ -77,6 +80,11 @@ class GrpcInferenceTest {
 
     private AdapterServiceGrpc.AdapterServiceBlockingStub adapters() {
         return adapters.withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    /** The fixture adapter names in a test's parameters to this run's names. */
+    static String named(String id) {
+        return id.replace("adapter0", A0).replace("adapter1", A1);
     }
 
     static GenerateRequest greedy(String adapterId) {
@@ -99,23 +107,21 @@ class GrpcInferenceTest {
         return list.stream().mapToLong(Long::longValue).toArray();
     }
 
-    /** The base id, an alias, and an explicit version (the alias' active one: other tests may register too). */
+    /** "" and the base id (no adapter), adapter names (their active version), an explicit version. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
             "'', p0.base.greedy, tiny-llama",
             "tiny-llama, p0.base.greedy, tiny-llama",
-            "adapter0, p0.adapter0.greedy, adapter0@",
-            "adapter1, p0.adapter1.greedy, adapter1@",
-            "adapter1@, p0.adapter1.greedy, adapter1@"})
+            "adapter0, p0.adapter0.greedy, adapter0@1",
+            "adapter1, p0.adapter1.greedy, adapter1@1",
+            "adapter1@1, p0.adapter1.greedy, adapter1@1"})
     void greedyGenerateEqualsTransformers(String adapterId, String reference, String servedBy) {
-        if (adapterId.endsWith("@")) {
-            adapterId = adapters().get(GetAdapterRequest.newBuilder().setName("adapter1").build()).getActiveId();
-        }
+        adapterId = named(adapterId);
+        servedBy = named(servedBy);
         GenerateResponse r = inference().generate(greedy(adapterId));
         assertGreedy(expected(reference), longs(r.getTokenIdsList()), r.getFinishReason(), "Generate '" + adapterId + "'");
         assertArrayEquals(expected("p0.input_ids"), longs(r.getPromptTokenIdsList()), "prompt token ids");
-        assertTrue(servedBy.endsWith("@") ? r.getModel().startsWith(servedBy) : r.getModel().equals(servedBy),
-                "served by " + r.getModel());
+        assertEquals(servedBy, r.getModel(), "the id that served it");
         assertEquals(r.getTokenIdsCount(), r.getUsage().getCompletionTokens());
         assertEquals(r.getPromptTokenIdsCount(), r.getUsage().getPromptTokens());
         assertEquals(r.getUsage().getPromptTokens() + r.getUsage().getCompletionTokens(), r.getUsage().getTotalTokens());
@@ -129,6 +135,7 @@ class GrpcInferenceTest {
             "adapter0, p0.adapter0.greedy",
             "adapter1, p0.adapter1.greedy"})
     void greedyGenerateStreamEqualsTransformers(String adapterId, String reference) {
+        adapterId = named(adapterId);
         List<Long> tokens = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         String finish = null;
@@ -163,7 +170,7 @@ class GrpcInferenceTest {
         Engine engine = engines.engine();
         awaitIdle(engine);
         double stepsBefore = decodeSteps();
-        GenerateRequest longOne = greedy("adapter0").toBuilder().setMaxTokens(200).build();
+        GenerateRequest longOne = greedy(A0).toBuilder().setMaxTokens(200).build();
         try (Context.CancellableContext call = Context.current().withCancellation()) {
             Iterator<GenerateStreamResponse> stream = call.call(() -> inference().generateStream(longOne));
             assertTrue(stream.hasNext());
@@ -181,10 +188,10 @@ class GrpcInferenceTest {
 
         // control: a request that runs to its end takes one decode step per token after the first
         double controlBefore = decodeSteps();
-        GenerateResponse control = inference().generate(greedy("adapter0").toBuilder().setMaxTokens(40).build());
+        GenerateResponse control = inference().generate(greedy(A0).toBuilder().setMaxTokens(40).build());
         awaitIdle(engine);
         assertTrue(decodeSteps() - controlBefore >= control.getTokenIdsCount() - 1, "decode steps are counted");
-        GenerateResponse after = inference().generate(greedy("adapter1"));
+        GenerateResponse after = inference().generate(greedy(A1));
         assertGreedy(expected("p0.adapter1.greedy"), longs(after.getTokenIdsList()), after.getFinishReason(), "after a cancel");
     }
 
@@ -202,7 +209,7 @@ class GrpcInferenceTest {
 
     @Test
     void tokenIdsOnlyWhenAskedFor() {
-        GenerateResponse r = inference().generate(greedy("adapter0").toBuilder().setReturnTokenIds(false).build());
+        GenerateResponse r = inference().generate(greedy(A0).toBuilder().setReturnTokenIds(false).build());
         assertEquals(0, r.getTokenIdsCount());
         assertEquals(0, r.getPromptTokenIdsCount());
         assertFalse(r.getText().isEmpty());
@@ -210,7 +217,7 @@ class GrpcInferenceTest {
 
     @Test
     void logprobsWhenAskedFor() {
-        GenerateResponse r = inference().generate(greedy("adapter0").toBuilder().setLogprobs(true).build());
+        GenerateResponse r = inference().generate(greedy(A0).toBuilder().setLogprobs(true).build());
         assertEquals(r.getTokenIdsCount(), r.getLogprobsCount());
         for (double lp : r.getLogprobsList()) {
             assertTrue(lp <= 0 && Double.isFinite(lp), "log-probability " + lp);
@@ -221,16 +228,16 @@ class GrpcInferenceTest {
     void unknownAdapterIsNotFound() {
         Status s = assertStatus(Status.Code.NOT_FOUND, () -> inference().generate(greedy("no-such-adapter")));
         assertTrue(s.getDescription().contains("no-such-adapter"), s.getDescription());
-        assertStatus(Status.Code.NOT_FOUND, () -> inference().generateStream(greedy("adapter0@999999")).forEachRemaining(c -> { }));
+        assertStatus(Status.Code.NOT_FOUND, () -> inference().generateStream(greedy(A0 + "@99")).forEachRemaining(c -> { }));
     }
 
     @Test
     void badSamplingArgumentsAreInvalid() {
         Status empty = assertStatus(Status.Code.INVALID_ARGUMENT,
-                () -> inference().generate(greedy("adapter0").toBuilder().setPrompt("").build()));
+                () -> inference().generate(greedy(A0).toBuilder().setPrompt("").build()));
         assertTrue(empty.getDescription().contains("prompt"), empty.getDescription());
         Status zero = assertStatus(Status.Code.INVALID_ARGUMENT,
-                () -> inference().generate(greedy("adapter0").toBuilder().setMaxTokens(0).build()));
+                () -> inference().generate(greedy(A0).toBuilder().setMaxTokens(0).build()));
         assertTrue(zero.getDescription().contains("max_tokens"), zero.getDescription());
         Status negative = assertStatus(Status.Code.INVALID_ARGUMENT,
                 () -> inference().generate(greedy("").toBuilder().setTemperature(-0.5).build()));

@@ -22,6 +22,9 @@ import org.junit.jupiter.api.function.Executable;
 /** Helpers shared by the gRPC transport tests. */
 final class GrpcTestSupport {
 
+    /** Suffix of the adapter names of this run: the test data directory outlives a run. */
+    static final String RUN = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
+
     /** The tiny-llama tokenizer's EOS; transformers pads the rest of a finished row with 0. */
     static final long EOS = 2;
 
@@ -38,7 +41,7 @@ final class GrpcTestSupport {
                 .build();
     }
 
-    /** Registers the fixture adapter under {@code name} unless the tenant already has that name. */
+    /** Registers the fixture adapter under {@code name} (first version) unless this run already did. */
     static void ensureRegistered(AdapterServiceGrpc.AdapterServiceBlockingStub adapters, String name, String fixtureAdapter) {
         boolean present = adapters.list(io.loragate.api.grpc.v1.ListAdaptersRequest.getDefaultInstance())
                 .getAdaptersList().stream().anyMatch(a -> a.getName().equals(name));
