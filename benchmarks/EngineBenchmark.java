@@ -80,13 +80,18 @@ public class EngineBenchmark {
                     double[] base = null;
                     double[] same = null;
                     for (var v : variants.entrySet()) {
-                        AdapterHook hook = v.getValue() == null ? AdapterHook.NONE : new MultiLoraHook(v.getValue());
+                        // the engine keeps one hook per unchanged batch (stacked weights are reused across steps)
+                        MultiLoraHook multi = v.getValue() == null ? null : new MultiLoraHook(v.getValue());
+                        AdapterHook hook = multi == null ? AdapterHook.NONE : multi;
                         run(model, hook, batch, promptLen, decodeSteps); // warm-up
                         double[] best = {0, 0};
                         for (int r = 0; r < repeats; r++) {
                             double[] t = run(model, hook, batch, promptLen, decodeSteps);
                             best[0] = Math.max(best[0], t[0]);
                             best[1] = Math.max(best[1], t[1]);
+                        }
+                        if (multi != null) {
+                            multi.close();
                         }
                         if (v.getKey().equals("a_base")) {
                             base = best;

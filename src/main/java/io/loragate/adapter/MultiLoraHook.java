@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import io.loragate.adapter.LoraAdapter.Lora;
 import io.loragate.adapter.LoraAdapter.Replacement;
 import io.loragate.model.AdapterHook;
+import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -30,16 +31,21 @@ import java.util.Objects;
  *     group otherwise); the groups' {@code Aᵀ} and {@code Bᵀ·scale} are stacked (zeros for rows
  *     without a delta, zero-padded to the largest rank) and two batched matmuls do every group at
  *     once;</li>
- * <li>few runs: a loop over contiguous runs of rows with the same adapter, whose deltas are
- *     concatenated (zeros for rows without one) and added once.</li>
+ * <li>at most {@value #MAX_RUNS_FOR_LOOP} runs in a hook without a cache: a loop over contiguous
+ *     runs of rows with the same adapter, whose deltas are concatenated (zeros for rows without
+ *     one) and added once; stacking would copy weights for a single use.</li>
  * </ul>
  *
- * <p>Memory: every array created by a call is attached to the manager of its {@code x} (the
- * forward's step), never to an adapter's manager. A hook made with {@link #cached} keeps the stacked
- * weights of each module in its own manager instead, so that decode steps that keep the same rows
- * skip the stacking; it must be {@linkplain #close() closed} when the batch changes.
+ * <p>Memory: every array a call returns or leaves behind is attached to the manager of its
+ * {@code x} (the forward's step), never to an adapter's manager. The one exception is the stacked
+ * weights of the batched path: a hook made with the constructor keeps them, per module, in a manager
+ * of its own, because they depend only on the rows' adapters, which stay the same over the prefill
+ * and every decode step of an unchanged batch; stacking them again at every step would copy every
+ * adapter's weights once more per token. Such a hook must be {@linkplain #close() closed} when the
+ * batch changes (a hook that becomes unreachable unclosed is freed by a cleaner, late). A hook from
+ * {@link #perForward} keeps nothing and needs no closing.
  *
- * <p>Not thread-safe: one hook serves one forward (or one engine thread's run of forwards).
+ * <p>Not thread-safe: one hook serves one engine thread's run of forwards.
  */
 public final class MultiLoraHook implements AdapterHook, AutoCloseable {
 
@@ -56,41 +62,66 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
     /** Up to this many runs with an adapter (and no cache), the loop is cheaper than stacking weights. */
     static final int MAX_RUNS_FOR_LOOP = 2;
 
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The manager of the cached stacks, made on first use; a cleaner closes it if the hook is dropped unclosed. */
+    private static final class Cache implements Runnable {
+        private NDManager manager;
+
+        synchronized NDManager manager(NDArray like) {
+            if (manager == null) {
+                manager = NDManager.newBaseManager(like.getDevice(), like.getManager().getEngine().getEngineName());
+            }
+            return manager;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (manager != null) {
+                manager.close();
+                manager = null;
+            }
+        }
+    }
+
     private final LoraAdapter uniform;      // every row's adapter, or null when rows differ
     private final LoraAdapter[] rows;       // each row's adapter (null: base), or null when uniform
-    private final NDManager cache;          // owns stacked weights across forwards, or null
+    private final Cache cache;              // owns stacked weights across forwards, or null
+    private final Cleaner.Cleanable cleanable;
     private final Map<String, NDArray[]> stacked = new HashMap<>(); // module → {A (G, in, r), B (G, r, out)}, with cache only
     private final Strategy strategy;
+    private boolean closed;
 
-    private MultiLoraHook(LoraAdapter uniform, LoraAdapter[] rows, NDManager cache, Strategy strategy) {
+    private MultiLoraHook(LoraAdapter uniform, LoraAdapter[] rows, boolean cached, Strategy strategy) {
         this.uniform = uniform;
         this.rows = rows;
-        this.cache = cache;
+        this.cache = cached ? new Cache() : null;
+        this.cleanable = cached ? CLEANER.register(this, cache) : null;
         this.strategy = strategy;
     }
 
-    /** A hook for one forward: row {@code i} of the batch uses {@code rowAdapters.get(i)} (null: the base). */
-    public static MultiLoraHook of(List<LoraAdapter> rowAdapters) {
-        return new MultiLoraHook(null, toArray(rowAdapters), null, Strategy.AUTO);
-    }
-
     /**
-     * A hook that may serve several forwards over the same rows (the decode steps of an unchanged
-     * batch): it keeps each module's stacked weights in a sub-manager of {@code parent}. Close it
-     * when the batch changes.
+     * A hook for a batch whose row {@code i} uses {@code rowAdapters.get(i)} (null: the base), to be
+     * used for every forward of that batch (prefill and decode steps) and closed when the batch
+     * changes.
      */
-    public static MultiLoraHook cached(List<LoraAdapter> rowAdapters, NDManager parent) {
-        return new MultiLoraHook(null, toArray(rowAdapters), parent.newSubManager(), Strategy.AUTO);
+    public MultiLoraHook(List<LoraAdapter> rowAdapters) {
+        this(null, toArray(rowAdapters), true, Strategy.AUTO);
     }
 
-    /** Every row of any batch uses {@code adapter}. */
+    /** A hook for a single forward that keeps nothing between calls (nothing to close). */
+    public static MultiLoraHook perForward(List<LoraAdapter> rowAdapters) {
+        return new MultiLoraHook(null, toArray(rowAdapters), false, Strategy.AUTO);
+    }
+
+    /** Every row of any batch uses {@code adapter} (nothing to close). */
     public static MultiLoraHook single(LoraAdapter adapter) {
-        return new MultiLoraHook(Objects.requireNonNull(adapter, "adapter"), null, null, Strategy.AUTO);
+        return new MultiLoraHook(Objects.requireNonNull(adapter, "adapter"), null, false, Strategy.AUTO);
     }
 
-    /** For benchmarks and tests: force how mixed rows are computed. */
+    /** For benchmarks and tests: force how mixed rows are computed, without a cache. */
     static MultiLoraHook withStrategy(List<LoraAdapter> rowAdapters, Strategy strategy) {
-        return new MultiLoraHook(null, toArray(rowAdapters), null, strategy);
+        return new MultiLoraHook(null, toArray(rowAdapters), false, strategy);
     }
 
     private static LoraAdapter[] toArray(List<LoraAdapter> rowAdapters) {
@@ -116,8 +147,22 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
         return true;
     }
 
+    /** Bytes of stacked weights this hook holds between forwards (for the engine's memory accounting). */
+    public long cachedBytes() {
+        long bytes = 0;
+        for (NDArray[] ab : stacked.values()) {
+            for (NDArray a : ab) {
+                bytes += a.getShape().size() * a.getDataType().getNumOfBytes();
+            }
+        }
+        return bytes;
+    }
+
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
+        if (closed) {
+            throw new IllegalStateException("this MultiLoraHook is closed");
+        }
         if (uniform != null) {
             Lora l = uniform.lora(module);
             if (l != null) {
@@ -223,7 +268,7 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
             for (int g = 0; g < groups; g++) {
                 perGroup[g] = perRow[g * group];
             }
-            NDManager owner = cache != null ? cache : x.getManager();
+            NDManager owner = cache != null ? cache.manager(x) : x.getManager();
             ab = stack(perGroup, owner);
             if (cache != null) {
                 stacked.put(module, ab);
@@ -338,12 +383,13 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
         return out;
     }
 
-    /** Frees the cached stacked weights (a no-op for a hook without cache). */
+    /** Frees the cached stacked weights; the hook cannot be used afterwards. */
     @Override
     public void close() {
+        closed = true;
         stacked.clear();
-        if (cache != null) {
-            cache.close();
+        if (cleanable != null) {
+            cleanable.clean();
         }
     }
 }

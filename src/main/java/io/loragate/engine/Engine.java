@@ -48,7 +48,6 @@ public final class Engine implements AutoCloseable {
     private final List<Sequence> rows = new ArrayList<>(); // row i of the cache is rows.get(i)
     private KvCache slots;
     private MultiLoraHook decodeHook;
-    private NDManager hookScope;
 
     private volatile boolean accepting = true;
     private volatile boolean running = true;
@@ -73,7 +72,6 @@ public final class Engine implements AutoCloseable {
     public void start() {
         if (causal != null) {
             slots = causal.newSlots(settings.maxBatch());
-            hookScope = causal.manager().newSubManager();
         }
         thread.start();
     }
@@ -246,7 +244,7 @@ public final class Engine implements AutoCloseable {
             if (decodeHook == null) {
                 List<LoraAdapter> adapters = new ArrayList<>(n);
                 rows.forEach(s -> adapters.add(s.adapter));
-                decodeHook = adapters.stream().allMatch(a -> a == null) ? null : MultiLoraHook.cached(adapters, hookScope);
+                decodeHook = adapters.stream().allMatch(a -> a == null) ? null : new MultiLoraHook(adapters);
             }
             float[] logits = causal.forward(step, next, slots, decodeHook == null ? AdapterHook.NONE : decodeHook, false).toFloatArray();
             int vocab = logits.length / n;
@@ -286,7 +284,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private static AdapterHook hookFor(List<LoraAdapter> adapters) {
-        return adapters.stream().allMatch(a -> a == null) ? AdapterHook.NONE : MultiLoraHook.of(adapters);
+        return adapters.stream().allMatch(a -> a == null) ? AdapterHook.NONE : MultiLoraHook.perForward(adapters);
     }
 
     /** Frees a row, mirroring the cache's move of the last row into it. */
@@ -415,9 +413,6 @@ public final class Engine implements AutoCloseable {
             invalidateHook();
             if (slots != null) {
                 slots.close();
-            }
-            if (hookScope != null) {
-                hookScope.close();
             }
         }
     }

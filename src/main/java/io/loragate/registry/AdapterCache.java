@@ -54,6 +54,7 @@ public class AdapterCache {
 
     private static final Logger LOG = Logger.getLogger(AdapterCache.class);
     private static final long BASE_WAIT_SECONDS = 300;
+    private static final int LOAD_OFFERS = 4;
 
     private record Key(String tenant, String name, int version) {
         static Key of(AdapterVersion v) {
@@ -101,6 +102,8 @@ public class AdapterCache {
     /** Versions that should be pinned (pinned, or loading in order to be). */
     private final Set<Key> pinWanted = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Key, CompletableFuture<Resident>> inflight = new ConcurrentHashMap<>();
+    /** Every version whose weights are allocated (cached, pinned, or only leased), newest copy per version. */
+    private final ConcurrentHashMap<Key, Resident> live = new ConcurrentHashMap<>();
     /** Deleted versions: a load that finishes after the deletion must not stay resident. */
     private final Set<Key> gone = ConcurrentHashMap.newKeySet();
     private final Object pinLock = new Object();
@@ -168,18 +171,29 @@ public class AdapterCache {
             hits.increment();
             return CompletableFuture.completedFuture(new Lease(warm));
         }
+        // Out of the cache but still held by running requests: share those weights, and offer them
+        // to the cache again (each offer counts as a use for TinyLFU's admission).
+        Resident retired = gone.contains(k) ? null : live.get(k);
+        if (retired != null && retired.retain()) {
+            hits.increment();
+            Lease lease = new Lease(retired);
+            offer(k, retired);
+            return CompletableFuture.completedFuture(lease);
+        }
         misses.increment();
         CompletableFuture<Resident> load = inflight.get(k);
+        CompletableFuture<Resident> started = null;
         if (load == null) {
             CompletableFuture<Resident> mine = new CompletableFuture<>();
             load = inflight.putIfAbsent(k, mine);
             if (load == null) {
                 load = mine;
-                startLoad(v, k, mine);
+                started = mine;
             }
         }
         CompletableFuture<Resident> shared = load;
         CompletableFuture<AdapterLease> out = new CompletableFuture<>();
+        // Registered before the load starts, so that this waiter's lease is taken inside complete().
         shared.whenComplete((r, err) -> {
             if (err != null) {
                 out.completeExceptionally(unwrap(err));
@@ -200,6 +214,9 @@ public class AdapterCache {
                 });
             }
         });
+        if (started != null) {
+            startLoad(v, k, started);
+        }
         return out;
     }
 
@@ -225,6 +242,7 @@ public class AdapterCache {
                     l.accept(nanos);
                 }
                 LOG.debugf("loaded adapter %s/%s (%d bytes) in %.1f ms", v.tenant(), v.id(), r.bytes, nanos / 1e6);
+                live.put(k, r);
                 // Waiters registered so far take their leases inside complete(), before the entry can be evicted.
                 mine.complete(r);
                 if (gone.contains(k) || pinned.containsKey(k)) {
@@ -290,6 +308,24 @@ public class AdapterCache {
         return e;
     }
 
+    /** Puts weights the caller holds a lease on back into Caffeine (which may turn them away again). */
+    private void offer(Key k, Resident r) {
+        addHolder(r);
+        if (cache.asMap().putIfAbsent(k, r) != null) {
+            dropHolder(r);
+        }
+    }
+
+    /** The cache (Caffeine map or pin map) takes a reference; the caller holds a lease, so it is alive. */
+    private void addHolder(Resident r) {
+        if (!r.retain()) {
+            throw new IllegalStateException("adapter " + r.version.id() + " is already freed");
+        }
+        if (r.holders.getAndIncrement() == 0) {
+            retiredBytes.addAndGet(-r.bytes);
+        }
+    }
+
     /** The cache (Caffeine map or pin map) lets go of its reference. */
     private void dropHolder(Resident r) {
         if (r.holders.decrementAndGet() == 0) {
@@ -301,6 +337,7 @@ public class AdapterCache {
     private void release(Resident r) {
         int left = r.refs.decrementAndGet();
         if (left == 0) {
+            live.remove(Key.of(r.version), r);
             retiredBytes.addAndGet(-r.bytes);
             r.adapter.close();
             LOG.debugf("freed adapter %s/%s", r.version.tenant(), r.version.id());
@@ -364,8 +401,7 @@ public class AdapterCache {
                         return;
                     }
                     Resident r = ((Lease) lease).r;
-                    r.retain();
-                    r.holders.incrementAndGet();
+                    addHolder(r);
                     pinned.put(k, r);
                     pinnedBytes.addAndGet(r.bytes);
                     cache.invalidate(k); // Caffeine's reference goes; the pin's stays
@@ -400,9 +436,24 @@ public class AdapterCache {
         cache.policy().eviction().ifPresent(e -> e.setMaximum(Math.max(0, budget - pinnedBytes.get())));
     }
 
-    /** Loads the version into the cache without holding a lease; completes when it is resident. */
+    /**
+     * Loads the version into the cache without holding a lease. Caffeine's TinyLFU admission may turn
+     * a newcomer away at once when the cache is full of more frequently used versions; an explicit
+     * load is a strong hint, so the version is offered a few times (each offer counts as a use).
+     * It can still be evicted later: {@link #pin} is what guarantees residency.
+     */
     public CompletableFuture<Void> load(AdapterVersion v) {
-        return acquire(v).thenAccept(AdapterLease::close);
+        Key k = Key.of(v);
+        return acquire(v).thenAccept(lease -> {
+            try {
+                Resident r = ((Lease) lease).r;
+                for (int i = 0; i < LOAD_OFFERS && !isResident(v) && !gone.contains(k); i++) {
+                    offer(k, r);
+                }
+            } finally {
+                lease.close();
+            }
+        });
     }
 
     /**
@@ -447,6 +498,15 @@ public class AdapterCache {
     // Following the registry
 
     void onAdapterEvent(@Observes AdapterEvent e) {
+        try {
+            follow(e);
+        } catch (RuntimeException ex) {
+            // The registry's change is committed; the cache catches up at the next pin or restart.
+            LOG.warnf("adapter cache could not follow %s: %s", e, ex.getMessage());
+        }
+    }
+
+    private void follow(AdapterEvent e) {
         if (e.type() == AdapterEvent.Type.DELETED) {
             Key k = new Key(e.tenant(), e.name(), e.version());
             gone.add(k);

@@ -3,7 +3,7 @@ package io.loragate.registry;
 /**
  * A snapshot of the adapter cache's counters (monotonic since start unless noted).
  *
- * @param hits            acquires served at once by resident weights
+ * @param hits            acquires served at once by weights in memory (cached, pinned, or still leased)
  * @param misses          acquires that waited for a load (one they started or one already running)
  * @param evictions       versions evicted to stay within the byte budget
  * @param loads           successful loads

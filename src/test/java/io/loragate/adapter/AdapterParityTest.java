@@ -79,7 +79,7 @@ class AdapterParityTest {
                     rows.add(choices[c]);
                     expectKey[p] = c == 0 ? "base" : "adapter" + (c - 1);
                 }
-                MultiLoraHook hook = MultiLoraHook.of(rows);
+                MultiLoraHook hook = MultiLoraHook.perForward(rows);
                 // all-position logits of the padded batch, compared row by row to the reference and to the row alone
                 try (KvCache cache = model.newCache(3)) {
                     NDArray batch = model.forward(out, prompts, cache, hook, true); // (3, t, vocab), left-padded
@@ -119,7 +119,7 @@ class AdapterParityTest {
                 assertTrue(diff < TOL, "bert adapter0 prompt " + p + ": " + diff);
             }
             List<LoraAdapter> rows = Arrays.asList(adapter, null, adapter);
-            float[][] mixed = model.classify(ids, MultiLoraHook.of(rows));
+            float[][] mixed = model.classify(ids, MultiLoraHook.perForward(rows));
             for (int p = 0; p < 3; p++) {
                 String k = rows.get(p) == null ? "base" : "adapter0";
                 double diff = io.loragate.Fixtures.maxAbsDiff(ref.readFloats("p" + p + "." + k + ".logits"), mixed[p]);

@@ -29,18 +29,18 @@ class LoraAdapterTest {
     private static final Device CPU = Device.cpu();
 
     static LoraAdapter load(Path folder, String model) {
-        return LoraAdapter.load(folder, Fixtures.linears(model), Fixtures.paramShapes(model), CPU);
+        return LoraAdapter.load(folder, AdapterFixtures.linears(model), AdapterFixtures.paramShapes(model), CPU);
     }
 
     @ParameterizedTest
     @CsvSource({"tiny-llama,0,14,4", "tiny-llama,1,14,8", "tiny-qwen2,0,8,4", "tiny-qwen2,1,8,8", "tiny-gpt2,0,6,4",
         "tiny-gpt2,1,6,8", "tiny-bert-cls,0,4,4"})
     void loadsEveryFixtureAdapter(String model, int k, int modules, int rank) {
-        try (LoraAdapter a = load(Fixtures.adapter(model, k), model)) {
+        try (LoraAdapter a = load(AdapterFixtures.adapter(model, k), model)) {
             assertEquals(modules, a.loraModules().size());
             assertEquals(rank, a.rank());
             long expected = 0;
-            Map<String, LinearShape> linears = Fixtures.linears(model);
+            Map<String, LinearShape> linears = AdapterFixtures.linears(model);
             for (String m : a.loraModules()) {
                 LinearShape s = linears.get(m);
                 expected += 4L * rank * (s.in() + s.out());
@@ -55,7 +55,7 @@ class LoraAdapterTest {
 
     @Test
     void holdsTransposedAndScaledWeights() {
-        Path folder = Fixtures.adapter("tiny-gpt2", 1);
+        Path folder = AdapterFixtures.adapter("tiny-gpt2", 1);
         try (LoraAdapter a = load(folder, "tiny-gpt2");
                 SafetensorsFile f = SafetensorsFile.open(folder.resolve("adapter_model.safetensors"))) {
             String m = "transformer.h.0.attn.c_attn";
@@ -74,32 +74,32 @@ class LoraAdapterTest {
 
     @Test
     void aTargetModuleMissingInTheBaseIsReported() {
-        Map<String, LinearShape> linears = new LinkedHashMap<>(Fixtures.linears("tiny-llama"));
+        Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-llama"));
         linears.remove("model.layers.1.mlp.down_proj");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LoraAdapter.load(
-                Fixtures.adapter("tiny-llama", 0), linears, Fixtures.paramShapes("tiny-llama"), CPU));
+                AdapterFixtures.adapter("tiny-llama", 0), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
         assertTrue(e.getMessage().contains("target module 'model.layers.1.mlp.down_proj' does not exist in the base"),
                 e.getMessage());
     }
 
     @Test
     void anAdapterForAnotherBaseShapeIsReported() {
-        Map<String, LinearShape> linears = new LinkedHashMap<>(Fixtures.linears("tiny-llama"));
+        Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-llama"));
         linears.put("model.layers.0.self_attn.k_proj", new LinearShape("model.layers.0.self_attn.k_proj", 64, 64));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LoraAdapter.load(
-                Fixtures.adapter("tiny-llama", 1), linears, Fixtures.paramShapes("tiny-llama"), CPU));
+                AdapterFixtures.adapter("tiny-llama", 1), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
         assertTrue(e.getMessage().contains("model.layers.0.self_attn.k_proj"), e.getMessage());
         assertTrue(e.getMessage().contains("(in=64, out=32)") && e.getMessage().contains("(in=64, out=64)"), e.getMessage());
 
         // a GPT-2 adapter on a Llama base
         ModelFormatException other = assertThrows(ModelFormatException.class,
-                () -> load(Fixtures.adapter("tiny-gpt2", 0), "tiny-llama"));
+                () -> load(AdapterFixtures.adapter("tiny-gpt2", 0), "tiny-llama"));
         assertTrue(other.getMessage().contains("transformer.h.0.attn.c_attn"), other.getMessage());
     }
 
     @Test
     void pickleIsNeverLoaded(@TempDir Path dir) throws IOException {
-        Files.copy(Fixtures.adapter("tiny-llama", 0).resolve("adapter_config.json"), dir.resolve("adapter_config.json"));
+        Files.copy(AdapterFixtures.adapter("tiny-llama", 0).resolve("adapter_config.json"), dir.resolve("adapter_config.json"));
         Files.write(dir.resolve("adapter_model.bin"), new byte[] {(byte) 0x80, 2, 'c', 'o', 's', '\n'});
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> load(dir, "tiny-llama"));
         assertTrue(e.getMessage().contains("adapter_model.bin") && e.getMessage().contains("pickle"), e.getMessage());
@@ -107,8 +107,8 @@ class LoraAdapterTest {
 
     @Test
     void aMissingLoraBIsReported(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-llama", 0), dir.resolve("a"));
-        Fixtures.rewrite(a.resolve("adapter_model.safetensors"),
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-llama", 0), dir.resolve("a"));
+        AdapterFixtures.rewrite(a.resolve("adapter_model.safetensors"),
                 (name, v) -> name.equals("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight") ? null : v);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> load(a, "tiny-llama"));
         assertTrue(e.getMessage().contains("'model.layers.1.self_attn.v_proj' has lora_A but no lora_B"), e.getMessage());
@@ -116,8 +116,8 @@ class LoraAdapterTest {
 
     @Test
     void aTargetedModuleWithoutWeightsIsReported(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-llama", 0), dir.resolve("a"));
-        Fixtures.rewrite(a.resolve("adapter_model.safetensors"),
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-llama", 0), dir.resolve("a"));
+        AdapterFixtures.rewrite(a.resolve("adapter_model.safetensors"),
                 (name, v) -> name.contains("layers.0.mlp.up_proj") ? null : v);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> load(a, "tiny-llama"));
         assertTrue(e.getMessage().contains("targets 'model.layers.0.mlp.up_proj' but the file has no LoRA weights"),
@@ -126,24 +126,24 @@ class LoraAdapterTest {
 
     @Test
     void weightsForAModuleTheConfigDoesNotTargetAreReported(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
-        Fixtures.editConfig(a, "\"o_proj\",", "");
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
+        AdapterFixtures.editConfig(a, "\"o_proj\",", "");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> load(a, "tiny-qwen2"));
         assertTrue(e.getMessage().contains("o_proj") && e.getMessage().contains("does not select"), e.getMessage());
     }
 
     @Test
     void aRankOtherThanTheConfigsIsReported(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
-        Fixtures.editConfig(a, "\"r\": 4", "\"r\": 8");
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
+        AdapterFixtures.editConfig(a, "\"r\": 4", "\"r\": 8");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> load(a, "tiny-qwen2"));
         assertTrue(e.getMessage().contains("has rank 4 but adapter_config.json gives it r=8"), e.getMessage());
     }
 
     @Test
     void biasOtherThanNoneIsRejected(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
-        Fixtures.editConfig(a, "\"bias\": \"none\"", "\"bias\": \"lora_only\"");
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
+        AdapterFixtures.editConfig(a, "\"bias\": \"none\"", "\"bias\": \"lora_only\"");
         LoragateException e = assertThrows(LoragateException.class, () -> load(a, "tiny-qwen2"));
         assertEquals(LoragateException.Kind.UNIMPLEMENTED, e.kind());
         assertTrue(e.getMessage().contains("lora_only"), e.getMessage());
@@ -151,30 +151,30 @@ class LoraAdapterTest {
 
     @Test
     void modulesToSaveMustMatchTheBase() {
-        Map<String, long[]> shapes = new LinkedHashMap<>(Fixtures.paramShapes("tiny-bert-cls"));
+        Map<String, long[]> shapes = new LinkedHashMap<>(AdapterFixtures.paramShapes("tiny-bert-cls"));
         shapes.put("classifier.weight", new long[] {5, 64});
         shapes.put("classifier.bias", new long[] {5});
-        Map<String, LinearShape> linears = new LinkedHashMap<>(Fixtures.linears("tiny-bert-cls"));
+        Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-bert-cls"));
         linears.put("classifier", new LinearShape("classifier", 64, 5));
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(Fixtures.adapter("tiny-bert-cls", 0), linears, shapes, CPU));
+                () -> LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), linears, shapes, CPU));
         assertTrue(e.getMessage().contains("classifier.") && e.getMessage().contains("[3") && e.getMessage().contains("[5"),
                 e.getMessage());
 
         // a plain BertModel checkpoint has no classifier at all
-        Map<String, long[]> noHead = new LinkedHashMap<>(Fixtures.paramShapes("tiny-bert-cls"));
+        Map<String, long[]> noHead = new LinkedHashMap<>(AdapterFixtures.paramShapes("tiny-bert-cls"));
         noHead.remove("classifier.weight");
         noHead.remove("classifier.bias");
-        Map<String, LinearShape> noHeadLinears = new LinkedHashMap<>(Fixtures.linears("tiny-bert-cls"));
+        Map<String, LinearShape> noHeadLinears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-bert-cls"));
         noHeadLinears.remove("classifier");
         ModelFormatException missing = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(Fixtures.adapter("tiny-bert-cls", 0), noHeadLinears, noHead, CPU));
+                () -> LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), noHeadLinears, noHead, CPU));
         assertTrue(missing.getMessage().contains("'classifier.bias' does not exist in the base"), missing.getMessage());
     }
 
     @Test
     void aFileWithForeignTensorsIsRejected(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
         Path file = a.resolve("adapter_model.safetensors");
         io.loragate.model.safetensors.SafetensorsWriter w = new io.loragate.model.safetensors.SafetensorsWriter();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -189,7 +189,7 @@ class LoraAdapterTest {
     @ParameterizedTest
     @CsvSource({"tiny-llama,0", "tiny-llama,1", "tiny-gpt2,0", "tiny-gpt2,1", "tiny-qwen2,1", "tiny-bert-cls,0"})
     void savesWhatItLoadedBitForBit(String model, int k, @TempDir Path dir) {
-        Path original = Fixtures.adapter(model, k);
+        Path original = AdapterFixtures.adapter(model, k);
         try (LoraAdapter a = load(original, model)) {
             a.save(dir);
         }
@@ -213,8 +213,8 @@ class LoraAdapterTest {
 
     @Test
     void anInexactScaleStillSavesTheOriginalB(@TempDir Path dir) {
-        Path a = Fixtures.copy(Fixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
-        Fixtures.editConfig(a, "\"lora_alpha\": 8", "\"lora_alpha\": 0.3");
+        Path a = AdapterFixtures.copy(AdapterFixtures.adapter("tiny-qwen2", 0), dir.resolve("a"));
+        AdapterFixtures.editConfig(a, "\"lora_alpha\": 8", "\"lora_alpha\": 0.3");
         try (LoraAdapter adapter = load(a, "tiny-qwen2")) {
             LoraAdapter.Lora l = adapter.lora("model.layers.0.self_attn.q_proj");
             assertNotNull(l.b, "0.3 / 4 does not invert exactly, so B is kept as it was");

@@ -47,14 +47,14 @@ class MultiLoraHookTest {
     static void load() throws Exception {
         tmp = Files.createTempDirectory("multilora");
         root = NDManager.newBaseManager(Device.cpu(), "PyTorch");
-        a0 = LoraAdapterTest.load(Fixtures.adapter(LLAMA, 0), LLAMA);
-        a1 = LoraAdapterTest.load(Fixtures.adapter(LLAMA, 1), LLAMA);
+        a0 = LoraAdapterTest.load(AdapterFixtures.adapter(LLAMA, 0), LLAMA);
+        a1 = LoraAdapterTest.load(AdapterFixtures.adapter(LLAMA, 1), LLAMA);
         a2 = LoraAdapterTest.load(writeThirdAdapter(tmp.resolve("a2")), LLAMA);
-        bert = LoraAdapterTest.load(Fixtures.adapter("tiny-bert-cls", 0), "tiny-bert-cls");
-        FILES.put(a0, Fixtures.adapter(LLAMA, 0));
-        FILES.put(a1, Fixtures.adapter(LLAMA, 1));
+        bert = LoraAdapterTest.load(AdapterFixtures.adapter("tiny-bert-cls", 0), "tiny-bert-cls");
+        FILES.put(a0, AdapterFixtures.adapter(LLAMA, 0));
+        FILES.put(a1, AdapterFixtures.adapter(LLAMA, 1));
         FILES.put(a2, tmp.resolve("a2"));
-        FILES.put(bert, Fixtures.adapter("tiny-bert-cls", 0));
+        FILES.put(bert, AdapterFixtures.adapter("tiny-bert-cls", 0));
         SCALES.put(a0, m -> 2.0);
         SCALES.put(a1, m -> 4.0);
         SCALES.put(a2, m -> m.endsWith("layers.1.self_attn.q_proj") ? 3.0 / 6 : m.endsWith("v_proj") ? 5.0 / 2 : 3.0 / 2);
@@ -69,7 +69,7 @@ class MultiLoraHookTest {
         LoraWriter w = new LoraWriter(config);
         Random random = new Random(7);
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            for (LinearShape s : Fixtures.linears(LLAMA).values()) {
+            for (LinearShape s : AdapterFixtures.linears(LLAMA).values()) {
                 if (config.targets(s.module())) {
                     int r = config.rankFor(s.module());
                     w.lora(s.module(), m.create(gaussian(random, r * (int) s.in(), 0.2f), new Shape(r, s.in())),
@@ -103,7 +103,7 @@ class MultiLoraHookTest {
     /** Runs the hook on random x and y for one module and compares with the reference, row by row. */
     private static void check(AdapterHook hook, List<LoraAdapter> rows, String module, long[] xShape, String what) {
         LinearShape shape = module.startsWith("bert") || module.equals("classifier")
-                ? Fixtures.linears("tiny-bert-cls").get(module) : Fixtures.linears(LLAMA).get(module);
+                ? AdapterFixtures.linears("tiny-bert-cls").get(module) : AdapterFixtures.linears(LLAMA).get(module);
         long[] yShape = xShape.clone();
         yShape[yShape.length - 1] = shape.out();
         Random random = new Random(Arrays.hashCode(xShape) * 31L + module.hashCode());
@@ -196,12 +196,12 @@ class MultiLoraHookTest {
         for (long[] xShape : List.of(new long[] {rows.size(), seq, 0}, new long[] {rows.size(), 0})) {
             for (String module : MODULES) {
                 long[] s = xShape.clone();
-                s[s.length - 1] = Fixtures.linears(LLAMA).get(module).in();
+                s[s.length - 1] = AdapterFixtures.linears(LLAMA).get(module).in();
                 String shape = Arrays.toString(s);
-                check(MultiLoraHook.of(rows), rows, module, s, what + " auto " + shape);
+                check(MultiLoraHook.perForward(rows), rows, module, s, what + " auto " + shape);
                 check(MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.BATCHED), rows, module, s, what + " batched " + shape);
                 check(MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.RUNS), rows, module, s, what + " runs " + shape);
-                try (MultiLoraHook cached = MultiLoraHook.cached(rows, root)) {
+                try (MultiLoraHook cached = new MultiLoraHook(rows)) {
                     check(cached, rows, module, s, what + " cached " + shape);
                     check(cached, rows, module, s, what + " cached again " + shape);
                 }
@@ -226,7 +226,7 @@ class MultiLoraHookTest {
         List<LoraAdapter> rows = Arrays.asList(a1, a1, a1);
         checkAllWays(rows, 5, "uniform");
         for (String module : MODULES) {
-            check(MultiLoraHook.single(a1), rows, module, new long[] {3, 5, Fixtures.linears(LLAMA).get(module).in()}, "single");
+            check(MultiLoraHook.single(a1), rows, module, new long[] {3, 5, AdapterFixtures.linears(LLAMA).get(module).in()}, "single");
         }
     }
 
@@ -235,26 +235,30 @@ class MultiLoraHookTest {
         try (NDManager step = root.newSubManager()) {
             NDArray x = step.randomNormal(new Shape(2, 3, 64));
             NDArray y = step.randomNormal(new Shape(2, 3, 64));
-            assertSame(y, MultiLoraHook.of(Arrays.asList(null, null)).afterLinear("model.layers.0.self_attn.q_proj", x, y));
-            assertSame(y, MultiLoraHook.of(Arrays.asList(a2, a2)).afterLinear("model.layers.0.self_attn.k_proj", x, y),
+            assertSame(y, MultiLoraHook.perForward(Arrays.asList(null, null)).afterLinear("model.layers.0.self_attn.q_proj", x, y));
+            assertSame(y, MultiLoraHook.perForward(Arrays.asList(a2, a2)).afterLinear("model.layers.0.self_attn.k_proj", x, y),
                     "a2 does not target k_proj");
             assertSame(y, MultiLoraHook.single(a0).afterLinear("lm_head", x, y));
             assertThrows(IllegalArgumentException.class,
-                    () -> MultiLoraHook.of(Arrays.asList(a0, a1, a2)).afterLinear("model.layers.0.self_attn.q_proj", x, y));
+                    () -> MultiLoraHook.perForward(Arrays.asList(a0, a1, a2)).afterLinear("model.layers.0.self_attn.q_proj", x, y));
         }
     }
 
     @Test
     void modulesToSaveReplaceTheirRowsOnly() {
         List<LoraAdapter> rows = Arrays.asList(bert, null, bert, null);
-        for (MultiLoraHook hook : List.of(MultiLoraHook.of(rows), MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.BATCHED))) {
+        for (MultiLoraHook hook : List.of(MultiLoraHook.perForward(rows), new MultiLoraHook(rows),
+                MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.BATCHED))) {
             check(hook, rows, "classifier", new long[] {4, 64}, "classifier");
             check(hook, rows, "bert.encoder.layer.1.attention.self.query", new long[] {4, 7, 64}, "query");
             check(hook, rows, "bert.encoder.layer.1.attention.self.key", new long[] {4, 7, 64}, "key");
         }
         List<LoraAdapter> all = Arrays.asList(bert, bert);
         check(MultiLoraHook.single(bert), all, "classifier", new long[] {2, 64}, "classifier for every row");
-        check(MultiLoraHook.of(all), all, "classifier", new long[] {2, 64}, "classifier for every row");
+        check(MultiLoraHook.perForward(all), all, "classifier", new long[] {2, 64}, "classifier for every row");
+        try (MultiLoraHook hook = new MultiLoraHook(all)) {
+            check(hook, all, "classifier", new long[] {2, 64}, "classifier for every row");
+        }
     }
 
     @Test
@@ -263,15 +267,19 @@ class MultiLoraHookTest {
         List<Integer> before = new ArrayList<>();
         adapters.forEach(a -> before.add(a.manager().getManagedArrays().size()));
         List<LoraAdapter> rows = Arrays.asList(a2, a0, null, a1, a1);
-        try (NDManager step = root.newSubManager(); MultiLoraHook cached = MultiLoraHook.cached(rows, root)) {
-            for (AdapterHook hook : List.of(MultiLoraHook.of(rows), MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.RUNS),
+        try (NDManager step = root.newSubManager(); MultiLoraHook cached = new MultiLoraHook(rows)) {
+            for (AdapterHook hook : List.of(MultiLoraHook.perForward(rows), MultiLoraHook.withStrategy(rows, MultiLoraHook.Strategy.RUNS),
                     cached, MultiLoraHook.single(a2))) {
                 for (String module : MODULES) {
-                    long in = Fixtures.linears(LLAMA).get(module).in();
-                    long out = Fixtures.linears(LLAMA).get(module).out();
+                    long in = AdapterFixtures.linears(LLAMA).get(module).in();
+                    long out = AdapterFixtures.linears(LLAMA).get(module).out();
                     hook.afterLinear(module, step.randomNormal(new Shape(5, 2, in)), step.zeros(new Shape(5, 2, out)));
                 }
             }
+            // 5 rows (runs of 1, 1, 1, 2: one group per row), rank padded to 8, float32:
+            // in+out of q_proj ×2, k_proj, v_proj, down_proj, gate_proj; lm_head has no LoRA
+            assertEquals(5L * 8 * 4 * (128 + 128 + 96 + 96 + 224 + 224), cached.cachedBytes());
+            assertEquals(0, MultiLoraHook.perForward(rows).cachedBytes());
             List<Integer> after = new ArrayList<>();
             adapters.forEach(a -> after.add(a.manager().getManagedArrays().size()));
             assertEquals(before, after);
@@ -280,9 +288,21 @@ class MultiLoraHookTest {
     }
 
     @Test
+    void aClosedHookCannotServe() {
+        MultiLoraHook hook = new MultiLoraHook(Arrays.asList(a0, a1));
+        try (NDManager step = root.newSubManager()) {
+            NDArray x = step.randomNormal(new Shape(2, 64));
+            hook.afterLinear("model.layers.0.self_attn.q_proj", x, x);
+            hook.close();
+            hook.close();
+            assertThrows(IllegalStateException.class, () -> hook.afterLinear("model.layers.0.self_attn.q_proj", x, x));
+        }
+    }
+
+    @Test
     void aClosedAdapterCannotServe() throws Exception {
-        LoraAdapter tmpAdapter = LoraAdapterTest.load(Fixtures.adapter(LLAMA, 0), LLAMA);
+        LoraAdapter tmpAdapter = LoraAdapterTest.load(AdapterFixtures.adapter(LLAMA, 0), LLAMA);
         tmpAdapter.close();
-        assertThrows(IllegalStateException.class, () -> MultiLoraHook.of(Arrays.asList(null, tmpAdapter)));
+        assertThrows(IllegalStateException.class, () -> MultiLoraHook.perForward(Arrays.asList(null, tmpAdapter)));
     }
 }

@@ -63,7 +63,7 @@ class NativeMemoryLeakTest {
         int done = 0;
         while (done < n) {
             List<LoraAdapter> rows = assignments.get(done % assignments.size());
-            AdapterHook hook = MultiLoraHook.of(rows);
+            AdapterHook hook = MultiLoraHook.perForward(rows);
             long[][] prompts = new long[4][];
             for (int r = 0; r < 4; r++) {
                 prompts[r] = rnd.longs(1 + rnd.nextInt(12), 3, 300).toArray();

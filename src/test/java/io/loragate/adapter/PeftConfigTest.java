@@ -28,7 +28,7 @@ class PeftConfigTest {
 
     @Test
     void readsTheFixturesAsPeftWroteThem() {
-        PeftConfig c = PeftConfig.read(Fixtures.adapter("tiny-llama", 0).resolve("adapter_config.json"));
+        PeftConfig c = PeftConfig.read(AdapterFixtures.adapter("tiny-llama", 0).resolve("adapter_config.json"));
         assertEquals("LORA", c.peftType());
         assertEquals(4, c.r());
         assertEquals(8.0, c.loraAlpha());
@@ -37,15 +37,15 @@ class PeftConfigTest {
         assertFalse(c.fanInFanOut());
         assertTrue(c.extras().containsKey("peft_version"), "unmodelled keys are kept");
 
-        PeftConfig one = PeftConfig.read(Fixtures.adapter("tiny-llama", 1).resolve("adapter_config.json"));
+        PeftConfig one = PeftConfig.read(AdapterFixtures.adapter("tiny-llama", 1).resolve("adapter_config.json"));
         assertEquals(4.0, one.scale("model.layers.1.mlp.down_proj"));
 
-        PeftConfig gpt2 = PeftConfig.read(Fixtures.adapter("tiny-gpt2", 0).resolve("adapter_config.json"));
+        PeftConfig gpt2 = PeftConfig.read(AdapterFixtures.adapter("tiny-gpt2", 0).resolve("adapter_config.json"));
         assertTrue(gpt2.fanInFanOut());
         assertTrue(gpt2.targets("transformer.h.0.mlp.c_proj"));
         assertFalse(gpt2.targets("transformer.h.0.mlp.c_fc"));
 
-        PeftConfig bert = PeftConfig.read(Fixtures.adapter("tiny-bert-cls", 0).resolve("adapter_config.json"));
+        PeftConfig bert = PeftConfig.read(AdapterFixtures.adapter("tiny-bert-cls", 0).resolve("adapter_config.json"));
         assertEquals(List.of("classifier", "score"), bert.modulesToSave(), "duplicates dropped, order kept");
         assertEquals("SEQ_CLS", bert.taskType());
         assertTrue(bert.savesModule("classifier"));

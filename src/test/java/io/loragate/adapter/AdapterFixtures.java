@@ -1,5 +1,6 @@
 package io.loragate.adapter;
 
+import io.loragate.Fixtures;
 import io.loragate.model.LinearShape;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.SafetensorsWriter;
@@ -13,20 +14,18 @@ import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
-/** The Hugging Face fixtures and the base shapes derived from their checkpoints. */
-final class Fixtures {
+/** The fixtures' adapters and the base shapes derived from their checkpoints (without loading a model). */
+final class AdapterFixtures {
 
-    static final Path ROOT = Path.of("src/test/resources/fixtures/hf");
-
-    private Fixtures() {
+    private AdapterFixtures() {
     }
 
     static Path model(String name) {
-        return ROOT.resolve(name);
+        return Fixtures.hf(name);
     }
 
     static Path adapter(String model, int k) {
-        return ROOT.resolve(model).resolve("adapter" + k);
+        return Fixtures.hf(model).resolve("adapter" + k);
     }
 
     /** Every parameter of a fixture model by checkpoint name, shape as stored. */
