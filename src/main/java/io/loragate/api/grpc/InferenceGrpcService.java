@@ -94,7 +94,8 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
 
     /**
      * A Uni over a service future. A unary call that the client cancels (or whose deadline passes)
-     * cancels the future, so the service can drop the request.
+     * cancels the future. (InferenceService.complete does not yet stop its engine sequences when its
+     * future is cancelled: they end at max_tokens or loragate's request timeout. Streams do stop.)
      */
     private static <T> Uni<T> unary(Supplier<CompletableFuture<T>> call) {
         return Uni.createFrom().deferred(() -> {
