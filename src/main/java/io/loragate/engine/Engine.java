@@ -54,6 +54,7 @@ public final class Engine implements AutoCloseable {
     private volatile long heartbeatNanos = System.nanoTime();
     private volatile long stepStartedNanos;      // 0 while idle
     private volatile int runningCount;
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger(); // submitted, not yet finished
     private volatile Throwable died;
 
     public Engine(BaseModel base, TextTokenizer tokenizer, EngineSettings settings, EngineObserver observer) {
@@ -94,7 +95,9 @@ public final class Engine implements AutoCloseable {
         if (!accepting || !running) {
             throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5);
         }
+        inFlight.incrementAndGet();
         if (!waiting.offer(s)) {
+            inFlight.decrementAndGet();
             throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED,
                     "the request queue is full (" + settings.maxQueue() + " waiting); retry later").retryAfter(1);
         }
@@ -171,7 +174,7 @@ public final class Engine implements AutoCloseable {
             Sequence s = rows.get(r);
             if (s.cancelled() || s.expired(now)) {
                 removeRow(r);
-                s.finish(s.cancelled() ? "cancelled" : "timeout", null);
+                end(s, s.cancelled() ? "cancelled" : "timeout", null);
             }
         }
     }
@@ -187,7 +190,7 @@ public final class Engine implements AutoCloseable {
             }
             waiting.poll();
             if (s.cancelled() || s.expired(now)) {
-                s.finish(s.cancelled() ? "cancelled" : "timeout", null);
+                end(s, s.cancelled() ? "cancelled" : "timeout", null);
                 continue;
             }
             batch.add(s);
@@ -224,7 +227,7 @@ public final class Engine implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("prefill failed", e);
             LoragateException err = asError(e);
-            batch.forEach(s -> s.finish("error", err));
+            batch.forEach(s -> end(s, "error", err));
         } finally {
             stepStartedNanos = 0;
         }
@@ -262,7 +265,7 @@ public final class Engine implements AutoCloseable {
             for (int r = rows.size() - 1; r >= 0; r--) {
                 Sequence s = rows.get(r);
                 removeRow(r);
-                s.finish("error", err);
+                end(s, "error", err);
             }
         } finally {
             stepStartedNanos = 0;
@@ -277,8 +280,16 @@ public final class Engine implements AutoCloseable {
         return s.accept(choice.token(), choice.logprob(), eos, tokenizer);
     }
 
+    /** Ends a sequence exactly once and counts it out of the engine. */
+    private void end(Sequence s, String reason, RuntimeException error) {
+        if (!s.finished) {
+            s.finish(reason, error);
+            inFlight.decrementAndGet();
+        }
+    }
+
     private void finish(Sequence s, String reason) {
-        s.finish(reason, null);
+        end(s, reason, null);
         observer.finished(s.adapterId, reason, s.promptTokens(), s.count,
                 s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
     }
@@ -314,12 +325,12 @@ public final class Engine implements AutoCloseable {
     private void failAll(String why) {
         LoragateException err = new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, why).retryAfter(5);
         for (Sequence s : rows) {
-            s.finish("error", err);
+            end(s, "error", err);
         }
         rows.clear();
         Sequence s;
         while ((s = waiting.poll()) != null) {
-            s.finish("error", err);
+            end(s, "error", err);
         }
         Runnable t;
         while ((t = tasks.poll()) != null) {
@@ -392,7 +403,7 @@ public final class Engine implements AutoCloseable {
     public void drain(long drainMillis) throws InterruptedException {
         accepting = false;
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
-        while (System.nanoTime() < until && (runningCount > 0 || !waiting.isEmpty() || !tasks.isEmpty()) && alive()) {
+        while (System.nanoTime() < until && (inFlight.get() > 0 || !tasks.isEmpty()) && alive()) {
             Thread.sleep(20);
         }
         close();

@@ -181,4 +181,30 @@ class EngineTest {
                 new Sequence(new long[] {1, 5}, "t", null, SamplingParams.greedy(2), new Collector(), 0)));
         assertEquals(LoragateException.Kind.RESOURCE_EXHAUSTED, e.kind());
     }
+
+    @Test
+    void drainLetsRunningSequencesFinishAndRefusesNewOnes() throws Exception {
+        Engine engine = new Engine(model, tokenizer, new EngineSettings(4, 8, 4096, 16), EngineObserver.NONE);
+        engine.start();
+        Collector running = new Collector();
+        engine.submit(new Sequence(tokenizer.encode("the software"), "t", a1,
+                new SamplingParams(40, 0, 0, 1, null, java.util.Set.of(), List.of(), true), running, 0));
+        running.firstToken.await(30, TimeUnit.SECONDS);
+        Thread drainer = new Thread(() -> {
+            try {
+                engine.drain(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        drainer.start();
+        Thread.sleep(20);
+        LoragateException refused = assertThrows(LoragateException.class, () -> engine.submit(
+                new Sequence(new long[] {1, 5}, "t", null, SamplingParams.greedy(2), new Collector(), 0)));
+        assertTrue(refused.getMessage().contains("shutting down"));
+        assertEquals("length", running.done.get(60, TimeUnit.SECONDS), "the running sequence finished normally");
+        assertEquals(40, running.tokens.size());
+        drainer.join(30_000);
+        assertTrue(!engine.alive());
+    }
 }
