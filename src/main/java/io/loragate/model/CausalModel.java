@@ -162,12 +162,5 @@ public abstract class CausalModel extends BaseModel {
                 .reshape(batch, t, (long) heads * d);
     }
 
-    /** Concatenates the halves for RoPE's rotate_half: {@code (-x₂, x₁)}. */
-    static NDArray rotateHalf(NDArray x) {
-        long half = x.getShape().tail() / 2;
-        NDArray x1 = x.get(new NDIndex("..., :{}", half));
-        NDArray x2 = x.get(new NDIndex("..., {}:", half));
-        return x2.neg().concat(x1, -1);
-    }
 
 }
