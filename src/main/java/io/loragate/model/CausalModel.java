@@ -161,6 +161,4 @@ public abstract class CausalModel extends BaseModel {
                 .transpose(0, 3, 1, 2, 4)                                        // (batch, t, kvHeads, g, d)
                 .reshape(batch, t, (long) heads * d);
     }
-
-
 }
