@@ -67,6 +67,11 @@ public class EngineService {
         }
     }
 
+    /** With {@code quarkus.shutdown.delay-enabled}, readiness goes DOWN as soon as the delay starts. */
+    void onShutdownDelay(@Observes io.quarkus.runtime.ShutdownDelayInitiatedEvent e) {
+        draining = true;
+    }
+
     void onStop(@Observes @Priority(1) ShutdownEvent e) {
         draining = true;
         Engine en = engine;

@@ -62,8 +62,8 @@ public class ResidentModel {
             loaded.complete(m);
             LOG.infof("base model %s (%s, %d layers, %.1f MB) ready in %d ms", id, m.config().architectureName(),
                     m.config().numLayers(), m.weightBytes() / 1e6, (System.nanoTime() - start) / 1_000_000);
-        } catch (RuntimeException e) {
-            failure = e.getMessage();
+        } catch (RuntimeException | Error e) {
+            failure = e instanceof Error ? e.toString() : e.getMessage();
             state = State.FAILED;
             loaded.completeExceptionally(e);
             LOG.errorf("base model failed to load: %s", e.getMessage());
