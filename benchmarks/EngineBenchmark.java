@@ -58,16 +58,7 @@ public class EngineBenchmark {
                 // per prompt token: every linear layer but the LM head, which prefill runs on each row's last token only
                 double flopsPerToken = 2.0 * (linearParams(model) - (double) HIDDEN * VOCAB);
                 double weightBytes = model.weightBytes();
-                json.append("{\n  \"machine\": {\"cores\": ").append(Runtime.getRuntime().availableProcessors())
-                        .append(", \"matmul_gflops_f32\": ").append(fmt(matmulGflops))
-                        .append(", \"memory_bandwidth_gbs\": ").append(fmt(bandwidth / 1e9)).append("},\n")
-                        .append("  \"model\": {\"shape\": \"SmolLM2-135M\", \"layers\": ").append(layers)
-                        .append(", \"weight_bytes\": ").append((long) weightBytes)
-                        .append(", \"decode_bound_tokens_per_s_batch1\": ").append(fmt(bandwidth / weightBytes)).append("},\n")
-                        .append("  \"settings\": {\"prompt_tokens\": ").append(promptLen).append(", \"decode_steps\": ")
-                        .append(decodeSteps).append(", \"repeats\": ").append(repeats).append(", \"lora_rank\": ").append(RANK)
-                        .append(", \"lora_targets\": \"q,k,v,o\"},\n  \"results\": [\n");
-                boolean first = true;
+                List<Row> rows = new ArrayList<>();
                 for (int batch : batches) {
                     Map<String, List<LoraAdapter>> variants = new LinkedHashMap<>();
                     variants.put("a_base", null);
@@ -78,48 +69,66 @@ public class EngineBenchmark {
                     if (batch >= 32) {
                         variants.put("d_32_adapters", spread(adapters, 32, batch));
                     }
-                    double[] base = null;
-                    double[] same = null;
+                    // variants are measured round-robin (best of `repeats` each), so a burst of load
+                    // on the machine hurts every variant alike instead of skewing one ratio
+                    Map<String, MultiLoraHook> hooks = new LinkedHashMap<>();
+                    Map<String, double[]> best = new LinkedHashMap<>();
                     for (var v : variants.entrySet()) {
                         // the engine keeps one hook per unchanged batch (stacked weights are reused across steps)
-                        MultiLoraHook multi = v.getValue() == null ? null : new MultiLoraHook(v.getValue());
-                        AdapterHook hook = multi == null ? AdapterHook.NONE : multi;
-                        run(model, hook, batch, promptLen, decodeSteps); // warm-up
-                        double[] best = {0, 0};
-                        for (int r = 0; r < repeats; r++) {
-                            double[] t = run(model, hook, batch, promptLen, decodeSteps);
-                            best[0] = Math.max(best[0], t[0]);
-                            best[1] = Math.max(best[1], t[1]);
-                        }
-                        if (multi != null) {
-                            multi.close();
-                        }
-                        if (v.getKey().equals("a_base")) {
-                            base = best;
-                        }
-                        if (v.getKey().equals("b_same_adapter")) {
-                            same = best;
-                        }
-                        json.append(first ? "" : ",\n").append("    {\"batch\": ").append(batch).append(", \"variant\": \"")
-                                .append(v.getKey()).append("\", \"prefill_tokens_per_s\": ").append(fmt(best[0]))
-                                .append(", \"decode_tokens_per_s\": ").append(fmt(best[1]))
-                                .append(", \"prefill_gflops\": ").append(fmt(best[0] * flopsPerToken / 1e9))
-                                .append(", \"prefill_ratio_to_matmul_ceiling\": ").append(fmt(best[0] * flopsPerToken / 1e9 / matmulGflops));
-                        if (batch == 1) {
-                            json.append(", \"decode_ratio_to_bandwidth_bound\": ").append(fmt(best[1] / (bandwidth / weightBytes)));
-                        }
-                        if (base != null && !v.getKey().equals("a_base")) {
-                            json.append(", \"prefill_vs_base\": ").append(fmt(best[0] / base[0]))
-                                    .append(", \"decode_vs_base\": ").append(fmt(best[1] / base[1]));
-                        }
-                        if (same != null && (v.getKey().startsWith("c") || v.getKey().startsWith("d"))) {
-                            json.append(", \"prefill_vs_same_adapter\": ").append(fmt(best[0] / same[0]))
-                                    .append(", \"decode_vs_same_adapter\": ").append(fmt(best[1] / same[1]));
-                        }
-                        json.append("}");
-                        first = false;
-                        System.err.println("done batch " + batch + " " + v.getKey());
+                        hooks.put(v.getKey(), v.getValue() == null ? null : new MultiLoraHook(v.getValue()));
+                        best.put(v.getKey(), new double[] {0, 0});
+                        run(model, hook(hooks.get(v.getKey())), batch, promptLen, decodeSteps); // warm-up
                     }
+                    for (int r = 0; r < repeats; r++) {
+                        for (String key : variants.keySet()) {
+                            double[] t = run(model, hook(hooks.get(key)), batch, promptLen, decodeSteps);
+                            best.get(key)[0] = Math.max(best.get(key)[0], t[0]);
+                            best.get(key)[1] = Math.max(best.get(key)[1], t[1]);
+                        }
+                        matmulGflops = Math.max(matmulGflops, matmulCeiling(model.manager()));
+                        bandwidth = Math.max(bandwidth, bandwidthCeiling(model.manager()));
+                    }
+                    hooks.values().forEach(h -> {
+                        if (h != null) {
+                            h.close();
+                        }
+                    });
+                    for (var e : best.entrySet()) {
+                        rows.add(new Row(batch, e.getKey(), e.getValue(), best.get("a_base"), best.get("b_same_adapter")));
+                    }
+                    System.err.println("done batch " + batch);
+                }
+                double decodeBound = bandwidth / weightBytes;
+                json.append("{\n  \"machine\": {\"cores\": ").append(Runtime.getRuntime().availableProcessors())
+                        .append(", \"matmul_gflops_f32\": ").append(fmt(matmulGflops))
+                        .append(", \"memory_bandwidth_gbs\": ").append(fmt(bandwidth / 1e9)).append("},\n")
+                        .append("  \"model\": {\"shape\": \"SmolLM2-135M\", \"layers\": ").append(layers)
+                        .append(", \"weight_bytes\": ").append((long) weightBytes)
+                        .append(", \"decode_bound_tokens_per_s_batch1\": ").append(fmt(decodeBound)).append("},\n")
+                        .append("  \"settings\": {\"prompt_tokens\": ").append(promptLen).append(", \"decode_steps\": ")
+                        .append(decodeSteps).append(", \"repeats\": ").append(repeats).append(", \"lora_rank\": ").append(RANK)
+                        .append(", \"lora_targets\": \"q,k,v,o\"},\n  \"results\": [\n");
+                boolean first = true;
+                for (Row row : rows) {
+                    double[] b = row.best();
+                    json.append(first ? "" : ",\n").append("    {\"batch\": ").append(row.batch()).append(", \"variant\": \"")
+                            .append(row.variant()).append("\", \"prefill_tokens_per_s\": ").append(fmt(b[0]))
+                            .append(", \"decode_tokens_per_s\": ").append(fmt(b[1]))
+                            .append(", \"prefill_gflops\": ").append(fmt(b[0] * flopsPerToken / 1e9))
+                            .append(", \"prefill_ratio_to_matmul_ceiling\": ").append(fmt(b[0] * flopsPerToken / 1e9 / matmulGflops));
+                    if (row.batch() == 1) {
+                        json.append(", \"decode_ratio_to_bandwidth_bound\": ").append(fmt(b[1] / decodeBound));
+                    }
+                    if (!row.variant().equals("a_base")) {
+                        json.append(", \"prefill_vs_base\": ").append(fmt(b[0] / row.base()[0]))
+                                .append(", \"decode_vs_base\": ").append(fmt(b[1] / row.base()[1]));
+                    }
+                    if (row.variant().startsWith("c") || row.variant().startsWith("d")) {
+                        json.append(", \"prefill_vs_same_adapter\": ").append(fmt(b[0] / row.same()[0]))
+                                .append(", \"decode_vs_same_adapter\": ").append(fmt(b[1] / row.same()[1]));
+                    }
+                    json.append("}");
+                    first = false;
                 }
                 json.append("\n  ]\n}");
                 adapters.forEach(LoraAdapter::close);
@@ -128,6 +137,14 @@ public class EngineBenchmark {
         } finally {
             deleteTree(dir);
         }
+    }
+
+    /** One measured variant with the same batch's base and same-adapter figures for ratios. */
+    record Row(int batch, String variant, double[] best, double[] base, double[] same) {
+    }
+
+    static AdapterHook hook(MultiLoraHook h) {
+        return h == null ? AdapterHook.NONE : h;
     }
 
     /** Prefill {@code batch} prompts, then decode; returns {prefill tokens/s, decode tokens/s}. */
