@@ -151,8 +151,8 @@ public abstract class CausalModel extends BaseModel {
         long columns = kv[0].getShape().get(2);
         NDArray qh = q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
                 .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
-        NDArray scores = qh.matMul(kv[0].transpose(0, 1, 3, 2))                  // (batch, kvHeads, g·t, L)
-                .mul((float) (1.0 / Math.sqrt(d)))
+        NDArray scores = Scalars.mul(qh.matMul(kv[0].transpose(0, 1, 3, 2)),      // (batch, kvHeads, g·t, L)
+                (float) (1.0 / Math.sqrt(d)))
                 .reshape(batch, kvHeads, g, t, columns)
                 .add(mask.expandDims(1));                                        // mask: (batch, 1, 1, t, L)
         NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, g * t, columns);

@@ -228,7 +228,7 @@ public final class EncoderModel extends BaseModel {
             NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
             NDArray k = heads(Layers.linear(hook, s + ".key", x, L.kW, L.kB), heads, d);
             NDArray v = heads(Layers.linear(hook, s + ".value", x, L.vW, L.vB), heads, d);
-            NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(bias).softmax(-1); // (batch, heads, len, len)
+            NDArray probs = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale).add(bias).softmax(-1); // (batch, heads, len, len)
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, len, (long) heads * d);
             NDArray attnOut = Layers.linear(hook, L.prefix + ".attention.output.dense", ctx, L.oW, L.oB);
             attnOut = hook.afterSublayer(L.prefix + ".attention", attnOut);

@@ -43,8 +43,10 @@ final class Layers {
 
     /** GPT-2's "gelu_new": {@code 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))}. */
     static NDArray geluTanh(NDArray x) {
-        NDArray inner = x.pow(3).mul(0.044715f).add(x).mul((float) SQRT_2_OVER_PI).tanh();
-        return inner.add(1f).mul(x).mul(0.5f);
+        // constants through Scalars: a backward keeps them (see there)
+        NDArray cube = x.mul(x).mul(x);
+        NDArray inner = Scalars.mul(Scalars.mul(cube, 0.044715f).add(x), (float) SQRT_2_OVER_PI).tanh();
+        return Scalars.mul(inner.add(1f).mul(x), 0.5f);
     }
 
     /** The activation a config names. */

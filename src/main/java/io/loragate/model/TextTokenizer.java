@@ -54,6 +54,39 @@ public final class TextTokenizer implements AutoCloseable {
         return e.getIds();
     }
 
+    /**
+     * Ids with the character span of each token in {@code text} (Java {@code String} indices,
+     * end exclusive); special tokens the post-processor added have the span {@code (-1, -1)}.
+     * Training uses the spans to tell which tokens belong to a completion.
+     */
+    public Encoded encodeWithSpans(String text) {
+        Encoding e = tokenizer.encode(text, true, false);
+        long[] ids = e.getIds();
+        long[] special = e.getSpecialTokenMask();
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+        // the library reports code-point offsets; Java strings index UTF-16 units
+        int points = text.codePointCount(0, text.length());
+        int[] unit = new int[points + 1]; // code point index → UTF-16 index
+        for (int cp = 0, u = 0; cp <= points; cp++) {
+            unit[cp] = u;
+            if (u < text.length()) {
+                u += Character.charCount(text.codePointAt(u));
+            }
+        }
+        int[] starts = new int[ids.length];
+        int[] ends = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            boolean added = special[i] != 0 || spans[i] == null;
+            starts[i] = added ? -1 : unit[Math.min(points, spans[i].getStart())];
+            ends[i] = added ? -1 : unit[Math.min(points, spans[i].getEnd())];
+        }
+        return new Encoded(ids, starts, ends);
+    }
+
+    /** Token ids and their character spans: {@code starts[i]..ends[i]} of the text, or -1 for an added special token. */
+    public record Encoded(long[] ids, int[] starts, int[] ends) {
+    }
+
     /** Decodes ids to text, dropping special tokens. */
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
