@@ -25,8 +25,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -291,14 +289,7 @@ public class AdapterCache {
     }
 
     private BaseModel awaitBase() {
-        try {
-            resident.whenLoaded().get(BASE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // model() explains
-        }
-        return resident.model();
+        return resident.awaitModel(BASE_WAIT_SECONDS);
     }
 
     private static Throwable unwrap(Throwable e) {

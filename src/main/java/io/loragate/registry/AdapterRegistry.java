@@ -44,9 +44,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
@@ -728,14 +725,7 @@ public class AdapterRegistry {
     }
 
     private BaseModel awaitBase() {
-        try {
-            resident.whenLoaded().get(BASE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // model() explains the state
-        }
-        return resident.model();
+        return resident.awaitModel(BASE_WAIT_SECONDS);
     }
 
     // --- JDBC

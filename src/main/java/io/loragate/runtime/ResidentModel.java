@@ -124,6 +124,21 @@ public class ResidentModel {
         return id;
     }
 
+    /**
+     * The model, waiting up to {@code seconds} for loading to finish; then the same errors as
+     * {@link #model()} (still loading, failed to load).
+     */
+    public BaseModel awaitModel(long seconds) {
+        try {
+            loaded.get(seconds, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // model() explains the state
+        }
+        return model();
+    }
+
     /** Completes when loading finishes (exceptionally if it failed). */
     public CompletableFuture<BaseModel> whenLoaded() {
         return loaded;
