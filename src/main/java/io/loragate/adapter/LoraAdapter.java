@@ -236,6 +236,10 @@ public final class LoraAdapter implements AutoCloseable {
                     throw new ModelFormatException(path, "tensor '" + t.name() + "' is neither a LoRA weight nor a"
                             + " parameter of adapter_config.json's modules_to_save " + config.modulesToSave());
                 }
+                LinearShape head = baseShape == null ? classifierHead(param, saved, baseLinears) : null;
+                if (head != null) {
+                    baseShape = param.endsWith(".weight") ? new long[] {head.out(), head.in()} : new long[] {head.out()};
+                }
                 if (baseShape == null) {
                     throw new ModelFormatException(path, "module to save '" + param + "' does not exist in the base model");
                 }
@@ -248,7 +252,7 @@ public final class LoraAdapter implements AutoCloseable {
                 int dot = param.lastIndexOf('.');
                 String module = dot < 0 ? "" : param.substring(0, dot);
                 String leaf = param.substring(dot + 1);
-                LinearShape linear = baseLinears.get(module);
+                LinearShape linear = head != null ? head : baseLinears.get(module);
                 if (linear == null || !(leaf.equals("weight") || leaf.equals("bias"))) {
                     throw unimplemented(path, "modules_to_save '" + param + "' is not a parameter of a linear layer;"
                             + " only linear layers can be replaced");
@@ -404,6 +408,34 @@ public final class LoraAdapter implements AutoCloseable {
     /** The LoRA of a module, or null when the adapter does not target it. */
     Lora lora(String module) {
         return lora.get(module);
+    }
+
+    /**
+     * A sequence-classification head that a decoder base lacks: PEFT saves
+     * {@code LlamaForSequenceClassification}'s {@code score} layer ({@code (labels, hidden)}, no bias)
+     * through modules_to_save. It is accepted on a causal base (one with an {@code lm_head}) when its
+     * input is the base's hidden size; the engine applies it to each sequence's last hidden state.
+     */
+    static LinearShape classifierHead(String param, Map<String, TensorInfo> saved, Map<String, LinearShape> baseLinears) {
+        LinearShape lmHead = baseLinears.get("lm_head");
+        TensorInfo weight = saved.get(SEQUENCE_HEAD + ".weight");
+        if (lmHead == null || weight == null || !(param.equals(SEQUENCE_HEAD + ".weight") || param.equals(SEQUENCE_HEAD + ".bias"))) {
+            return null;
+        }
+        long[] s = weight.shape();
+        if (s.length != 2 || s[1] != lmHead.in() || s[0] < 1) {
+            return null;
+        }
+        return new LinearShape(SEQUENCE_HEAD, lmHead.in(), s[0]);
+    }
+
+    /** The module name of a decoder's sequence-classification head (PEFT / transformers: {@code score}). */
+    public static final String SEQUENCE_HEAD = "score";
+
+    /** Labels of this adapter's sequence-classification head on a decoder base, or 0 when it has none. */
+    public int sequenceHeadLabels() {
+        Replacement r = replacements.get(SEQUENCE_HEAD);
+        return r == null ? 0 : (int) r.wT.getShape().get(1);
     }
 
     /** The replacement of a module, or null. */

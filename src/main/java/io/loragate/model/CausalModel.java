@@ -46,6 +46,19 @@ public abstract class CausalModel extends BaseModel {
      *                false: logits of each row's last position {@code (batch, vocab)}
      */
     public NDArray forward(NDManager out, long[][] tokens, KvCache cache, AdapterHook hook, boolean allPositions) {
+        try (NDManager step = out.newSubManager(device)) {
+            NDArray h = hidden(step, tokens, cache, hook);                  // (batch, t, hidden)
+            if (!allPositions) {
+                h = h.get(new NDIndex(":, -1, :"));                          // (batch, hidden)
+            }
+            NDArray logits = lmHead(h, hook);
+            logits.attach(out);
+            return logits;
+        }
+    }
+
+    /** The block's final hidden states {@code (batch, t, hidden)} in {@code step}; extends the cache. */
+    private NDArray hidden(NDManager step, long[][] tokens, KvCache cache, AdapterHook hook) {
         int batch = tokens.length;
         if (cache.batch() != batch) {
             throw new IllegalArgumentException("cache holds " + cache.batch() + " rows, batch has " + batch);
@@ -90,17 +103,21 @@ public abstract class CausalModel extends BaseModel {
                 }
             }
         }
-        try (NDManager step = out.newSubManager(device)) {
-            NDArray idArray = step.create(ids, new Shape(batch, t));
-            NDArray posArray = step.create(positions, new Shape(batch, t));
-            NDArray maskArray = step.create(mask, new Shape(batch, 1, t, columns));
-            NDArray h = decode(step, idArray, posArray, maskArray, cache, hook); // (batch, t, hidden)
-            if (!allPositions) {
-                h = h.get(new NDIndex(":, -1, :"));                                  // (batch, hidden)
-            }
-            NDArray logits = lmHead(h, hook);
-            logits.attach(out);
-            return logits;
+        NDArray idArray = step.create(ids, new Shape(batch, t));
+        NDArray posArray = step.create(positions, new Shape(batch, t));
+        NDArray maskArray = step.create(mask, new Shape(batch, 1, t, columns));
+        return decode(step, idArray, posArray, maskArray, cache, hook);
+    }
+
+    /**
+     * Final hidden state of each row's last token, {@code (batch, hidden)} attached to {@code out}
+     * (sequence classification heads read it). No cache is kept.
+     */
+    public NDArray lastHidden(NDManager out, long[][] tokens, AdapterHook hook) {
+        try (KvCache cache = newCache(tokens.length); NDManager step = out.newSubManager(device)) {
+            NDArray h = hidden(step, tokens, cache, hook).get(new NDIndex(":, -1, :")); // (batch, hidden)
+            h.attach(out);
+            return h;
         }
     }
 

@@ -345,8 +345,15 @@ public class InferenceService {
         }).whenComplete((r, e) -> t.release()));
     }
 
-    /** Class probabilities from the base's or the adapter's classifier head. */
+    /**
+     * Class probabilities from the base's or the adapter's classifier head. On a decoder base the
+     * adapter must carry a sequence-classification head ({@code score} in modules_to_save), applied
+     * to each input's last hidden state.
+     */
     public CompletableFuture<ClassificationResult> classify(String tenant, String model, List<String> inputs) {
+        if (resident.model() instanceof io.loragate.model.CausalModel causal) {
+            return classifyWithDecoder(causal, tenant, model, inputs);
+        }
         EncoderModel encoder = encoder("classification");
         List<long[]> ids = tokenizeInputs(inputs);
         Engine engine = engines.engine();
@@ -366,6 +373,40 @@ public class InferenceService {
                         }
                         return new ClassificationResult(t.id(), items, tokens);
                     });
+        });
+    }
+
+    private CompletableFuture<ClassificationResult> classifyWithDecoder(io.loragate.model.CausalModel causal, String tenant,
+            String model, List<String> inputs) {
+        List<long[]> ids = tokenizeInputs(inputs);
+        Engine engine = engines.engine();
+        int tokens = ids.stream().mapToInt(a -> a.length).sum();
+        return target(tenant, model).thenCompose(t -> {
+            int labels = t.adapter() == null ? 0 : t.adapter().sequenceHeadLabels();
+            if (labels == 0) {
+                t.release();
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " ("
+                        + resident.model().config().architectureName() + ") is a decoder; classification needs an adapter"
+                        + " that carries a classifier head (modules_to_save: [\"" + LoraAdapter.SEQUENCE_HEAD + "\"])");
+            }
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < labels; k++) {
+                names.add("LABEL_" + k);
+            }
+            return engine.execute(base -> {
+                try (ai.djl.ndarray.NDManager m = causal.manager().newSubManager()) {
+                    AdapterHook hook = hook(t);
+                    ai.djl.ndarray.NDArray h = causal.lastHidden(m, ids.toArray(long[][]::new), hook); // (n, hidden)
+                    ai.djl.ndarray.NDArray logits = hook.afterLinear(LoraAdapter.SEQUENCE_HEAD, h,
+                            m.zeros(new ai.djl.ndarray.types.Shape(ids.size(), labels)));           // (n, labels)
+                    float[] flat = logits.toFloatArray();
+                    List<ClassificationResult.Item> items = new ArrayList<>();
+                    for (int i = 0; i < ids.size(); i++) {
+                        items.add(item(i, Arrays.copyOfRange(flat, i * labels, (i + 1) * labels), names));
+                    }
+                    return new ClassificationResult(t.id(), items, tokens);
+                }
+            }).whenComplete((r, e) -> t.release());
         });
     }
 

@@ -238,4 +238,58 @@ class ServingTest {
         }
         assertTrue(metrics.contains("adapter=\"" + name + "@1\""), "per-adapter label");
     }
+
+    @Test
+    void aDecoderClassifiesThroughAnAdapterThatCarriesAScoreHead() throws Exception {
+        Path dir = Files.createTempDirectory("scorehead").resolve("cls");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":4,"
+                + "\"target_modules\":[\"q_proj\",\"v_proj\"],\"modules_to_save\":[\"score\"],\"bias\":\"none\",\"task_type\":\"SEQ_CLS\"}");
+        SplittableRandom rnd = new SplittableRandom(5);
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (int l = 0; l < 2; l++) {
+            for (String m : List.of("q_proj", "v_proj")) {
+                long out = m.equals("q_proj") ? 64 : 32;
+                String p = "base_model.model.model.layers." + l + ".self_attn." + m;
+                w.addFloats(p + ".lora_A.weight", new long[] {2, 64}, random(rnd, 128));
+                w.addFloats(p + ".lora_B.weight", new long[] {out, 2}, random(rnd, (int) out * 2));
+            }
+        }
+        float[] score = random(rnd, 3 * 64); // (labels 3, hidden 64), like LlamaForSequenceClassification.score
+        w.addFloats("base_model.model.score.weight", new long[] {3, 64}, score);
+        w.write(dir.resolve("adapter_model.safetensors"));
+        String name = "cls-" + run;
+        register(name, dir);
+        JsonPath r = given().contentType(ContentType.JSON).body(Map.of("model", name, "input", List.of("the software", "thrift")))
+                .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
+        assertEquals(name + "@1", r.getString("model"));
+        // expected: softmax(score · h_last) with h_last from the forward with the adapter's LoRA
+        io.loragate.model.CausalModel model = (io.loragate.model.CausalModel) resident.model();
+        try (io.loragate.adapter.LoraAdapter a = io.loragate.adapter.LoraAdapter.load(dir, model.linears(), model.paramShapes(), ai.djl.Device.cpu());
+                ai.djl.ndarray.NDManager m = model.manager().newSubManager()) {
+            String[] inputs = {"the software", "thrift"};
+            for (int i = 0; i < 2; i++) {
+                float[] h = model.lastHidden(m, new long[][] {resident.tokenizer().encode(inputs[i])},
+                        io.loragate.adapter.MultiLoraHook.single(a)).toFloatArray();
+                double[] logits = new double[3];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < 3; k++) {
+                    for (int d = 0; d < 64; d++) {
+                        logits[k] += score[k * 64 + d] * h[d];
+                    }
+                    max = Math.max(max, logits[k]);
+                }
+                double sum = 0;
+                for (int k = 0; k < 3; k++) {
+                    sum += Math.exp(logits[k] - max);
+                }
+                for (int k = 0; k < 3; k++) {
+                    assertEquals(Math.exp(logits[k] - max) / sum, r.getDouble("data[" + i + "].scores.LABEL_" + k), 1e-5, "input " + i + " label " + k);
+                }
+            }
+        }
+        // without a head, a decoder still refuses classification
+        given().contentType(ContentType.JSON).body(Map.of("model", "tiny-llama", "input", "x"))
+                .post("/v1/classifications").then().statusCode(400).body("error.message", containsString("classifier head"));
+    }
 }
