@@ -92,7 +92,7 @@ public final class Sequence {
         }
         text = tokenizer.decode(Arrays.copyOf(generated, count));
         String reason = null;
-        int stopAt = firstStop();
+        int stopAt = params.firstStop(text, emitted.length() - maxStopLength());
         if (stopAt >= 0) {
             text = text.substring(0, stopAt);
             reason = "stop";
@@ -104,15 +104,8 @@ public final class Sequence {
         return reason;
     }
 
-    private int firstStop() {
-        int best = -1;
-        for (String s : params.stopStrings()) {
-            int i = s.isEmpty() ? -1 : text.indexOf(s, Math.max(0, emitted.length() - s.length()));
-            if (i >= 0 && (best < 0 || i < best)) {
-                best = i;
-            }
-        }
-        return best;
+    private int maxStopLength() {
+        return params.stopStrings().stream().mapToInt(String::length).max().orElse(0);
     }
 
     /**

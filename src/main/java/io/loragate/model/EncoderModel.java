@@ -118,19 +118,6 @@ public final class EncoderModel extends BaseModel {
         return poolerW != null;
     }
 
-    /**
-     * Last hidden states for a batch of token sequences (padded on the right and masked).
-     *
-     * @return {@code (batch, maxLen, hidden)} attached to {@code out}; padded positions are meaningless
-     */
-    public NDArray hiddenStates(NDManager out, List<long[]> ids, AdapterHook hook) {
-        try (NDManager step = out.newSubManager(device)) {
-            NDArray h = encode(step, ids, hook);
-            h.attach(out);
-            return h;
-        }
-    }
-
     /** Last hidden states as Java arrays, each row trimmed to its own length. */
     public float[][][] lastHidden(List<long[]> ids, AdapterHook hook) {
         try (NDManager step = weights.newSubManager(device)) {

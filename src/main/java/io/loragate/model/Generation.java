@@ -1,7 +1,5 @@
 package io.loragate.model;
 
-import java.util.List;
-
 /**
  * What one sequence generated.
  *
@@ -11,8 +9,4 @@ import java.util.List;
  * @param finishReason "stop" (EOS, stop token or stop string) or "length"
  */
 public record Generation(long[] tokens, double[] logprobs, String text, String finishReason) {
-
-    public List<Long> tokenList() {
-        return java.util.Arrays.stream(tokens).boxed().toList();
-    }
 }

@@ -69,7 +69,7 @@ public final class Generator {
                     count[r]++;
                     if (tokenizer != null && !params[r].stopStrings().isEmpty()) {
                         String t = tokenizer.decode(Arrays.copyOf(generated[r], count[r]));
-                        int cut = firstStop(t, params[r]);
+                        int cut = params[r].firstStop(t, 0);
                         if (cut >= 0) {
                             text[r] = t.substring(0, cut);
                             finish[r] = "stop";
@@ -98,20 +98,5 @@ public final class Generator {
             out[r] = new Generation(toks, Arrays.copyOf(logprobs[r], count[r]), t, finish[r]);
         }
         return out;
-    }
-
-    /** Index where the earliest stop string starts, or -1. */
-    static int firstStop(String text, SamplingParams p) {
-        int best = -1;
-        for (String s : p.stopStrings()) {
-            if (s.isEmpty()) {
-                continue;
-            }
-            int i = text.indexOf(s);
-            if (i >= 0 && (best < 0 || i < best)) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

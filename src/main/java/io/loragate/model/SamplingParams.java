@@ -43,4 +43,16 @@ public record SamplingParams(int maxTokens, double temperature, int topK, double
     public boolean isGreedy() {
         return temperature == 0;
     }
+
+    /** Where the earliest stop string starts in {@code text} at or after {@code from}, or -1. */
+    public int firstStop(String text, int from) {
+        int best = -1;
+        for (String s : stopStrings) {
+            int i = s.isEmpty() ? -1 : text.indexOf(s, Math.max(0, from));
+            if (i >= 0 && (best < 0 || i < best)) {
+                best = i;
+            }
+        }
+        return best;
+    }
 }
