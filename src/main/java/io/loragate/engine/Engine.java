@@ -241,6 +241,8 @@ public final class Engine implements AutoCloseable {
         for (int r = 0; r < n; r++) {
             next[r][0] = rows.get(r).lastToken();
         }
+        List<Sequence> done = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
         long t0 = System.nanoTime();
         stepStartedNanos = t0;
         try (NDManager step = causal.manager().newSubManager()) {
@@ -256,7 +258,8 @@ public final class Engine implements AutoCloseable {
                 String reason = sample(s, logits, r * vocab, vocab);
                 if (reason != null) {
                     removeRow(r);
-                    finish(s, reason);
+                    done.add(s);
+                    reasons.add(reason);
                 }
             }
         } catch (RuntimeException e) {
@@ -272,6 +275,10 @@ public final class Engine implements AutoCloseable {
         }
         runningCount = rows.size();
         observer.step(false, n, n, System.nanoTime() - t0);
+        // callers learn of the end only after the step is recorded, so its metrics are never behind them
+        for (int i = 0; i < done.size(); i++) {
+            finish(done.get(i), reasons.get(i));
+        }
     }
 
     private String sample(Sequence s, float[] logits, int offset, int vocab) {
