@@ -118,6 +118,18 @@ public class ResidentModel {
         return folder;
     }
 
+    private volatile ChatTemplate chatTemplate;
+
+    /** The base model's chat template (its tokenizer_config.json's, or the documented fallback). */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplate.load(folder());
+            chatTemplate = t;
+        }
+        return t;
+    }
+
     /** The base model's id (what clients put in {@code model} to use no adapter). */
     public String id() {
         model();

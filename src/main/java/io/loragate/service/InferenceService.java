@@ -3,6 +3,7 @@ package io.loragate.service;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.MultiLoraHook;
 import io.loragate.config.LoragateConfig;
+import io.loragate.runtime.ChatTemplate;
 import io.loragate.engine.Engine;
 import io.loragate.engine.EngineService;
 import io.loragate.engine.Sequence;
@@ -215,15 +216,8 @@ public class InferenceService {
         return new CompletionCommand(model, List.of(template.render(messages)), params, logprobs, !template.fromModel());
     }
 
-    private volatile ChatTemplate chatTemplate;
-
     private ChatTemplate chatTemplate() {
-        ChatTemplate t = chatTemplate;
-        if (t == null) {
-            t = ChatTemplate.load(resident.folder());
-            chatTemplate = t;
-        }
-        return t;
+        return resident.chatTemplate();
     }
 
     /**

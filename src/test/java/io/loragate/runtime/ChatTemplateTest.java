@@ -1,4 +1,4 @@
-package io.loragate.service;
+package io.loragate.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

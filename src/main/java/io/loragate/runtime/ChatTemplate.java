@@ -1,4 +1,4 @@
-package io.loragate.service;
+package io.loragate.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -98,10 +98,18 @@ public final class ChatTemplate {
 
     /** Renders the conversation, ending with the assistant's turn opened. */
     public String render(List<Message> messages) {
+        return render(messages, true);
+    }
+
+    /**
+     * Renders the conversation; with {@code addGenerationPrompt} false it ends after the last
+     * message (how training data is rendered).
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
         List<Map<String, Object>> msgs = messages.stream().map(m -> Map.<String, Object>of("role", m.role(), "content", m.content())).toList();
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("messages", msgs);
-        ctx.put("add_generation_prompt", true);
+        ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);
         RAISED.remove();
