@@ -64,6 +64,32 @@ public interface LoragateConfig {
         int loaderThreads();
     }
 
+    /** Dataset uploads ({@code /v1/files}, gRPC {@code UploadDataset}). */
+    FileSettings files();
+
+    /** Training defaults. */
+    TrainingSettings training();
+
+    interface FileSettings {
+        /**
+         * Largest dataset file accepted. Keep it within {@code quarkus.http.limits.max-body-size}
+         * (which follows {@code loragate.adapters.max-upload-bytes}, 512M) so that REST uploads over it
+         * get this limit's error rather than the HTTP layer's.
+         */
+        @WithDefault("256M")
+        MemorySize maxBytes();
+
+        /** Most lines (blank ones included) a dataset file may have. */
+        @WithDefault("1000000")
+        long maxLines();
+    }
+
+    interface TrainingSettings {
+        /** Longest training example in tokens; longer ones are truncated (dataset reports count them). */
+        @WithDefault("512")
+        int maxSeqLength();
+    }
+
     /** The engine thread and its batching limits. */
     EngineSettings engine();
 

@@ -71,7 +71,6 @@ public class AdapterRegistry {
     static final String ADAPTERS_DIR = "adapters";
     static final String TMP_DIR = "tmp";
     private static final String STAGING_PREFIX = "publish-";
-    private static final int TX_ATTEMPTS = 5;
     private static final long BASE_WAIT_SECONDS = 60;
 
     private final DataSource db;
@@ -237,7 +236,7 @@ public class AdapterRegistry {
                     throw e;
                 }
             } catch (SQLException e) {
-                if (attempt < TX_ATTEMPTS && retryable(e)) {
+                if (attempt < Jdbc.TX_ATTEMPTS && retryable(e)) {
                     continue;
                 }
                 throw dbError("register adapter '" + name + "'", e);
@@ -631,7 +630,7 @@ public class AdapterRegistry {
         }
     }
 
-    private static MessageDigest sha256Digest() {
+    static MessageDigest sha256Digest() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -672,7 +671,7 @@ public class AdapterRegistry {
         return md == null ? null : HexFormat.of().formatHex(md.digest());
     }
 
-    private static void move(Path from, Path to) throws IOException {
+    static void move(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
@@ -691,7 +690,7 @@ public class AdapterRegistry {
     }
 
     /** Makes a rename or a new entry durable (a no-op where directories cannot be synced). */
-    private static void fsyncDirectory(Path dir) {
+    static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
@@ -730,29 +729,8 @@ public class AdapterRegistry {
 
     // --- JDBC
 
-    private interface TxBody<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T inTransaction(String what, TxBody<T> body) {
-        for (int attempt = 1; ; attempt++) {
-            try (Connection c = db.getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    T result = body.run(c);
-                    c.commit();
-                    return result;
-                } catch (SQLException | RuntimeException e) {
-                    rollback(c);
-                    throw e;
-                }
-            } catch (SQLException e) {
-                if (attempt < TX_ATTEMPTS && retryable(e)) {
-                    continue;
-                }
-                throw dbError(what, e);
-            }
-        }
+    private <T> T inTransaction(String what, Jdbc.TxBody<T> body) {
+        return Jdbc.inTransaction(db, what, body);
     }
 
     private static void insertAdapterIfAbsent(Connection c, String tenant, String name, Instant now) throws SQLException {
@@ -858,20 +836,14 @@ public class AdapterRegistry {
     }
 
     private static void rollback(Connection c) {
-        try {
-            c.rollback();
-        } catch (SQLException e) {
-            LOG.warnf("rollback failed: %s", e.getMessage());
-        }
+        Jdbc.rollback(c);
     }
 
-    /** Lock timeouts, deadlocks and serialization failures: the transaction may simply be retried. */
     private static boolean retryable(SQLException e) {
-        String state = e.getSQLState();
-        return state != null && (state.startsWith("40") || state.equals("HYT00"));
+        return Jdbc.retryable(e);
     }
 
     private static LoragateException dbError(String what, SQLException e) {
-        return new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
+        return Jdbc.dbError(what, e);
     }
 }

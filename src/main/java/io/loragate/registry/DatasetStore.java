@@ -1,0 +1,463 @@
+package io.loragate.registry;
+
+import io.loragate.config.LoragateConfig;
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
+
+/**
+ * Tenants' uploaded files: rows in the {@code files} table, content on disk content-addressed under
+ * {@code <data-dir>/files/<sha256[0:2]>/<sha256>}. The same content uploaded twice (by one tenant or
+ * two) is stored once; a blob is deleted with the last row that refers to it.
+ *
+ * <p>An upload streams into a {@link Staging} file under {@code <data-dir>/tmp} while it is hashed
+ * and its bytes and lines are counted against {@code loragate.files.*} (constant memory; over a
+ * limit the staging file is deleted at once). {@link #publish} then fsyncs and renames it into place
+ * and only then inserts the row: a crash leaves either no row or a whole file, and the start-up
+ * sweep deletes blobs without rows and staging leftovers.
+ *
+ * <p>Every method is scoped by tenant; another tenant's id answers exactly as an unknown id.
+ */
+@ApplicationScoped
+public class DatasetStore {
+
+    private static final Logger LOG = Logger.getLogger(DatasetStore.class);
+
+    static final String FILES_DIR = "files";
+    private static final String STAGING_PREFIX = "dataset-";
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String COLUMNS = "id, tenant, filename, purpose, bytes, sha256, lines, created, status, report";
+
+    private final DataSource db;
+    private final LoragateConfig config;
+    /** Staging files of this process start with it; the sweep deletes only other processes' leftovers. */
+    private final String boot = randomHex(4);
+    /** Serialises blob placement and removal with the row inserts and deletes that count references. */
+    private final Object blobs = new Object();
+
+    public DatasetStore(DataSource db, LoragateConfig config) {
+        this.db = db;
+        this.config = config;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Upload
+
+    /** Starts an upload: a new, empty staging file. Close it (after {@link #publish}, or to abandon it). */
+    public Staging stage() {
+        Path tmp = config.dataDir().resolve(AdapterRegistry.TMP_DIR);
+        try {
+            Files.createDirectories(tmp);
+            return new Staging(tmp.resolve(STAGING_PREFIX + boot + "-" + randomHex(12)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a staging file in " + tmp, e);
+        }
+    }
+
+    /** Streams {@code in} into a new staging file and finishes it; nothing is left behind on failure. */
+    public Staging stage(InputStream in) {
+        Staging s = stage();
+        try {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                s.write(buf, 0, n);
+            }
+            s.finish();
+            return s;
+        } catch (IOException e) {
+            s.close();
+            throw new UncheckedIOException("cannot read the upload: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /**
+     * An upload on its way to the store: bytes are hashed, counted and written as they come. Over
+     * {@code loragate.files.max-bytes} or {@code loragate.files.max-lines}, {@link #write} deletes
+     * the file and throws. Not thread-safe: one writer.
+     */
+    public final class Staging implements AutoCloseable {
+
+        private final Path path;
+        private final FileChannel out;
+        private final MessageDigest md = AdapterRegistry.sha256Digest();
+        private final long maxBytes = config.files().maxBytes().asLongValue();
+        private final long maxLines = config.files().maxLines();
+        private long bytes;
+        private long newlines;
+        private byte last = '\n';
+        private String sha256;
+        private boolean published;
+        private boolean closed;
+
+        private Staging(Path path) throws IOException {
+            this.path = path;
+            this.out = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
+
+        /** Appends bytes of the upload; refuses (and deletes the file) once a limit is crossed. */
+        public void write(byte[] b, int off, int len) {
+            if (sha256 != null || closed) {
+                throw new IllegalStateException("staging file already finished");
+            }
+            if (len == 0) {
+                return;
+            }
+            if (bytes + len > maxBytes) {
+                close();
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "file is larger than the limit of " + maxBytes
+                        + " bytes (loragate.files.max-bytes)").withParam("file");
+            }
+            for (int i = off; i < off + len; i++) {
+                if (b[i] == '\n') {
+                    newlines++;
+                }
+            }
+            bytes += len;
+            last = b[off + len - 1];
+            if (lines() > maxLines) {
+                close();
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "file has more than the limit of " + maxLines
+                        + " lines (loragate.files.max-lines)").withParam("file");
+            }
+            md.update(b, off, len);
+            try {
+                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
+                while (bb.hasRemaining()) {
+                    out.write(bb);
+                }
+            } catch (IOException e) {
+                close();
+                throw new UncheckedIOException("cannot write the staging file " + path, e);
+            }
+        }
+
+        /** Ends the upload: the content is durable and its hash known. */
+        public void finish() {
+            if (sha256 != null) {
+                return;
+            }
+            try {
+                out.force(true);
+                out.close();
+            } catch (IOException e) {
+                close();
+                throw new UncheckedIOException("cannot write the staging file " + path, e);
+            }
+            sha256 = HexFormat.of().formatHex(md.digest());
+        }
+
+        /** The staged content (readable after {@link #finish}, until published or closed). */
+        public Path path() {
+            return path;
+        }
+
+        public long bytes() {
+            return bytes;
+        }
+
+        /** Lines, a last line without a newline included. */
+        public long lines() {
+            return newlines + (last != '\n' ? 1 : 0);
+        }
+
+        /** Hex SHA-256 of the content (after {@link #finish}). */
+        public String sha256() {
+            if (sha256 == null) {
+                throw new IllegalStateException("staging file not finished");
+            }
+            return sha256;
+        }
+
+        /** Deletes the staging file unless it was published. */
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                out.close();
+            } catch (IOException e) {
+                // deleted below
+            }
+            if (!published) {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    LOG.warnf("cannot delete staging file %s: %s", path, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * Makes a finished staging file a stored file of {@code tenant}: the content moves to its blob
+     * (or, if that content is already stored, the staged copy is dropped), then the row is inserted.
+     */
+    public StoredFile publish(String tenant, Staging staged, String filename, String purpose, String report) {
+        checkTenant(tenant);
+        String sha = staged.sha256();
+        if (staged.closed || staged.published) {
+            throw new IllegalStateException("staging file already closed");
+        }
+        Path blob = blobPath(sha);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        StoredFile file = new StoredFile("file-" + randomHex(12), tenant, filename, purpose, staged.bytes(), sha,
+                staged.lines(), now, StoredFile.PROCESSED, report);
+        synchronized (blobs) {
+            boolean placed = false;
+            try {
+                if (!isWhole(blob, staged.bytes())) {
+                    Files.createDirectories(blob.getParent());
+                    AdapterRegistry.move(staged.path(), blob);
+                    AdapterRegistry.fsyncDirectory(blob.getParent());
+                    placed = true;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot store " + blob, e);
+            }
+            staged.published = placed;
+            staged.close(); // drops the staged copy when the blob was already there
+            try {
+                Jdbc.inTransaction(db, "record file " + file.id(), c -> {
+                    insert(c, file);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                if (placed) {
+                    deleteBlobIfUnreferenced(sha);
+                }
+                throw e;
+            }
+        }
+        return file;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Queries
+
+    /** The tenant's files, newest first. */
+    public List<StoredFile> list(String tenant) {
+        checkTenant(tenant);
+        return Jdbc.inTransaction(db, "list files", c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM files WHERE tenant = ?"
+                    + " ORDER BY created DESC, id")) {
+                s.setString(1, tenant);
+                List<StoredFile> out = new ArrayList<>();
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        out.add(file(r));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /** One file of the tenant; NOT_FOUND for unknown ids and other tenants' ids alike. */
+    public StoredFile get(String tenant, String id) {
+        checkTenant(tenant);
+        return Jdbc.inTransaction(db, "read file " + id, c -> require(c, tenant, id, false));
+    }
+
+    /** Where the content of a stored file lies (read-only; it may vanish once the file is deleted). */
+    public Path blob(StoredFile file) {
+        return blobPath(file.sha256());
+    }
+
+    /** The content of one file of the tenant. */
+    public InputStream open(String tenant, String id) {
+        StoredFile f = get(tenant, id);
+        try {
+            return Files.newInputStream(blob(f));
+        } catch (NoSuchFileException e) {
+            throw notFound(id); // deleted meanwhile
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + blob(f), e);
+        }
+    }
+
+    /** Deletes the row; the blob goes too unless another row (of any tenant) has the same content. */
+    public void delete(String tenant, String id) {
+        checkTenant(tenant);
+        synchronized (blobs) {
+            String sha = Jdbc.inTransaction(db, "delete file " + id, c -> {
+                StoredFile f = require(c, tenant, id, true);
+                try (PreparedStatement s = c.prepareStatement("DELETE FROM files WHERE id = ?")) {
+                    s.setString(1, id);
+                    s.executeUpdate();
+                }
+                return f.sha256();
+            });
+            deleteBlobIfUnreferenced(sha);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Crash recovery
+
+    void onStart(@Observes StartupEvent event) {
+        sweep();
+    }
+
+    /**
+     * Deletes what a crash can leave: staging files of earlier processes and blobs that no row refers
+     * to (a crash between placing a blob and inserting its row, or between deleting a row and its blob).
+     */
+    public void sweep() {
+        Path tmp = config.dataDir().resolve(AdapterRegistry.TMP_DIR);
+        if (Files.isDirectory(tmp)) {
+            try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(tmp, STAGING_PREFIX + "*")) {
+                for (Path p : leftovers) {
+                    if (!p.getFileName().toString().startsWith(STAGING_PREFIX + boot + "-")) {
+                        LOG.infof("removing unfinished upload %s", p);
+                        Files.deleteIfExists(p);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.warnf("cannot clean %s: %s", tmp, e.getMessage());
+            }
+        }
+        Path files = config.dataDir().resolve(FILES_DIR);
+        if (!Files.isDirectory(files)) {
+            return;
+        }
+        try (DirectoryStream<Path> shards = Files.newDirectoryStream(files)) {
+            for (Path shard : shards) {
+                if (!Files.isDirectory(shard)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> blobsInShard = Files.newDirectoryStream(shard)) {
+                    for (Path blob : blobsInShard) {
+                        String name = blob.getFileName().toString();
+                        if (SHA256.matcher(name).matches()) {
+                            synchronized (blobs) {
+                                if (deleteBlobIfUnreferenced(name)) {
+                                    LOG.infof("removed file content %s that no file refers to", blob);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warnf("cannot sweep %s: %s", files, e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Helpers
+
+    private Path blobPath(String sha256) {
+        return config.dataDir().resolve(FILES_DIR).resolve(sha256.substring(0, 2)).resolve(sha256);
+    }
+
+    private static boolean isWhole(Path blob, long bytes) throws IOException {
+        return Files.isRegularFile(blob) && Files.size(blob) == bytes;
+    }
+
+    /** Call holding {@link #blobs}. Answers whether the blob was deleted. */
+    private boolean deleteBlobIfUnreferenced(String sha256) {
+        boolean referenced = Jdbc.inTransaction(db, "count references to " + sha256, c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM files WHERE sha256 = ? FETCH FIRST 1 ROWS ONLY")) {
+                s.setString(1, sha256);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next();
+                }
+            }
+        });
+        if (referenced) {
+            return false;
+        }
+        try {
+            return Files.deleteIfExists(blobPath(sha256));
+        } catch (IOException e) {
+            LOG.warnf("cannot delete %s (the start-up sweep retries): %s", blobPath(sha256), e.getMessage());
+            return false;
+        }
+    }
+
+    private static StoredFile require(Connection c, String tenant, String id, boolean forUpdate) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM files WHERE id = ? AND tenant = ?"
+                + (forUpdate ? " FOR UPDATE" : ""))) {
+            s.setString(1, id);
+            s.setString(2, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                if (!r.next()) {
+                    throw notFound(id);
+                }
+                return file(r);
+            }
+        }
+    }
+
+    private static void insert(Connection c, StoredFile f) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO files (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            s.setString(1, f.id());
+            s.setString(2, f.tenant());
+            s.setString(3, f.filename());
+            s.setString(4, f.purpose());
+            s.setLong(5, f.bytes());
+            s.setString(6, f.sha256());
+            s.setLong(7, f.lines());
+            s.setObject(8, OffsetDateTime.ofInstant(f.createdAt(), ZoneOffset.UTC));
+            s.setString(9, f.status());
+            s.setString(10, f.report());
+            s.executeUpdate();
+        }
+    }
+
+    private static StoredFile file(ResultSet r) throws SQLException {
+        return new StoredFile(r.getString("id"), r.getString("tenant"), r.getString("filename"), r.getString("purpose"),
+                r.getLong("bytes"), r.getString("sha256"), r.getLong("lines"),
+                r.getObject("created", OffsetDateTime.class).toInstant(), r.getString("status"), r.getString("report"));
+    }
+
+    private static void checkTenant(String tenant) {
+        if (tenant == null || !AdapterRegistry.NAME.matcher(tenant).matches()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "invalid tenant '" + tenant + "'");
+        }
+    }
+
+    private static LoragateException notFound(String id) {
+        return new LoragateException(Kind.NOT_FOUND, "file '" + id + "' not found");
+    }
+
+    private static String randomHex(int bytes) {
+        byte[] b = new byte[bytes];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}

@@ -1,0 +1,62 @@
+package io.loragate.registry;
+
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
+
+/** Transactions of the registry's stores: retried on lock timeouts and deadlocks, failures mapped to INTERNAL. */
+final class Jdbc {
+
+    private static final Logger LOG = Logger.getLogger(Jdbc.class);
+    static final int TX_ATTEMPTS = 5;
+
+    private Jdbc() {
+    }
+
+    interface TxBody<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code body} in one transaction; {@code what} names the operation in errors. */
+    static <T> T inTransaction(DataSource db, String what, TxBody<T> body) {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = db.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    T result = body.run(c);
+                    c.commit();
+                    return result;
+                } catch (SQLException | RuntimeException e) {
+                    rollback(c);
+                    throw e;
+                }
+            } catch (SQLException e) {
+                if (attempt < TX_ATTEMPTS && retryable(e)) {
+                    continue;
+                }
+                throw dbError(what, e);
+            }
+        }
+    }
+
+    static void rollback(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            LOG.warnf("rollback failed: %s", e.getMessage());
+        }
+    }
+
+    /** Lock timeouts, deadlocks and serialization failures: the transaction may simply be retried. */
+    static boolean retryable(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("40") || state.equals("HYT00"));
+    }
+
+    static LoragateException dbError(String what, SQLException e) {
+        return new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
+    }
+}
