@@ -2,6 +2,7 @@ package io.loragate.api.rest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.config.LoragateConfig;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -10,6 +11,7 @@ import jakarta.enterprise.event.Observes;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
  * Failures that happen in Vert.x before a request reaches JAX-RS (so {@link ErrorMapper} never sees
@@ -19,12 +21,21 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @ApplicationScoped
 public class HttpLimitErrors {
 
+    private static final Logger LOG = Logger.getLogger(HttpLimitErrors.class);
+
     private final ObjectMapper json;
     private final long maxBodyBytes;
 
-    public HttpLimitErrors(ObjectMapper json, @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
+    public HttpLimitErrors(ObjectMapper json, @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody,
+            LoragateConfig config) {
         this.json = json;
         this.maxBodyBytes = maxBody.asLongValue();
+        long files = config.files().maxBytes().asLongValue();
+        if (files >= maxBodyBytes) {
+            // a dataset near its own limit would be cut off by the HTTP layer, with a less precise error
+            LOG.warnf("loragate.files.max-bytes (%d) is not below quarkus.http.limits.max-body-size (%d): REST uploads"
+                    + " near the file limit get the HTTP body limit's 413 instead; raise the body limit", files, maxBodyBytes);
+        }
     }
 
     void install(@Observes Router router) {

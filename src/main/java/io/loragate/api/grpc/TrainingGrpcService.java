@@ -1,0 +1,159 @@
+package io.loragate.api.grpc;
+
+import io.grpc.Status;
+import io.loragate.api.grpc.v1.CancelJobRequest;
+import io.loragate.api.grpc.v1.CreateJobRequest;
+import io.loragate.api.grpc.v1.Dataset;
+import io.loragate.api.grpc.v1.DatasetMetadata;
+import io.loragate.api.grpc.v1.GetJobRequest;
+import io.loragate.api.grpc.v1.Job;
+import io.loragate.api.grpc.v1.JobEvent;
+import io.loragate.api.grpc.v1.LineError;
+import io.loragate.api.grpc.v1.ListJobsRequest;
+import io.loragate.api.grpc.v1.ListJobsResponse;
+import io.loragate.api.grpc.v1.TokenStats;
+import io.loragate.api.grpc.v1.TrainingService;
+import io.loragate.api.grpc.v1.UploadDatasetRequest;
+import io.loragate.api.grpc.v1.WatchJobRequest;
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import io.loragate.training.DatasetFile;
+import io.loragate.training.DatasetReport;
+import io.loragate.training.Datasets;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+
+/**
+ * gRPC {@code loragate.v1.TrainingService}. {@code UploadDataset} streams the chunks straight into the
+ * dataset store's staging file on a worker thread (constant memory; a limit is enforced as soon as a
+ * chunk crosses it, and the upload is then discarded); the job rpcs arrive with the job service.
+ */
+@GrpcService
+public class TrainingGrpcService implements TrainingService {
+
+    private final Datasets datasets;
+    private final TenantResolver tenants;
+
+    public TrainingGrpcService(Datasets datasets, TenantResolver tenants) {
+        this.datasets = datasets;
+        this.tenants = tenants;
+    }
+
+    @Override
+    public Uni<Dataset> uploadDataset(Multi<UploadDatasetRequest> request) {
+        UploadCall call = new UploadCall(tenants.tenant());
+        return request
+                .emitOn(Infrastructure.getDefaultWorkerPool()) // staging writes and validation block
+                .onItem().invoke(call::accept)
+                .collect().last()
+                .map(last -> dataset(call.commit()))
+                .onTermination().invoke(call::close);
+    }
+
+    /** One UploadDataset call: metadata first, then chunks. Messages arrive one at a time (Reactive Streams). */
+    private final class UploadCall {
+
+        private final String tenant;
+        private Datasets.Upload upload;
+
+        UploadCall(String tenant) {
+            this.tenant = tenant;
+        }
+
+        void accept(UploadDatasetRequest message) {
+            if (upload == null) {
+                if (!message.hasMetadata()) {
+                    throw invalid("the first message must carry the metadata (filename, purpose), not a chunk", "metadata");
+                }
+                DatasetMetadata m = message.getMetadata();
+                upload = datasets.begin(tenant, m.getFilename(), m.getPurpose());
+                return;
+            }
+            if (message.hasMetadata()) {
+                throw invalid("metadata comes once, in the first message; later messages carry chunks", "metadata");
+            }
+            byte[] chunk = message.getChunk().toByteArray();
+            upload.write(chunk, 0, chunk.length);
+        }
+
+        DatasetFile commit() {
+            if (upload == null) {
+                throw invalid("the stream was empty: send the metadata, then the file's bytes in chunks", "metadata");
+            }
+            return upload.commit();
+        }
+
+        void close() {
+            if (upload != null) {
+                upload.close();
+            }
+        }
+    }
+
+    @Override
+    public Uni<Job> createJob(CreateJobRequest request) {
+        return Uni.createFrom().failure(jobsNotYet());
+    }
+
+    @Override
+    public Uni<Job> getJob(GetJobRequest request) {
+        return Uni.createFrom().failure(jobsNotYet());
+    }
+
+    @Override
+    public Uni<ListJobsResponse> listJobs(ListJobsRequest request) {
+        return Uni.createFrom().failure(jobsNotYet());
+    }
+
+    @Override
+    public Uni<Job> cancelJob(CancelJobRequest request) {
+        return Uni.createFrom().failure(jobsNotYet());
+    }
+
+    @Override
+    public Multi<JobEvent> watchJob(WatchJobRequest request) {
+        return Multi.createFrom().failure(jobsNotYet());
+    }
+
+    private static Throwable jobsNotYet() {
+        return Status.UNIMPLEMENTED.withDescription("fine-tuning jobs arrive with the job service;"
+                + " TrainingService serves UploadDataset only for now").asRuntimeException();
+    }
+
+    private static LoragateException invalid(String message, String param) {
+        return new LoragateException(Kind.INVALID_ARGUMENT, message).withParam(param);
+    }
+
+    static Dataset dataset(DatasetFile f) {
+        Dataset.Builder b = Dataset.newBuilder()
+                .setId(f.id())
+                .setFilename(f.filename())
+                .setBytes(f.bytes())
+                .setPurpose(f.purpose())
+                .setCreatedAt(f.createdAt());
+        if (f.report() != null) {
+            b.setReport(report(f.report()));
+        }
+        return b.build();
+    }
+
+    static io.loragate.api.grpc.v1.DatasetReport report(DatasetReport r) {
+        DatasetReport.TokenStats t = r.tokens();
+        io.loragate.api.grpc.v1.DatasetReport.Builder b = io.loragate.api.grpc.v1.DatasetReport.newBuilder()
+                .setFormat(r.format() == null ? "" : r.format().wireName())
+                .setExamples(r.examples())
+                .setTokens(TokenStats.newBuilder().setMin(t.min()).setMax(t.max()).setMean(t.mean()).setP50(t.p50())
+                        .setP95(t.p95()).setTotal(t.total()))
+                .setTruncated(r.truncated())
+                .setDuplicates(r.duplicates())
+                .putAllLabelCounts(r.labelCounts())
+                .setErrorCount(r.errorCount())
+                .setMaxLength(r.maxLength());
+        for (DatasetReport.LineError e : r.errors()) {
+            b.addErrors(LineError.newBuilder().setLine(e.line()).setReason(e.reason()));
+        }
+        return b.build();
+    }
+}
