@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 
 /**
  * Reads JSON Lines datasets (see {@link DatasetFormat}) and validates them before any job runs.
@@ -69,8 +70,8 @@ public final class DatasetParser {
                     "max length must be at least 1 token, got " + maxLength).withParam("max_length");
         }
         DatasetFormat format = detect(file);
-        IntList lengths = new IntList();
-        LongList hashes = new LongList();
+        IntStream.Builder lengths = IntStream.builder(); // one int and one long per example, never the text
+        LongStream.Builder hashes = LongStream.builder();
         Map<String, Integer> labels = new TreeMap<>();
         List<DatasetReport.LineError> errors = new ArrayList<>();
         int[] errorCount = {0};
@@ -98,28 +99,44 @@ public final class DatasetParser {
                 labels.merge(l.label(), 1, Integer::sum);
             }
         });
-        int[] sorted = lengths.sorted();
+        int[] sorted = lengths.build().sorted().toArray();
         int truncated = 0;
         for (int i = sorted.length - 1; i >= 0 && sorted[i] > maxLength; i--) {
             truncated++;
         }
-        return new DatasetReport(format, sorted.length, stats(sorted), maxLength, truncated, duplicates(hashes.sorted()),
+        long[] hashesSorted = hashes.build().sorted().toArray();
+        return new DatasetReport(format, sorted.length, stats(sorted), maxLength, truncated, duplicates(hashesSorted),
                 new LinkedHashMap<>(labels), errors, errorCount[0]);
     }
 
-    /** The valid examples of the file's format, in file order (empty when no line is valid). */
+    /**
+     * The valid examples of the file's format, in file order (empty when no line is valid): exactly
+     * the examples {@link #validate} counts, chat conversations the template refuses left out.
+     */
     public List<DatasetExample> examples(Path file) {
         Map<DatasetFormat, List<DatasetExample>> byFormat = new EnumMap<>(DatasetFormat.class);
+        Map<DatasetFormat, Integer> counts = new EnumMap<>(DatasetFormat.class);
         forEachLine(file, (number, line) -> {
             Parsed p = parse(line);
             if (p.error() == null) {
                 byFormat.computeIfAbsent(p.shape(), f -> new ArrayList<>()).add(p.example());
+                counts.merge(p.shape(), 1, Integer::sum);
             }
         });
-        DatasetFormat format = majority(byFormat.entrySet().stream()
-                .collect(() -> new EnumMap<DatasetFormat, Integer>(DatasetFormat.class),
-                        (m, e) -> m.put(e.getKey(), e.getValue().size()), Map::putAll));
-        return format == null ? List.of() : byFormat.get(format);
+        DatasetFormat format = majority(counts);
+        if (format == null) {
+            return List.of();
+        }
+        return byFormat.get(format).stream().filter(this::renders).toList();
+    }
+
+    private boolean renders(DatasetExample e) {
+        try {
+            trainingText(e);
+            return true;
+        } catch (LoragateException refused) {
+            return false;
+        }
     }
 
     /** The format most valid lines have (ties: the earlier {@link DatasetFormat}); null if none is valid. */
@@ -408,42 +425,6 @@ public final class DatasetParser {
         }
         if (text == null || !text.isBlank()) {
             visitor.line(number, text);
-        }
-    }
-
-    private static final class IntList {
-        private int[] a = new int[64];
-        private int n;
-
-        void add(int v) {
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        int[] sorted() {
-            int[] s = Arrays.copyOf(a, n);
-            Arrays.sort(s);
-            return s;
-        }
-    }
-
-    private static final class LongList {
-        private long[] a = new long[64];
-        private int n;
-
-        void add(long v) {
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        long[] sorted() {
-            long[] s = Arrays.copyOf(a, n);
-            Arrays.sort(s);
-            return s;
         }
     }
 }

@@ -279,6 +279,23 @@ class DatasetParserTest {
     }
 
     @Test
+    void conversationsTheModelsTemplateRefusesAreBadLines() throws IOException {
+        Path model = Files.createDirectory(tmp.resolve("model"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"chat_template\": \"{% for m in messages %}"
+                + "{% if m['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+                + "{{ m['role'] }}: {{ m['content'] }}\\n{% endfor %}\"}");
+        DatasetParser strict = new DatasetParser(tok, ChatTemplate.load(model));
+        Path f = file(
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Yo\"}]}",
+                "{\"messages\": [{\"role\": \"system\", \"content\": \"S\"}, {\"role\": \"assistant\", \"content\": \"Yo\"}]}");
+        DatasetReport r = strict.validate(f, 512);
+        assertEquals(1, r.examples());
+        assertEquals(Map.of(2, "the chat template refused the messages: System role not supported"), errors(r));
+        assertEquals(tok.encode("user: Hi\nassistant: Yo\n").length, r.tokens().max());
+        assertEquals(1, strict.examples(f).size(), "examples() leaves out what validate() reports");
+    }
+
+    @Test
     void aMaxLengthBelowOneIsRefused() {
         LoragateException e = assertThrows(LoragateException.class, () -> parser.validate(resource("chat.jsonl"), 0));
         assertEquals(LoragateException.Kind.INVALID_ARGUMENT, e.kind());

@@ -73,13 +73,26 @@ public class FilesResource {
     /** The file object; {@code ?max_length=n} recomputes the report's truncation count for another length. */
     @GET
     @Path("{id}")
-    public Map<String, Object> get(@PathParam("id") String id, @QueryParam("max_length") Integer maxLength) {
+    public Map<String, Object> get(@PathParam("id") String id, @QueryParam("max_length") String maxLength) {
         DatasetFile f = datasets.get(tenants.tenant(), id);
         if (maxLength != null) {
             f = new DatasetFile(f.id(), f.filename(), f.bytes(), f.purpose(), f.createdAt(), f.status(),
-                    datasets.report(tenants.tenant(), id, maxLength));
+                    datasets.report(tenants.tenant(), id, positive(maxLength)));
         }
         return view(f);
+    }
+
+    private static int positive(String maxLength) {
+        try {
+            int n = Integer.parseInt(maxLength.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new LoragateException(Kind.INVALID_ARGUMENT, "max_length must be a positive integer, got '" + maxLength + "'")
+                .withParam("max_length");
     }
 
     @DELETE

@@ -127,6 +127,8 @@ class FilesResourceTest {
                 .body("report.truncated", equalTo(12));
         given().get("/v1/files/" + id + "?max_length=" + max).then().statusCode(200)
                 .body("report.truncated", equalTo(0));
+        given().get("/v1/files/" + id + "?max_length=zero").then().statusCode(400)
+                .body("error.param", equalTo("max_length"));
 
         byte[] content = given().get("/v1/files/" + id + "/content").then().statusCode(200)
                 .extract().asByteArray();
