@@ -139,4 +139,36 @@ public interface LoragateConfig {
         @WithDefault("300s")
         java.time.Duration requestTimeout();
     }
+
+    /** Fine-tuning jobs. */
+    JobSettings jobs();
+
+    interface JobSettings {
+        /** Jobs that train at the same time; the rest wait in the persistent queue (their steps take turns). */
+        @WithDefault("1")
+        int maxConcurrent();
+
+        /** Checkpoints whose state files are kept per job (older ones keep their row and metrics). */
+        @WithDefault("2")
+        int keepCheckpoints();
+
+        /**
+         * How training yields to serving: {@code idle} = a step starts only when the engine has no
+         * request running or waiting (but at least one step every {@code max-defer}); {@code none} = never waits.
+         */
+        @WithDefault("idle")
+        String yieldPolicy();
+
+        /** Under {@code idle}: how long the engine must have been idle before a training step starts. */
+        @WithDefault("200ms")
+        java.time.Duration minIdle();
+
+        /** Longest a training step is held back by inference traffic under {@code idle}. */
+        @WithDefault("10s")
+        java.time.Duration maxDefer();
+
+        /** Fine-tuning jobs a tenant may have unfinished at once. */
+        @WithDefault("4")
+        int maxPerTenant();
+    }
 }

@@ -95,6 +95,7 @@ public final class Engine implements AutoCloseable {
         if (!accepting || !running) {
             throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5);
         }
+        lastActivityNanos = System.nanoTime();
         inFlight.incrementAndGet();
         if (!waiting.offer(s)) {
             inFlight.decrementAndGet();
@@ -111,14 +112,20 @@ public final class Engine implements AutoCloseable {
             f.completeExceptionally(new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5));
             return f;
         }
+        lastActivityNanos = System.nanoTime();
+        taskCount.incrementAndGet();
         boolean queued = tasks.offer(() -> {
             try {
                 f.complete(work.apply(base));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
+            } finally {
+                lastActivityNanos = System.nanoTime();
+                taskCount.decrementAndGet();
             }
         });
         if (!queued) {
+            taskCount.decrementAndGet();
             f.completeExceptionally(new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED,
                     "the task queue is full (" + settings.maxTasks() + " waiting); retry later").retryAfter(1));
         }
@@ -232,6 +239,7 @@ public final class Engine implements AutoCloseable {
             stepStartedNanos = 0;
         }
         runningCount = rows.size();
+        lastActivityNanos = System.nanoTime();
         observer.step(true, batch.size(), tokens, System.nanoTime() - t0);
     }
 
@@ -274,6 +282,7 @@ public final class Engine implements AutoCloseable {
             stepStartedNanos = 0;
         }
         runningCount = rows.size();
+        lastActivityNanos = System.nanoTime();
         observer.step(false, n, n, System.nanoTime() - t0);
         // callers learn of the end only after the step is recorded, so its metrics are never behind them
         for (int i = 0; i < done.size(); i++) {
@@ -353,6 +362,25 @@ public final class Engine implements AutoCloseable {
     /** Sequences waiting for admission. */
     public int waiting() {
         return waiting.size();
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger taskCount = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Tasks ({@link #execute}: embeddings, classifications) queued or running. */
+    public int pendingTasks() {
+        return taskCount.get();
+    }
+
+    private volatile long lastActivityNanos = System.nanoTime();
+
+    /** Whether any request is running or waiting (what a yielding trainer waits out). */
+    public boolean busy() {
+        return runningCount > 0 || !waiting.isEmpty() || taskCount.get() > 0;
+    }
+
+    /** How long the engine has been idle: 0 while {@link #busy()}, else the time since its last work ended. */
+    public long idleNanos() {
+        return busy() ? 0 : Math.max(0, System.nanoTime() - lastActivityNanos);
     }
 
     /** Ids of the adapters of waiting sequences (for the vLLM-style info gauge). */

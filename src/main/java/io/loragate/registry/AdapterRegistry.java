@@ -690,7 +690,7 @@ public class AdapterRegistry {
     }
 
     /** Makes a rename or a new entry durable (a no-op where directories cannot be synced). */
-    static void fsyncDirectory(Path dir) {
+    public static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
@@ -698,7 +698,7 @@ public class AdapterRegistry {
         }
     }
 
-    static void deleteRecursively(Path dir) {
+    public static void deleteRecursively(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }

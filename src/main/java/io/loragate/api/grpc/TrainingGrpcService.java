@@ -1,6 +1,5 @@
 package io.loragate.api.grpc;
 
-import io.grpc.Status;
 import io.loragate.api.grpc.v1.CancelJobRequest;
 import io.loragate.api.grpc.v1.CreateJobRequest;
 import io.loragate.api.grpc.v1.Dataset;
@@ -20,6 +19,7 @@ import io.loragate.model.LoragateException.Kind;
 import io.loragate.training.DatasetFile;
 import io.loragate.training.DatasetReport;
 import io.loragate.training.Datasets;
+import io.loragate.training.FineTuningJobs;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -28,16 +28,19 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 /**
  * gRPC {@code loragate.v1.TrainingService}. {@code UploadDataset} streams the chunks straight into the
  * dataset store's staging file on a worker thread (constant memory; a limit is enforced as soon as a
- * chunk crosses it, and the upload is then discarded); the job rpcs arrive with the job service.
+ * chunk crosses it, and the upload is then discarded). The job rpcs are the REST
+ * {@code /v1/fine_tuning/jobs} operations; {@code WatchJob} streams the events live.
  */
 @GrpcService
 public class TrainingGrpcService implements TrainingService {
 
     private final Datasets datasets;
+    private final FineTuningJobs jobs;
     private final TenantResolver tenants;
 
-    public TrainingGrpcService(Datasets datasets, TenantResolver tenants) {
+    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants) {
         this.datasets = datasets;
+        this.jobs = jobs;
         this.tenants = tenants;
     }
 
@@ -94,32 +97,58 @@ public class TrainingGrpcService implements TrainingService {
 
     @Override
     public Uni<Job> createJob(CreateJobRequest request) {
-        return Uni.createFrom().failure(jobsNotYet());
+        String tenant = tenants.tenant();
+        return blocking(() -> JobMessages.job(jobs.create(tenant, JobMessages.request(request))));
     }
 
     @Override
     public Uni<Job> getJob(GetJobRequest request) {
-        return Uni.createFrom().failure(jobsNotYet());
+        String tenant = tenants.tenant();
+        return blocking(() -> JobMessages.job(jobs.get(tenant, request.getJobId())));
     }
 
     @Override
     public Uni<ListJobsResponse> listJobs(ListJobsRequest request) {
-        return Uni.createFrom().failure(jobsNotYet());
+        String tenant = tenants.tenant();
+        int limit = request.getLimit() == 0 ? 20 : request.getLimit();
+        return blocking(() -> {
+            FineTuningJobs.Page page = jobs.list(tenant, limit, request.getAfter().isEmpty() ? null : request.getAfter());
+            ListJobsResponse.Builder b = ListJobsResponse.newBuilder().setHasMore(page.hasMore());
+            page.jobs().forEach(j -> b.addJobs(JobMessages.job(j)));
+            return b.build();
+        });
     }
 
     @Override
     public Uni<Job> cancelJob(CancelJobRequest request) {
-        return Uni.createFrom().failure(jobsNotYet());
+        String tenant = tenants.tenant();
+        return blocking(() -> JobMessages.job(jobs.cancel(tenant, request.getJobId())));
     }
 
+    /** Recorded events first, then live ones, until the job is final; a client that goes away ends the watch. */
     @Override
     public Multi<JobEvent> watchJob(WatchJobRequest request) {
-        return Multi.createFrom().failure(jobsNotYet());
+        String tenant = tenants.tenant();
+        String id = request.getJobId();
+        return Multi.createFrom().<JobEvent>emitter(em -> {
+            try {
+                long after = FineTuningJobs.eventSeq(id, request.getAfterEventId());
+                FineTuningJobs.Watch w = jobs.watch(tenant, id, after, e -> em.emit(JobMessages.event(e)), err -> {
+                    if (err == null) {
+                        em.complete();
+                    } else {
+                        em.fail(err);
+                    }
+                });
+                em.onTermination(w::close);
+            } catch (RuntimeException e) {
+                em.fail(e);
+            }
+        }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
-    private static Throwable jobsNotYet() {
-        return Status.UNIMPLEMENTED.withDescription("fine-tuning jobs arrive with the job service;"
-                + " TrainingService serves UploadDataset only for now").asRuntimeException();
+    private static <T> Uni<T> blocking(java.util.function.Supplier<T> body) {
+        return Uni.createFrom().item(body).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
     private static LoragateException invalid(String message, String param) {

@@ -13,6 +13,15 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.loragate.DatasetsProfile;
 import io.loragate.api.grpc.v1.CreateJobRequest;
+import io.loragate.api.grpc.v1.CancelJobRequest;
+import io.loragate.api.grpc.v1.ListJobsRequest;
+import io.loragate.api.grpc.v1.GetJobRequest;
+import io.loragate.api.grpc.v1.WatchJobRequest;
+import io.loragate.api.grpc.v1.Method;
+import io.loragate.api.grpc.v1.JobEvent;
+import io.loragate.api.grpc.v1.Job;
+import io.loragate.api.grpc.v1.Hyperparameters;
+import io.loragate.api.grpc.v1.AdapterSettings;
 import io.loragate.api.grpc.v1.Dataset;
 import io.loragate.api.grpc.v1.DatasetMetadata;
 import io.loragate.api.grpc.v1.TrainingServiceGrpc;
@@ -195,13 +204,57 @@ class TrainingGrpcServiceTest {
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> await(twice));
     }
 
+    /** A job over gRPC: created, watched live to its end, listed, and refused where a client can act on it. */
     @Test
-    void jobRpcsAreNotServedYet() {
-        Status s = assertStatus(Status.Code.UNIMPLEMENTED,
+    void jobsAreCreatedWatchedAndListed() throws Exception {
+        byte[] file = dataset("prompt_completion.jsonl");
+        Call call = open();
+        call.requests().onNext(metadata("pc.jsonl", "fine-tune"));
+        call.requests().onNext(chunk(file, 0, file.length));
+        call.requests().onCompleted();
+        String fileId = await(call).getId();
+
+        CreateJobRequest create = CreateJobRequest.newBuilder().setModel("tiny-llama").setTrainingFile(fileId)
+                .setSuffix("grpc-job").setSeed(3)
+                .setMethod(Method.newBuilder().setType("supervised")
+                        .setHyperparameters(Hyperparameters.newBuilder().setEpochs(2).setBatchSize(4).setLearningRate(0.01))
+                        .setAdapter(AdapterSettings.newBuilder().setR(2).setAlpha(4)))
+                .build();
+        Job job = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).createJob(create);
+        assertEquals("supervised", job.getMethod().getType());
+        assertEquals(2, job.getMethod().getHyperparameters().getEpochs());
+        assertEquals(2, job.getMethod().getAdapter().getR());
+
+        java.util.List<JobEvent> events = new java.util.ArrayList<>();
+        blocking.withDeadlineAfter(120, TimeUnit.SECONDS).watchJob(WatchJobRequest.newBuilder().setJobId(job.getId()).build())
+                .forEachRemaining(events::add);
+        assertEquals("validating_files", events.get(0).getStatus());
+        assertEquals("succeeded", events.get(events.size() - 1).getStatus(), events.toString());
+        assertTrue(events.stream().anyMatch(e -> e.getType().equals("metrics") && e.getData().getStep() == 1
+                && e.getData().hasTrainLoss() && e.getData().hasLearningRate()));
+
+        // resuming a watch after an event skips what was seen; a final job's watch ends after its events
+        java.util.List<JobEvent> tail = new java.util.ArrayList<>();
+        blocking.withDeadlineAfter(30, TimeUnit.SECONDS).watchJob(WatchJobRequest.newBuilder().setJobId(job.getId())
+                .setAfterEventId(events.get(events.size() - 2).getId()).build()).forEachRemaining(tail::add);
+        assertEquals(java.util.List.of(events.get(events.size() - 1)), tail);
+
+        Job done = blocking.getJob(GetJobRequest.newBuilder().setJobId(job.getId()).build());
+        assertEquals("succeeded", done.getStatus());
+        assertTrue(done.getFineTunedModel().matches("grpc-job@\\d+"), done.getFineTunedModel());
+        assertTrue(done.getTrainedTokens() > 0);
+        assertTrue(blocking.listJobs(ListJobsRequest.newBuilder().setLimit(100).build()).getJobsList().stream()
+                .anyMatch(j -> j.getId().equals(job.getId())));
+
+        assertStatus(Status.Code.FAILED_PRECONDITION,
+                () -> blocking.cancelJob(CancelJobRequest.newBuilder().setJobId(job.getId()).build()));
+        assertStatus(Status.Code.NOT_FOUND,
+                () -> blocking.getJob(GetJobRequest.newBuilder().setJobId("ftjob-000000000000000000000000").build()));
+        assertStatus(Status.Code.NOT_FOUND, () -> blocking.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .watchJob(WatchJobRequest.newBuilder().setJobId("ftjob-000000000000000000000000").build()).hasNext());
+        Status s = assertStatus(Status.Code.INVALID_ARGUMENT,
                 () -> blocking.withDeadlineAfter(30, TimeUnit.SECONDS).createJob(CreateJobRequest.getDefaultInstance()));
-        assertNotNull(s.getDescription());
-        assertTrue(s.getDescription().contains("job service"), s.getDescription());
-        assertFalse(s.getDescription().contains("Exception"));
+        assertTrue(s.getDescription().contains("model"), s.getDescription());
     }
 
     /** The gRPC tenant of unauthenticated callers. */

@@ -1,0 +1,123 @@
+package io.loragate.api.grpc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.api.grpc.v1.AdapterSettings;
+import io.loragate.api.grpc.v1.CreateJobRequest;
+import io.loragate.api.grpc.v1.Hyperparameters;
+import io.loragate.api.grpc.v1.Job;
+import io.loragate.api.grpc.v1.JobEvent;
+import io.loragate.api.grpc.v1.JobMetrics;
+import io.loragate.api.grpc.v1.Method;
+import io.loragate.registry.JobEventRecord;
+import io.loragate.registry.JobRecord;
+import io.loragate.training.JobRequest;
+import io.loragate.training.JobSpec;
+
+/** Maps fine-tuning jobs between the proto messages and the training layer (the same fields as REST). */
+final class JobMessages {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private JobMessages() {
+    }
+
+    static JobRequest request(CreateJobRequest r) {
+        JobRequest.Method method = null;
+        if (r.hasMethod()) {
+            Method m = r.getMethod();
+            JobRequest.Hyperparameters h = null;
+            if (m.hasHyperparameters()) {
+                Hyperparameters p = m.getHyperparameters();
+                h = new JobRequest.Hyperparameters(p.hasEpochs() ? p.getEpochs() : null, p.hasBatchSize() ? p.getBatchSize() : null,
+                        p.hasGradientAccumulationSteps() ? p.getGradientAccumulationSteps() : null,
+                        p.hasLearningRate() ? p.getLearningRate() : null, p.hasWarmupSteps() ? p.getWarmupSteps() : null,
+                        p.hasSchedule() ? p.getSchedule() : null, p.hasWeightDecay() ? p.getWeightDecay() : null,
+                        p.hasMaxGradNorm() ? p.getMaxGradNorm() : null, p.hasMaxSeqLength() ? p.getMaxSeqLength() : null,
+                        p.hasEvalEverySteps() ? p.getEvalEverySteps() : null, null,
+                        p.hasEarlyStoppingPatience() ? p.getEarlyStoppingPatience() : null, null);
+            }
+            JobRequest.AdapterSettings a = null;
+            if (m.hasAdapter()) {
+                AdapterSettings s = m.getAdapter();
+                a = new JobRequest.AdapterSettings(s.hasR() ? s.getR() : null, s.hasAlpha() ? s.getAlpha() : null,
+                        s.hasDropout() ? s.getDropout() : null, s.getTargetModulesCount() == 0 ? null : s.getTargetModulesList(),
+                        s.getUseRslora());
+            }
+            method = new JobRequest.Method(m.getType().isEmpty() ? null : m.getType(), h, a);
+        }
+        JobRequest.PublishIf gate = null;
+        if (r.hasPublishIf()) {
+            gate = new JobRequest.PublishIf(r.getPublishIf().hasMinEvalAccuracy() ? r.getPublishIf().getMinEvalAccuracy() : null,
+                    r.getPublishIf().hasMaxEvalLossRatio() ? r.getPublishIf().getMaxEvalLossRatio() : null);
+        }
+        return new JobRequest(r.getModel(), r.getTrainingFile(), r.getValidationFile(), r.getSuffix(),
+                r.hasSeed() ? r.getSeed() : null, method, gate, r.getActivate());
+    }
+
+    static Job job(JobRecord j) {
+        JobSpec spec = JobSpec.fromJson(j.methodJson());
+        JobSpec.Hyper h = spec.hyperparameters();
+        JobSpec.Adapter a = spec.adapter();
+        Method method = Method.newBuilder().setType(spec.type())
+                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(h.epochs()).setBatchSize(h.batchSize())
+                        .setGradientAccumulationSteps(h.gradientAccumulationSteps()).setLearningRate(h.learningRate())
+                        .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
+                        .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
+                        .setEarlyStoppingPatience(h.earlyStoppingPatience()))
+                .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
+                        .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()))
+                .build();
+        Job.Builder b = Job.newBuilder().setId(j.id()).setModel(j.model()).setTrainingFile(j.trainingFile())
+                .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.created().getEpochSecond())
+                .setMethod(method).setSeed(j.seed()).setTrainedTokens(j.trainedTokens());
+        if (j.validationFile() != null) {
+            b.setValidationFile(j.validationFile());
+        }
+        if (j.fineTunedModel() != null) {
+            b.setFineTunedModel(j.fineTunedModel());
+        }
+        if (j.finished() != null) {
+            b.setFinishedAt(j.finished().getEpochSecond());
+        }
+        if (j.error() != null) {
+            b.setError(j.error());
+        }
+        return b.build();
+    }
+
+    static JobEvent event(JobEventRecord e) {
+        JobEvent.Builder b = JobEvent.newBuilder().setId(e.id()).setCreatedAt(e.created().getEpochSecond()).setLevel(e.level())
+                .setMessage(e.message()).setType(e.type()).setStatus(e.status());
+        if ("metrics".equals(e.type()) && e.dataJson() != null) {
+            try {
+                JsonNode d = JSON.readTree(e.dataJson());
+                if (d.has("step")) {
+                    JobMetrics.Builder m = JobMetrics.newBuilder().setStep(d.get("step").asInt());
+                    if (d.has("train_loss")) {
+                        m.setTrainLoss(d.get("train_loss").asDouble());
+                    }
+                    if (d.has("eval_loss")) {
+                        m.setEvalLoss(d.get("eval_loss").asDouble());
+                    }
+                    if (d.has("eval_accuracy")) {
+                        m.setEvalAccuracy(d.get("eval_accuracy").asDouble());
+                    }
+                    if (d.has("learning_rate")) {
+                        m.setLearningRate(d.get("learning_rate").asDouble());
+                    }
+                    if (d.has("tokens_per_second")) {
+                        m.setTokensPerSecond(d.get("tokens_per_second").asDouble());
+                    }
+                    if (d.has("eta_seconds")) {
+                        m.setEtaSeconds(d.get("eta_seconds").asDouble());
+                    }
+                    b.setData(m);
+                }
+            } catch (com.fasterxml.jackson.core.JsonProcessingException ignored) {
+                // the message still carries the event
+            }
+        }
+        return b.build();
+    }
+}

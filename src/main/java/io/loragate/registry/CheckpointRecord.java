@@ -1,0 +1,7 @@
+package io.loragate.registry;
+
+import java.time.Instant;
+
+/** A checkpoint of a job after {@code step} optimizer steps; {@code hasState}: its files are still kept. */
+public record CheckpointRecord(String jobId, long step, Instant created, String metricsJson, boolean hasState) {
+}

@@ -1,0 +1,50 @@
+package io.loragate.training;
+
+import java.util.List;
+
+/**
+ * A fine-tuning job as a client asks for it (REST body or gRPC message); unset fields are null and
+ * take the documented defaults in {@link JobSpec#resolve}.
+ *
+ * @param model          the base model's id
+ * @param trainingFile   dataset id
+ * @param validationFile dataset id, or null for a seeded held-out split of the training file
+ * @param suffix         adapter name to publish under
+ * @param seed           data order, initialisation, dropout and split
+ * @param method         what to train and how (null: supervised with defaults)
+ * @param publishIf      optional publication gate
+ * @param activate       switch the adapter's alias to the new version once published
+ */
+public record JobRequest(String model, String trainingFile, String validationFile, String suffix, Long seed, Method method,
+        PublishIf publishIf, boolean activate) {
+
+    /**
+     * @param type            {@code supervised} or {@code classification}
+     * @param hyperparameters null: all defaults
+     * @param adapter         null: all defaults
+     */
+    public record Method(String type, Hyperparameters hyperparameters, AdapterSettings adapter) {
+    }
+
+    /** Every field optional; see {@link JobSpec} for the defaults. */
+    public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
+            Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
+            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+
+        public static final Hyperparameters DEFAULTS = new Hyperparameters(null, null, null, null, null, null, null, null, null,
+                null, null, null, null);
+    }
+
+    /** LoRA settings; every field optional. */
+    public record AdapterSettings(Integer r, Double alpha, Double dropout, List<String> targetModules, Boolean useRslora) {
+
+        public static final AdapterSettings DEFAULTS = new AdapterSettings(null, null, null, null, null);
+    }
+
+    /**
+     * @param minEvalAccuracy  classification: publish only at or above this validation accuracy
+     * @param maxEvalLossRatio publish only if adapter eval loss / base eval loss is at most this
+     */
+    public record PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio) {
+    }
+}
