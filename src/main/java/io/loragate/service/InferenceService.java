@@ -353,13 +353,19 @@ public class InferenceService {
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
         return target(tenant, model).thenCompose(t -> {
-            if (!encoder.hasClassifier()) {
+            // a sentence encoder has no head of its own: the adapter's (modules_to_save) reads the mean pool
+            int adapterHead = encoder.hasClassifier() || t.adapter() == null ? 0 : t.adapter().headLabels(EncoderModel.HEAD);
+            if (!encoder.hasClassifier() && adapterHead == 0) {
                 t.release();
                 throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id()
-                        + " has no classification head" + (t.adapter() == null ? "" : " for this adapter to replace"));
+                        + " has no classification head" + (t.adapter() == null ? "; use an adapter that carries one"
+                        : " and this adapter carries none (modules_to_save: [\"" + EncoderModel.HEAD + "\"])"));
             }
-            List<String> labels = encoder.config().labels();
-            return engine.execute(base -> encoder.classify(ids, hook(t))).whenComplete((r, e) -> t.release())
+            int headLabels = t.adapter() == null ? 0 : t.adapter().headLabels(EncoderModel.HEAD);
+            List<String> adapterLabels = headLabels == 0 ? List.of() : t.adapter().labels(headLabels);
+            List<String> labels = !adapterLabels.isEmpty() ? adapterLabels
+                    : encoder.hasClassifier() ? encoder.config().labels() : List.of(); // item() names the rest LABEL_k
+            return engine.execute(base -> encoder.classify(ids, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
                     .thenApply(logits -> {
                         List<ClassificationResult.Item> items = new ArrayList<>();
                         for (int i = 0; i < logits.length; i++) {
@@ -383,10 +389,7 @@ public class InferenceService {
                         + resident.model().config().architectureName() + ") is a decoder; classification needs an adapter"
                         + " that carries a classifier head (modules_to_save: [\"" + LoraAdapter.SEQUENCE_HEAD + "\"])");
             }
-            List<String> names = new ArrayList<>();
-            for (int k = 0; k < labels; k++) {
-                names.add("LABEL_" + k);
-            }
+            List<String> names = t.adapter().labels(labels); // empty: item() names them LABEL_k
             return engine.execute(base -> {
                 try (ai.djl.ndarray.NDManager m = causal.manager().newSubManager()) {
                     AdapterHook hook = hook(t);
