@@ -19,6 +19,7 @@ import io.loragate.registry.AdapterLease;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.runtime.ResidentModel;
+import io.loragate.training.ClassificationMetrics;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -408,20 +409,11 @@ public class InferenceService {
     }
 
     static ClassificationResult.Item item(int index, float[] logits, List<String> labels) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        double[] p = new double[logits.length];
-        for (int k = 0; k < logits.length; k++) {
-            p[k] = Math.exp(logits[k] - max);
-            sum += p[k];
-        }
+        double[] p = ClassificationMetrics.softmax(logits);
         Map<String, Double> scores = new LinkedHashMap<>();
         int best = 0;
         for (int k = 0; k < logits.length; k++) {
-            scores.put(k < labels.size() ? labels.get(k) : "LABEL_" + k, p[k] / sum);
+            scores.put(k < labels.size() ? labels.get(k) : "LABEL_" + k, p[k]);
             if (p[k] > p[best]) {
                 best = k;
             }

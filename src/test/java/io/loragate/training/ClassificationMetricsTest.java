@@ -77,7 +77,7 @@ class ClassificationMetricsTest {
         assertEquals(0, ClassificationMetrics.bin(0.1));
         assertEquals(1, ClassificationMetrics.bin(0.1000001));
         assertEquals(9, ClassificationMetrics.bin(1.0));
-        // a perfectly calibrated set: confidence .95 and 95% right in one bin... here 1 of 1 at 1.0
+        // one right answer at confidence 1 is calibrated; two right answers at 0.7 are off by 0.3
         assertEquals(0.0, ClassificationMetrics.expectedCalibrationError(new double[] {1.0}, new boolean[] {true}), 1e-12);
         assertEquals(0.3, ClassificationMetrics.expectedCalibrationError(new double[] {0.7, 0.7}, new boolean[] {true, true}), 1e-12);
     }

@@ -320,6 +320,38 @@ class ClassificationTrainerTest {
         }
     }
 
+    /** On a decoder the head is {@code score} (no bias) over the last hidden state; the saved folder serves the same logits. */
+    @Test
+    void decoderHeadTrainsAndServes(@TempDir Path out) {
+        Path fixture = Fixtures.hf("tiny-llama");
+        try (io.loragate.model.CausalModel llama = (io.loragate.model.CausalModel) BaseModel.load(fixture, Device.cpu());
+                TextTokenizer tok = TextTokenizer.load(fixture)) {
+            List<ClassificationExample> tr = tokenize(tok, train.subList(0, 30)); // food and sports
+            PeftConfig peft = TrainerTest.withDropout(PeftConfig.lora(4, 8, List.of("q_proj", "v_proj"), "SEQ_CLS"), 0.0);
+            TrainingConfig hyper = TrainingConfig.defaults().withEpochs(2).withBatchSize(8).withLearningRate(1e-2).withSeed(4);
+            try (ClassificationTrainer run = ClassificationTrainer.create(llama, peft, hyper, tr, tr)) {
+                assertEquals(LoraAdapter.SEQUENCE_HEAD, run.lora.head().module());
+                assertEquals(null, run.lora.head().bias());
+                TrainingResult r = run.train(TrainingListener.NONE, 0);
+                assertTrue(r.lastLoss() < r.firstLoss(), "loss " + r.firstLoss() + " -> " + r.lastLoss());
+                run.saveAdapter(out.resolve("score"));
+                List<long[]> ids = tr.subList(0, 4).stream().map(ClassificationExample::ids).toList();
+                float[][] inTrainer = run.logits(ids);
+                try (LoraAdapter adapter = LoraAdapter.load(out.resolve("score"), llama.linears(), llama.paramShapes(), Device.cpu());
+                        NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+                    assertEquals(2, adapter.sequenceHeadLabels());
+                    assertEquals(List.of("food", "sports"), adapter.labels(2));
+                    AdapterHook hook = MultiLoraHook.single(adapter);
+                    NDArray h = llama.lastHidden(m, ids.toArray(long[][]::new), hook);
+                    float[] served = hook.afterLinear(LoraAdapter.SEQUENCE_HEAD, h, m.zeros(new ai.djl.ndarray.types.Shape(4, 2))).toFloatArray();
+                    for (int i = 0; i < 4; i++) {
+                        assertTrue(Fixtures.maxAbsDiff(inTrainer[i], java.util.Arrays.copyOfRange(served, 2 * i, 2 * i + 2)) < 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
     /** A validation label the training data never had counts as an error, not as a crash. */
     @Test
     void unknownValidationLabelsAreErrors() {
