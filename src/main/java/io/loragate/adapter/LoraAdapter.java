@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.loragate.model.LinearShape;
 import io.loragate.model.LoragateException;
 import io.loragate.model.ModelFormatException;
@@ -12,9 +13,11 @@ import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -411,31 +414,73 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     /**
-     * A sequence-classification head that a decoder base lacks: PEFT saves
-     * {@code LlamaForSequenceClassification}'s {@code score} layer ({@code (labels, hidden)}, no bias)
-     * through modules_to_save. It is accepted on a causal base (one with an {@code lm_head}) when its
-     * input is the base's hidden size; the engine applies it to each sequence's last hidden state.
+     * A sequence-classification head that the base lacks, saved through modules_to_save:
+     * <ul>
+     * <li>on a decoder (a base with an {@code lm_head}), {@code LlamaForSequenceClassification}'s
+     *     {@code score} layer ({@code (labels, hidden)}, no bias), applied to each sequence's last
+     *     hidden state;</li>
+     * <li>on a BERT encoder without a classifier (a sentence-embedding {@code BertModel}), a
+     *     {@code classifier} layer ({@code (labels, hidden)}, with bias), applied to the mean-pooled
+     *     last hidden state.</li>
+     * </ul>
+     * Accepted when its input is the base's hidden size (the decoder's {@code lm_head} input, the
+     * encoder's attention {@code query} input).
      */
     static LinearShape classifierHead(String param, Map<String, TensorInfo> saved, Map<String, LinearShape> baseLinears) {
-        LinearShape lmHead = baseLinears.get("lm_head");
-        TensorInfo weight = saved.get(SEQUENCE_HEAD + ".weight");
-        if (lmHead == null || weight == null || !(param.equals(SEQUENCE_HEAD + ".weight") || param.equals(SEQUENCE_HEAD + ".bias"))) {
+        String module = param.endsWith(".weight") || param.endsWith(".bias") ? param.substring(0, param.lastIndexOf('.')) : null;
+        Long hidden = null;
+        if (SEQUENCE_HEAD.equals(module) && baseLinears.containsKey("lm_head")) {
+            hidden = baseLinears.get("lm_head").in();
+        } else if (ENCODER_HEAD.equals(module) && !baseLinears.containsKey(ENCODER_HEAD)) {
+            hidden = baseLinears.values().stream().filter(l -> l.module().endsWith("attention.self.query"))
+                    .map(LinearShape::in).findFirst().orElse(null);
+        }
+        TensorInfo weight = module == null ? null : saved.get(module + ".weight");
+        if (hidden == null || weight == null) {
             return null;
         }
         long[] s = weight.shape();
-        if (s.length != 2 || s[1] != lmHead.in() || s[0] < 1) {
+        if (s.length != 2 || s[1] != hidden || s[0] < 1) {
             return null;
         }
-        return new LinearShape(SEQUENCE_HEAD, lmHead.in(), s[0]);
+        return new LinearShape(module, hidden, s[0]);
     }
 
     /** The module name of a decoder's sequence-classification head (PEFT / transformers: {@code score}). */
     public static final String SEQUENCE_HEAD = "score";
 
+    /** The module name of an encoder's classification head ({@code BertForSequenceClassification.classifier}). */
+    public static final String ENCODER_HEAD = "classifier";
+
     /** Labels of this adapter's sequence-classification head on a decoder base, or 0 when it has none. */
     public int sequenceHeadLabels() {
-        Replacement r = replacements.get(SEQUENCE_HEAD);
+        return headLabels(SEQUENCE_HEAD);
+    }
+
+    /** Outputs of the layer the adapter saves as {@code module} (a classification head), or 0 when it saves none. */
+    public int headLabels(String module) {
+        Replacement r = replacements.get(module);
         return r == null ? 0 : (int) r.wT.getShape().get(1);
+    }
+
+    /**
+     * The label names of the adapter's classification head, from {@code adapter_config.json}'s
+     * {@code loragate_labels} (written by our trainer; PEFT ignores it), or an empty list when the
+     * config has none or they do not fit the head's {@code labels} outputs.
+     */
+    public List<String> labels(int labels) {
+        JsonNode names = config.extras().get(TrainableLora.LABELS_KEY);
+        if (names == null || !names.isArray() || names.size() != labels) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : names) {
+            if (!n.isTextual()) {
+                return List.of();
+            }
+            out.add(n.textValue());
+        }
+        return out;
     }
 
     /** The replacement of a module, or null. */

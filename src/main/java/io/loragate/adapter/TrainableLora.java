@@ -3,8 +3,12 @@ package io.loragate.adapter;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
@@ -73,16 +77,90 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
+    /**
+     * A classification head trained with the LoRA and saved like PEFT's {@code modules_to_save}: a
+     * whole linear layer {@code y = x·Wᵀ + b} that replaces the base's module of the same name (or
+     * supplies one the base lacks).
+     */
+    public static final class Head {
+        private final String module;
+        private final List<String> labels;
+        private final NDArray weight; // (labels, in)
+        private final NDArray bias;   // (labels), or null
+
+        Head(String module, List<String> labels, NDArray weight, NDArray bias) {
+            this.module = module;
+            this.labels = List.copyOf(labels);
+            this.weight = weight;
+            this.bias = bias;
+        }
+
+        public String module() {
+            return module;
+        }
+
+        /** Label names, in output order. */
+        public List<String> labels() {
+            return labels;
+        }
+
+        /** {@code (labels, in)}; a leaf that requires gradients. */
+        public NDArray weight() {
+            return weight;
+        }
+
+        /** {@code (labels)}, or null for a head without bias; a leaf that requires gradients. */
+        public NDArray bias() {
+            return bias;
+        }
+    }
+
+    /**
+     * How to make a head: {@code weight} {@code (labels, in)} and {@code bias} {@code (labels)} give
+     * its initial values (e.g. the base's own classifier); null draws them like PyTorch's
+     * {@code nn.Linear} default ({@code U(-1/√in, 1/√in)} for both), from the adapter's seed.
+     *
+     * @param hasBias whether the head has a bias ({@code classifier}: yes; a decoder's {@code score}: no)
+     */
+    public record HeadSpec(String module, int in, List<String> labels, boolean hasBias, float[] weight, float[] bias) {
+
+        public HeadSpec {
+            Objects.requireNonNull(module, "module");
+            labels = List.copyOf(labels);
+            if (labels.size() < 2 || in < 1) {
+                throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "a classification head needs at least"
+                        + " 2 labels and an input size, got " + labels + " and in=" + in).withParam("labels");
+            }
+            if (weight != null && weight.length != (long) labels.size() * in) {
+                throw new IllegalArgumentException("head weight of " + weight.length + " values is not (" + labels.size() + ", " + in + ")");
+            }
+            if (bias != null && (!hasBias || bias.length != labels.size())) {
+                throw new IllegalArgumentException("head bias does not fit " + labels.size() + " labels");
+            }
+        }
+    }
+
+    /** The {@code adapter_config.json} key (ignored by PEFT) that holds a head's label names, in output order. */
+    public static final String LABELS_KEY = "loragate_labels";
+
     private final PeftConfig config;
     private final NDManager manager;
     private final Map<String, Module> modules;
+    private final Head head; // null: LoRA only
     private final double dropout;
     private SplittableRandom dropoutRng; // null: eval mode
 
-    private TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules) {
+    private TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules, Head head) {
         this.config = config;
         this.manager = manager;
         this.modules = Collections.unmodifiableMap(modules);
+        this.head = head;
+        if (head != null) {
+            head.weight.setRequiresGradient(true);
+            if (head.bias != null) {
+                head.bias.setRequiresGradient(true);
+            }
+        }
         this.dropout = config.loraDropout();
         if (dropout < 0 || dropout >= 1) {
             throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
@@ -109,6 +187,16 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
      * adapter starts as the identity. The draws depend only on {@code seed} and the module order.
      */
     public static TrainableLora create(BaseModel base, PeftConfig config, long seed) {
+        return create(base, config, seed, null);
+    }
+
+    /**
+     * A fresh adapter as {@link #create(BaseModel, PeftConfig, long)} plus, when {@code headSpec} is
+     * given, a trainable classification head: the config then gains {@code modules_to_save: [module]}
+     * and the label names under {@value #LABELS_KEY}. A fresh head's draws follow the LoRA's from the
+     * same seeded generator.
+     */
+    public static TrainableLora create(BaseModel base, PeftConfig config, long seed, HeadSpec headSpec) {
         Objects.requireNonNull(config, "config");
         if (!config.modulesToSave().isEmpty()) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
@@ -133,16 +221,54 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 modules.put(l.module(), new Module(l.module(), r, (float) config.scale(l.module()),
                         manager.create(a, new Shape(r, in)), manager.zeros(new Shape(out, r))));
             }
+            Head head = null;
+            if (headSpec != null) {
+                head = head(headSpec, rng, manager);
+                config = withHead(config, headSpec.module(), headSpec.labels());
+            }
             if (modules.isEmpty()) {
                 Object targets = config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names();
                 throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "target_modules " + targets
                         + " select no linear layer of the base model").withParam("target_modules");
             }
-            return new TrainableLora(config, manager, modules);
+            return new TrainableLora(config, manager, modules, head);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    private static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
+        int labels = spec.labels().size();
+        float bound = (float) (1.0 / Math.sqrt(spec.in()));
+        float[] w = spec.weight();
+        if (w == null) {
+            w = new float[labels * spec.in()];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+            }
+        }
+        float[] b = spec.bias();
+        if (b == null && spec.hasBias()) {
+            b = new float[labels];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+            }
+        }
+        return new Head(spec.module(), spec.labels(), manager.create(w.clone(), new Shape(labels, spec.in())),
+                b == null ? null : manager.create(b.clone(), new Shape(labels)));
+    }
+
+    /** The config of an adapter that also saves {@code module} with these labels. */
+    private static PeftConfig withHead(PeftConfig c, String module, List<String> labels) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>(c.extras());
+        ArrayNode names = JsonNodeFactory.instance.arrayNode();
+        labels.forEach(names::add);
+        extras.put(LABELS_KEY, names);
+        return new PeftConfig(c.peftType(), c.taskType() == null ? "SEQ_CLS" : c.taskType(), c.baseModelNameOrPath(), c.r(),
+                c.loraAlpha(), c.useRslora(), c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(),
+                c.fanInFanOut(), List.of(module), c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(),
+                extras);
     }
 
     /**
@@ -176,7 +302,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                     modules.put(name, new Module(name, l.rank, l.scale, manager.create(a, new Shape(l.rank, in)),
                             manager.create(b, new Shape(out, l.rank))));
                 }
-                return new TrainableLora(adapter.config(), manager, modules);
+                return new TrainableLora(adapter.config(), manager, modules, null);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -197,10 +323,16 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         return modules;
     }
 
+    /** The classification head, or null when the adapter has none. */
+    public Head head() {
+        return head;
+    }
+
     /**
      * Every trainable array by PEFT's parameter name ({@code <module>.lora_A.default.weight}, as in
      * {@code PeftModel.named_parameters()} without the {@code base_model.model.} prefix), A before B
-     * per module, in module order: the optimizer's parameter order.
+     * per module, in module order, then the head's ({@code <head>.modules_to_save.default.weight},
+     * {@code .bias}): the optimizer's parameter order.
      */
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> p = new LinkedHashMap<>();
@@ -208,16 +340,18 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
             p.put(m.name + ".lora_A.default.weight", m.a);
             p.put(m.name + ".lora_B.default.weight", m.b);
         }
+        if (head != null) {
+            p.put(head.module + ".modules_to_save.default.weight", head.weight);
+            if (head.bias != null) {
+                p.put(head.module + ".modules_to_save.default.bias", head.bias);
+            }
+        }
         return p;
     }
 
     /** Number of trainable scalars. */
     public long parameterCount() {
-        long n = 0;
-        for (Module m : modules.values()) {
-            n += m.a.size() + m.b.size();
-        }
-        return n;
+        return parameters().values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** Turns LoRA dropout on for the next forward(s), with masks drawn from {@code forwardSeed}. */
@@ -232,6 +366,11 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
 
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
+        if (head != null && module.equals(head.module)) {
+            // replaces the base's output (PEFT's modules_to_save: no dropout, no LoRA on the copy)
+            return (head.bias == null ? Linear.linear(x, head.weight) : Linear.linear(x, head.weight, head.bias))
+                    .singletonOrThrow(); // (batch, labels), in x's manager
+        }
         Module m = modules.get(module);
         if (m == null) {
             return y;
@@ -264,7 +403,33 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         for (Module m : modules.values()) {
             w.lora(m.name, m.a, m.b);
         }
+        if (head != null) {
+            w.moduleToSave(head.module + ".weight", head.weight);
+            if (head.bias != null) {
+                w.moduleToSave(head.module + ".bias", head.bias);
+            }
+        }
         w.write(folder);
+    }
+
+    /**
+     * Puts back values that {@link #snapshot()} returned, in place: each leaf keeps its identity (and
+     * the optimizer its reference to it); values are copied into its storage through a detached alias.
+     */
+    public void restore(Map<String, float[]> snapshot) {
+        try (NDManager scratch = manager.newSubManager()) {
+            for (Map.Entry<String, NDArray> e : parameters().entrySet()) {
+                float[] v = snapshot.get(e.getKey());
+                NDArray p = e.getValue();
+                if (v == null || v.length != p.size()) {
+                    throw new IllegalArgumentException("state lacks or mis-sizes " + e.getKey());
+                }
+                NDArray alias = p.stopGradient(); // the leaf's storage, outside autograd
+                alias.attach(scratch);
+                NDArray fresh = scratch.create(v, p.getShape());
+                alias.set(new NDIndex(":"), fresh); // in-place copy_ (set(float[]) would swap the storage)
+            }
+        }
     }
 
     /** Host copies of every parameter, by the names of {@link #parameters()} (for checkpoints and tests). */

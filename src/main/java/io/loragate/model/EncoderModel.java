@@ -113,6 +113,14 @@ public final class EncoderModel extends BaseModel {
         return classifierW != null;
     }
 
+    /**
+     * Host copies of the base's classifier, {@code {weight (labels·hidden, row-major), bias (labels)}},
+     * or null when it has none (to start a trainable head from it).
+     */
+    public float[][] classifierValues() {
+        return classifierW == null ? null : new float[][] {classifierW.toFloatArray(), classifierB.toFloatArray()};
+    }
+
     /** True when the checkpoint carries the tanh pooler. */
     public boolean hasPooler() {
         return poolerW != null;
@@ -144,24 +152,81 @@ public final class EncoderModel extends BaseModel {
             if (pooling == Pooling.CLS) {
                 pooled = h.get(new NDIndex(":, 0, :"));    // (batch, hidden)
             } else {
-                NDArray mask = paddingMask(step, ids).expandDims(-1); // (batch, len, 1)
-                pooled = h.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1e-9f));
+                pooled = meanPool(h, ids);
             }
             NDArray norm = pooled.square().sum(new int[] {1}, true).sqrt().maximum(1e-12f);
             return toRows(pooled.div(norm));
         }
     }
 
-    /** Classification logits {@code (batch, labels)} from the pooled [CLS] state. */
+    /** Classification logits {@code (batch, labels)} from the base's own head over the pooled [CLS] state. */
     public float[][] classify(List<long[]> ids, AdapterHook hook) {
-        if (classifierW == null) {
+        return classify(ids, hook, 0);
+    }
+
+    /**
+     * Classification logits {@code (batch, labels)}: the base's head when it has one (which the hook
+     * may replace), else a head of {@code headLabels} outputs that the hook supplies as the
+     * {@value #HEAD} module (an adapter's modules_to_save) over the mean-pooled last hidden state.
+     *
+     * @param headLabels outputs of the hook's head on a base without one; 0: the hook has none
+     */
+    public float[][] classify(List<long[]> ids, AdapterHook hook, int headLabels) {
+        try (NDManager step = weights.newSubManager(device)) {
+            return toRows(logits(step, ids, hook, headLabels));
+        }
+    }
+
+    /**
+     * Classification logits {@code (batch, labels)} in {@code step}, recorded by autograd when it is on
+     * (see {@link #classify(List, AdapterHook, int)} for which head and which features).
+     */
+    public NDArray logits(NDManager step, List<long[]> ids, AdapterHook hook, int headLabels) {
+        if (classifierW == null && headLabels <= 0) {
             throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
                     "base model " + config.architectureName() + " has no classification head");
         }
-        try (NDManager step = weights.newSubManager(device)) {
-            NDArray pooled = pool(encode(step, ids, hook), hook);
-            return toRows(Layers.linear(hook, "classifier", pooled, classifierW, classifierB));
+        NDArray features = classifierInput(step, ids, hook); // (batch, hidden)
+        if (classifierW != null) {
+            return Layers.linear(hook, HEAD, features, classifierW, classifierB);
         }
+        NDArray none = step.zeros(new Shape(ids.size(), headLabels)); // rows the hook leaves alone score 0
+        return hook.afterLinear(HEAD, features, none);
+    }
+
+    /** The module name of the classification head ({@code BertForSequenceClassification.classifier}). */
+    public static final String HEAD = "classifier";
+
+    /**
+     * What the classification head reads, {@code (batch, hidden)}: the tanh pooler over [CLS] when the
+     * checkpoint carries a classifier (what it was trained on), else the masked mean of the last
+     * hidden states without normalisation (sentence-transformers pooling, for sentence encoders).
+     */
+    public NDArray classifierInput(NDManager step, List<long[]> ids, AdapterHook hook) {
+        NDArray h = hidden(step, ids, hook); // (batch, len, hidden)
+        return classifierW != null ? pool(h, hook) : meanPool(h, ids);
+    }
+
+    /**
+     * Last hidden states {@code (batch, len, hidden)}, right-padded to the longest row, computed in
+     * {@code step} (recorded by autograd when it is on; the base's weights never require gradients).
+     */
+    public NDArray hidden(NDManager step, List<long[]> ids, AdapterHook hook) {
+        return encode(step, ids, hook);
+    }
+
+    /**
+     * Mean of each row's hidden states over its real tokens, {@code (batch, hidden)}, without
+     * normalisation. The padding mask is a native copy, so that a backward after the caller's
+     * manager has closed the Java-backed original reads no freed memory (see {@link Scalars}).
+     */
+    public NDArray meanPool(NDArray hidden, List<long[]> ids) {
+        NDManager step = hidden.getManager();
+        NDArray javaBacked = paddingMask(step, ids);
+        NDArray mask = Scalars.owned(javaBacked).expandDims(-1); // (batch, len, 1)
+        javaBacked.close();
+        NDArray count = mask.sum(new int[] {1}).maximum(1e-9f);  // (batch, 1)
+        return hidden.mul(mask).sum(new int[] {1}).div(count);
     }
 
     /** The BERT pooler: {@code tanh(W·h[CLS] + b)}, {@code (batch, hidden)}. */

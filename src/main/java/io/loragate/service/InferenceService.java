@@ -19,6 +19,7 @@ import io.loragate.registry.AdapterLease;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.runtime.ResidentModel;
+import io.loragate.training.ClassificationMetrics;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -353,13 +354,19 @@ public class InferenceService {
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
         return target(tenant, model).thenCompose(t -> {
-            if (!encoder.hasClassifier()) {
+            // a sentence encoder has no head of its own: the adapter's (modules_to_save) reads the mean pool
+            int adapterHead = encoder.hasClassifier() || t.adapter() == null ? 0 : t.adapter().headLabels(EncoderModel.HEAD);
+            if (!encoder.hasClassifier() && adapterHead == 0) {
                 t.release();
                 throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id()
-                        + " has no classification head" + (t.adapter() == null ? "" : " for this adapter to replace"));
+                        + " has no classification head" + (t.adapter() == null ? "; use an adapter that carries one"
+                        : " and this adapter carries none (modules_to_save: [\"" + EncoderModel.HEAD + "\"])"));
             }
-            List<String> labels = encoder.config().labels();
-            return engine.execute(base -> encoder.classify(ids, hook(t))).whenComplete((r, e) -> t.release())
+            int headLabels = t.adapter() == null ? 0 : t.adapter().headLabels(EncoderModel.HEAD);
+            List<String> adapterLabels = headLabels == 0 ? List.of() : t.adapter().labels(headLabels);
+            List<String> labels = !adapterLabels.isEmpty() ? adapterLabels
+                    : encoder.hasClassifier() ? encoder.config().labels() : List.of(); // item() names the rest LABEL_k
+            return engine.execute(base -> encoder.classify(ids, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
                     .thenApply(logits -> {
                         List<ClassificationResult.Item> items = new ArrayList<>();
                         for (int i = 0; i < logits.length; i++) {
@@ -383,10 +390,7 @@ public class InferenceService {
                         + resident.model().config().architectureName() + ") is a decoder; classification needs an adapter"
                         + " that carries a classifier head (modules_to_save: [\"" + LoraAdapter.SEQUENCE_HEAD + "\"])");
             }
-            List<String> names = new ArrayList<>();
-            for (int k = 0; k < labels; k++) {
-                names.add("LABEL_" + k);
-            }
+            List<String> names = t.adapter().labels(labels); // empty: item() names them LABEL_k
             return engine.execute(base -> {
                 try (ai.djl.ndarray.NDManager m = causal.manager().newSubManager()) {
                     AdapterHook hook = hook(t);
@@ -405,20 +409,11 @@ public class InferenceService {
     }
 
     static ClassificationResult.Item item(int index, float[] logits, List<String> labels) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        double[] p = new double[logits.length];
-        for (int k = 0; k < logits.length; k++) {
-            p[k] = Math.exp(logits[k] - max);
-            sum += p[k];
-        }
+        double[] p = ClassificationMetrics.softmax(logits);
         Map<String, Double> scores = new LinkedHashMap<>();
         int best = 0;
         for (int k = 0; k < logits.length; k++) {
-            scores.put(k < labels.size() ? labels.get(k) : "LABEL_" + k, p[k] / sum);
+            scores.put(k < labels.size() ? labels.get(k) : "LABEL_" + k, p[k]);
             if (p[k] > p[best]) {
                 best = k;
             }

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -161,15 +162,17 @@ class LoraAdapterTest {
         assertTrue(e.getMessage().contains("classifier.") && e.getMessage().contains("[3") && e.getMessage().contains("[5"),
                 e.getMessage());
 
-        // a plain BertModel checkpoint has no classifier at all
+        // a plain BertModel checkpoint (a sentence encoder) has no classifier: the adapter's supplies one
+        // when its input is the hidden size, as a classification adapter for a sentence encoder does
         Map<String, long[]> noHead = new LinkedHashMap<>(AdapterFixtures.paramShapes("tiny-bert-cls"));
         noHead.remove("classifier.weight");
         noHead.remove("classifier.bias");
         Map<String, LinearShape> noHeadLinears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-bert-cls"));
         noHeadLinears.remove("classifier");
-        ModelFormatException missing = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), noHeadLinears, noHead, CPU));
-        assertTrue(missing.getMessage().contains("'classifier.bias' does not exist in the base"), missing.getMessage());
+        try (LoraAdapter a = LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), noHeadLinears, noHead, CPU)) {
+            assertEquals(3, a.headLabels("classifier"));
+            assertEquals(List.of(), a.labels(3), "no loragate_labels in a PEFT-made config");
+        }
     }
 
     @Test

@@ -1,0 +1,40 @@
+package io.loragate.training;
+
+import io.loragate.model.TextTokenizer;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One tokenized classification example: the ids of its text and its label as the dataset writes it.
+ *
+ * @param ids   token ids with the tokenizer's special tokens, {@code (length)}
+ * @param label the label string
+ */
+public record ClassificationExample(long[] ids, String label) {
+
+    public ClassificationExample {
+        Objects.requireNonNull(ids, "ids");
+        Objects.requireNonNull(label, "label");
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("an example needs at least one token");
+        }
+    }
+
+    /**
+     * Tokenizes {@code text} with special tokens; a text longer than {@code maxLength} tokens keeps
+     * its first {@code maxLength - 1} and its last token (BERT's [SEP], a decoder's final token,
+     * which is what the head of a decoder reads).
+     */
+    public static ClassificationExample of(TextTokenizer tokenizer, String text, String label, int maxLength) {
+        if (maxLength < 2) {
+            throw new IllegalArgumentException("maxLength must be at least 2, was " + maxLength);
+        }
+        long[] ids = tokenizer.encode(text);
+        if (ids.length > maxLength) {
+            long last = ids[ids.length - 1];
+            ids = Arrays.copyOf(ids, maxLength);
+            ids[maxLength - 1] = last;
+        }
+        return new ClassificationExample(ids, label);
+    }
+}

@@ -1,0 +1,90 @@
+package io.loragate.api.rest;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.adapter.LoraAdapter;
+import io.loragate.adapter.PeftConfig;
+import io.loragate.registry.AdapterRegistry;
+import io.loragate.registry.AdapterVersion;
+import io.loragate.runtime.ResidentModel;
+import io.loragate.training.ClassificationExample;
+import io.loragate.training.ClassificationTrainer;
+import io.loragate.training.LrSchedule;
+import io.loragate.training.TrainingConfig;
+import io.loragate.training.TrainingListener;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A classification adapter trained on the resident MiniLM (which has no classifier of its own),
+ * published through the registry, answers {@code /v1/classifications} with the dataset's labels.
+ */
+@QuarkusTest
+class ClassificationRestTest {
+
+    @Inject
+    ResidentModel resident;
+
+    @Inject
+    AdapterRegistry registry;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aTrainedTopicAdapterAnswersWithTheDatasetsLabels() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        List<ClassificationExample> data = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) {
+                    JsonNode n = json.readTree(line);
+                    data.add(ClassificationExample.of(resident.tokenizer(), n.get("text").asText(), n.get("label").asText(), 64));
+                }
+            }
+        }
+        TrainingConfig hyper = TrainingConfig.defaults().withEpochs(4).withBatchSize(8).withLearningRate(3e-3)
+                .withWarmup(2, LrSchedule.Kind.LINEAR).withSeed(3);
+        Path folder = tmp.resolve("topics");
+        try (ClassificationTrainer run = ClassificationTrainer.create(resident.model(),
+                PeftConfig.lora(8, 16, List.of("query", "value"), "SEQ_CLS"), hyper, data, List.of())) {
+            run.train(TrainingListener.NONE, 0);
+            run.saveAdapter(folder);
+        }
+        AdapterVersion v = registry.register(TenantResolver.DEFAULT, "topics", folder.resolve(PeftConfig.FILE_NAME),
+                folder.resolve(LoraAdapter.WEIGHTS_FILE));
+
+        var r = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"" + v.id() + "\",\"input\":[\"The goalkeeper caught the ball in the final minute.\","
+                        + "\"Add butter and garlic to the pan.\",\"The app crashed after the software update.\"]}")
+                .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
+        assertEquals(v.id(), r.getString("model"));
+        assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
+        for (int i = 0; i < 3; i++) {
+            Map<String, Float> scores = r.getMap("data[" + i + "].scores", String.class, Float.class);
+            assertEquals(java.util.Set.of("food", "sports", "tech"), scores.keySet());
+            assertEquals(1.0, scores.values().stream().mapToDouble(Float::doubleValue).sum(), 1e-4);
+            assertTrue(scores.get(r.getString("data[" + i + "].label")) > 0.5);
+        }
+        // the base alone still has no head to classify with
+        given().contentType(ContentType.JSON).body("{\"model\":\"all-minilm-l6-v2\",\"input\":\"hello\"}")
+                .post("/v1/classifications").then().statusCode(400).body("error.code", org.hamcrest.Matchers.equalTo("failed_precondition"))
+                .body("error.message", containsString("no classification head"));
+    }
+}
