@@ -154,6 +154,10 @@ public class FineTuningJobs {
         }
         JobSpec spec = JobSpec.resolve(request.method(), defaultTargets(), config.training().maxSeqLength(),
                 config.adapters().maxRank());
+        if (spec.type().equals(JobSpec.SUPERVISED) && !(resident.model() instanceof io.loragate.model.CausalModel)) {
+            throw bad("method.type", "the base model " + resident.id() + " (" + resident.model().config().architectureName()
+                    + ") is an encoder: it trains classification jobs only (method.type 'classification')");
+        }
         checkFile(tenant, request.trainingFile(), "training_file", spec);
         if (request.validationFile() != null && !request.validationFile().isEmpty()) {
             checkFile(tenant, request.validationFile(), "validation_file", spec);

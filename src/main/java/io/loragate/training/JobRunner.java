@@ -8,6 +8,7 @@ import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.LoragateException;
+import io.loragate.model.TextTokenizer;
 import io.loragate.model.LoragateException.Kind;
 import io.loragate.registry.AdapterInfo;
 import io.loragate.registry.AdapterRegistry;
@@ -75,7 +76,8 @@ final class JobRunner {
             }
             JobSpec spec = JobSpec.fromJson(job.methodJson());
             JobData data = JobData.load(job, spec, jobs.datasets(), jobs.resident());
-            try (TrainingRun r = newRun(spec, data)) {
+            try (Built built = newRun(spec, data)) {
+                TrainingRun r = built.run();
                 run = r;
                 if (cancelled || shutdown) {
                     r.requestStop();
@@ -92,22 +94,43 @@ final class JobRunner {
         }
     }
 
-    private TrainingRun newRun(JobSpec spec, JobData data) {
+    /** A run and the adapter it trains (null when the run owns it). */
+    private record Built(TrainingRun run, TrainableLora lora) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                run.close();
+            } finally {
+                if (lora != null) {
+                    lora.close();
+                }
+            }
+        }
+    }
+
+    private Built newRun(JobSpec spec, JobData data) {
         BaseModel base = jobs.resident().model();
         long seed = job.seed();
         JobSpec.Adapter a = spec.adapter();
-        if (spec.type().equals(JobSpec.CLASSIFICATION)) {
-            throw new LoragateException(Kind.UNIMPLEMENTED, "classification jobs are not wired yet");
-        }
-        CausalModel causal = (CausalModel) base;
-        PeftConfig plain = PeftConfig.lora(a.r(), a.alpha(), a.targetModules(), "CAUSAL_LM");
+        boolean classification = spec.type().equals(JobSpec.CLASSIFICATION);
+        PeftConfig plain = PeftConfig.lora(a.r(), a.alpha(), a.targetModules(), classification ? "SEQ_CLS" : "CAUSAL_LM");
         PeftConfig peft = new PeftConfig(plain.peftType(), plain.taskType(), jobs.resident().id(), a.r(), a.alpha(),
                 a.useRslora(), plain.targetModules(), plain.excludeModules(), plain.layersToTransform(), plain.layersPattern(),
                 plain.fanInFanOut(), plain.modulesToSave(), plain.rankPattern(), plain.alphaPattern(), plain.bias(),
                 plain.useDora(), a.dropout(), plain.extras());
+        TrainingConfig config = spec.trainingConfig(seed);
+        if (classification) {
+            int maxLength = spec.hyperparameters().maxSeqLength();
+            TextTokenizer tok = jobs.resident().tokenizer();
+            List<ClassificationExample> train = data.trainLabeled.stream()
+                    .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
+            List<ClassificationExample> validation = data.validationLabeled.stream()
+                    .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
+            return new Built(ClassificationTrainer.create(base, peft, config, train, validation), null);
+        }
         TrainableLora lora = TrainableLora.create(base, peft, seed);
         try {
-            return new CausalRun(causal, lora, spec.trainingConfig(seed), data.train, data.validation);
+            return new Built(new Trainer((CausalModel) base, lora, config, data.train, data.validation), lora);
         } catch (RuntimeException e) {
             lora.close();
             throw e;

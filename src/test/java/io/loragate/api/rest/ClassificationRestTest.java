@@ -87,4 +87,43 @@ class ClassificationRestTest {
                 .post("/v1/classifications").then().statusCode(400).body("error.code", org.hamcrest.Matchers.equalTo("failed_precondition"))
                 .body("error.message", containsString("no classification head"));
     }
+
+    /**
+     * The issue's end to end on the embedded MiniLM, through the API only: upload the labelled set,
+     * a classification job with a held-out split and an accuracy gate, published and activated; the
+     * held-out accuracy of the adapter beats the untrained head and chance, and the alias serves it.
+     */
+    @Test
+    void aClassificationJobTrainsPublishesAndServes() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        byte[] topics;
+        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            topics = in.readAllBytes();
+        }
+        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
+                .post("/v1/files").then().statusCode(200).extract().path("id");
+        String id = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
+                + file + "\", \"suffix\": \"topic-job\", \"seed\": 11, \"activate\": true,"
+                + " \"publish_if\": {\"min_eval_accuracy\": 0.7},"
+                + " \"method\": {\"type\": \"classification\", \"hyperparameters\": {\"epochs\": 6, \"batch_size\": 8,"
+                + " \"learning_rate\": 0.003, \"warmup_steps\": 2, \"validation_split\": 0.25}, \"adapter\": {\"r\": 8}}}")
+                .post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
+        var done = FineTuningJobsRestTest.awaitFinal(id, 300);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        double base = done.getDouble("report.base.accuracy");
+        double adapter = done.getDouble("report.adapter.accuracy");
+        assertEquals(15, done.getInt("report.validation_examples"));
+        assertTrue(adapter >= base + 0.25 && adapter >= 1.0 / 3 + 0.4, "held-out accuracy: untrained head " + base
+                + ", adapter " + adapter);
+        assertTrue(done.getDouble("report.adapter.ece") < done.getDouble("report.base.ece") + 0.05);
+        assertEquals(10, done.getList("report.adapter.reliability").size());
+        String published = done.getString("fine_tuned_model");
+        assertTrue(published.startsWith("topic-job@"), published);
+        var r = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"topic-job\",\"input\":[\"The striker scored twice in the derby.\","
+                        + "\"Simmer the tomato sauce for an hour.\",\"The new laptop ships with a faster chip.\"]}")
+                .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
+        assertEquals(published, r.getString("model"));
+        assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
+    }
 }

@@ -73,7 +73,7 @@ class FineTuningJobsRestTest {
                 + " \"target_modules\": [\"q_proj\", \"v_proj\", \"o_proj\", \"lm_head\"]}}" + extra + "}";
     }
 
-    static JsonPath awaitFinal(String id, long seconds) throws InterruptedException {
+    public static JsonPath awaitFinal(String id, long seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (true) {
             JsonPath j = given().get("/v1/fine_tuning/jobs/" + id).then().statusCode(200).extract().jsonPath();
