@@ -33,6 +33,8 @@ public class DatabaseConfigSourceFactory implements ConfigSourceFactory {
     public static String url(Path dataDir) {
         Path db = dataDir.toAbsolutePath().normalize().resolve("db").resolve("loragate");
         // Quarkus closes the pool on shutdown; H2 must not close the database under it first.
-        return "jdbc:h2:file:" + db + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000";
+        // WRITE_DELAY=0: a commit is written to the file before it returns (H2 otherwise batches
+        // commits for up to a second, and a process killed with SIGKILL loses acknowledged writes).
+        return "jdbc:h2:file:" + db + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;WRITE_DELAY=0";
     }
 }

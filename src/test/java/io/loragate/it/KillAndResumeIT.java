@@ -69,7 +69,7 @@ class KillAndResumeIT {
                 if (api(port).get("/q/health/ready").statusCode() == 200) {
                     return process;
                 }
-            } catch (RuntimeException notYet) {
+            } catch (Exception notYet) {
                 // connection refused while starting
             }
             assertTrue(System.nanoTime() < deadline, "the gateway did not become ready; see " + log);
@@ -147,7 +147,7 @@ class KillAndResumeIT {
                 .then().statusCode(200).extract().jsonPath().getList("data");
         assertTrue(events.stream().anyMatch(e -> String.valueOf(e.get("message")).startsWith("The server restarted")), "restart logged");
         assertTrue(events.stream().anyMatch(e -> String.valueOf(e.get("message")).startsWith("Resumed from the checkpoint at step")),
-                "resumed from a checkpoint, not from scratch");
+                () -> "resumed from a checkpoint, not from scratch: " + events.stream().map(e -> e.get("message")).toList());
 
         String straight = createJob(port, file, "straight");
         JsonPath done = awaitFinal(port, straight);
