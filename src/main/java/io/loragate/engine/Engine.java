@@ -187,6 +187,20 @@ public final class Engine implements AutoCloseable {
     }
 
     private void admit() {
+        if (waiting.isEmpty()) {
+            return;
+        }
+        // sequences leave the waiting queue before they become rows: busy() must see them throughout
+        admitting = 1;
+        try {
+            admitBatch();
+        } finally {
+            lastActivityNanos = System.nanoTime();
+            admitting = 0;
+        }
+    }
+
+    private void admitBatch() {
         List<Sequence> batch = new ArrayList<>();
         int tokens = 0;
         long now = System.nanoTime();
@@ -372,10 +386,11 @@ public final class Engine implements AutoCloseable {
     }
 
     private volatile long lastActivityNanos = System.nanoTime();
+    private volatile int admitting;
 
     /** Whether any request is running or waiting (what a yielding trainer waits out). */
     public boolean busy() {
-        return runningCount > 0 || !waiting.isEmpty() || taskCount.get() > 0;
+        return runningCount > 0 || admitting > 0 || !waiting.isEmpty() || taskCount.get() > 0;
     }
 
     /** How long the engine has been idle: 0 while {@link #busy()}, else the time since its last work ended. */

@@ -163,6 +163,8 @@ class KillAndResumeIT {
             for (String name : fa.names()) {
                 worst = Math.max(worst, Fixtures.maxAbsDiff(fa.readFloats(name), fb.readFloats(name)));
             }
+            System.out.printf("KillAndResumeIT: killed at step %d of %d; resumed vs uninterrupted adapter: max abs diff %.3g%n",
+                    stepAtKill, total, worst);
             assertTrue(worst <= 1e-5, "resumed vs uninterrupted adapter: max abs diff " + worst);
             // the adapter did train (B starts at zero)
             float[] anyB = fa.readFloats(fa.names().stream().filter(n -> n.contains("lora_B")).findFirst().orElseThrow());
