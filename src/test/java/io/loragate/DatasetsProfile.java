@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * The gateway on the tiny-llama fixture with small dataset limits (64 KiB, 300 lines) and a max
- * sequence length of 48 tokens, in its own data directory: the dataset tests of every layer share it.
+ * sequence length of 48 tokens, two fine-tuning jobs at once, in its own data directory: the dataset
+ * tests of every layer share it.
  */
 public class DatasetsProfile implements QuarkusTestProfile {
 
@@ -22,6 +23,7 @@ public class DatasetsProfile implements QuarkusTestProfile {
                 "loragate.data-dir", "target/test-data-datasets",
                 "loragate.files.max-bytes", "64K",
                 "loragate.files.max-lines", Long.toString(MAX_LINES),
-                "loragate.training.max-seq-length", Integer.toString(MAX_SEQ_LENGTH));
+                "loragate.training.max-seq-length", Integer.toString(MAX_SEQ_LENGTH),
+                "loragate.jobs.max-concurrent", "2");
     }
 }

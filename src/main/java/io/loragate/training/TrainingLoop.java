@@ -186,8 +186,20 @@ abstract class TrainingLoop<E, B> implements TrainingRun {
         }
     }
 
-    /** One optimizer step over its micro-batches. */
+    /** DJL's PyTorch engine allows one collecting GradientCollector per process: concurrent runs take turns per step. */
+    private static final java.util.concurrent.locks.ReentrantLock STEPS = new java.util.concurrent.locks.ReentrantLock(true);
+
+    /** One optimizer step over its micro-batches (one run at a time in this process). */
     private StepMetrics step(List<B> micro, long step, long totalSteps, int epoch, long forwardIndex, double lr) {
+        STEPS.lock();
+        try {
+            return stepAlone(micro, step, totalSteps, epoch, forwardIndex, lr);
+        } finally {
+            STEPS.unlock();
+        }
+    }
+
+    private StepMetrics stepAlone(List<B> micro, long step, long totalSteps, int epoch, long forwardIndex, double lr) {
         long t0 = System.nanoTime();
         long weight = 0;
         long tokens = 0;
