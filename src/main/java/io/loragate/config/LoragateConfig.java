@@ -101,7 +101,7 @@ public interface LoragateConfig {
         @WithDefault("32")
         int maxBatch();
 
-        /** Generation requests waiting for admission at most; beyond it requests get 429 / RESOURCE_EXHAUSTED. */
+        /** Generation requests of one tenant waiting for admission at most; beyond it they get 429 / RESOURCE_EXHAUSTED. */
         @WithDefault("256")
         int maxQueue();
 
