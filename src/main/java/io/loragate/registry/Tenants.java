@@ -135,6 +135,19 @@ public class Tenants {
         return MessageDigest.isEqual(presented, entry.sha256()) ? Optional.of(entry.tenant()) : Optional.empty();
     }
 
+    /** The key of an {@code Authorization: Bearer <key>} header (REST header, gRPC metadata), or null. */
+    public static String bearerKey(String header) {
+        if (header == null) {
+            return null;
+        }
+        String h = header.trim();
+        if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        String key = h.substring(7).trim();
+        return key.isEmpty() ? null : key;
+    }
+
     /** Whether an admin key is configured. */
     public boolean adminConfigured() {
         return adminSha256 != null;

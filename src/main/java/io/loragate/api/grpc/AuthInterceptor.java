@@ -47,7 +47,7 @@ public class AuthInterceptor implements ServerInterceptor {
         }
         String tenant;
         if (tenants.authEnabled()) {
-            String key = bearer(headers.get(AUTHORIZATION));
+            String key = Tenants.bearerKey(headers.get(AUTHORIZATION));
             Optional<String> t = key == null ? Optional.empty() : tenants.authenticate(key);
             if (t.isEmpty()) {
                 return refuse(call, new LoragateException(LoragateException.Kind.UNAUTHENTICATED, key == null
@@ -71,17 +71,4 @@ public class AuthInterceptor implements ServerInterceptor {
         return new ServerCall.Listener<>() {
         };
     }
-
-    static String bearer(String header) {
-        if (header == null) {
-            return null;
-        }
-        String h = header.trim();
-        if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return null;
-        }
-        String key = h.substring(7).trim();
-        return key.isEmpty() ? null : key;
-    }
-
 }

@@ -36,7 +36,7 @@ public class AuthFilter {
     @ServerRequestFilter
     public Optional<Response> authenticate(ContainerRequestContext ctx) {
         String path = ctx.getUriInfo().getPath();
-        String key = bearer(ctx.getHeaderString("Authorization"));
+        String key = Tenants.bearerKey(ctx.getHeaderString("Authorization"));
         if (path.startsWith(ADMIN_PATH)) {
             if (!tenants.adminConfigured()) {
                 return Optional.of(error(new LoragateException(LoragateException.Kind.UNAUTHENTICATED,
@@ -99,19 +99,6 @@ public class AuthFilter {
 
     private static String seconds(double s) {
         return String.format(Locale.ROOT, "%.3fs", Math.max(0, s));
-    }
-
-    /** The key of {@code Authorization: Bearer <key>}, or null. */
-    static String bearer(String header) {
-        if (header == null) {
-            return null;
-        }
-        String h = header.trim();
-        if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return null;
-        }
-        String key = h.substring(7).trim();
-        return key.isEmpty() ? null : key;
     }
 
     static LoragateException missing() {
