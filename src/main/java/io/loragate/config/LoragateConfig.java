@@ -101,7 +101,7 @@ public interface LoragateConfig {
         @WithDefault("32")
         int maxBatch();
 
-        /** Generation requests waiting for admission at most; beyond it requests get 429 / RESOURCE_EXHAUSTED. */
+        /** Generation requests of one tenant waiting for admission at most; beyond it they get 429 / RESOURCE_EXHAUSTED. */
         @WithDefault("256")
         int maxQueue();
 
@@ -170,5 +170,52 @@ public interface LoragateConfig {
         /** Fine-tuning jobs a tenant may have unfinished at once. */
         @WithDefault("4")
         int maxPerTenant();
+    }
+
+    /** Authentication: per-tenant API keys and the admin key. */
+    AuthSettings auth();
+
+    interface AuthSettings {
+        /**
+         * Requires an API key ({@code Authorization: Bearer <key>}, gRPC metadata {@code authorization}) on
+         * every {@code /v1} call and scopes everything to the key's tenant. Off: every caller is the tenant
+         * {@code default}.
+         */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** The admin key for {@code /v1/admin/tenants} (plain text; prefer {@link #adminKeySha256}). */
+        Optional<String> adminKey();
+
+        /** The admin key's SHA-256 in hex, so that the key itself never sits in the configuration. */
+        Optional<String> adminKeySha256();
+    }
+
+    /** Per-tenant quotas: the defaults of every tenant, overridden per tenant through the admin API. 0 = unlimited. */
+    QuotaSettings quotas();
+
+    interface QuotaSettings {
+        /** Requests per second (a token bucket of this rate holding one second's worth). */
+        @WithDefault("0")
+        double requestsPerSecond();
+
+        /** Tokens per minute (prompt tokens + max_tokens, charged when a request is admitted). */
+        @WithDefault("0")
+        long tokensPerMinute();
+
+        /** Streaming responses (SSE, gRPC GenerateStream) open at once. */
+        @WithDefault("0")
+        int maxConcurrentStreams();
+
+        /** Adapters (names with at least one live version). */
+        @WithDefault("0")
+        int maxAdapters();
+
+        /** Bytes stored: adapter weights of live versions + uploaded files. */
+        @WithDefault("0")
+        long maxStoredBytes();
+
+        /** Unfinished fine-tuning jobs; unset: {@code loragate.jobs.max-per-tenant}. */
+        Optional<Integer> maxConcurrentJobs();
     }
 }

@@ -10,7 +10,9 @@ import io.loragate.model.KvCache;
 import io.loragate.model.LoragateException;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -38,7 +40,7 @@ public final class Engine implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final EngineSettings settings;
     private final EngineObserver observer;
-    private final BlockingQueue<Sequence> waiting;
+    private final FairQueue waiting;
     private final BlockingQueue<Runnable> tasks;
     private final Set<Long> eos;
     private final Thread thread;
@@ -63,7 +65,7 @@ public final class Engine implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.settings = settings;
         this.observer = observer;
-        this.waiting = new ArrayBlockingQueue<>(settings.maxQueue());
+        this.waiting = new FairQueue(settings.maxQueue());
         this.tasks = new ArrayBlockingQueue<>(settings.maxTasks());
         this.eos = base.config().eosTokenIds();
         this.thread = new Thread(this::loop, "loragate-engine");
@@ -86,7 +88,7 @@ public final class Engine implements AutoCloseable {
         return causal != null;
     }
 
-    /** Queues a sequence; refused at once when the queue is full or the engine is draining. */
+    /** Queues a sequence; refused at once when its tenant's queue is full or the engine is draining. */
     public void submit(Sequence s) {
         if (causal == null) {
             throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION, "the base model "
@@ -100,7 +102,8 @@ public final class Engine implements AutoCloseable {
         if (!waiting.offer(s)) {
             inFlight.decrementAndGet();
             throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED,
-                    "the request queue is full (" + settings.maxQueue() + " waiting); retry later").retryAfter(1);
+                    "the request queue is full (" + settings.maxQueue() + " requests of this tenant waiting); retry later")
+                    .retryAfter(1);
         }
         signal();
     }
@@ -186,6 +189,10 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Admits waiting sequences into free rows, fairly across tenants: each free row goes to the
+     * waiting tenant that holds the fewest rows (see {@link FairQueue}).
+     */
     private void admit() {
         if (waiting.isEmpty()) {
             return;
@@ -204,17 +211,22 @@ public final class Engine implements AutoCloseable {
         List<Sequence> batch = new ArrayList<>();
         int tokens = 0;
         long now = System.nanoTime();
+        Map<String, Integer> held = new HashMap<>();
+        for (Sequence r : rows) {
+            held.merge(r.tenant, 1, Integer::sum);
+        }
         while (rows.size() + batch.size() < settings.maxBatch()) {
-            Sequence s = waiting.peek();
+            Sequence s = waiting.peek(t -> held.getOrDefault(t, 0));
             if (s == null || (!batch.isEmpty() && tokens + s.promptTokens() > settings.maxPrefillTokens())) {
                 break;
             }
-            waiting.poll();
+            waiting.remove(s);
             if (s.cancelled() || s.expired(now)) {
                 end(s, s.cancelled() ? "cancelled" : "timeout", null);
                 continue;
             }
             batch.add(s);
+            held.merge(s.tenant, 1, Integer::sum);
             tokens += s.promptTokens();
         }
         if (batch.isEmpty()) {
@@ -235,7 +247,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < batch.size(); i++) {
                 Sequence s = batch.get(i);
                 String reason = sample(s, logits, i * vocab, vocab);
-                observer.firstToken(s.adapterId, System.nanoTime() - s.submittedNanos);
+                observer.firstToken(s.tenant, s.adapterId, System.nanoTime() - s.submittedNanos);
                 if (reason != null) {
                     finish(s, reason);
                 } else {
@@ -320,7 +332,7 @@ public final class Engine implements AutoCloseable {
 
     private void finish(Sequence s, String reason) {
         end(s, reason, null);
-        observer.finished(s.adapterId, reason, s.promptTokens(), s.count,
+        observer.finished(s.tenant, s.adapterId, reason, s.promptTokens(), s.count,
                 s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
     }
 
@@ -373,7 +385,7 @@ public final class Engine implements AutoCloseable {
         return runningCount;
     }
 
-    /** Sequences waiting for admission. */
+    /** Sequences waiting for admission (all tenants). */
     public int waiting() {
         return waiting.size();
     }
@@ -398,12 +410,17 @@ public final class Engine implements AutoCloseable {
         return busy() ? 0 : Math.max(0, System.nanoTime() - lastActivityNanos);
     }
 
+    /** An adapter id as the info gauge shows it: {@code tenant/name@version} outside the default tenant. */
+    private static String qualified(Sequence s) {
+        return s.tenant.equals(Sequence.DEFAULT_TENANT) ? s.adapterId : s.tenant + "/" + s.adapterId;
+    }
+
     /** Ids of the adapters of waiting sequences (for the vLLM-style info gauge). */
     public java.util.Set<String> waitingAdapters() {
         java.util.Set<String> out = new java.util.TreeSet<>();
-        for (Sequence s : waiting) {
+        for (Sequence s : waiting.snapshot()) {
             if (s.adapter != null) {
-                out.add(s.adapterId);
+                out.add(qualified(s));
             }
         }
         return out;
@@ -415,7 +432,7 @@ public final class Engine implements AutoCloseable {
         for (Object o : rows.toArray()) {
             Sequence s = (Sequence) o;
             if (s != null && s.adapter != null) {
-                out.add(s.adapterId);
+                out.add(qualified(s));
             }
         }
         return out;

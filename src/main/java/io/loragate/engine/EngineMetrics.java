@@ -69,19 +69,21 @@ public class EngineMetrics implements EngineObserver {
     }
 
     @Override
-    public void firstToken(String adapterId, long nanos) {
-        Timer.builder("loragate_time_to_first_token_seconds").tag("adapter", label(adapterId))
+    public void firstToken(String tenant, String adapterId, long nanos) {
+        Timer.builder("loragate_time_to_first_token_seconds").tag("tenant", tenant).tag("adapter", label(adapterId))
                 .publishPercentileHistogram().register(registry).record(Duration.ofNanos(nanos));
     }
 
     @Override
-    public void finished(String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
+    public void finished(String tenant, String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
         String a = label(adapterId);
-        Counter.builder("loragate_requests_total").tag("adapter", a).tag("finish_reason", reason).register(registry).increment();
-        Counter.builder("loragate_prompt_tokens_total").tag("adapter", a).register(registry).increment(promptTokens);
-        Counter.builder("loragate_generation_tokens_total").tag("adapter", a).register(registry).increment(generated);
+        Counter.builder("loragate_requests_total").tag("tenant", tenant).tag("adapter", a).tag("finish_reason", reason)
+                .register(registry).increment();
+        Counter.builder("loragate_prompt_tokens_total").tag("tenant", tenant).tag("adapter", a).register(registry).increment(promptTokens);
+        Counter.builder("loragate_generation_tokens_total").tag("tenant", tenant).tag("adapter", a).register(registry)
+                .increment(generated);
         if (generated > 1 && decodeNanos > 0) {
-            Timer.builder("loragate_time_per_output_token_seconds").tag("adapter", a).publishPercentileHistogram()
+            Timer.builder("loragate_time_per_output_token_seconds").tag("tenant", tenant).tag("adapter", a).publishPercentileHistogram()
                     .register(registry).record(Duration.ofNanos(decodeNanos / (generated - 1)));
         }
     }

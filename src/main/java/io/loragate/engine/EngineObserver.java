@@ -10,11 +10,11 @@ public interface EngineObserver {
     default void step(boolean prefill, int batch, int tokens, long nanos) {
     }
 
-    /** A sequence produced its first token {@code nanos} after submission. */
-    default void firstToken(String adapterId, long nanos) {
+    /** A sequence of {@code tenant} produced its first token {@code nanos} after submission. */
+    default void firstToken(String tenant, String adapterId, long nanos) {
     }
 
     /** A sequence finished with {@code generated} tokens after {@code nanos} of decoding. */
-    default void finished(String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
+    default void finished(String tenant, String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
     }
 }

@@ -2,7 +2,7 @@ package io.loragate.engine;
 
 /**
  * @param maxBatch          sequences decoded together at most (KV-cache rows)
- * @param maxQueue          requests waiting for admission at most; beyond it submissions are refused
+ * @param maxQueue          requests of one tenant waiting for admission at most; beyond it its submissions are refused
  * @param maxPrefillTokens  prompt tokens prefilled in one step at most (one longer prompt still runs alone)
  * @param maxTasks          embedding/classification tasks waiting at most
  */

@@ -13,6 +13,10 @@ import java.util.Arrays;
  */
 public final class Sequence {
 
+    /** The tenant of sequences built without one (a single-tenant deployment). */
+    public static final String DEFAULT_TENANT = "default";
+
+    final String tenant;
     final long[] prompt;
     final String adapterId;
     final LoraAdapter adapter;
@@ -37,6 +41,15 @@ public final class Sequence {
      */
     public Sequence(long[] prompt, String adapterId, LoraAdapter adapter, SamplingParams params, SequenceListener listener,
             long deadlineNanos) {
+        this(DEFAULT_TENANT, prompt, adapterId, adapter, params, listener, deadlineNanos);
+    }
+
+    /**
+     * @param tenant whose request this is: admission takes turns between tenants, metrics carry it
+     */
+    public Sequence(String tenant, long[] prompt, String adapterId, LoraAdapter adapter, SamplingParams params,
+            SequenceListener listener, long deadlineNanos) {
+        this.tenant = tenant == null ? DEFAULT_TENANT : tenant;
         this.prompt = prompt;
         this.adapterId = adapterId;
         this.adapter = adapter;
@@ -57,6 +70,10 @@ public final class Sequence {
 
     boolean expired(long now) {
         return deadlineNanos != 0 && now - deadlineNanos > 0;
+    }
+
+    public String tenant() {
+        return tenant;
     }
 
     public int promptTokens() {

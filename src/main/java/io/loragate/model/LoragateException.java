@@ -22,7 +22,9 @@ public class LoragateException extends RuntimeException {
         /** Requested feature is not supported (architecture, adapter type). */
         UNIMPLEMENTED,
         /** A bug or an unexpected failure of the engine. */
-        INTERNAL
+        INTERNAL,
+        /** The caller presented no credentials or ones that are not valid (a missing, wrong or revoked API key). */
+        UNAUTHENTICATED
     }
 
     private final Kind kind;

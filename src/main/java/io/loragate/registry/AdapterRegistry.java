@@ -77,9 +77,12 @@ public class AdapterRegistry {
     private final LoragateConfig config;
     private final ResidentModel resident;
     private final Event<AdapterEvent> events;
+    private final Tenants tenants;
 
-    public AdapterRegistry(DataSource db, LoragateConfig config, ResidentModel resident, Event<AdapterEvent> events) {
+    public AdapterRegistry(DataSource db, LoragateConfig config, ResidentModel resident, Event<AdapterEvent> events,
+            Tenants tenants) {
         this.db = db;
+        this.tenants = tenants;
         this.config = config;
         this.resident = resident;
         this.events = events;
@@ -120,7 +123,10 @@ public class AdapterRegistry {
             String sha256 = copy(adapterWeights, staging.resolve(LoraAdapter.WEIGHTS_FILE), sha256Digest());
             fsyncDirectory(staging);
             Validated valid = validate(staging, name);
-            return publish(tenant, name, staging, valid, weightsBytes, sha256);
+            synchronized (tenants.quotaLock(tenant)) {
+                tenants.checkStorage(tenant, weightsBytes, name, "weights");
+                return publish(tenant, name, staging, valid, weightsBytes, sha256);
+            }
         } catch (IOException e) {
             throw new LoragateException(Kind.INTERNAL, "cannot stage adapter '" + name + "': " + e.getMessage(), e);
         } finally {

@@ -64,9 +64,12 @@ public class DatasetStore {
     /** Serialises blob placement and removal with the row inserts and deletes that count references. */
     private final Object blobs = new Object();
 
-    public DatasetStore(DataSource db, LoragateConfig config) {
+    private final Tenants tenants;
+
+    public DatasetStore(DataSource db, LoragateConfig config, Tenants tenants) {
         this.db = db;
         this.config = config;
+        this.tenants = tenants;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -228,6 +231,18 @@ public class DatasetStore {
      */
     public StoredFile publish(String tenant, Staging staged, String filename, String purpose, String report) {
         checkTenant(tenant);
+        synchronized (tenants.quotaLock(tenant)) {
+            try {
+                tenants.checkStorage(tenant, staged.bytes(), null, "file");
+            } catch (RuntimeException e) {
+                staged.close();
+                throw e;
+            }
+            return publishChecked(tenant, staged, filename, purpose, report);
+        }
+    }
+
+    private StoredFile publishChecked(String tenant, Staging staged, String filename, String purpose, String report) {
         String sha = staged.sha256();
         if (staged.closed || staged.published) {
             throw new IllegalStateException("staging file already closed");

@@ -46,9 +46,11 @@ public class InferenceService {
     private final AdapterRegistry registry;
     private final AdapterCache cache;
     private final LoragateConfig config;
+    private final TenantLimits limits;
 
     public InferenceService(EngineService engines, ResidentModel resident, AdapterRegistry registry, AdapterCache cache,
-            LoragateConfig config) {
+            LoragateConfig config, TenantLimits limits) {
+        this.limits = limits;
         this.engines = engines;
         this.resident = resident;
         this.registry = registry;
@@ -80,6 +82,23 @@ public class InferenceService {
         }
         AdapterVersion v = registry.resolve(tenant, model);
         return cache.acquire(v).thenApply(lease -> new Target(v.id(), lease));
+    }
+
+    /** What a generation request charges to the tokens-per-minute quota: its prompt tokens + all it may generate. */
+    private static long cost(List<long[]> prompts, CompletionCommand c) {
+        return prompts.stream().mapToLong(p -> p.length).sum() + (long) prompts.size() * c.params().maxTokens();
+    }
+
+    /** {@link #target}, after charging {@code tokens} input tokens to the tenant's quota. */
+    private CompletableFuture<Target> charged(String tenant, String model, int tokens) {
+        CompletableFuture<Target> t = target(tenant, model);
+        try {
+            limits.chargeTokens(tenant, tokens, "input");
+        } catch (RuntimeException e) {
+            t.thenAccept(Target::release);
+            throw e;
+        }
+        return t;
     }
 
     private TextTokenizer tokenizer() {
@@ -142,6 +161,13 @@ public class InferenceService {
     public CompletableFuture<CompletionResult> complete(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
         List<long[]> prompts = tokenizePrompts(command);
+        CompletableFuture<Target> target = target(tenant, command.model());
+        try {
+            limits.chargeTokens(tenant, cost(prompts, command), "max_tokens");
+        } catch (RuntimeException e) {
+            target.thenAccept(Target::release);
+            throw e;
+        }
         String id = "cmpl-" + UUID.randomUUID();
         long created = System.currentTimeMillis() / 1000;
         CompletableFuture<CompletionResult> result = new CompletableFuture<>();
@@ -153,7 +179,7 @@ public class InferenceService {
                 }
             }
         });
-        target(tenant, command.model()).thenCompose(t -> {
+        target.thenCompose(t -> {
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
             try {
                 for (int i = 0; i < prompts.size() && !result.isDone(); i++) {
@@ -172,7 +198,7 @@ public class InferenceService {
                             }
                         }
                     };
-                    Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
+                    Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
                     submitted.add(s);
                     engine.submit(s);
                 }
@@ -235,19 +261,32 @@ public class InferenceService {
         } else if (!command.model().equals(resident.id())) {
             registry.resolve(tenant, command.model());
         }
+        // checked now so that a tenant at its limit gets a status rather than a broken stream; the slot
+        // itself is taken on subscription and freed on termination, so a stream nobody reads holds none
+        limits.checkStreamRoom(tenant);
+        limits.chargeTokens(tenant, cost(prompts, command), "max_tokens");
         String id = "cmpl-" + UUID.randomUUID();
         long created = System.currentTimeMillis() / 1000;
         return Multi.createFrom().emitter((MultiEmitter<? super CompletionChunk> em) -> {
             CompletableFuture<Target> target;
+            Runnable slot;
+            try {
+                slot = limits.openStream(tenant);
+            } catch (RuntimeException e) {
+                em.fail(e);
+                return;
+            }
             try {
                 target = target(tenant, command.model()); // leased only once someone subscribes
             } catch (RuntimeException e) {
+                slot.run();
                 em.fail(e);
                 return;
             }
             List<Sequence> submitted = new ArrayList<>();
             AtomicInteger open = new AtomicInteger(prompts.size());
             em.onTermination(() -> {
+                slot.run();
                 synchronized (submitted) {
                     submitted.forEach(Sequence::cancel);
                 }
@@ -279,7 +318,7 @@ public class InferenceService {
                                 }
                             }
                         };
-                        Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
+                        Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
                         synchronized (submitted) {
                             submitted.add(s);
                         }
@@ -334,7 +373,7 @@ public class InferenceService {
         List<long[]> ids = tokenizeInputs(inputs);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
-        return target(tenant, model).thenCompose(t -> engine.execute(base -> {
+        return charged(tenant, model, tokens).thenCompose(t -> engine.execute(base -> {
             float[][] v = encoder.embed(ids, EncoderModel.Pooling.MEAN, hook(t));
             return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
         }).whenComplete((r, e) -> t.release()));
@@ -353,7 +392,7 @@ public class InferenceService {
         List<long[]> ids = tokenizeInputs(inputs);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
-        return target(tenant, model).thenCompose(t -> {
+        return charged(tenant, model, tokens).thenCompose(t -> {
             // a sentence encoder has no head of its own: the adapter's (modules_to_save) reads the mean pool
             int adapterHead = encoder.hasClassifier() || t.adapter() == null ? 0 : t.adapter().headLabels(EncoderModel.HEAD);
             if (!encoder.hasClassifier() && adapterHead == 0) {
@@ -382,7 +421,7 @@ public class InferenceService {
         List<long[]> ids = tokenizeInputs(inputs);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
-        return target(tenant, model).thenCompose(t -> {
+        return charged(tenant, model, tokens).thenCompose(t -> {
             int labels = t.adapter() == null ? 0 : t.adapter().sequenceHeadLabels();
             if (labels == 0) {
                 t.release();

@@ -7,6 +7,7 @@ import io.loragate.config.LoragateConfig;
 import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
 import io.loragate.registry.AdapterRegistry;
+import io.loragate.registry.Tenants;
 import io.loragate.registry.CheckpointRecord;
 import io.loragate.registry.JobEventRecord;
 import io.loragate.registry.JobRecord;
@@ -56,6 +57,7 @@ public class FineTuningJobs {
     private final ResidentModel resident;
     private final LoragateConfig config;
     private final Instance<TrainingGate> gates;
+    private final Tenants tenants;
     private final Map<String, JobRunner> active = new ConcurrentHashMap<>();
     private final ExecutorService validator = Executors.newSingleThreadExecutor(daemon("loragate-job-validator"));
     private final ExecutorService runners;
@@ -63,7 +65,8 @@ public class FineTuningJobs {
     private volatile boolean shuttingDown;
 
     public FineTuningJobs(JobStore store, Datasets datasets, AdapterRegistry registry, ResidentModel resident,
-            LoragateConfig config, Instance<TrainingGate> gates) {
+            LoragateConfig config, Instance<TrainingGate> gates, Tenants tenants) {
+        this.tenants = tenants;
         this.store = store;
         this.datasets = datasets;
         this.registry = registry;
@@ -174,15 +177,19 @@ public class FineTuningJobs {
                 throw bad("publish_if.max_eval_loss_ratio", "max_eval_loss_ratio must be positive");
             }
         }
-        int limit = config.jobs().maxPerTenant();
-        if (store.activeCount(tenant) >= limit) {
-            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "this tenant already has " + limit
-                    + " unfinished fine-tuning jobs (loragate.jobs.max-per-tenant); wait for one to finish or cancel one");
-        }
         long seed = request.seed() == null ? 42 : request.seed();
         String gateJson = gate == null ? null : gateJson(gate);
-        JobRecord job = store.create(tenant, request.model(), request.trainingFile(), emptyToNull(request.validationFile()),
-                request.suffix(), seed, spec.toJson(), gateJson, request.activate());
+        JobRecord job;
+        synchronized (tenants.quotaLock(tenant)) {
+            int limit = tenants.quota(tenant).maxConcurrentJobs();
+            if (limit > 0 && store.activeCount(tenant) >= limit) {
+                throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: this tenant already has " + limit
+                        + " unfinished fine-tuning jobs, its limit (max_concurrent_jobs, default loragate.jobs.max-per-tenant);"
+                        + " wait for one to finish or cancel one").retryAfter(60);
+            }
+            job = store.create(tenant, request.model(), request.trainingFile(), emptyToNull(request.validationFile()),
+                    request.suffix(), seed, spec.toJson(), gateJson, request.activate());
+        }
         LOG.infof("created fine-tuning job %s for %s: %s on %s -> %s", job.id(), tenant, spec.type(), job.trainingFile(),
                 job.suffix());
         validator.execute(() -> validate(job.id()));

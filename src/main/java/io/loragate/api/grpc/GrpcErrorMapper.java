@@ -99,6 +99,7 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
             case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
             case DATA_LOSS -> Status.Code.DATA_LOSS;
             case INTERNAL -> Status.Code.INTERNAL;
+            case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
         };
     }
 

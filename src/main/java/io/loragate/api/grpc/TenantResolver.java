@@ -1,20 +1,36 @@
 package io.loragate.api.grpc;
 
+import io.loragate.model.LoragateException;
+import io.loragate.registry.Tenants;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * Whose request a gRPC call is. Until authentication arrives every caller is the tenant
- * {@code default}; the tenant will come from the caller's credentials (call metadata), never from an
- * adapter id.
+ * Whose request a gRPC call is: the tenant {@link AuthInterceptor} put into the call's
+ * {@link io.grpc.Context} from its {@code authorization} metadata (never from an adapter id). With
+ * authentication off every caller is the tenant {@code default}.
  */
 @ApplicationScoped
 public class TenantResolver {
 
-    /** The tenant of every caller until credentials exist (as REST's). */
-    public static final String DEFAULT = "default";
+    /** The tenant of every caller while authentication is off (as REST's). */
+    public static final String DEFAULT = Tenants.DEFAULT;
+
+    private final Tenants tenants;
+
+    public TenantResolver(Tenants tenants) {
+        this.tenants = tenants;
+    }
 
     /** The tenant of the current call. */
     public String tenant() {
+        String t = AuthInterceptor.TENANT.get();
+        if (t != null) {
+            return t;
+        }
+        if (tenants.authEnabled()) {
+            // every call passes AuthInterceptor first; reaching here is a bug, never a reason to fall back
+            throw new LoragateException(LoragateException.Kind.UNAUTHENTICATED, "missing API key");
+        }
         return DEFAULT;
     }
 }

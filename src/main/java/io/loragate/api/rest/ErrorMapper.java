@@ -25,11 +25,13 @@ public class ErrorMapper {
         int status = switch (e.kind()) {
             case INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED -> 400;
             case NOT_FOUND -> 404;
+            case UNAUTHENTICATED -> 401;
             case RESOURCE_EXHAUSTED -> 429;
             case DATA_LOSS, INTERNAL -> 500;
         };
         String type = switch (e.kind()) {
             case NOT_FOUND -> "not_found_error";
+            case UNAUTHENTICATED -> "authentication_error";
             case RESOURCE_EXHAUSTED -> "rate_limit_error";
             case DATA_LOSS, INTERNAL -> "server_error";
             default -> "invalid_request_error";
@@ -40,6 +42,9 @@ public class ErrorMapper {
         Response.ResponseBuilder r = body(status, e.getMessage(), type, e.param(), e.kind().name().toLowerCase());
         if (e.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED) {
             r.header("Retry-After", String.valueOf(Math.max(1, e.retryAfterSeconds())));
+        }
+        if (e.kind() == LoragateException.Kind.UNAUTHENTICATED) {
+            r.header("WWW-Authenticate", "Bearer realm=\"loragate\"");
         }
         return r.build();
     }

@@ -1,0 +1,473 @@
+package io.loragate.registry;
+
+import io.loragate.config.LoragateConfig;
+import io.loragate.model.LoragateException;
+import io.loragate.model.LoragateException.Kind;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
+
+/**
+ * Tenants: their API keys (authentication), their quotas (configured defaults, per-tenant
+ * overrides) and what they store (for the storage quotas). Keys live only as SHA-256 hashes. A
+ * plain SHA-256 (no salt, no slow KDF) is enough because every key is 256 bits from
+ * {@link SecureRandom}: nobody can guess or brute-force such a key from its hash, and a slow hash
+ * would only slow every request down. Keys are compared with {@link MessageDigest#isEqual}, in
+ * constant time.
+ *
+ * <p>Keys and quotas are held in memory (one process owns the database), so authenticating a
+ * request never blocks on the database: the transports call it on their I/O threads.
+ */
+@ApplicationScoped
+public class Tenants {
+
+    private static final Logger LOG = Logger.getLogger(Tenants.class);
+
+    /** The tenant of every caller while authentication is off. */
+    public static final String DEFAULT = "default";
+
+    private static final String KEY_PREFIX = "lg-";
+    private static final int KEY_ID_HEX = 12;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Per-tenant overrides of {@code loragate.quotas.*}: null = the default, 0 = unlimited. */
+    public record QuotaOverrides(Double requestsPerSecond, Long tokensPerMinute, Integer maxConcurrentStreams,
+            Integer maxAdapters, Long maxStoredBytes, Integer maxConcurrentJobs) {
+        public static final QuotaOverrides NONE = new QuotaOverrides(null, null, null, null, null, null);
+    }
+
+    /** A tenant's effective quotas (0 = unlimited). */
+    public record Quota(double requestsPerSecond, long tokensPerMinute, int maxConcurrentStreams, int maxAdapters,
+            long maxStoredBytes, int maxConcurrentJobs) {
+    }
+
+    /** A tenant as the admin API shows it (never its key). */
+    public record Tenant(String id, String keyId, Instant created, Instant keyRotated, QuotaOverrides overrides) {
+    }
+
+    /** A tenant and its new key: the only time the key exists outside the caller. */
+    public record Issued(Tenant tenant, String apiKey) {
+    }
+
+    /** What a tenant stores, against its quotas. */
+    public record Usage(int adapters, long adapterBytes, long fileBytes) {
+        public long storedBytes() {
+            return adapterBytes + fileBytes;
+        }
+    }
+
+    private record KeyEntry(String tenant, byte[] sha256) {
+    }
+
+    private final DataSource db;
+    private final LoragateConfig config;
+    private final byte[] adminSha256;
+    private final Map<String, KeyEntry> keys = new ConcurrentHashMap<>();      // key id -> entry
+    private final Map<String, Tenant> tenants = new ConcurrentHashMap<>();     // id -> tenant
+    private final Map<String, Object> quotaLocks = new ConcurrentHashMap<>();
+    private volatile boolean loaded;
+
+    public Tenants(DataSource db, LoragateConfig config) {
+        this.db = db;
+        this.config = config;
+        this.adminSha256 = config.auth().adminKeySha256().map(h -> {
+            try {
+                byte[] b = HexFormat.of().parseHex(h.trim().toLowerCase());
+                if (b.length != 32) {
+                    throw new IllegalArgumentException("not 32 bytes");
+                }
+                return b;
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("loragate.auth.admin-key-sha256 must be 64 hex digits (SHA-256)");
+            }
+        }).orElseGet(() -> config.auth().adminKey().filter(k -> !k.isBlank()).map(Tenants::sha256Bytes).orElse(null));
+    }
+
+    void onStart(@Observes StartupEvent e) {
+        load();
+        if (config.auth().enabled()) {
+            LOG.infof("authentication on: %d tenant(s)%s", tenants.size(), adminSha256 == null ? "; no admin key configured" : "");
+        }
+    }
+
+    /** Whether callers must present an API key. */
+    public boolean authEnabled() {
+        return config.auth().enabled();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Authentication
+
+    /** The tenant whose key this is, or empty (unknown, malformed or revoked key). */
+    public Optional<String> authenticate(String apiKey) {
+        load();
+        if (apiKey == null || !apiKey.startsWith(KEY_PREFIX) || apiKey.length() < KEY_PREFIX.length() + KEY_ID_HEX + 2) {
+            return Optional.empty();
+        }
+        String keyId = apiKey.substring(KEY_PREFIX.length(), KEY_PREFIX.length() + KEY_ID_HEX);
+        KeyEntry entry = keys.get(keyId);
+        byte[] presented = sha256Bytes(apiKey);
+        if (entry == null) {
+            MessageDigest.isEqual(presented, presented); // same work either way
+            return Optional.empty();
+        }
+        return MessageDigest.isEqual(presented, entry.sha256()) ? Optional.of(entry.tenant()) : Optional.empty();
+    }
+
+    /** The key of an {@code Authorization: Bearer <key>} header (REST header, gRPC metadata), or null. */
+    public static String bearerKey(String header) {
+        if (header == null) {
+            return null;
+        }
+        String h = header.trim();
+        if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        String key = h.substring(7).trim();
+        return key.isEmpty() ? null : key;
+    }
+
+    /** Whether an admin key is configured. */
+    public boolean adminConfigured() {
+        return adminSha256 != null;
+    }
+
+    /** Whether {@code key} is the admin key. */
+    public boolean isAdmin(String key) {
+        return adminSha256 != null && key != null && MessageDigest.isEqual(sha256Bytes(key), adminSha256);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Management (the admin API)
+
+    /** Creates a tenant and its first key. */
+    public Issued create(String id) {
+        checkId(id);
+        load();
+        String key = newKey();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Tenant t = new Tenant(id, keyId(key), now, now, QuotaOverrides.NONE);
+        synchronized (this) {
+            if (tenants.containsKey(id)) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "tenant '" + id + "' already exists").withParam("id");
+            }
+            Jdbc.inTransaction(db, "create tenant " + id, c -> {
+                try (PreparedStatement s = c.prepareStatement("INSERT INTO tenants (id, key_id, key_sha256, created, key_rotated)"
+                        + " VALUES (?, ?, ?, ?, ?)")) {
+                    s.setString(1, id);
+                    s.setString(2, t.keyId());
+                    s.setString(3, sha256(key));
+                    s.setTimestamp(4, Timestamp.from(now));
+                    s.setTimestamp(5, Timestamp.from(now));
+                    s.executeUpdate();
+                }
+                return null;
+            });
+            tenants.put(id, t);
+            keys.put(t.keyId(), new KeyEntry(id, sha256Bytes(key)));
+        }
+        LOG.infof("created tenant %s", id);
+        return new Issued(t, key);
+    }
+
+    /** All tenants, by id. */
+    public List<Tenant> list() {
+        load();
+        List<Tenant> out = new ArrayList<>(tenants.values());
+        out.sort((a, b) -> a.id().compareTo(b.id()));
+        return out;
+    }
+
+    /** One tenant, or NOT_FOUND. */
+    public Tenant get(String id) {
+        load();
+        Tenant t = id == null ? null : tenants.get(id);
+        if (t == null) {
+            throw new LoragateException(Kind.NOT_FOUND, "tenant '" + id + "' not found");
+        }
+        return t;
+    }
+
+    /** Replaces a tenant's key: the old one stops working at once. */
+    public synchronized Issued rotate(String id) {
+        Tenant old = get(id);
+        String key = newKey();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Tenant t = new Tenant(id, keyId(key), old.created(), now, old.overrides());
+        Jdbc.inTransaction(db, "rotate the key of tenant " + id, c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET key_id = ?, key_sha256 = ?, key_rotated = ? WHERE id = ?")) {
+                s.setString(1, t.keyId());
+                s.setString(2, sha256(key));
+                s.setTimestamp(3, Timestamp.from(now));
+                s.setString(4, id);
+                s.executeUpdate();
+            }
+            return null;
+        });
+        keys.remove(old.keyId());
+        keys.put(t.keyId(), new KeyEntry(id, sha256Bytes(key)));
+        tenants.put(id, t);
+        LOG.infof("rotated the key of tenant %s", id);
+        return new Issued(t, key);
+    }
+
+    /**
+     * Deletes a tenant (its key stops working at once). Refused while it still stores adapters or
+     * files: deleting a tenant never deletes data behind the admin's back.
+     */
+    public synchronized void delete(String id) {
+        Tenant t = get(id);
+        Usage u = usage(id);
+        if (u.adapters() > 0 || u.fileBytes() > 0 || hasFiles(id)) {
+            throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' still stores " + u.adapters()
+                    + " adapter(s) and " + u.fileBytes() + " bytes of files; delete them first");
+        }
+        Jdbc.inTransaction(db, "delete tenant " + id, c -> {
+            try (PreparedStatement s = c.prepareStatement("DELETE FROM tenants WHERE id = ?")) {
+                s.setString(1, id);
+                s.executeUpdate();
+            }
+            return null;
+        });
+        keys.remove(t.keyId());
+        tenants.remove(id);
+        LOG.infof("deleted tenant %s", id);
+    }
+
+    /** Replaces a tenant's quota overrides (null fields: the configured default). */
+    public synchronized Tenant setQuotas(String id, QuotaOverrides q) {
+        Tenant old = get(id);
+        validate(q);
+        Jdbc.inTransaction(db, "set the quotas of tenant " + id, c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET requests_per_second = ?, tokens_per_minute = ?,"
+                    + " max_concurrent_streams = ?, max_adapters = ?, max_stored_bytes = ?, max_concurrent_jobs = ? WHERE id = ?")) {
+                set(s, 1, q.requestsPerSecond());
+                set(s, 2, q.tokensPerMinute());
+                set(s, 3, q.maxConcurrentStreams());
+                set(s, 4, q.maxAdapters());
+                set(s, 5, q.maxStoredBytes());
+                set(s, 6, q.maxConcurrentJobs());
+                s.setString(7, id);
+                s.executeUpdate();
+            }
+            return null;
+        });
+        Tenant t = new Tenant(id, old.keyId(), old.created(), old.keyRotated(), q);
+        tenants.put(id, t);
+        return t;
+    }
+
+    /** INVALID_ARGUMENT naming the first negative or non-finite quota. */
+    public static void validate(QuotaOverrides q) {
+        check(q.requestsPerSecond(), "requests_per_second");
+        check(q.tokensPerMinute(), "tokens_per_minute");
+        check(q.maxConcurrentStreams(), "max_concurrent_streams");
+        check(q.maxAdapters(), "max_adapters");
+        check(q.maxStoredBytes(), "max_stored_bytes");
+        check(q.maxConcurrentJobs(), "max_concurrent_jobs");
+    }
+
+    private static void check(Number n, String field) {
+        if (n != null && !(n.doubleValue() >= 0 && Double.isFinite(n.doubleValue()))) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'" + field + "' must be 0 (unlimited) or positive, got " + n)
+                    .withParam(field);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Quotas and usage
+
+    /** The tenant's effective quotas: its overrides, else {@code loragate.quotas.*}. */
+    public Quota quota(String tenant) {
+        load();
+        var d = config.quotas();
+        Tenant t = tenants.get(tenant);
+        QuotaOverrides o = t == null ? QuotaOverrides.NONE : t.overrides();
+        return new Quota(
+                o.requestsPerSecond() != null ? o.requestsPerSecond() : d.requestsPerSecond(),
+                o.tokensPerMinute() != null ? o.tokensPerMinute() : d.tokensPerMinute(),
+                o.maxConcurrentStreams() != null ? o.maxConcurrentStreams() : d.maxConcurrentStreams(),
+                o.maxAdapters() != null ? o.maxAdapters() : d.maxAdapters(),
+                o.maxStoredBytes() != null ? o.maxStoredBytes() : d.maxStoredBytes(),
+                o.maxConcurrentJobs() != null ? o.maxConcurrentJobs()
+                        : d.maxConcurrentJobs().orElse(config.jobs().maxPerTenant()));
+    }
+
+    /** Adapters (names with a live version) and bytes stored by {@code tenant}. */
+    public Usage usage(String tenant) {
+        return Jdbc.inTransaction(db, "measure the storage of " + tenant, c -> {
+            int adapters;
+            long adapterBytes;
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(DISTINCT name), COALESCE(SUM(bytes), 0)"
+                    + " FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'")) {
+                s.setString(1, tenant);
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    adapters = r.getInt(1);
+                    adapterBytes = r.getLong(2);
+                }
+            }
+            long fileBytes;
+            try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?")) {
+                s.setString(1, tenant);
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    fileBytes = r.getLong(1);
+                }
+            }
+            return new Usage(adapters, adapterBytes, fileBytes);
+        });
+    }
+
+    private boolean hasLiveVersion(String tenant, String name) {
+        return Jdbc.inTransaction(db, "look up adapter " + name, c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM adapter_versions WHERE tenant = ? AND name = ?"
+                    + " AND state <> 'deleted'")) {
+                s.setString(1, tenant);
+                s.setString(2, name);
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    return r.getLong(1) > 0;
+                }
+            }
+        });
+    }
+
+    private boolean hasFiles(String tenant) {
+        return Jdbc.inTransaction(db, "count the files of " + tenant, c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM files WHERE tenant = ?")) {
+                s.setString(1, tenant);
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    return r.getLong(1) > 0;
+                }
+            }
+        });
+    }
+
+    /**
+     * Held around "check a quota, then store or create": two uploads (or jobs) of one tenant cannot
+     * both pass the check with room for only one.
+     */
+    public Object quotaLock(String tenant) {
+        return quotaLocks.computeIfAbsent(tenant, t -> new Object());
+    }
+
+    /**
+     * Refuses (RESOURCE_EXHAUSTED) storing {@code bytes} more for {@code tenant}, and a new adapter
+     * name when {@code newAdapter}, beyond its quotas. Call it holding {@link #quotaLock};
+     * {@code adapterName}: the adapter a new version is for (null: not an adapter).
+     */
+    public void checkStorage(String tenant, long bytes, String adapterName, String param) {
+        Quota q = quota(tenant);
+        if (q.maxStoredBytes() == 0 && (q.maxAdapters() == 0 || adapterName == null)) {
+            return;
+        }
+        Usage u = usage(tenant);
+        boolean newAdapter = adapterName != null && q.maxAdapters() > 0 && !hasLiveVersion(tenant, adapterName);
+        if (newAdapter && q.maxAdapters() > 0 && u.adapters() >= q.maxAdapters()) {
+            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: this tenant already has " + u.adapters()
+                    + " adapters, its limit (max_adapters); delete one first").withParam(param).retryAfter(60);
+        }
+        if (q.maxStoredBytes() > 0 && u.storedBytes() + bytes > q.maxStoredBytes()) {
+            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: storing " + bytes + " bytes more would make "
+                    + (u.storedBytes() + bytes) + " bytes; this tenant's limit (max_stored_bytes) is " + q.maxStoredBytes()
+                    + " bytes").withParam(param).retryAfter(60);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void load() {
+        if (loaded) {
+            return;
+        }
+        synchronized (this) {
+            if (loaded) {
+                return;
+            }
+            Jdbc.inTransaction(db, "load tenants", c -> {
+                try (PreparedStatement s = c.prepareStatement("SELECT id, key_id, key_sha256, created, key_rotated,"
+                        + " requests_per_second, tokens_per_minute, max_concurrent_streams, max_adapters, max_stored_bytes,"
+                        + " max_concurrent_jobs FROM tenants"); ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        QuotaOverrides q = new QuotaOverrides(r.getObject(6) == null ? null : r.getDouble(6),
+                                r.getObject(7) == null ? null : r.getLong(7), r.getObject(8) == null ? null : r.getInt(8),
+                                r.getObject(9) == null ? null : r.getInt(9), r.getObject(10) == null ? null : r.getLong(10),
+                                r.getObject(11) == null ? null : r.getInt(11));
+                        Tenant t = new Tenant(r.getString(1), r.getString(2), r.getTimestamp(4).toInstant(),
+                                r.getTimestamp(5).toInstant(), q);
+                        tenants.put(t.id(), t);
+                        keys.put(t.keyId(), new KeyEntry(t.id(), HexFormat.of().parseHex(r.getString(3))));
+                    }
+                }
+                return null;
+            });
+            loaded = true;
+        }
+    }
+
+    private static void set(PreparedStatement s, int i, Number n) throws SQLException {
+        if (n == null) {
+            s.setNull(i, n instanceof Double ? Types.DOUBLE : Types.BIGINT);
+        } else if (n instanceof Double d) {
+            s.setDouble(i, d);
+        } else {
+            s.setLong(i, n.longValue());
+        }
+    }
+
+    /** Tenant ids follow the adapter-name rule: one safe path segment. */
+    public static void checkId(String id) {
+        if (id == null || !AdapterRegistry.NAME.matcher(id).matches()) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "invalid tenant id '" + id
+                    + "': use 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit").withParam("id");
+        }
+    }
+
+    private static String newKey() {
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(secret);
+        byte[] id = new byte[KEY_ID_HEX / 2];
+        RANDOM.nextBytes(id);
+        return KEY_PREFIX + HexFormat.of().formatHex(id) + "-" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    }
+
+    private static String keyId(String key) {
+        return key.substring(KEY_PREFIX.length(), KEY_PREFIX.length() + KEY_ID_HEX);
+    }
+
+    private static byte[] sha256Bytes(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Hex SHA-256 of a key (what {@code loragate.auth.admin-key-sha256} holds). */
+    public static String sha256(String s) {
+        return HexFormat.of().formatHex(sha256Bytes(s));
+    }
+}
