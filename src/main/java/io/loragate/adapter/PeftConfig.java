@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.model.JsonLimits;
 import io.loragate.model.LoragateException;
 import io.loragate.model.ModelFormatException;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -77,6 +79,14 @@ public record PeftConfig(
     public static final String FILE_NAME = "adapter_config.json";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Reads untrusted configs: bounded size and nesting, duplicate keys refused. */
+    private static final ObjectMapper READER = JsonLimits.strict(JsonLimits.mapper(JsonLimits.MAX_DEPTH, JsonLimits.MAX_CONFIG_BYTES));
+    /**
+     * Characters one regular-expression match of a config's pattern may inspect. A module path is
+     * under 200 characters and an honest pattern inspects each a few times; a catastrophically
+     * backtracking one (e.g. {@code (.*)*x}) hits the budget within milliseconds instead of hanging.
+     */
+    static final int MATCH_BUDGET = 1_000_000;
 
     /** Keys that, when set to anything but their neutral value, change the forward in ways we do not implement. */
     private static final List<String> UNSUPPORTED_WHEN_SET = List.of("lora_bias", "use_qalora", "layer_replication",
@@ -146,7 +156,7 @@ public record PeftConfig(
 
         boolean matches(String module) {
             if (regex != null) {
-                return Pattern.compile(regex).matcher(module).matches();
+                return Pattern.compile(regex).matcher(bounded(module, regex)).matches();
             }
             for (String n : names) {
                 if (module.equals(n) || module.endsWith("." + n)) {
@@ -188,7 +198,7 @@ public record PeftConfig(
     /** PEFT's {@code get_pattern_key}: {@code re.match(rf"(.*\.)?({key})$", module)}, first key wins. */
     private static String patternKey(Set<String> keys, String module) {
         for (String key : keys) {
-            if (Pattern.compile("(.*\\.)?(" + key + ")").matcher(module).matches()) {
+            if (Pattern.compile("(.*\\.)?(" + key + ")").matcher(bounded(module, key)).matches()) {
                 return key;
             }
         }
@@ -205,7 +215,7 @@ public record PeftConfig(
             return false;
         }
         for (String m : modulesToSave) {
-            if (Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(module).lookingAt()) {
+            if (Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(bounded(module, m)).lookingAt()) {
                 return false;
             }
         }
@@ -232,9 +242,47 @@ public record PeftConfig(
         return layer != null && layersToTransform.contains(layer);
     }
 
+    /** {@code module} as a regex input that refuses to be read more than {@link #MATCH_BUDGET} times. */
+    static CharSequence bounded(String module, String regex) {
+        return new CharSequence() {
+            private int left = MATCH_BUDGET;
+
+            @Override
+            public int length() {
+                return module.length();
+            }
+
+            @Override
+            public char charAt(int index) {
+                if (--left < 0) {
+                    throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "adapter_config.json: the regular"
+                            + " expression '" + quote(regex) + "' backtracks too much on module '" + module
+                            + "'; simplify it");
+                }
+                return module.charAt(index);
+            }
+
+            @Override
+            public CharSequence subSequence(int start, int end) {
+                return module.subSequence(start, end);
+            }
+
+            @Override
+            public String toString() {
+                return module;
+            }
+        };
+    }
+
+    /** A config value as an error message shows it: at most 200 characters. */
+    static String quote(Object value) {
+        String s = String.valueOf(value);
+        return s.length() <= 200 ? s : s.substring(0, 200) + "...(" + s.length() + " chars)";
+    }
+
     /** Python's {@code re.match}: anchored at the start only. */
     private static Integer layerIndex(Pattern p, String module) {
-        Matcher m = p.matcher(module);
+        Matcher m = p.matcher(bounded(module, p.pattern()));
         if (!m.lookingAt()) {
             return null;
         }
@@ -262,6 +310,10 @@ public record PeftConfig(
     public static PeftConfig read(Path file) {
         String text;
         try {
+            long size = Files.size(file);
+            if (size > JsonLimits.MAX_CONFIG_BYTES) {
+                throw new ModelFormatException(file, size + " bytes; an adapter config is at most " + JsonLimits.MAX_CONFIG_BYTES);
+            }
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(file, "file not found");
@@ -275,9 +327,9 @@ public record PeftConfig(
     public static PeftConfig parse(Path file, String json) {
         JsonNode root;
         try {
-            root = JSON.readTree(json);
+            root = READER.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new ModelFormatException(file, "not valid JSON: " + e.getOriginalMessage());
+            throw new ModelFormatException(file, "not valid JSON: " + quote(e.getOriginalMessage()));
         }
         if (root == null || !root.isObject()) {
             throw new ModelFormatException(file, "not a JSON object");
@@ -289,14 +341,14 @@ public record PeftConfig(
             throw new ModelFormatException(file, "field 'peft_type' is missing");
         }
         if (!peftType.equals("LORA")) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + peftType
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
                     + "' is not supported (supported: LORA)");
         }
         int r = in.positiveInt("r", 8);
         double alpha = in.number("lora_alpha", 8);
         String bias = in.string("bias", "none");
         if (!bias.equals("none")) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'bias' is '" + bias
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'bias' is '" + quote(bias)
                     + "'; only \"none\" is supported (trained base biases would change the base)");
         }
         boolean useDora = in.bool("use_dora", false);
@@ -309,7 +361,7 @@ public record PeftConfig(
                     || ((v.isArray() || v.isObject()) && v.isEmpty());
             if (!neutral) {
                 throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field '" + key + "' is "
-                        + v + "; this LoRA variant is not supported");
+                        + quote(v) + "; this LoRA variant is not supported");
             }
         }
         Modules targets = in.modules("target_modules");
@@ -326,7 +378,17 @@ public record PeftConfig(
             try {
                 Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
             } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + m
+                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
+                        + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+
+        List<String> layersPattern = in.stringOrStringList("layers_pattern");
+        for (String p : layersPattern) {
+            try {
+                Pattern.compile(".*\\." + p + "\\.(\\d+)\\.");
+            } catch (PatternSyntaxException e) {
+                throw new ModelFormatException(file, "field 'layers_pattern' entry '" + quote(p)
                         + "' is not a valid regular expression: " + e.getDescription());
             }
         }
@@ -339,7 +401,7 @@ public record PeftConfig(
                 targets,
                 exclude,
                 in.intOrIntList("layers_to_transform"),
-                in.stringOrStringList("layers_pattern"),
+                layersPattern,
                 in.bool("fan_in_fan_out", false),
                 modulesToSave,
                 in.rankPattern(),
@@ -365,7 +427,7 @@ public record PeftConfig(
     private record Reader(Path file, JsonNode root) {
 
         private ModelFormatException wrong(String field, String expected) {
-            return new ModelFormatException(file, "field '" + field + "' must be " + expected + ", got " + root.get(field));
+            return new ModelFormatException(file, "field '" + field + "' must be " + expected + ", got " + quote(root.get(field)));
         }
 
         private JsonNode get(String field) {
@@ -444,16 +506,14 @@ public record PeftConfig(
             if (!v.isArray()) {
                 throw wrong(field, "a string or a list of strings");
             }
-            List<String> out = new ArrayList<>();
+            Set<String> out = new LinkedHashSet<>(); // a list of 100k names must not take quadratic time
             for (JsonNode e : v) {
                 if (!e.isTextual()) {
                     throw wrong(field, "a string or a list of strings");
                 }
-                if (!out.contains(e.textValue())) {
-                    out.add(e.textValue());
-                }
+                out.add(e.textValue());
             }
-            return out;
+            return new ArrayList<>(out);
         }
 
         List<String> stringOrStringList(String field) {
@@ -491,8 +551,8 @@ public record PeftConfig(
             for (Map.Entry<String, JsonNode> e : patternEntries("rank_pattern")) {
                 JsonNode v = e.getValue();
                 if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) {
-                    throw new ModelFormatException(file, "field 'rank_pattern' maps '" + e.getKey()
-                            + "' to " + v + "; ranks must be positive integers");
+                    throw new ModelFormatException(file, "field 'rank_pattern' maps '" + quote(e.getKey())
+                            + "' to " + quote(v) + "; ranks must be positive integers");
                 }
                 out.put(e.getKey(), v.intValue());
             }
@@ -504,7 +564,7 @@ public record PeftConfig(
             for (Map.Entry<String, JsonNode> e : patternEntries("alpha_pattern")) {
                 JsonNode v = e.getValue();
                 if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
-                    throw new ModelFormatException(file, "field 'alpha_pattern' maps '" + e.getKey() + "' to " + v
+                    throw new ModelFormatException(file, "field 'alpha_pattern' maps '" + quote(e.getKey()) + "' to " + quote(v)
                             + "; alphas must be numbers");
                 }
                 out.put(e.getKey(), v.doubleValue());
@@ -526,7 +586,7 @@ public record PeftConfig(
                 try {
                     Pattern.compile("(.*\\.)?(" + e.getKey() + ")");
                 } catch (PatternSyntaxException ex) {
-                    throw new ModelFormatException(file, "field '" + field + "' key '" + e.getKey()
+                    throw new ModelFormatException(file, "field '" + field + "' key '" + quote(e.getKey())
                             + "' is not a valid regular expression: " + ex.getDescription());
                 }
                 out.add(e);

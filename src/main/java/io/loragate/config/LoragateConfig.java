@@ -138,6 +138,17 @@ public interface LoragateConfig {
         /** A request still unfinished after this is dropped by the engine. */
         @WithDefault("300s")
         java.time.Duration requestTimeout();
+
+        /**
+         * Largest JSON request body (every endpoint but the multipart uploads): a larger
+         * Content-Length gets 413 before the body is read; a chunked body over it fails to parse (400).
+         */
+        @WithDefault("16M")
+        MemorySize maxJsonBytes();
+
+        /** Deepest nesting of arrays and objects in a JSON request body. */
+        @WithDefault("64")
+        int maxJsonDepth();
     }
 
     /** Fine-tuning jobs. */

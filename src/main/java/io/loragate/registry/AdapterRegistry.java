@@ -5,6 +5,7 @@ import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.config.LoragateConfig;
 import io.loragate.model.BaseModel;
+import io.loragate.model.DataPaths;
 import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
 import io.loragate.runtime.ResidentModel;
@@ -66,7 +67,7 @@ public class AdapterRegistry {
     private static final Logger LOG = Logger.getLogger(AdapterRegistry.class);
 
     /** Adapter names (and tenants): safe as one path segment, never {@code .} or {@code ..}, no {@code @}. */
-    public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+    public static final Pattern NAME = DataPaths.ID;
 
     static final String ADAPTERS_DIR = "adapters";
     static final String TMP_DIR = "tmp";
@@ -116,7 +117,9 @@ public class AdapterRegistry {
         }
         checkSafetensors(adapterWeights);
 
-        Path staging = config.dataDir().resolve(TMP_DIR).resolve(STAGING_PREFIX + UUID.randomUUID());
+        refuseLinksInDataDir(adapterConfigJson);
+        refuseLinksInDataDir(adapterWeights);
+        Path staging = DataPaths.under(config.dataDir(), TMP_DIR, STAGING_PREFIX + UUID.randomUUID());
         try {
             Files.createDirectories(staging);
             copy(adapterConfigJson, staging.resolve(PeftConfig.FILE_NAME), null);
@@ -340,7 +343,18 @@ public class AdapterRegistry {
 
     /** The PEFT folder of a version ({@code adapter_config.json} + {@code adapter_model.safetensors}). */
     public Path folder(AdapterVersion v) {
-        return versionDir(v.tenant(), v.name(), v.version());
+        Path dir = versionDir(v.tenant(), v.name(), v.version());
+        DataPaths.refuseLinks(config.dataDir(), dir.resolve(PeftConfig.FILE_NAME));
+        DataPaths.refuseLinks(config.dataDir(), dir.resolve(LoraAdapter.WEIGHTS_FILE));
+        return dir;
+    }
+
+    /** Files handed to {@link #register} from inside the data directory (a job's output) must not be links. */
+    private void refuseLinksInDataDir(Path file) {
+        Path root = config.dataDir().toAbsolutePath().normalize();
+        if (file != null && file.toAbsolutePath().normalize().startsWith(root)) {
+            DataPaths.refuseLinks(root, file);
+        }
     }
 
     /** The state, error and own pin of every live version of an adapter, by version. */
@@ -555,7 +569,7 @@ public class AdapterRegistry {
     }
 
     private Path versionDir(String tenant, String name, int version) {
-        return config.dataDir().resolve(ADAPTERS_DIR).resolve(tenant).resolve(name).resolve(Integer.toString(version));
+        return DataPaths.under(config.dataDir(), ADAPTERS_DIR, tenant, name, Integer.toString(version));
     }
 
     private static void checkTenant(String tenant) {

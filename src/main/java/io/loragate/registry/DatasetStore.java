@@ -1,6 +1,7 @@
 package io.loragate.registry;
 
 import io.loragate.config.LoragateConfig;
+import io.loragate.model.DataPaths;
 import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
 import io.quarkus.runtime.StartupEvent;
@@ -13,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -80,7 +82,7 @@ public class DatasetStore {
         Path tmp = config.dataDir().resolve(AdapterRegistry.TMP_DIR);
         try {
             Files.createDirectories(tmp);
-            return new Staging(tmp.resolve(STAGING_PREFIX + boot + "-" + randomHex(12)));
+            return new Staging(DataPaths.under(config.dataDir(), AdapterRegistry.TMP_DIR, STAGING_PREFIX + boot + "-" + randomHex(12)));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a staging file in " + tmp, e);
         }
@@ -316,7 +318,7 @@ public class DatasetStore {
     public InputStream open(String tenant, String id) {
         StoredFile f = get(tenant, id);
         try {
-            return Files.newInputStream(blob(f));
+            return Files.newInputStream(blob(f), LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw notFound(id); // deleted meanwhile
         } catch (IOException e) {
@@ -396,7 +398,10 @@ public class DatasetStore {
     // Helpers
 
     private Path blobPath(String sha256) {
-        return config.dataDir().resolve(FILES_DIR).resolve(sha256.substring(0, 2)).resolve(sha256);
+        if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+            throw new LoragateException(Kind.DATA_LOSS, "stored file content id '" + sha256 + "' is not a SHA-256");
+        }
+        return DataPaths.under(config.dataDir(), FILES_DIR, sha256.substring(0, 2), sha256);
     }
 
     private static boolean isWhole(Path blob, long bytes) throws IOException {

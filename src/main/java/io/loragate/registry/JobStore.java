@@ -1,6 +1,7 @@
 package io.loragate.registry;
 
 import io.loragate.config.LoragateConfig;
+import io.loragate.model.DataPaths;
 import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -60,10 +61,19 @@ public class JobStore {
 
     /** The job's folder (checkpoints, staging of the adapter to publish). */
     public Path jobDir(String id) {
-        if (!ID.matcher(id).matches()) {
-            throw new IllegalArgumentException("not a job id: " + id);
+        return jobPath(id);
+    }
+
+    /** {@code <data-dir>/jobs/<id>/more...}, checked to stay there and to cross no symbolic link. */
+    public Path jobPath(String id, String... more) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "not a job id: '" + id + "'");
         }
-        return config.dataDir().resolve(JOBS_DIR).resolve(id);
+        String[] segments = new String[2 + more.length];
+        segments[0] = JOBS_DIR;
+        segments[1] = id;
+        System.arraycopy(more, 0, segments, 2, more.length);
+        return DataPaths.under(config.dataDir(), segments);
     }
 
     /** Inserts a new job in {@code validating_files} with its "created" event. */

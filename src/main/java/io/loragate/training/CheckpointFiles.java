@@ -2,6 +2,7 @@ package io.loragate.training;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.model.DataPaths;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -75,6 +76,9 @@ public final class CheckpointFiles {
     /** Reads a checkpoint folder written by {@link #write}. */
     public static Loaded read(Path dir, long step) {
         Path f = folder(dir, step);
+        // a checkpoint lies in the data directory: a file there replaced by a link is refused
+        DataPaths.refuseLinks(dir, f.resolve(STATE));
+        DataPaths.refuseLinks(dir, f.resolve(META));
         try (SafetensorsFile st = SafetensorsFile.open(f.resolve(STATE))) {
             Map<String, float[]> state = new LinkedHashMap<>();
             for (String name : st.names()) {

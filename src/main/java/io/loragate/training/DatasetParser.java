@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.model.JsonLimits;
 import io.loragate.model.LoragateException;
 import io.loragate.model.TextTokenizer;
 import io.loragate.runtime.ChatTemplate;
@@ -46,7 +47,15 @@ public final class DatasetParser {
     public static final int MAX_REPORTED_ERRORS = 1000;
 
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
-    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Longest line read; a longer one is reported without being held in memory. */
+    public static final int MAX_LINE_BYTES = 8 << 20;
+
+    /** One line is one document: nesting bounded, duplicate keys refused (which one would win is a guess). */
+    private static final ObjectMapper JSON = JsonLimits.strict(JsonLimits.mapper(JsonLimits.MAX_DEPTH, MAX_LINE_BYTES))
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Stands for a line over {@link #MAX_LINE_BYTES} (compared by identity: no line read is this instance). */
+    @SuppressWarnings("StringOperationCanBeSimplified")
+    private static final String TOO_LONG = new String("<line too long>");
 
     private final TextTokenizer tokenizer;
     private final ChatTemplate template;
@@ -195,6 +204,9 @@ public final class DatasetParser {
     static Parsed parse(String line) {
         if (line == null) {
             return Parsed.bad(null, "invalid UTF-8");
+        }
+        if (line == TOO_LONG) {
+            return Parsed.bad(null, "line longer than " + MAX_LINE_BYTES + " bytes");
         }
         JsonNode n;
         try {
@@ -389,20 +401,39 @@ public final class DatasetParser {
         try (InputStream in = Files.newInputStream(file)) {
             byte[] buf = new byte[1 << 16];
             ByteArrayOutputStream line = new ByteArrayOutputStream();
+            boolean tooLong = false;
             int number = 0;
             for (int n; (n = in.read(buf)) > 0; ) {
                 int from = 0;
-                for (int i = 0; i < n; i++) {
-                    if (buf[i] == '\n') {
-                        line.write(buf, from, i - from);
-                        emit(++number, line, visitor);
-                        line.reset();
-                        from = i + 1;
+                for (int i = 0; i <= n; i++) {
+                    boolean end = i < n && buf[i] == '\n';
+                    if (i < n && !end) {
+                        continue;
                     }
+                    // bytes [from, i) belong to the current line; its end when buf[i] is a line feed
+                    if (!tooLong && line.size() + (i - from) > MAX_LINE_BYTES) {
+                        tooLong = true;
+                        line.reset();
+                    }
+                    if (!tooLong) {
+                        line.write(buf, from, i - from);
+                    }
+                    if (end) {
+                        number++;
+                        if (tooLong) {
+                            visitor.line(number, TOO_LONG);
+                        } else {
+                            emit(number, line, visitor);
+                        }
+                        line.reset();
+                        tooLong = false;
+                    }
+                    from = i + 1;
                 }
-                line.write(buf, from, n - from);
             }
-            if (line.size() > 0) {
+            if (tooLong) {
+                visitor.line(++number, TOO_LONG);
+            } else if (line.size() > 0) {
                 emit(++number, line, visitor);
             }
         } catch (IOException e) {

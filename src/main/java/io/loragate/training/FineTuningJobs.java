@@ -392,7 +392,7 @@ public class FineTuningJobs {
     }
 
     Path checkpointDir(String id) {
-        return store.jobDir(id).resolve("checkpoints");
+        return store.jobPath(id, "checkpoints");
     }
 
     /** The newest checkpoint whose row says its state is kept and whose folder is complete (0: none). */

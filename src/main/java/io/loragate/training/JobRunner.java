@@ -261,7 +261,7 @@ final class JobRunner {
 
     private void finishCancelled() {
         String id = job.id();
-        CheckpointFiles.deleteRecursively(jobs.store().jobDir(id).resolve("adapter"));
+        CheckpointFiles.deleteRecursively(jobs.store().jobPath(id, "adapter"));
         store.transition(id, Set.of(JobStore.RUNNING), JobStore.CANCELLED, "info", "Job cancelled; nothing was published",
                 null, null);
     }
@@ -303,7 +303,7 @@ final class JobRunner {
                     + String.join("; ", refused), null, null);
             return;
         }
-        Path folder = jobs.store().jobDir(id).resolve("adapter");
+        Path folder = jobs.store().jobPath(id, "adapter");
         CheckpointFiles.deleteRecursively(folder);
         r.saveAdapter(folder);
         AdapterVersion v = publish(folder);

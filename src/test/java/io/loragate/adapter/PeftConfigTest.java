@@ -206,4 +206,56 @@ class PeftConfigTest {
         assertEquals(plain, PeftConfig.read(dir.resolve("adapter_config.json")));
         assertEquals(Map.of(), plain.extras());
     }
+
+    // --- untrusted input (issue 5): found by PeftConfigFuzzTest or closed on review
+
+    /** Found by the fuzzer: an invalid layers_pattern passed parsing and threw PatternSyntaxException at load. */
+    @Test
+    void anInvalidLayersPatternIsRefusedAtParse() {
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> lora("\"layers_pattern\":\"C:\\\\x\",\"layers_to_transform\":[0]"));
+        assertTrue(e.getMessage().contains("'layers_pattern'"), e.getMessage());
+    }
+
+    @Test
+    void duplicateKeysAreRefused() {
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> lora("\"r\":64"));
+        assertTrue(e.getMessage().contains("Duplicate field 'r'"), e.getMessage());
+    }
+
+    @Test
+    void deepNestingIsRefusedCleanly() {
+        String deep = "[".repeat(100) + "]".repeat(100);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> lora("\"x\":" + deep));
+        assertTrue(e.getMessage().contains("nesting depth"), e.getMessage());
+    }
+
+    @Test
+    void aCatastrophicallyBacktrackingRegexFailsFastInsteadOfHanging() {
+        PeftConfig c = parse("{\"peft_type\":\"LORA\",\"target_modules\":\"(.*.*.*.*.*)*x\"}");
+        long start = System.nanoTime();
+        LoragateException e = assertThrows(LoragateException.class,
+                () -> c.targets("model.layers.0.self_attn.q_proj_with_a_long_name_to_backtrack_over"));
+        assertTrue(e.getMessage().contains("backtracks too much"), e.getMessage());
+        assertTrue(System.nanoTime() - start < 5_000_000_000L, "took too long");
+    }
+
+    @Test
+    void aHugeTargetListParsesInLinearTime() {
+        StringBuilder b = new StringBuilder("{\"peft_type\":\"LORA\",\"target_modules\":[");
+        for (int i = 0; i < 60_000; i++) {
+            b.append(i > 0 ? "," : "").append("\"m").append(i).append('"');
+        }
+        long start = System.nanoTime();
+        assertEquals(60_000, parse(b.append("]}").toString()).targetModules().names().size());
+        assertTrue(System.nanoTime() - start < 5_000_000_000L, "took too long");
+    }
+
+    @Test
+    void anOversizedConfigFileIsRefusedBeforeReading(@TempDir Path dir) throws java.io.IOException {
+        Path f = dir.resolve("adapter_config.json");
+        java.nio.file.Files.write(f, new byte[(int) io.loragate.model.JsonLimits.MAX_CONFIG_BYTES + 1]);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> PeftConfig.read(f));
+        assertTrue(e.getMessage().contains("at most"), e.getMessage());
+    }
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * The gateway on the tiny-llama fixture (a decoder that the fixture adapters fit), with its own data
  * directory and an adapter cache budget that holds two of the fixture's r=4 adapters (35,840 bytes
- * each) but not three, a rank limit of 16 and an upload limit of 1 MiB.
+ * each) but not three, a rank limit of 16, an upload limit of 1 MiB and a JSON body limit of 256 KiB.
  */
 public class TinyLlamaRegistryProfile implements QuarkusTestProfile {
 
@@ -22,6 +22,7 @@ public class TinyLlamaRegistryProfile implements QuarkusTestProfile {
                 "loragate.data-dir", "target/test-data-registry",
                 "loragate.cache.max-bytes", Long.toString(BUDGET),
                 "loragate.adapters.max-rank", "16",
-                "loragate.adapters.max-upload-bytes", "1M");
+                "loragate.adapters.max-upload-bytes", "1M",
+                "loragate.limits.max-json-bytes", "256K");
     }
 }

@@ -300,4 +300,35 @@ class DatasetParserTest {
         LoragateException e = assertThrows(LoragateException.class, () -> parser.validate(resource("chat.jsonl"), 0));
         assertEquals(LoragateException.Kind.INVALID_ARGUMENT, e.kind());
     }
+
+    // --- untrusted input (issue 5)
+
+    @Test
+    void aLineOverTheLimitIsOneBadLineAndTheOthersStillCount() throws IOException {
+        Path f = Files.createTempFile(tmp, "long", ".jsonl");
+        byte[] big = new byte[DatasetParser.MAX_LINE_BYTES + 10];
+        Arrays.fill(big, (byte) 'x');
+        try (var out = Files.newOutputStream(f)) {
+            out.write("{\"text\": \"a\", \"label\": \"x\"}\n".getBytes(StandardCharsets.UTF_8));
+            out.write(big);
+            out.write("\n{\"text\": \"b\", \"label\": \"y\"}\n".getBytes(StandardCharsets.UTF_8));
+            out.write(big); // the last line, without a line feed
+        }
+        DatasetReport r = parser.validate(f, 64);
+        assertEquals(2, r.examples());
+        assertEquals(2, r.errorCount());
+        assertEquals(2, r.errors().get(0).line());
+        assertTrue(r.errors().get(0).reason().contains("line longer than"), r.errors().get(0).reason());
+        assertEquals(4, r.errors().get(1).line());
+    }
+
+    @Test
+    void deepNestingAndDuplicateKeysAreBadLines() throws IOException {
+        DatasetReport r = parser.validate(file("{\"text\": \"a\", \"label\": \"x\"}",
+                "{\"text\": \"a\", \"label\": \"x\", \"n\": " + "[".repeat(5000) + "]".repeat(5000) + "}",
+                "{\"text\": \"a\", \"label\": \"x\", \"label\": \"y\"}"), 64);
+        assertEquals(1, r.examples());
+        assertTrue(r.errors().get(0).reason().contains("nesting depth"), r.errors().get(0).reason());
+        assertTrue(r.errors().get(1).reason().contains("Duplicate field 'label'"), r.errors().get(1).reason());
+    }
 }

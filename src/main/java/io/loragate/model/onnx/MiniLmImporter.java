@@ -3,6 +3,7 @@ package io.loragate.model.onnx;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.model.DataPaths;
 import io.loragate.model.LoragateException;
 import io.loragate.model.safetensors.Dtype;
 import io.loragate.model.safetensors.SafetensorsWriter;
@@ -59,8 +60,11 @@ public final class MiniLmImporter {
         URL onnx = resource(ONNX_RESOURCE);
         URL tokenizer = resource(TOKENIZER_RESOURCE);
         long sourceBytes = contentLength(onnx);
-        Path models = dataDir.resolve("models");
-        Path target = models.resolve(MODEL_ID);
+        Path target = DataPaths.under(dataDir, "models", MODEL_ID);
+        Path models = target.getParent();
+        for (String f : new String[] {MARKER, "config.json", "model.safetensors", "tokenizer.json"}) {
+            DataPaths.refuseLinks(dataDir, target.resolve(f)); // the folder is ours: a planted link is refused
+        }
         if (isComplete(target, sourceBytes)) {
             return target;
         }

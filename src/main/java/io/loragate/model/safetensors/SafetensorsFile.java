@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.model.JsonLimits;
 import io.loragate.model.ModelFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,25 +18,34 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * A memory-mapped safetensors file: an 8-byte little-endian header length, a JSON header, then the
- * raw tensor bytes. The header is validated completely on open (offsets inside the file, byte sizes
- * matching dtype and shape, no overlaps are not required by the format and not checked) so that a
- * lying header fails before anything is allocated. Tensor bytes are never copied to the Java heap:
- * each read maps the tensor's byte range and hands it to the engine.
+ * raw tensor bytes. The header is validated completely on open, as the format's reference
+ * implementation does, so that a lying header fails before anything is allocated: a JSON object of
+ * bounded size and nesting with no duplicate keys, {@code __metadata__} a map of strings, integral
+ * non-negative dimensions, byte sizes matching dtype and shape (overflow-checked), and byte ranges
+ * that tile the data section exactly (in any order in the header, never overlapping, no gaps, no
+ * trailing bytes). Tensor bytes are never copied to the Java heap: each read maps the tensor's
+ * byte range and hands it to the engine.
  */
 public final class SafetensorsFile implements AutoCloseable {
 
     /** Upper bound on the JSON header; the format's reference implementation uses 100 MB. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict header JSON: duplicate keys refused, nesting and numbers bounded (a header is flat). */
+    private static final ObjectMapper JSON = JsonLimits.strict(JsonLimits.mapper(JsonLimits.HEADER_MAX_DEPTH,
+            MAX_HEADER_BYTES));
 
     private final Path path;
     private final FileChannel channel;
@@ -93,13 +103,12 @@ public final class SafetensorsFile implements AutoCloseable {
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (e.getKey().equals("__metadata__")) {
-                    if (e.getValue().isObject()) {
-                        e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                    }
+                    readMetadata(path, e.getValue(), metadata);
                     continue;
                 }
                 tensors.put(e.getKey(), TensorInfo.parse(path, e.getKey(), e.getValue(), dataLen));
             }
+            checkTiling(path, tensors.values(), dataLen);
             return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
@@ -108,6 +117,50 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (RuntimeException e) {
             closeQuietly(ch);
             throw e;
+        }
+    }
+
+    /** {@code __metadata__} is a map from string to string (or null), as the format defines it. */
+    private static void readMetadata(Path path, JsonNode node, Map<String, String> out) {
+        if (node.isNull()) {
+            return;
+        }
+        if (!node.isObject()) {
+            throw new ModelFormatException(path, "safetensors __metadata__ must be an object of strings, not "
+                    + node.getNodeType().toString().toLowerCase(Locale.ROOT));
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> m = it.next();
+            if (!m.getValue().isTextual()) {
+                throw new ModelFormatException(path, "safetensors __metadata__ entry '" + TensorInfo.shorten(m.getKey())
+                        + "' must be a string, not " + m.getValue().getNodeType().toString().toLowerCase(Locale.ROOT));
+            }
+            out.put(m.getKey(), m.getValue().textValue());
+        }
+    }
+
+    /**
+     * The byte ranges, sorted, must follow each other from 0 to the end of the data section: an
+     * overlap would let two tensors alias the same bytes, a gap or a tail hides unparsed data.
+     */
+    private static void checkTiling(Path path, Collection<TensorInfo> infos, long dataLen) {
+        TensorInfo[] sorted = infos.toArray(new TensorInfo[0]);
+        Arrays.sort(sorted, Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long expected = 0;
+        TensorInfo previous = null;
+        for (TensorInfo t : sorted) {
+            if (t.begin() != expected) {
+                throw new ModelFormatException(path, "tensor '" + TensorInfo.shorten(t.name()) + "' data_offsets ["
+                        + t.begin() + ", " + t.end() + "] " + (t.begin() < expected
+                                ? "overlap those of '" + TensorInfo.shorten(previous.name()) + "'"
+                                : "leave a gap after byte " + expected) + " of the data section");
+            }
+            expected = t.end();
+            previous = t;
+        }
+        if (expected != dataLen) {
+            throw new ModelFormatException(path, "the data section has " + dataLen + " bytes but its tensors cover "
+                    + expected + " (trailing bytes or a truncated header)");
         }
     }
 
