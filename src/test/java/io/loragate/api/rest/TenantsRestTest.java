@@ -244,7 +244,7 @@ class TenantsRestTest {
 
     static String jobBody(String file) {
         return "{\"model\": \"tiny-llama\", \"training_file\": \"" + file + "\", \"suffix\": \"tuned\", \"method\": {\"type\":"
-                + " \"supervised\", \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 4}}}";
+                + " \"supervised\", \"hyperparameters\": {\"epochs\": 1000, \"batch_size\": 4}}}"; // long: still running when cancelled
     }
 
     @Test
