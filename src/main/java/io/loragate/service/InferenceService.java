@@ -69,6 +69,31 @@ public class InferenceService {
         }
     }
 
+    /**
+     * Holds a request's lease until nobody uses the weights: the request itself (while it submits)
+     * and every sequence it submitted, each until the engine has ended it. A cancelled request thus
+     * keeps its weights alive for the engine step that may still be reading them, and frees them in
+     * the step that drops its last sequence.
+     */
+    private static final class LeaseRefs {
+        private final Target target;
+        private final AtomicInteger refs = new AtomicInteger(1); // the submitter's
+
+        LeaseRefs(Target target) {
+            this.target = target;
+        }
+
+        void retain() {
+            refs.incrementAndGet();
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) {
+                target.release();
+            }
+        }
+    }
+
     /** Resolves {@code model} (base id, adapter name or name@version) and leases the adapter's weights. */
     private CompletableFuture<Target> target(String tenant, String model) {
         if (model == null || model.isBlank()) {
@@ -155,6 +180,7 @@ public class InferenceService {
         });
         target(tenant, command.model()).thenCompose(t -> {
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
+            LeaseRefs refs = new LeaseRefs(t);
             try {
                 for (int i = 0; i < prompts.size() && !result.isDone(); i++) {
                     int index = i;
@@ -163,29 +189,42 @@ public class InferenceService {
                     TokenCollector collector = new TokenCollector(command.logprobs()) {
                         @Override
                         public void onFinish(String reason, String text, RuntimeException error) {
-                            super.onFinish(reason, text, error);
-                            if (error != null) {
-                                f.completeExceptionally(error);
-                            } else {
-                                f.complete(new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
-                                        command.logprobs() ? tokenStrings(tokenizer()) : null, reason));
+                            try {
+                                super.onFinish(reason, text, error);
+                                if (error != null) {
+                                    f.completeExceptionally(error);
+                                } else {
+                                    f.complete(new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
+                                            command.logprobs() ? tokenStrings(tokenizer()) : null, reason));
+                                }
+                            } finally {
+                                refs.release();
                             }
                         }
                     };
                     Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
+                    refs.retain();
+                    try {
+                        engine.submit(s);
+                    } catch (RuntimeException e) {
+                        refs.release();
+                        throw e;
+                    }
                     submitted.add(s);
-                    engine.submit(s);
+                    if (result.isDone()) {
+                        s.cancel(); // cancelled while submitting
+                    }
                 }
             } catch (RuntimeException e) {
                 submitted.forEach(Sequence::cancel);
-                t.release();
                 throw e;
+            } finally {
+                refs.release();
             }
             return CompletableFuture.allOf(choices.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
                 if (e != null) {
                     submitted.forEach(Sequence::cancel);
                 }
-                t.release();
             }).thenApply(v -> {
                 List<CompletionResult.Choice> list = choices.stream().map(CompletableFuture::join).toList();
                 int completionTokens = list.stream().mapToInt(c -> c.tokenIds().length).sum();
@@ -246,18 +285,22 @@ public class InferenceService {
                 return;
             }
             List<Sequence> submitted = new ArrayList<>();
+            boolean[] terminated = {false}; // guarded by submitted
             AtomicInteger open = new AtomicInteger(prompts.size());
+            // The lease is not released here but by the last sequence to end (LeaseRefs): the engine
+            // may still read the weights in the step that is running when the client goes away.
             em.onTermination(() -> {
                 synchronized (submitted) {
+                    terminated[0] = true;
                     submitted.forEach(Sequence::cancel);
                 }
-                target.thenAccept(Target::release);
             });
             target.whenComplete((t, err) -> {
                 if (err != null) {
                     em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
                     return;
                 }
+                LeaseRefs refs = new LeaseRefs(t);
                 try {
                     for (int i = 0; i < prompts.size(); i++) {
                         int index = i;
@@ -269,24 +312,42 @@ public class InferenceService {
 
                             @Override
                             public void onFinish(String reason, String text, RuntimeException error) {
-                                if (error != null) {
-                                    em.fail(error);
-                                    return;
-                                }
-                                em.emit(new CompletionChunk(id, t.id(), created, index, text, -1, 0, reason));
-                                if (open.decrementAndGet() == 0) {
-                                    em.complete();
+                                try {
+                                    if (error != null) {
+                                        em.fail(error);
+                                        return;
+                                    }
+                                    em.emit(new CompletionChunk(id, t.id(), created, index, text, -1, 0, reason));
+                                    if (open.decrementAndGet() == 0) {
+                                        em.complete();
+                                    }
+                                } finally {
+                                    refs.release();
                                 }
                             }
                         };
                         Sequence s = new Sequence(prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
                         synchronized (submitted) {
+                            if (terminated[0]) {
+                                break; // the client went away before its sequences reached the engine
+                            }
                             submitted.add(s);
                         }
-                        engine.submit(s);
+                        refs.retain();
+                        try {
+                            engine.submit(s);
+                        } catch (RuntimeException e) {
+                            refs.release();
+                            throw e;
+                        }
                     }
                 } catch (RuntimeException e) {
+                    synchronized (submitted) {
+                        submitted.forEach(Sequence::cancel);
+                    }
                     em.fail(e);
+                } finally {
+                    refs.release();
                 }
             });
         });
