@@ -86,6 +86,15 @@ class CancellationTest {
         return c == null ? 0 : c.count();
     }
 
+    /**
+     * The first token reaches the client during the prefill step, a moment before the engine counts
+     * the sequence into its running batch: wait for it (briefly) rather than race it.
+     */
+    void awaitRunning(Engine engine, int leases) throws InterruptedException {
+        await(() -> engine.running() == 1 && cache.stats().leases() == leases + 1, 2_000,
+                "the stream is not running with its lease: running " + engine.running() + ", leases " + cache.stats().leases());
+    }
+
     /** Waits for the row and the lease to be gone; answers {steps since the close, millis since the close}. */
     long[] awaitReleased(Engine engine, int leases, long steps0, long t0) throws InterruptedException {
         await(() -> engine.running() == 0 && engine.waiting() == 0 && cache.stats().leases() == leases, 2_000,
@@ -112,11 +121,12 @@ class CancellationTest {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             String status = in.readLine();
             assertTrue(status.contains(" 200 "), status);
-            for (String line = in.readLine(); line != null && !line.startsWith("data: {"); line = in.readLine()) {
-                // headers and chunk sizes
+            String line = in.readLine();
+            while (line != null && !line.startsWith("data: {")) {
+                line = in.readLine(); // headers and chunk sizes
             }
-            assertEquals(1, engine.running(), "the stream is running");
-            assertEquals(leases + 1, cache.stats().leases(), "and holds a lease");
+            assertTrue(line != null && line.contains("\"text\""), "a token chunk: " + line);
+            awaitRunning(engine, leases);
             steps0 = engine.steps();
             t0 = System.nanoTime();
         } // closes the connection mid-stream
@@ -141,8 +151,7 @@ class CancellationTest {
             Iterator<GenerateStreamResponse> stream = call.call(() -> inference.withDeadlineAfter(60, TimeUnit.SECONDS)
                     .generateStream(request(LONG)));
             assertTrue(stream.hasNext() && stream.next().hasTokenId());
-            assertEquals(1, engine.running(), "the stream is running");
-            assertEquals(leases + 1, cache.stats().leases(), "and holds a lease");
+            awaitRunning(engine, leases);
             steps0 = engine.steps();
             t0 = System.nanoTime();
             call.cancel(null);
