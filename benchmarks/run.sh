@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:-EngineBenchmark}"; shift || true
-mvn -q -B -ntp -DskipTests compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt >&2
+mvn -q -B -ntp ${MVN_FLAGS:-} -DskipTests compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt >&2
 cp="target/classes:$(cat target/bench-classpath.txt)"
 rm -rf target/bench-classes && mkdir -p target/bench-classes
 javac -nowarn -d target/bench-classes -cp "$cp" benchmarks/*.java >&2

@@ -98,6 +98,7 @@ public final class Engine implements AutoCloseable {
             throw new LoragateException(LoragateException.Kind.RESOURCE_EXHAUSTED, "the server is shutting down").retryAfter(5);
         }
         lastActivityNanos = System.nanoTime();
+        s.stepClock = steps::get;
         inFlight.incrementAndGet();
         if (!waiting.offer(s)) {
             inFlight.decrementAndGet();
@@ -154,9 +155,13 @@ public final class Engine implements AutoCloseable {
                 }
                 if (causal != null) {
                     retire();
-                    admit();
+                    boolean worked = admit();
                     if (!rows.isEmpty()) {
                         decode();
+                        worked = true;
+                    }
+                    if (worked) {
+                        steps.incrementAndGet();
                         continue;
                     }
                 }
@@ -177,37 +182,58 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Drops sequences whose client went away or whose deadline passed. */
+    /**
+     * Drops sequences whose client went away or whose deadline passed, running or still waiting: a
+     * cancelled request frees its row (and, through its listener, its adapter lease) at the first
+     * step after the cancel, even while the batch is full and it has not been admitted.
+     */
     private void retire() {
         long now = System.nanoTime();
         for (int r = rows.size() - 1; r >= 0; r--) {
             Sequence s = rows.get(r);
             if (s.cancelled() || s.expired(now)) {
                 removeRow(r);
-                end(s, s.cancelled() ? "cancelled" : "timeout", null);
+                drop(s, now);
             }
+        }
+        for (Sequence s : waiting.removeIf(s -> s.cancelled() || s.expired(now))) {
+            drop(s, now);
+        }
+    }
+
+    private void drop(Sequence s, long now) {
+        if (s.cancelled()) {
+            long at = s.cancelStep();
+            if (at >= 0) {
+                long lag = steps.get() - at;
+                maxCancelLag.accumulateAndGet(lag, Math::max);
+            }
+            finish(s, "cancelled");
+        } else {
+            finish(s, "timeout");
         }
     }
 
     /**
-     * Admits waiting sequences into free rows, fairly across tenants: each free row goes to the
-     * waiting tenant that holds the fewest rows (see {@link FairQueue}).
+     * Admits waiting sequences into free rows, fairly across tenants (each free row goes to the
+     * waiting tenant that holds the fewest rows, see {@link FairQueue}), and prefills them together;
+     * answers whether it ran a forward.
      */
-    private void admit() {
+    private boolean admit() {
         if (waiting.isEmpty()) {
-            return;
+            return false;
         }
         // sequences leave the waiting queue before they become rows: busy() must see them throughout
         admitting = 1;
         try {
-            admitBatch();
+            return admitBatch();
         } finally {
             lastActivityNanos = System.nanoTime();
             admitting = 0;
         }
     }
 
-    private void admitBatch() {
+    private boolean admitBatch() {
         List<Sequence> batch = new ArrayList<>();
         int tokens = 0;
         long now = System.nanoTime();
@@ -222,7 +248,7 @@ public final class Engine implements AutoCloseable {
             }
             waiting.remove(s);
             if (s.cancelled() || s.expired(now)) {
-                end(s, s.cancelled() ? "cancelled" : "timeout", null);
+                drop(s, now);
                 continue;
             }
             batch.add(s);
@@ -230,7 +256,7 @@ public final class Engine implements AutoCloseable {
             tokens += s.promptTokens();
         }
         if (batch.isEmpty()) {
-            return;
+            return false;
         }
         long[][] prompts = new long[batch.size()][];
         List<LoraAdapter> adapters = new ArrayList<>();
@@ -267,6 +293,7 @@ public final class Engine implements AutoCloseable {
         runningCount = rows.size();
         lastActivityNanos = System.nanoTime();
         observer.step(true, batch.size(), tokens, System.nanoTime() - t0);
+        return true;
     }
 
     private void decode() {
@@ -378,6 +405,23 @@ public final class Engine implements AutoCloseable {
         while ((t = tasks.poll()) != null) {
             t.run(); // tasks complete their futures; the base is still open here
         }
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong steps = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong maxCancelLag = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Engine steps so far: loop rounds that ran a forward (admission prefill and/or one decode). */
+    public long steps() {
+        return steps.get();
+    }
+
+    /**
+     * The most engine steps that ever passed between a {@link Sequence#cancel()} and the step that
+     * dropped the sequence (freeing its row and ending it, which releases its lease): 0 or 1 by
+     * design, since every step starts by dropping cancelled sequences.
+     */
+    public long maxCancelLagSteps() {
+        return maxCancelLag.get();
     }
 
     /** Sequences in the running batch. */

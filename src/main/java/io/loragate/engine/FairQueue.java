@@ -95,6 +95,27 @@ final class FairQueue {
         return null;
     }
 
+    /** Removes every waiting sequence that matches {@code drop} and returns them, in queue order. */
+    synchronized List<Sequence> removeIf(java.util.function.Predicate<Sequence> drop) {
+        List<Sequence> out = new ArrayList<>();
+        Iterator<Map.Entry<String, ArrayDeque<Sequence>>> it = queues.entrySet().iterator();
+        while (it.hasNext()) {
+            ArrayDeque<Sequence> q = it.next().getValue();
+            for (Iterator<Sequence> qi = q.iterator(); qi.hasNext(); ) {
+                Sequence s = qi.next();
+                if (drop.test(s)) {
+                    qi.remove();
+                    size--;
+                    out.add(s);
+                }
+            }
+            if (q.isEmpty()) {
+                it.remove();
+            }
+        }
+        return out;
+    }
+
     synchronized int size() {
         return size;
     }

@@ -26,6 +26,9 @@ public final class Sequence {
     final long submittedNanos = System.nanoTime();
     final Sampler sampler;
     private volatile boolean cancelled;
+    /** The engine's step counter, set on submission; the step at which {@link #cancel} was called (-1: not yet / before submission). */
+    volatile java.util.function.LongSupplier stepClock;
+    private volatile long cancelStep = -1;
 
     long[] generated = new long[16];
     int count;
@@ -61,7 +64,15 @@ public final class Sequence {
 
     /** Asks the engine to drop this sequence at its next step (a client went away). */
     public void cancel() {
-        cancelled = true;
+        if (!cancelled) {
+            java.util.function.LongSupplier clock = stepClock;
+            cancelStep = clock == null ? -1 : clock.getAsLong();
+            cancelled = true;
+        }
+    }
+
+    long cancelStep() {
+        return cancelStep;
     }
 
     boolean cancelled() {

@@ -555,6 +555,80 @@ public class AdapterRegistry {
         } catch (SQLException e) {
             LOG.warnf("cannot list deleted adapter versions: %s", e.getMessage());
         }
+        sweepOrphanVersions();
+    }
+
+    /**
+     * Removes version folders that have no row: what a crash between the rename into place and the
+     * insert of the row leaves behind. Each folder is checked again and removed under the adapter's
+     * row lock, which a publication holds from before its rename until its commit, so a publication
+     * running meanwhile never loses its folder.
+     */
+    private void sweepOrphanVersions() {
+        Path root = config.dataDir().resolve(ADAPTERS_DIR);
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        List<Path> candidates = new ArrayList<>();
+        try (DirectoryStream<Path> tenants = Files.newDirectoryStream(root, Files::isDirectory)) {
+            for (Path t : tenants) {
+                try (DirectoryStream<Path> names = Files.newDirectoryStream(t, Files::isDirectory)) {
+                    for (Path n : names) {
+                        try (DirectoryStream<Path> versions = Files.newDirectoryStream(n, Files::isDirectory)) {
+                            versions.forEach(candidates::add);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warnf("cannot list %s: %s", root, e.getMessage());
+            return;
+        }
+        for (Path dir : candidates) {
+            String tenant = dir.getParent().getParent().getFileName().toString();
+            String name = dir.getParent().getFileName().toString();
+            Integer version = parseVersion(dir.getFileName().toString());
+            if (version == null || !NAME.matcher(tenant).matches() || !NAME.matcher(name).matches()) {
+                LOG.warnf("unexpected folder %s among adapter versions; left alone", dir);
+                continue;
+            }
+            try {
+                removeIfOrphan(tenant, name, version, dir);
+            } catch (RuntimeException | SQLException e) {
+                LOG.warnf("cannot check %s: %s", dir, e.getMessage());
+            }
+        }
+    }
+
+    private void removeIfOrphan(String tenant, String name, int version, Path dir) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(true);
+            if (!hasVersionRow(c, tenant, name, version)) {
+                // so that the lock below exists (a publication inserts the same row before renaming)
+                insertAdapterIfAbsent(c, tenant, name, Instant.now().truncatedTo(ChronoUnit.MILLIS));
+            } else {
+                return;
+            }
+        }
+        inTransaction("sweep " + dir, c -> {
+            lockAdapter(c, tenant, name);
+            if (!hasVersionRow(c, tenant, name, version)) {
+                LOG.infof("removing adapter version folder without a row (unfinished publication): %s", dir);
+                deleteRecursively(dir);
+            }
+            return null;
+        });
+    }
+
+    private static boolean hasVersionRow(Connection c, String tenant, String name, int version) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM adapter_versions WHERE tenant = ? AND name = ? AND version = ?")) {
+            s.setString(1, tenant);
+            s.setString(2, name);
+            s.setInt(3, version);
+            try (ResultSet r = s.executeQuery()) {
+                return r.next();
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,31 @@ public class InferenceService {
         }
     }
 
+    /**
+     * Holds a request's lease until nobody uses the weights: the request itself (while it submits)
+     * and every sequence it submitted, each until the engine has ended it. A cancelled request thus
+     * keeps its weights alive for the engine step that may still be reading them, and frees them in
+     * the step that drops its last sequence.
+     */
+    private static final class LeaseRefs {
+        private final Target target;
+        private final AtomicInteger refs = new AtomicInteger(1); // the submitter's
+
+        LeaseRefs(Target target) {
+            this.target = target;
+        }
+
+        void retain() {
+            refs.incrementAndGet();
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) {
+                target.release();
+            }
+        }
+    }
+
     /** Resolves {@code model} (base id, adapter name or name@version) and leases the adapter's weights. */
     private CompletableFuture<Target> target(String tenant, String model) {
         if (model == null || model.isBlank()) {
@@ -181,6 +206,7 @@ public class InferenceService {
         });
         target.thenCompose(t -> {
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
+            LeaseRefs refs = new LeaseRefs(t);
             try {
                 for (int i = 0; i < prompts.size() && !result.isDone(); i++) {
                     int index = i;
@@ -189,29 +215,50 @@ public class InferenceService {
                     TokenCollector collector = new TokenCollector(command.logprobs()) {
                         @Override
                         public void onFinish(String reason, String text, RuntimeException error) {
-                            super.onFinish(reason, text, error);
-                            if (error != null) {
-                                f.completeExceptionally(error);
+                            // the lease goes back before the answer does: a client that has its answer sees no lease held for it
+                            CompletionResult.Choice choice = null;
+                            RuntimeException failure = error;
+                            try {
+                                super.onFinish(reason, text, error);
+                                if (error == null) {
+                                    choice = new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
+                                            command.logprobs() ? tokenStrings(tokenizer()) : null, reason);
+                                }
+                            } catch (RuntimeException e) {
+                                failure = e;
+                            } finally {
+                                refs.release();
+                            }
+                            if (failure != null) {
+                                f.completeExceptionally(failure);
                             } else {
-                                f.complete(new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
-                                        command.logprobs() ? tokenStrings(tokenizer()) : null, reason));
+                                f.complete(choice);
                             }
                         }
                     };
                     Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
+                    refs.retain();
+                    try {
+                        engine.submit(s);
+                    } catch (RuntimeException e) {
+                        refs.release();
+                        throw e;
+                    }
                     submitted.add(s);
-                    engine.submit(s);
+                    if (result.isDone()) {
+                        s.cancel(); // cancelled while submitting
+                    }
                 }
             } catch (RuntimeException e) {
                 submitted.forEach(Sequence::cancel);
-                t.release();
                 throw e;
+            } finally {
+                refs.release();
             }
             return CompletableFuture.allOf(choices.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
                 if (e != null) {
                     submitted.forEach(Sequence::cancel);
                 }
-                t.release();
             }).thenApply(v -> {
                 List<CompletionResult.Choice> list = choices.stream().map(CompletableFuture::join).toList();
                 int completionTokens = list.stream().mapToInt(c -> c.tokenIds().length).sum();
@@ -284,19 +331,23 @@ public class InferenceService {
                 return;
             }
             List<Sequence> submitted = new ArrayList<>();
+            boolean[] terminated = {false}; // guarded by submitted
             AtomicInteger open = new AtomicInteger(prompts.size());
+            // The lease is not released here but by the last sequence to end (LeaseRefs): the engine
+            // may still read the weights in the step that is running when the client goes away.
             em.onTermination(() -> {
                 slot.run();
                 synchronized (submitted) {
+                    terminated[0] = true;
                     submitted.forEach(Sequence::cancel);
                 }
-                target.thenAccept(Target::release);
             });
             target.whenComplete((t, err) -> {
                 if (err != null) {
                     em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
                     return;
                 }
+                LeaseRefs refs = new LeaseRefs(t);
                 try {
                     for (int i = 0; i < prompts.size(); i++) {
                         int index = i;
@@ -308,6 +359,7 @@ public class InferenceService {
 
                             @Override
                             public void onFinish(String reason, String text, RuntimeException error) {
+                                refs.release(); // before the last chunk: a client that has it sees no lease held for it
                                 if (error != null) {
                                     em.fail(error);
                                     return;
@@ -320,12 +372,26 @@ public class InferenceService {
                         };
                         Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
                         synchronized (submitted) {
+                            if (terminated[0]) {
+                                break; // the client went away before its sequences reached the engine
+                            }
                             submitted.add(s);
                         }
-                        engine.submit(s);
+                        refs.retain();
+                        try {
+                            engine.submit(s);
+                        } catch (RuntimeException e) {
+                            refs.release();
+                            throw e;
+                        }
                     }
                 } catch (RuntimeException e) {
+                    synchronized (submitted) {
+                        submitted.forEach(Sequence::cancel);
+                    }
                     em.fail(e);
+                } finally {
+                    refs.release();
                 }
             });
         });

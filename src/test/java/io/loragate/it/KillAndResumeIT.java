@@ -9,12 +9,9 @@ import io.loragate.model.safetensors.SafetensorsFile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.specification.RequestSpecification;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -31,49 +28,12 @@ class KillAndResumeIT {
     static final List<String> WORDS = List.of("apple", "river", "stone", "cloud", "tiger", "lemon", "piano", "maple", "ocean",
             "pencil", "garden", "window", "rocket", "candle", "forest", "silver");
 
-    private Process process;
+    private Gateway gateway;
 
     @AfterEach
     void stop() {
-        if (process != null) {
-            process.destroyForcibly();
-        }
-    }
-
-    static Path app() {
-        Path jar = Path.of(System.getProperty("loragate.it.app", "target/quarkus-app/quarkus-run.jar"));
-        assertTrue(Files.isRegularFile(jar), jar + " is missing: run `mvn verify` (the package phase builds it)");
-        return jar;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    Process start(Path data, int port, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1",
-                "-Dquarkus.http.port=" + port, "-Dloragate.data-dir=" + data,
-                "-Dloragate.model.path=" + Fixtures.hf("tiny-llama").toAbsolutePath(), "-Dloragate.model.id=tiny-llama",
-                "-Dloragate.jobs.yield-policy=none", "-jar", app().toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().put("OMP_NUM_THREADS", "1");
-        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-        process = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (true) {
-            assertTrue(process.isAlive(), "the gateway exited; see " + log);
-            try {
-                if (api(port).get("/q/health/ready").statusCode() == 200) {
-                    return process;
-                }
-            } catch (Exception notYet) {
-                // connection refused while starting
-            }
-            assertTrue(System.nanoTime() < deadline, "the gateway did not become ready; see " + log);
-            sleep(200);
+        if (gateway != null) {
+            gateway.close();
         }
     }
 
@@ -109,9 +69,9 @@ class KillAndResumeIT {
     @Test
     void aJobKilledMidRunResumesAndEndsWithTheSameAdapter() throws Exception {
         Path data = Files.createTempDirectory(Path.of("target"), "it-kill-resume-");
-        Path log = data.resolve("gateway.log");
-        int port = freePort();
-        start(data, port, log);
+        gateway = new Gateway(data);
+        int port = gateway.port;
+        gateway.start();
         StringBuilder lines = new StringBuilder();
         for (String w : WORDS) {
             lines.append("{\"prompt\": \"Q: ").append(w).append("\\nA:\", \"completion\": \" yes, ").append(w).append(".\"}\n");
@@ -136,10 +96,8 @@ class KillAndResumeIT {
         long stepAtKill = j.getLong("progress.step");
         long total = j.getLong("progress.total_steps");
         assertTrue(stepAtKill < total, "the job finished before it could be killed; make it longer");
-        process.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
-        assertTrue(process.waitFor(30, TimeUnit.SECONDS));
-
-        start(data, port, log);
+        gateway.kill(); // SIGKILL: no shutdown hook, no final checkpoint
+        gateway.start();
         JsonPath resumed = awaitFinal(port, killed);
         assertEquals("succeeded", resumed.getString("status"), resumed.prettify());
         assertEquals("resumed@1", resumed.getString("fine_tuned_model"));
@@ -152,8 +110,7 @@ class KillAndResumeIT {
         String straight = createJob(port, file, "straight");
         JsonPath done = awaitFinal(port, straight);
         assertEquals("succeeded", done.getString("status"), done.prettify());
-        process.destroy();
-        process.waitFor(30, TimeUnit.SECONDS);
+        gateway.stop();
 
         Path a = data.resolve("adapters/default/resumed/1/adapter_model.safetensors");
         Path b = data.resolve("adapters/default/straight/1/adapter_model.safetensors");
@@ -173,11 +130,6 @@ class KillAndResumeIT {
     }
 
     private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        Gateway.sleep(millis);
     }
 }

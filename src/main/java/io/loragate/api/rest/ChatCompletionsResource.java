@@ -17,6 +17,8 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import io.vertx.core.http.HttpServerResponse;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
@@ -46,7 +48,7 @@ public class ChatCompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    public Response create(JsonNode body) {
+    public Response create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         JsonNode msgs = body.get("messages");
@@ -92,7 +94,7 @@ public class ChatCompletionsResource {
                 first[0] = false;
                 return s;
             }).onFailure().recoverWithItem(e -> "{\"error\":{\"message\":" + quote(e.getMessage()) + ",\"type\":\"server_error\"}}");
-            return SseStream.of(events);
+            return SseStream.of(events, response);
         }
         CompletionResult r = Await.of(inference.complete(tenant, command));
         ObjectNode o = json.createObjectNode();

@@ -17,6 +17,8 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import io.vertx.core.http.HttpServerResponse;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
@@ -39,7 +41,7 @@ public class CompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    public Response create(JsonNode body) {
+    public Response create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> prompts = Requests.strings(body, "prompt", true);
@@ -56,7 +58,7 @@ public class CompletionsResource {
             Multi<String> events = inference.stream(tenant, command)
                     .map(c -> chunkJson(c, tokenIds))
                     .onFailure().recoverWithItem(e -> errorJson(e));
-            return SseStream.of(events);
+            return SseStream.of(events, response);
         }
         return Response.ok(resultJson(Await.of(inference.complete(tenant, command)), tokenIds, logprobs))
                 .type(MediaType.APPLICATION_JSON).build();
