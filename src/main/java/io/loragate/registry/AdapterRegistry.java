@@ -921,12 +921,7 @@ public class AdapterRegistry {
     }
 
     private static void update(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            s.executeUpdate();
-        }
+        Jdbc.update(c, sql, args);
     }
 
     private static void rollback(Connection c) {

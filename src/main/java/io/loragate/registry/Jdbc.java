@@ -56,6 +56,20 @@ final class Jdbc {
         return state != null && (state.startsWith("40") || state.equals("HYT00"));
     }
 
+    /** Runs one statement with {@code args} bound in order (null as SQL NULL). */
+    static void update(Connection c, String sql, Object... args) throws SQLException {
+        try (java.sql.PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                if (args[i] == null) {
+                    s.setNull(i + 1, java.sql.Types.VARCHAR);
+                } else {
+                    s.setObject(i + 1, args[i]);
+                }
+            }
+            s.executeUpdate();
+        }
+    }
+
     static LoragateException dbError(String what, SQLException e) {
         return new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
     }

@@ -352,16 +352,7 @@ public class JobStore {
     }
 
     private static Void update(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                if (args[i] == null) {
-                    s.setNull(i + 1, Types.VARCHAR);
-                } else {
-                    s.setObject(i + 1, args[i]);
-                }
-            }
-            s.executeUpdate();
-        }
+        Jdbc.update(c, sql, args);
         return null;
     }
 
