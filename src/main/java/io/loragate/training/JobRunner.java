@@ -113,9 +113,13 @@ final class JobRunner {
         long seed = job.seed();
         JobSpec.Adapter a = spec.adapter();
         boolean classification = spec.type().equals(JobSpec.CLASSIFICATION);
+        if (!a.method().equals(JobSpec.LORA) && !a.method().equals(JobSpec.RSLORA)) {
+            throw new io.loragate.model.LoragateException(io.loragate.model.LoragateException.Kind.UNIMPLEMENTED,
+                    "training method '" + a.method() + "' is not implemented yet");
+        }
         PeftConfig plain = PeftConfig.lora(a.r(), a.alpha(), a.targetModules(), classification ? "SEQ_CLS" : "CAUSAL_LM");
         PeftConfig peft = new PeftConfig(plain.peftType(), plain.taskType(), jobs.resident().id(), a.r(), a.alpha(),
-                a.useRslora(), plain.targetModules(), plain.excludeModules(), plain.layersToTransform(), plain.layersPattern(),
+                a.useRslora(), plain.targetModules(), plain.excludeModules(), a.layersToTransform(), plain.layersPattern(),
                 plain.fanInFanOut(), plain.modulesToSave(), plain.rankPattern(), plain.alphaPattern(), plain.bias(),
                 plain.useDora(), a.dropout(), plain.extras());
         TrainingConfig config = spec.trainingConfig(seed);
