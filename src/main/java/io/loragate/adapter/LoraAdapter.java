@@ -86,11 +86,22 @@ public final class LoraAdapter implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, Lora> lora;
     private final Map<String, Replacement> replacements;
+    private final List<AdapterPart> parts;
     private final long bytes;
     private final int rank;
 
     private LoraAdapter(PeftConfig config, NDManager manager, Map<String, Lora> lora,
             Map<String, Replacement> replacements, long bytes) {
+        this(config, manager, lora, replacements, List.of(), bytes);
+    }
+
+    /**
+     * @param parts the other methods' weights (IA3, bottleneck, prompt, DoRA), owned by {@code manager}
+     * @param bytes bytes of every weight, parts included
+     */
+    LoraAdapter(PeftConfig config, NDManager manager, Map<String, Lora> lora, Map<String, Replacement> replacements,
+            List<AdapterPart> parts, long bytes) {
+        this.parts = List.copyOf(parts);
         this.config = config;
         this.manager = manager;
         this.lora = Collections.unmodifiableMap(lora);
@@ -399,6 +410,20 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     /** Device bytes this adapter holds (for a byte-weighted cache). */
+    /** The weights of methods other than LoRA and saved modules (IA3, bottleneck, prompt, DoRA); empty for plain LoRA. */
+    public List<AdapterPart> parts() {
+        return parts;
+    }
+
+    /** Virtual tokens the engine must put before every prompt of this adapter's rows (prompt tuning); usually 0. */
+    public int virtualTokens() {
+        int n = 0;
+        for (AdapterPart p : parts) {
+            n = Math.max(n, p.virtualTokens());
+        }
+        return n;
+    }
+
     public long bytes() {
         return bytes;
     }

@@ -61,6 +61,12 @@ public final class LoraWriter {
         return this;
     }
 
+    /** Adds a tensor under its full key (an {@link AdapterPart}'s, as {@link AdapterPart#tensors()} names it). */
+    public LoraWriter tensor(String key, NDArray value) {
+        put(key, value.getShape().getShape(), floats(value));
+        return this;
+    }
+
     private void put(String key, long[] shape, float[] values) {
         long n = 1;
         for (long d : shape) {

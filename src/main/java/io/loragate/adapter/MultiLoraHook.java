@@ -160,6 +160,89 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
 
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
+        NDArray out = loraAndReplacements(module, x, y);
+        return parts(out, p -> p.touchesLinear(module), (p, in, rows) -> p.afterLinear(module, rows.apply(x), in));
+    }
+
+    @Override
+    public NDArray beforeLinear(String module, NDArray x) {
+        return parts(x, p -> p.touchesLinear(module), (p, in, rows) -> p.beforeLinear(module, in));
+    }
+
+    @Override
+    public NDArray afterSublayer(String name, NDArray h) {
+        return parts(h, p -> p.touchesSublayer(name), (p, in, rows) -> p.afterSublayer(name, in));
+    }
+
+    @Override
+    public NDArray embeddings(NDArray ids, NDArray x) {
+        return parts(x, p -> p.virtualTokens() > 0, (p, in, rows) -> p.embeddings(rows.apply(ids), in));
+    }
+
+    /** What a part does to its rows: {@code in} is their slice of the array being changed; {@code rows} slices others alike. */
+    private interface PartCall {
+        NDArray apply(AdapterPart part, NDArray in, java.util.function.UnaryOperator<NDArray> rows);
+    }
+
+    /**
+     * Applies every row's adapter parts that {@code touches} selects to that row's slice of
+     * {@code a} (batch first): the whole array when every row shares the adapter, else run by run
+     * of consecutive rows with the same adapter, concatenated back (rows without such a part keep
+     * their values).
+     */
+    private NDArray parts(NDArray a, java.util.function.Predicate<AdapterPart> touches, PartCall call) {
+        if (closed) {
+            throw new IllegalStateException("this MultiLoraHook is closed");
+        }
+        if (uniform != null) {
+            return applyParts(uniform, a, touches, call, java.util.function.UnaryOperator.identity());
+        }
+        int n = rows.length;
+        boolean any = false;
+        for (int i = 0; i < n && !any; i++) {
+            if (rows[i] != null) {
+                for (AdapterPart p : rows[i].parts()) {
+                    any |= touches.test(p);
+                }
+            }
+        }
+        if (!any) {
+            return a;
+        }
+        if (a.getShape().get(0) != n) {
+            throw new IllegalArgumentException("the batch has " + a.getShape().get(0) + " rows but the hook was built for " + n);
+        }
+        NDManager step = a.getManager();
+        NDList pieces = new NDList();
+        for (int s = 0, e; s < n; s = e) {
+            e = s + 1;
+            while (e < n && rows[e] == rows[s]) {
+                e++;
+            }
+            if (s == 0 && e == n) {
+                return applyParts(rows[0], a, touches, call, java.util.function.UnaryOperator.identity());
+            }
+            NDIndex index = new NDIndex("{}:{}", s, e);
+            NDArray slice = a.get(index);
+            pieces.add(rows[s] == null ? slice : applyParts(rows[s], slice, touches, call, o -> o.get(index)));
+        }
+        NDArray out = NDArrays.concat(pieces, 0);
+        out.attach(step);
+        return out;
+    }
+
+    private static NDArray applyParts(LoraAdapter adapter, NDArray a, java.util.function.Predicate<AdapterPart> touches,
+            PartCall call, java.util.function.UnaryOperator<NDArray> rows) {
+        NDArray out = a;
+        for (AdapterPart p : adapter.parts()) {
+            if (touches.test(p)) {
+                out = call.apply(p, out, rows);
+            }
+        }
+        return out;
+    }
+
+    private NDArray loraAndReplacements(String module, NDArray x, NDArray y) {
         if (closed) {
             throw new IllegalStateException("this MultiLoraHook is closed");
         }

@@ -147,10 +147,23 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     private final NDManager manager;
     private final Map<String, Module> modules;
     private final Head head; // null: LoRA only
+    private final List<AdapterPart> parts; // other methods' trainable weights (IA3, bottleneck, prompt, DoRA)
     private final double dropout;
     private SplittableRandom dropoutRng; // null: eval mode
 
     private TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules, Head head) {
+        this(config, manager, modules, head, List.of());
+    }
+
+    /**
+     * @param parts trainable parts whose {@link AdapterPart#tensors()} are leaves owned by
+     *              {@code manager}; gradients are switched on here
+     */
+    TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules, Head head, List<AdapterPart> parts) {
+        this.parts = List.copyOf(parts);
+        for (AdapterPart p : this.parts) {
+            p.tensors().values().forEach(t -> t.setRequiresGradient(true));
+        }
         this.config = config;
         this.manager = manager;
         this.modules = Collections.unmodifiableMap(modules);
@@ -346,7 +359,61 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 p.put(head.module + ".modules_to_save.default.bias", head.bias);
             }
         }
+        for (AdapterPart part : parts) {
+            part.tensors().forEach((k, v) -> {
+                if (p.put(k, v) != null) {
+                    throw new IllegalStateException("two trainable tensors named " + k);
+                }
+            });
+        }
         return p;
+    }
+
+    /** The trainable parts of methods other than LoRA (empty for a plain LoRA). */
+    public List<AdapterPart> parts() {
+        return parts;
+    }
+
+    @Override
+    public NDArray beforeLinear(String module, NDArray x) {
+        NDArray out = x;
+        for (AdapterPart p : parts) {
+            if (p.touchesLinear(module)) {
+                out = p.beforeLinear(module, out);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public NDArray afterSublayer(String name, NDArray h) {
+        NDArray out = h;
+        for (AdapterPart p : parts) {
+            if (p.touchesSublayer(name)) {
+                out = p.afterSublayer(name, out);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public NDArray embeddings(NDArray ids, NDArray x) {
+        NDArray out = x;
+        for (AdapterPart p : parts) {
+            if (p.virtualTokens() > 0) {
+                out = p.embeddings(ids, out);
+            }
+        }
+        return out;
+    }
+
+    /** Virtual tokens to put before every input (prompt tuning), else 0. */
+    public int virtualTokens() {
+        int n = 0;
+        for (AdapterPart p : parts) {
+            n = Math.max(n, p.virtualTokens());
+        }
+        return n;
     }
 
     /** Number of trainable scalars. */
@@ -366,6 +433,16 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
 
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
+        NDArray out = loraAfterLinear(module, x, y);
+        for (AdapterPart p : parts) {
+            if (p.touchesLinear(module)) {
+                out = p.afterLinear(module, x, out);
+            }
+        }
+        return out;
+    }
+
+    private NDArray loraAfterLinear(String module, NDArray x, NDArray y) {
         if (head != null && module.equals(head.module)) {
             // replaces the base's output (PEFT's modules_to_save: no dropout, no LoRA on the copy)
             return (head.bias == null ? Linear.linear(x, head.weight) : Linear.linear(x, head.weight, head.bias))
@@ -408,6 +485,9 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
             if (head.bias != null) {
                 w.moduleToSave(head.module + ".bias", head.bias);
             }
+        }
+        for (AdapterPart part : parts) {
+            part.tensors().forEach(w::tensor);
         }
         w.write(folder);
     }

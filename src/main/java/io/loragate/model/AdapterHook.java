@@ -17,6 +17,36 @@ public interface AdapterHook {
     AdapterHook NONE = new AdapterHook() {
     };
 
+    /**
+     * Id of the {@code j}-th virtual token (prompt tuning), counted from 0: a negative placeholder
+     * that a forward accepts only with a hook, whose {@link #embeddings} must replace its row.
+     */
+    static long virtualToken(int j) {
+        return -1L - j;
+    }
+
+    /** The most virtual tokens a row may carry. */
+    int MAX_VIRTUAL_TOKENS = 512;
+
+    /**
+     * Word embeddings of a block of tokens, before anything else is added (positions, token types).
+     *
+     * @param ids the ids {@code (batch, t)}; {@link #virtualToken virtual} ids are negative and their
+     *            rows of {@code x} hold the embedding of token 0 until the hook replaces them
+     * @param x   {@code (batch, t, hidden)}
+     */
+    default NDArray embeddings(NDArray ids, NDArray x) {
+        return x;
+    }
+
+    /**
+     * The residual stream after layer {@code layer} (0-based), {@code (batch, t, hidden)}: what the
+     * next layer reads. Diagnostics capture it (representational similarity, probing).
+     */
+    default NDArray afterLayer(int layer, NDArray x) {
+        return x;
+    }
+
     /** Input of a linear layer before the base matmul (e.g. IA3 scaling of the MLP input). */
     default NDArray beforeLinear(String module, NDArray x) {
         return x;

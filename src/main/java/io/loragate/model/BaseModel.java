@@ -19,9 +19,11 @@ public abstract class BaseModel implements AutoCloseable {
     protected final NDManager weights;
     private final Map<String, LinearShape> linears;
     private final Map<String, long[]> paramShapes;
+    private final Map<String, NDArray> params;
 
     protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
-            Map<String, long[]> paramShapes) {
+            Map<String, long[]> paramShapes, Map<String, NDArray> params) {
+        this.params = Collections.unmodifiableMap(params);
         this.config = config;
         this.device = device;
         this.weights = weights;
@@ -65,6 +67,16 @@ public abstract class BaseModel implements AutoCloseable {
         return paramShapes;
     }
 
+    /**
+     * A resident parameter by checkpoint name, read-only (never modify it, never attach it elsewhere):
+     * linear weights are {@code (out, in)} as the math sees them (GPT-2's Conv1D transposed), for
+     * adapters that need the base's values (DoRA's weight norms, partial fine-tuning's starting
+     * weights, prompt tuning initialised from real tokens); null when there is no such parameter.
+     */
+    public NDArray parameter(String name) {
+        return params.get(name);
+    }
+
     /** Bytes of resident weights. */
     public long weightBytes() {
         return paramShapes.values().stream().mapToLong(s -> {
@@ -90,6 +102,7 @@ public abstract class BaseModel implements AutoCloseable {
         final NDManager manager;
         final Map<String, LinearShape> linears = new LinkedHashMap<>();
         final Map<String, long[]> shapes = new LinkedHashMap<>();
+        final Map<String, NDArray> arrays = new LinkedHashMap<>();
         private boolean done;
 
         Loader(Path folder, Device device) {
@@ -100,6 +113,7 @@ public abstract class BaseModel implements AutoCloseable {
         NDArray param(String name, long... shape) {
             NDArray a = checkpoint.read(name, manager, shape);
             shapes.put(name, shape.length > 0 ? shape : a.getShape().getShape());
+            arrays.put(name, a);
             return a;
         }
 
@@ -120,6 +134,7 @@ public abstract class BaseModel implements AutoCloseable {
             shapes.put(module + ".weight", new long[] {in, out});
             NDArray w = stored.transpose().duplicate();
             stored.close();
+            arrays.put(module + ".weight", w);
             return w;
         }
 

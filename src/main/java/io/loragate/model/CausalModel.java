@@ -21,8 +21,8 @@ public abstract class CausalModel extends BaseModel {
     static final ai.djl.ndarray.types.DataType FLOAT = ai.djl.ndarray.types.DataType.FLOAT32;
 
     protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
-            Map<String, long[]> paramShapes) {
-        super(config, device, weights, linears, paramShapes);
+            Map<String, long[]> paramShapes, Map<String, NDArray> params) {
+        super(config, device, weights, linears, paramShapes, params);
     }
 
     /** An empty cache for {@code batch} sequences that all take part in every forward. */
@@ -79,7 +79,7 @@ public abstract class CausalModel extends BaseModel {
             int pad = t - newReal[r];
             for (int s = 0; s < newReal[r]; s++) {
                 long id = tokens[r][s];
-                if (id < 0 || id >= config.vocabSize()) {
+                if (id >= config.vocabSize() || id < (hook == AdapterHook.NONE ? 0 : -AdapterHook.MAX_VIRTUAL_TOKENS)) {
                     throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
                             "token id " + id + " is outside the vocabulary of " + config.vocabSize());
                 }
@@ -144,6 +144,20 @@ public abstract class CausalModel extends BaseModel {
         NDArray e = table.get(ids);
         e.attach(step);
         return e;
+    }
+
+    /**
+     * Word embeddings of {@code ids} through the hook: virtual (negative) ids look up token 0 and
+     * the hook replaces them (prompt tuning).
+     */
+    protected static NDArray embedWords(NDManager step, NDArray table, NDArray ids, AdapterHook hook) {
+        if (hook == AdapterHook.NONE) {
+            return embed(step, table, ids);
+        }
+        NDArray real = ids.maximum(0L);
+        NDArray e = embed(step, table, real);
+        real.close();
+        return hook.embeddings(ids, e);
     }
 
     /**

@@ -43,7 +43,7 @@ public final class EncoderModel extends BaseModel {
 
     private EncoderModel(ModelConfig c, Device device, Loader l, String root, NDArray[] emb, Layer[] layers,
             NDArray[] pooler, NDArray[] classifier) {
-        super(c, device, l.manager, l.linears, l.shapes);
+        super(c, device, l.manager, l.linears, l.shapes, l.arrays);
         this.root = root;
         this.wordEmb = emb[0];
         this.posEmb = emb[1];
@@ -258,7 +258,7 @@ public final class EncoderModel extends BaseModel {
             for (int s = 0; s < len; s++) {
                 positions[r * len + s] = s;
                 if (s < row.length) {
-                    if (row[s] < 0 || row[s] >= config.vocabSize()) {
+                    if (row[s] >= config.vocabSize() || row[s] < (hook == AdapterHook.NONE ? 0 : -AdapterHook.MAX_VIRTUAL_TOKENS)) {
                         throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
                                 "token id " + row[s] + " is outside the vocabulary of " + config.vocabSize());
                     }
@@ -269,13 +269,16 @@ public final class EncoderModel extends BaseModel {
         NDArray idArray = step.create(flat, new Shape(batch, len));
         NDArray posArray = step.create(positions, new Shape(batch, len));
         NDArray typeArray = step.zeros(new Shape(batch, len), ai.djl.ndarray.types.DataType.INT64);
-        NDArray x = lookup(step, wordEmb, idArray).add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
+        NDArray words = hook == AdapterHook.NONE ? lookup(step, wordEmb, idArray)
+                : hook.embeddings(idArray, lookup(step, wordEmb, idArray.maximum(0L)));
+        NDArray x = words.add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
         x = Layers.layerNorm(x, embLnW, embLnB, config.normEps());                      // (batch, len, hidden)
         NDArray bias = paddingMask(step, ids).sub(1f).mul(-CausalModel.MASKED).reshape(batch, 1, 1, len); // 0 or -1e9
         int heads = config.numHeads();
         int d = config.headDim();
         float scale = (float) (1.0 / Math.sqrt(d));
-        for (Layer L : layers) {
+        for (int li = 0; li < layers.length; li++) {
+            Layer L = layers[li];
             String s = L.prefix + ".attention.self";
             NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
             NDArray k = heads(Layers.linear(hook, s + ".key", x, L.kW, L.kB), heads, d);
@@ -289,7 +292,7 @@ public final class EncoderModel extends BaseModel {
                     Layers.linear(hook, L.prefix + ".intermediate.dense", x, L.iW, L.iB));
             NDArray out = Layers.linear(hook, L.prefix + ".output.dense", inter, L.outW, L.outB);
             out = hook.afterSublayer(L.prefix + ".mlp", out);
-            x = Layers.layerNorm(out.add(x), L.ln2W, L.ln2B, config.normEps());
+            x = hook.afterLayer(li, Layers.layerNorm(out.add(x), L.ln2W, L.ln2B, config.normEps()));
         }
         return x;
     }

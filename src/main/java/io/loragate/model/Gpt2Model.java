@@ -26,7 +26,7 @@ public final class Gpt2Model extends CausalModel {
 
     private Gpt2Model(ModelConfig c, Device device, Loader l, NDArray wte, NDArray wpe, Layer[] layers, NDArray lnfW,
             NDArray lnfB, NDArray lmHead) {
-        super(c, device, l.manager, l.linears, l.shapes);
+        super(c, device, l.manager, l.linears, l.shapes, l.arrays);
         this.wte = wte;
         this.wpe = wpe;
         this.layers = layers;
@@ -68,7 +68,7 @@ public final class Gpt2Model extends CausalModel {
     protected NDArray decode(NDManager step, NDArray ids, NDArray positions, NDArray mask, KvCache cache,
             AdapterHook hook) {
         long h = config.hiddenSize();
-        NDArray x = embed(step, wte, ids).add(embed(step, wpe, positions)); // (batch, t, hidden)
+        NDArray x = embedWords(step, wte, ids, hook).add(embed(step, wpe, positions)); // (batch, t, hidden)
         for (int i = 0; i < layers.length; i++) {
             Layer L = layers[i];
             String a = L.prefix + ".attn";
@@ -84,7 +84,7 @@ public final class Gpt2Model extends CausalModel {
             NDArray hm = Layers.layerNorm(x, L.ln2w, L.ln2b, config.normEps());
             NDArray fc = Layers.activation(config.hiddenAct(), Layers.linear(hook, m + ".c_fc", hm, L.fcW, L.fcB));
             NDArray down = Layers.linear(hook, m + ".c_proj", fc, L.mlpProjW, L.mlpProjB);
-            x = x.add(hook.afterSublayer(m, down));
+            x = hook.afterLayer(i, x.add(hook.afterSublayer(m, down)));
         }
         return Layers.layerNorm(x, lnfW, lnfB, config.normEps());
     }

@@ -25,7 +25,7 @@ public final class LlamaModel extends CausalModel {
 
     private LlamaModel(ModelConfig c, Device device, Loader l, NDArray embedTokens, Layer[] layers, NDArray norm,
             NDArray lmHead) {
-        super(c, device, l.manager, l.linears, l.shapes);
+        super(c, device, l.manager, l.linears, l.shapes, l.arrays);
         this.embedTokens = embedTokens;
         this.layers = layers;
         this.norm = norm;
@@ -95,7 +95,7 @@ public final class LlamaModel extends CausalModel {
         NDArray freqs = angles.concat(angles, -1).reshape(batch, t, 1, config.headDim());             // (batch, t, 1, d)
         NDArray cos = freqs.cos();
         NDArray sin = freqs.sin();
-        NDArray x = embed(step, embedTokens, ids); // (batch, t, hidden)
+        NDArray x = embedWords(step, embedTokens, ids, hook); // (batch, t, hidden)
         for (int i = 0; i < layers.length; i++) {
             Layer L = layers[i];
             String a = L.prefix + ".self_attn";
@@ -113,7 +113,7 @@ public final class LlamaModel extends CausalModel {
             NDArray gate = Layers.silu(Layers.linear(hook, m + ".gate_proj", hm, L.gate, null));
             NDArray up = Layers.linear(hook, m + ".up_proj", hm, L.up, null);
             NDArray down = Layers.linear(hook, m + ".down_proj", gate.mul(up), L.down, null);
-            x = x.add(hook.afterSublayer(m, down));
+            x = hook.afterLayer(i, x.add(hook.afterSublayer(m, down)));
         }
         return Layers.rmsNorm(x, norm, config.normEps());
     }

@@ -35,10 +35,30 @@ public record JobRequest(String model, String trainingFile, String validationFil
                 null, null, null, null);
     }
 
-    /** LoRA settings; every field optional. */
-    public record AdapterSettings(Integer r, Double alpha, Double dropout, List<String> targetModules, Boolean useRslora) {
+    /**
+     * What to train; every field optional.
+     *
+     * @param method            one of {@link JobSpec#METHODS} (default {@code lora})
+     * @param layersToTransform only these layers (0-based) for lora / rslora / dora / ia3 / bottleneck
+     * @param numVirtualTokens  prompt_tuning: virtual tokens (default 8)
+     * @param promptInitText    prompt_tuning: start from the embeddings of this text's tokens (repeated
+     *                          or cut to num_virtual_tokens); null: random rows of the vocabulary
+     * @param bottleneckSize    bottleneck: width of the down projection (default 16)
+     * @param placement         bottleneck: {@code pfeiffer} (after the MLP, default) or {@code houlsby}
+     *                          (after attention and MLP)
+     * @param partialLayers     partial: train the full linear weights of the last N layers (default 1)
+     */
+    public record AdapterSettings(Integer r, Double alpha, Double dropout, List<String> targetModules, Boolean useRslora,
+            String method, List<Integer> layersToTransform, Integer numVirtualTokens, String promptInitText,
+            Integer bottleneckSize, String placement, Integer partialLayers) {
 
-        public static final AdapterSettings DEFAULTS = new AdapterSettings(null, null, null, null, null);
+        public static final AdapterSettings DEFAULTS = new AdapterSettings(null, null, null, null, null, null, null, null, null,
+                null, null, null);
+
+        /** LoRA settings only (the other methods' fields unset). */
+        public AdapterSettings(Integer r, Double alpha, Double dropout, List<String> targetModules, Boolean useRslora) {
+            this(r, alpha, dropout, targetModules, useRslora, null, null, null, null, null, null, null);
+        }
     }
 
     /**

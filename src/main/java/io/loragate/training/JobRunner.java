@@ -113,11 +113,6 @@ final class JobRunner {
         long seed = job.seed();
         JobSpec.Adapter a = spec.adapter();
         boolean classification = spec.type().equals(JobSpec.CLASSIFICATION);
-        PeftConfig plain = PeftConfig.lora(a.r(), a.alpha(), a.targetModules(), classification ? "SEQ_CLS" : "CAUSAL_LM");
-        PeftConfig peft = new PeftConfig(plain.peftType(), plain.taskType(), jobs.resident().id(), a.r(), a.alpha(),
-                a.useRslora(), plain.targetModules(), plain.excludeModules(), plain.layersToTransform(), plain.layersPattern(),
-                plain.fanInFanOut(), plain.modulesToSave(), plain.rankPattern(), plain.alphaPattern(), plain.bias(),
-                plain.useDora(), a.dropout(), plain.extras());
         TrainingConfig config = spec.trainingConfig(seed);
         if (classification) {
             int maxLength = spec.hyperparameters().maxSeqLength();
@@ -126,9 +121,16 @@ final class JobRunner {
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
             List<ClassificationExample> validation = data.validationLabeled.stream()
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
-            return new Built(ClassificationTrainer.create(base, peft, config, train, validation), null);
+            TrainableLora adapter = AdapterMethods.create(base, jobs.resident().id(), a, "SEQ_CLS", seed,
+                    ClassificationTrainer.headSpec(base, ClassificationTrainer.labelSet(train)));
+            try {
+                return new Built(new ClassificationTrainer(base, adapter, config, train, validation), adapter);
+            } catch (RuntimeException e) {
+                adapter.close();
+                throw e;
+            }
         }
-        TrainableLora lora = TrainableLora.create(base, peft, seed);
+        TrainableLora lora = AdapterMethods.create(base, jobs.resident().id(), a, "CAUSAL_LM", seed, null);
         try {
             return new Built(new Trainer((CausalModel) base, lora, config, data.train, data.validation), lora);
         } catch (RuntimeException e) {

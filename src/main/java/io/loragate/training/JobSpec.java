@@ -42,9 +42,37 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
             @JsonProperty("validation_split") double validationSplit) {
     }
 
+    /**
+     * The adaptation method and its settings (see {@link JobRequest.AdapterSettings}); settings of
+     * other methods keep their defaults and are ignored.
+     */
     public record Adapter(@JsonProperty("r") int r, @JsonProperty("alpha") double alpha, @JsonProperty("dropout") double dropout,
-            @JsonProperty("target_modules") List<String> targetModules, @JsonProperty("use_rslora") boolean useRslora) {
+            @JsonProperty("target_modules") List<String> targetModules, @JsonProperty("use_rslora") boolean useRslora,
+            @JsonProperty("method") String method, @JsonProperty("layers_to_transform") List<Integer> layersToTransform,
+            @JsonProperty("num_virtual_tokens") int numVirtualTokens, @JsonProperty("prompt_init_text") String promptInitText,
+            @JsonProperty("bottleneck_size") int bottleneckSize, @JsonProperty("placement") String placement,
+            @JsonProperty("partial_layers") int partialLayers) {
+
+        public Adapter {
+            method = method == null ? LORA : method; // records stored before methods existed
+            layersToTransform = layersToTransform == null ? List.of() : List.copyOf(layersToTransform);
+            numVirtualTokens = numVirtualTokens == 0 ? 8 : numVirtualTokens;
+            bottleneckSize = bottleneckSize == 0 ? 16 : bottleneckSize;
+            placement = placement == null ? "pfeiffer" : placement;
+            partialLayers = partialLayers == 0 ? 1 : partialLayers;
+        }
     }
+
+    public static final String LINEAR_PROBE = "linear_probe";
+    public static final String PROMPT_TUNING = "prompt_tuning";
+    public static final String IA3 = "ia3";
+    public static final String BOTTLENECK = "bottleneck";
+    public static final String LORA = "lora";
+    public static final String RSLORA = "rslora";
+    public static final String DORA = "dora";
+    public static final String PARTIAL = "partial";
+    /** Every adaptation method, cheapest first (the order of the transfer-learning ladder). */
+    public static final List<String> METHODS = List.of(LINEAR_PROBE, PROMPT_TUNING, IA3, BOTTLENECK, LORA, RSLORA, DORA, PARTIAL);
 
     /**
      * Fills in the defaults and checks every value (errors name the field).
@@ -93,7 +121,29 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         if (!(dropout >= 0 && dropout < 1)) {
             throw bad("method.adapter.dropout", "adapter dropout must be in [0, 1), was " + dropout);
         }
-        return new JobSpec(type, hyper, new Adapter(r, alpha, dropout, targets, Boolean.TRUE.equals(a.useRslora())));
+        String m = a.method() == null ? LORA : a.method().toLowerCase(Locale.ROOT);
+        if (!METHODS.contains(m)) {
+            throw bad("method.adapter.method", "method.adapter.method must be one of " + METHODS + ", was '" + m + "'");
+        }
+        if (m.equals(LINEAR_PROBE) && !type.equals(CLASSIFICATION)) {
+            throw bad("method.adapter.method", "a linear_probe trains a classifier: it needs method.type 'classification'");
+        }
+        List<Integer> layers = a.layersToTransform() == null ? List.of() : List.copyOf(a.layersToTransform());
+        for (Integer l : layers) {
+            if (l == null || l < 0) {
+                throw bad("method.adapter.layers_to_transform", "layers_to_transform holds layer indexes >= 0, got " + l);
+            }
+        }
+        int virtual = range("num_virtual_tokens", or(a.numVirtualTokens(), 8), 1, io.loragate.model.AdapterHook.MAX_VIRTUAL_TOKENS);
+        int bottleneck = range("bottleneck_size", or(a.bottleneckSize(), 16), 1, 4096);
+        String placement = a.placement() == null ? "pfeiffer" : a.placement().toLowerCase(Locale.ROOT);
+        if (!placement.equals("pfeiffer") && !placement.equals("houlsby")) {
+            throw bad("method.adapter.placement", "placement must be 'pfeiffer' or 'houlsby', was '" + placement + "'");
+        }
+        int partial = range("partial_layers", or(a.partialLayers(), 1), 1, 1000);
+        boolean rslora = Boolean.TRUE.equals(a.useRslora()) || m.equals(RSLORA);
+        return new JobSpec(type, hyper, new Adapter(r, alpha, dropout, targets, rslora, m, layers, virtual, a.promptInitText(),
+                bottleneck, placement, partial));
     }
 
     /** The trainer's hyperparameters for this spec. */

@@ -42,7 +42,11 @@ final class JobMessages {
                 AdapterSettings s = m.getAdapter();
                 a = new JobRequest.AdapterSettings(s.hasR() ? s.getR() : null, s.hasAlpha() ? s.getAlpha() : null,
                         s.hasDropout() ? s.getDropout() : null, s.getTargetModulesCount() == 0 ? null : s.getTargetModulesList(),
-                        s.getUseRslora());
+                        s.getUseRslora(), s.hasMethod() ? s.getMethod() : null,
+                        s.getLayersToTransformCount() == 0 ? null : s.getLayersToTransformList(),
+                        s.hasNumVirtualTokens() ? s.getNumVirtualTokens() : null, s.hasPromptInitText() ? s.getPromptInitText() : null,
+                        s.hasBottleneckSize() ? s.getBottleneckSize() : null, s.hasPlacement() ? s.getPlacement() : null,
+                        s.hasPartialLayers() ? s.getPartialLayers() : null);
             }
             method = new JobRequest.Method(m.getType().isEmpty() ? null : m.getType(), h, a);
         }
@@ -66,7 +70,9 @@ final class JobMessages {
                         .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
                         .setEarlyStoppingPatience(h.earlyStoppingPatience()))
                 .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
-                        .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()))
+                        .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()).setMethod(a.method())
+                        .addAllLayersToTransform(a.layersToTransform()).setNumVirtualTokens(a.numVirtualTokens())
+                        .setBottleneckSize(a.bottleneckSize()).setPlacement(a.placement()).setPartialLayers(a.partialLayers()))
                 .build();
         Job.Builder b = Job.newBuilder().setId(j.id()).setModel(j.model()).setTrainingFile(j.trainingFile())
                 .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.created().getEpochSecond())

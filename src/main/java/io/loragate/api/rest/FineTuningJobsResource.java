@@ -243,7 +243,39 @@ public class FineTuningJobsResource {
         if (dropout == null) {
             dropout = optionalDouble(a, p, "lora_dropout");
         }
-        return new JobRequest.AdapterSettings(optionalInt(a, p, "r"), alpha, dropout, targets, rslora);
+        String method = optionalText(a, p, "method");
+        List<Integer> layers = null;
+        JsonNode lt = a.get("layers_to_transform");
+        if (lt != null && !lt.isNull()) {
+            if (lt.isInt()) {
+                layers = List.of(lt.asInt());
+            } else if (lt.isArray()) {
+                layers = new ArrayList<>();
+                for (JsonNode n : lt) {
+                    if (!n.isInt()) {
+                        throw Requests.bad(p + "layers_to_transform", "'layers_to_transform' must be a layer index or an array of them");
+                    }
+                    layers.add(n.asInt());
+                }
+            } else {
+                throw Requests.bad(p + "layers_to_transform", "'layers_to_transform' must be a layer index or an array of them");
+            }
+        }
+        return new JobRequest.AdapterSettings(optionalInt(a, p, "r"), alpha, dropout, targets, rslora, method, layers,
+                optionalInt(a, p, "num_virtual_tokens"), optionalText(a, p, "prompt_init_text"), optionalInt(a, p, "bottleneck_size"),
+                optionalText(a, p, "placement"), optionalInt(a, p, "partial_layers"));
+    }
+
+    /** A string, or null when absent or null. */
+    private static String optionalText(JsonNode n, String prefix, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw Requests.bad(prefix + field, "'" + field + "' must be a string");
+        }
+        return v.asText();
     }
 
     /** An integer, or null when absent, null or OpenAI's {@code "auto"}. */
