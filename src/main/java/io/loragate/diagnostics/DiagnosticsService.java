@@ -175,7 +175,7 @@ public class DiagnosticsService implements JobDiagnostics {
         boolean classification = examples.get(0) instanceof DatasetExample.Labeled;
         ObjectNode out = Diagnostics.JSON.createObjectNode();
         out.put("object", "adapter.diagnostics");
-        out.put("adapter", v.id());
+        out.put("adapter_id", v.id());
         out.put("file", request.file());
         Diagnostics.Result r;
         if (classification) {
