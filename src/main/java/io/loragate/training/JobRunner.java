@@ -413,7 +413,7 @@ final class JobRunner {
                 refused.add("forgetting was not measured (see the report's forgetting and diagnostics_error); max_forgetting"
                         + " cannot be checked");
             } else if (!(delta <= max)) {
-                refused.add(String.format(java.util.Locale.ROOT, "forgetting: reference loss rose by %.4f > max_forgetting %.4f",
+                refused.add(String.format(java.util.Locale.ROOT, "forgetting: reference loss adapter - base %.4f > max_forgetting %.4f",
                         delta, max));
             }
         }
