@@ -80,6 +80,19 @@ class ArchitectureTest {
     }
 
     @Test
+    void diagnosticsSitBelowTheTransportsAndBesideTheEngine() {
+        noClasses().that().resideInAPackage("io.loragate.diagnostics..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.api..", "io.loragate.engine..",
+                        "io.loragate.service..")
+                .allowEmptyShould(true)
+                .check(classes);
+        noClasses().that().resideInAnyPackage("io.loragate.model..", "io.loragate.adapter..", "io.loragate.registry..",
+                        "io.loragate.training..", "io.loragate.runtime..", "io.loragate.engine..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.diagnostics..")
+                .check(classes);
+    }
+
+    @Test
     void runtimeHoldsOnlyTheResidentBase() {
         noClasses().that().resideInAPackage("io.loragate.runtime..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.loragate.adapter..", "io.loragate.engine..",

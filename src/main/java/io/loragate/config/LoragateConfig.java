@@ -90,6 +90,26 @@ public interface LoragateConfig {
         int maxSeqLength();
     }
 
+    /** Adapter diagnostics (job reports and {@code POST /v1/adapters/{id}/diagnostics}). */
+    DiagnosticsSettings diagnostics();
+
+    interface DiagnosticsSettings {
+        /**
+         * A UTF-8 text file of general prose, one passage per line, whose causal-LM loss measures
+         * forgetting (base vs adapter). Unset: the built-in reference ({@code diagnostics/reference.txt}).
+         * A job's {@code diagnostics.reference_file} (a dataset id) overrides it.
+         */
+        java.util.Optional<Path> referenceFile();
+
+        /** Most examples of each set (validation, probe training, reference) the diagnostics use. */
+        @WithDefault("64")
+        int maxExamples();
+
+        /** Most layers analysed (CKA, probes); more are thinned evenly. */
+        @WithDefault("48")
+        int maxLayers();
+    }
+
     /** The engine thread and its batching limits. */
     EngineSettings engine();
 

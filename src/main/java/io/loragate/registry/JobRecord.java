@@ -6,13 +6,14 @@ import java.time.Instant;
  * A fine-tuning job's row. The method, gate and report are JSON that the training layer writes and
  * reads; the registry only stores them.
  *
+ * @param diagnosticsJson the request's diagnostics options (JSON: reference_file, layers, max_examples) or null
  * @param status one of {@link JobStore#VALIDATING}, {@link JobStore#QUEUED}, {@link JobStore#RUNNING},
  *               {@link JobStore#SUCCEEDED}, {@link JobStore#FAILED}, {@link JobStore#CANCELLED}
  */
 public record JobRecord(String id, String tenant, String model, String trainingFile, String validationFile, String suffix,
         long seed, String methodJson, String publishIfJson, boolean activate, String status, boolean cancelRequested,
         String fineTunedModel, String error, long trainedTokens, long completedSteps, long totalSteps, String reportJson,
-        int attempts, Instant created, Instant started, Instant finished) {
+        int attempts, Instant created, Instant started, Instant finished, String diagnosticsJson) {
 
     /** Whether the job can no longer change. */
     public boolean isFinal() {

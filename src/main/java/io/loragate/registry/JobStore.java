@@ -45,7 +45,7 @@ public class JobStore {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String COLUMNS = "id, tenant, model, training_file, validation_file, suffix, seed, method, publish_if,"
             + " activate, status, cancel_requested, fine_tuned_model, error, trained_tokens, completed_steps, total_steps,"
-            + " report, attempts, created, started, finished";
+            + " report, attempts, created, started, finished, diagnostics";
 
     private final DataSource db;
     private final LoragateConfig config;
@@ -79,11 +79,18 @@ public class JobStore {
     /** Inserts a new job in {@code validating_files} with its "created" event. */
     public JobRecord create(String tenant, String model, String trainingFile, String validationFile, String suffix, long seed,
             String methodJson, String publishIfJson, boolean activate) {
+        return create(tenant, model, trainingFile, validationFile, suffix, seed, methodJson, publishIfJson, activate, null);
+    }
+
+    /** Inserts a new job in {@code validating_files} with its "created" event; {@code diagnosticsJson} may be null. */
+    public JobRecord create(String tenant, String model, String trainingFile, String validationFile, String suffix, long seed,
+            String methodJson, String publishIfJson, boolean activate, String diagnosticsJson) {
         String id = "ftjob-" + HexFormat.of().formatHex(randomBytes(12));
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return inTransaction("create a job", c -> {
             try (PreparedStatement s = c.prepareStatement("INSERT INTO jobs (id, tenant, model, training_file, validation_file,"
-                    + " suffix, seed, method, publish_if, activate, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + " suffix, seed, method, publish_if, activate, status, created, diagnostics)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, id);
                 s.setString(2, tenant);
                 s.setString(3, model);
@@ -96,6 +103,7 @@ public class JobStore {
                 s.setBoolean(10, activate);
                 s.setString(11, VALIDATING);
                 s.setObject(12, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+                s.setString(13, diagnosticsJson);
                 s.executeUpdate();
             }
             insertEvent(c, id, "info", "message", "Created fine-tuning job " + id, null, VALIDATING, now);
@@ -411,7 +419,7 @@ public class JobStore {
                 out.add(new JobRecord(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5),
                         r.getString(6), r.getLong(7), r.getString(8), r.getString(9), r.getBoolean(10), r.getString(11),
                         r.getBoolean(12), r.getString(13), r.getString(14), r.getLong(15), r.getLong(16), r.getLong(17),
-                        r.getString(18), r.getInt(19), instant(r, 20), instant(r, 21), instant(r, 22)));
+                        r.getString(18), r.getInt(19), instant(r, 20), instant(r, 21), instant(r, 22), r.getString(23)));
             }
         }
         return out;

@@ -35,7 +35,8 @@ import java.util.stream.LongStream;
  * Reads JSON Lines datasets (see {@link DatasetFormat}) and validates them before any job runs.
  *
  * <p>Every non-blank line is one example; blank lines are skipped (but counted for line numbers).
- * Any line may carry a {@code "slice"} string; unknown fields are ignored. The dataset's format is
+ * Any line may carry a {@code "slice"} string (at most {@value #MAX_SLICE_LENGTH} characters);
+ * unknown fields are ignored. The dataset's format is
  * the one most valid lines have; every other line is reported with its 1-based number and reason.
  *
  * <p>{@link #validate} streams the file twice (detect the format, then check and tokenize): memory
@@ -201,6 +202,9 @@ public final class DatasetParser {
     }
 
     /** Parses one non-blank line (null: the line is not UTF-8). */
+    /** Longest {@code slice} name (UTF-16 units): slices are report keys, not payloads. */
+    public static final int MAX_SLICE_LENGTH = 64;
+
     static Parsed parse(String line) {
         if (line == null) {
             return Parsed.bad(null, "invalid UTF-8");
@@ -231,6 +235,9 @@ public final class DatasetParser {
             return Parsed.bad(shape, "'slice' must be a string");
         }
         String slice = sliceNode == null || sliceNode.isNull() ? null : sliceNode.asText();
+        if (slice != null && slice.length() > MAX_SLICE_LENGTH) {
+            return Parsed.bad(shape, "'slice' longer than " + MAX_SLICE_LENGTH + " characters");
+        }
         return switch (shape) {
             case CHAT -> chat(n, slice);
             case PROMPT_COMPLETION -> promptCompletion(n, slice);

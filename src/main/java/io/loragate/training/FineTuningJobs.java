@@ -57,6 +57,8 @@ public class FineTuningJobs {
     private final ResidentModel resident;
     private final LoragateConfig config;
     private final Instance<TrainingGate> gates;
+    @jakarta.inject.Inject
+    Instance<JobDiagnostics> diagnostics;
     private final Tenants tenants;
     private final Map<String, JobRunner> active = new ConcurrentHashMap<>();
     private final ExecutorService validator = Executors.newSingleThreadExecutor(daemon("loragate-job-validator"));
@@ -175,8 +177,17 @@ public class FineTuningJobs {
             }
             if (gate.maxEvalLossRatio() != null && !(gate.maxEvalLossRatio() > 0)) {
                 throw bad("publish_if.max_eval_loss_ratio", "max_eval_loss_ratio must be positive");
+            }            if (gate.maxForgetting() != null) {
+                if (!(resident.model() instanceof io.loragate.model.CausalModel)) {
+                    throw bad("publish_if.max_forgetting", "max_forgetting applies to decoder bases only: the base model "
+                            + resident.id() + " is an encoder, which has no language-model loss to measure forgetting with");
+                }
+                if (!Double.isFinite(gate.maxForgetting())) {
+                    throw bad("publish_if.max_forgetting", "max_forgetting must be a finite number");
+                }
             }
         }
+        String diagnosticsJson = diagnosticsJson(tenant, request.diagnostics());
         long seed = request.seed() == null ? 42 : request.seed();
         String gateJson = gate == null ? null : gateJson(gate);
         JobRecord job;
@@ -188,7 +199,7 @@ public class FineTuningJobs {
                         + " wait for one to finish or cancel one").retryAfter(60);
             }
             job = store.create(tenant, request.model(), request.trainingFile(), emptyToNull(request.validationFile()),
-                    request.suffix(), seed, spec.toJson(), gateJson, request.activate());
+                    request.suffix(), seed, spec.toJson(), gateJson, request.activate(), diagnosticsJson);
         }
         LOG.infof("created fine-tuning job %s for %s: %s on %s -> %s", job.id(), tenant, spec.type(), job.trainingFile(),
                 job.suffix());
@@ -371,6 +382,11 @@ public class FineTuningJobs {
         return store;
     }
 
+    /** The diagnostics of final reports ({@code io.loragate.diagnostics}), or none. */
+    JobDiagnostics diagnostics() {
+        return diagnostics != null && diagnostics.isResolvable() ? diagnostics.get() : JobDiagnostics.NONE;
+    }
+
     Datasets datasets() {
         return datasets;
     }
@@ -439,7 +455,55 @@ public class FineTuningJobs {
         if (gate.maxEvalLossRatio() != null) {
             n.put("max_eval_loss_ratio", gate.maxEvalLossRatio());
         }
+        if (gate.maxForgetting() != null) {
+            n.put("max_forgetting", gate.maxForgetting());
+        }
         return n.toString();
+    }
+
+    /** The job's diagnostics options, checked (the reference file must be the tenant's), as stored JSON; null: defaults. */
+    private String diagnosticsJson(String tenant, JobRequest.Diagnostics d) {
+        if (d == null) {
+            return null;
+        }
+        ObjectNode n = JSON.createObjectNode();
+        if (d.referenceFile() != null && !d.referenceFile().isEmpty()) {
+            DatasetFile f;
+            try {
+                f = datasets.get(tenant, d.referenceFile());
+            } catch (LoragateException e) {
+                if (e.kind() == Kind.NOT_FOUND) {
+                    throw new LoragateException(Kind.NOT_FOUND, "file '" + d.referenceFile() + "' not found")
+                            .withParam("diagnostics.reference_file");
+                }
+                throw e;
+            }
+            if (f.report().examples() == 0) {
+                throw bad("diagnostics.reference_file", "file '" + d.referenceFile() + "' has no valid example");
+            }
+            n.put("reference_file", d.referenceFile());
+        }
+        int maxLayers = config.diagnostics().maxLayers();
+        if (d.layers() != null && !d.layers().isEmpty()) {
+            int layers = resident.model().config().numLayers();
+            for (Integer l : d.layers()) {
+                if (l == null || l < 0 || l >= layers) {
+                    throw bad("diagnostics.layers", "layer " + l + " is out of range: the base has layers 0 to " + (layers - 1));
+                }
+            }
+            if (d.layers().size() > maxLayers) {
+                throw bad("diagnostics.layers", "at most " + maxLayers + " layers (loragate.diagnostics.max-layers)");
+            }
+            n.set("layers", JSON.valueToTree(d.layers()));
+        }
+        if (d.maxExamples() != null) {
+            int cap = config.diagnostics().maxExamples();
+            if (d.maxExamples() < 2 || d.maxExamples() > cap) {
+                throw bad("diagnostics.max_examples", "max_examples must be in [2, " + cap + "] (loragate.diagnostics.max-examples)");
+            }
+            n.put("max_examples", d.maxExamples());
+        }
+        return n.isEmpty() ? null : n.toString();
     }
 
     static LoragateException bad(String param, String message) {

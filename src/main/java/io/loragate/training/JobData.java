@@ -19,15 +19,18 @@ final class JobData {
 
     final List<TrainingExample> train;
     final List<TrainingExample> validation;
+    /** The slice of each of {@link #validation} (null entries: no slice). */
+    final List<String> validationSlices;
     final List<DatasetExample.Labeled> trainLabeled;
     final List<DatasetExample.Labeled> validationLabeled;
     final int dropped;
     final boolean heldOut;
 
-    private JobData(List<TrainingExample> train, List<TrainingExample> validation, List<DatasetExample.Labeled> trainLabeled,
-            List<DatasetExample.Labeled> validationLabeled, int dropped, boolean heldOut) {
+    private JobData(List<TrainingExample> train, List<TrainingExample> validation, List<String> validationSlices,
+            List<DatasetExample.Labeled> trainLabeled, List<DatasetExample.Labeled> validationLabeled, int dropped, boolean heldOut) {
         this.train = train;
         this.validation = validation;
+        this.validationSlices = validationSlices;
         this.trainLabeled = trainLabeled;
         this.validationLabeled = validationLabeled;
         this.dropped = dropped;
@@ -52,7 +55,7 @@ final class JobData {
         if (spec.type().equals(JobSpec.CLASSIFICATION)) {
             List<DatasetExample.Labeled> t = labeled(all, "training");
             List<DatasetExample.Labeled> v = labeled(val, "validation");
-            return new JobData(List.of(), List.of(), t, v, 0, heldOut);
+            return new JobData(List.of(), List.of(), List.of(), t, v, 0, heldOut);
         }
         if (!(resident.model() instanceof io.loragate.model.CausalModel causal)) {
             throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " is an encoder ("
@@ -62,8 +65,9 @@ final class JobData {
         CausalExamples examples = new CausalExamples(resident.tokenizer(), eos, spec.hyperparameters().maxSeqLength());
         ChatTemplate template = resident.chatTemplate();
         int[] dropped = new int[1];
-        List<TrainingExample> t = causal(all, examples, template, dropped);
-        List<TrainingExample> v = causal(val, examples, template, dropped);
+        List<TrainingExample> t = causal(all, examples, template, dropped, null);
+        List<String> slices = new ArrayList<>();
+        List<TrainingExample> v = causal(val, examples, template, dropped, slices);
         if (t.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "no training example has a token to learn from within"
                     + " max_seq_length " + spec.hyperparameters().maxSeqLength());
@@ -72,7 +76,7 @@ final class JobData {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "no validation example has a token to evaluate within"
                     + " max_seq_length " + spec.hyperparameters().maxSeqLength());
         }
-        return new JobData(t, v, List.of(), List.of(), dropped[0], heldOut);
+        return new JobData(t, v, slices, List.of(), List.of(), dropped[0], heldOut);
     }
 
     String describe() {
@@ -120,8 +124,9 @@ final class JobData {
         return out;
     }
 
+    /** Tokenized examples (those with nothing to learn dropped); {@code slices}, when given, gets each kept one's slice. */
     private static List<TrainingExample> causal(List<DatasetExample> in, CausalExamples examples, ChatTemplate template,
-            int[] dropped) {
+            int[] dropped, List<String> slices) {
         List<TrainingExample> out = new ArrayList<>();
         for (Iterator<DatasetExample> it = in.iterator(); it.hasNext(); ) {
             DatasetExample e = it.next();
@@ -140,6 +145,9 @@ final class JobData {
                 dropped[0]++;
             } else {
                 out.add(t);
+                if (slices != null) {
+                    slices.add(e.slice());
+                }
             }
         }
         return out;

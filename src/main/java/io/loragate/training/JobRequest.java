@@ -14,9 +14,27 @@ import java.util.List;
  * @param method         what to train and how (null: supervised with defaults)
  * @param publishIf      optional publication gate
  * @param activate       switch the adapter's alias to the new version once published
+ * @param diagnostics    options of the final report's diagnostics, or null for the defaults
  */
 public record JobRequest(String model, String trainingFile, String validationFile, String suffix, Long seed, Method method,
-        PublishIf publishIf, boolean activate) {
+        PublishIf publishIf, boolean activate, Diagnostics diagnostics) {
+
+    /** A request with the default diagnostics. */
+    public JobRequest(String model, String trainingFile, String validationFile, String suffix, Long seed, Method method,
+            PublishIf publishIf, boolean activate) {
+        this(model, trainingFile, validationFile, suffix, seed, method, publishIf, activate, null);
+    }
+
+    /**
+     * Diagnostics options (README, "Diagnostics"); every field optional.
+     *
+     * @param referenceFile dataset id whose texts measure forgetting (default: loragate.diagnostics.reference-file,
+     *                      else the built-in reference)
+     * @param layers        0-based layers for CKA and probing (default: all, at most loragate.diagnostics.max-layers)
+     * @param maxExamples   most examples per set (default and upper bound: loragate.diagnostics.max-examples)
+     */
+    public record Diagnostics(String referenceFile, List<Integer> layers, Integer maxExamples) {
+    }
 
     /**
      * @param type            {@code supervised} or {@code classification}
@@ -64,7 +82,13 @@ public record JobRequest(String model, String trainingFile, String validationFil
     /**
      * @param minEvalAccuracy  classification: publish only at or above this validation accuracy
      * @param maxEvalLossRatio publish only if adapter eval loss / base eval loss is at most this
+     * @param maxForgetting    decoder bases: publish only if the adapter's loss on the reference text
+     *                         exceeds the base's by at most this (nats per token)
      */
-    public record PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio) {
+    public record PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio, Double maxForgetting) {
+
+        public PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio) {
+            this(minEvalAccuracy, maxEvalLossRatio, null);
+        }
     }
 }

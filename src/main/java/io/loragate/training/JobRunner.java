@@ -233,7 +233,7 @@ final class JobRunner {
                     + " resumes from its checkpoint at step " + result.steps() + " at the next start", null, null);
             return;
         }
-        finish(r, spec, result);
+        finish(r, spec, data, result);
     }
 
     private void checkpoint(TrainingRun r, long step, Progress p, String metricsJson) {
@@ -268,23 +268,34 @@ final class JobRunner {
                 null, null);
     }
 
-    /** Evaluation, the gate, publication and activation. */
-    private void finish(TrainingRun r, JobSpec spec, TrainingResult result) {
+    /** Evaluation, the diagnostics, the gate, publication and activation. */
+    private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result) {
         String id = job.id();
         EvalMetrics base = r.evaluateBase();
         EvalMetrics adapter = r.evaluateAdapter();
+        JobDiagnostics.Outcome diag = diagnostics(r, spec, data, base, adapter);
         ObjectNode report = FineTuningJobs.JSON.createObjectNode();
         report.put("task", spec.type());
         report.put("validation_examples", adapter.examples());
         report.put("steps", result.steps());
         report.put("early_stopped", earlyStopped);
         report.set("base", metricsJson(base));
+        if (diag != null && diag.fields().has("base_probe")) {
+            report.set("base_probe", diag.fields().get("base_probe"));
+        }
         report.set("adapter", metricsJson(adapter));
         double ratio = adapter.loss() / base.loss();
         if (Double.isFinite(ratio)) {
             report.put("eval_loss_ratio", ratio);
         }
-        List<String> refused = gate(adapter, ratio);
+        if (diag != null) {
+            diag.fields().fields().forEachRemaining(e -> {
+                if (!report.has(e.getKey())) {
+                    report.set(e.getKey(), e.getValue());
+                }
+            });
+        }
+        List<String> refused = gate(adapter, ratio, diag);
         ObjectNode g = report.putObject("publish_if");
         if (job.publishIfJson() != null) {
             g.set("gate", readJson(job.publishIfJson()));
@@ -351,7 +362,29 @@ final class JobRunner {
         }
     }
 
-    private List<String> gate(EvalMetrics adapter, double ratio) {
+    /**
+     * The diagnostics section (never fails the job: an error is reported as {@code diagnostics_error},
+     * and a {@code max_forgetting} gate then refuses publication).
+     */
+    private JobDiagnostics.Outcome diagnostics(TrainingRun r, JobSpec spec, JobData data, EvalMetrics base, EvalMetrics adapter) {
+        JobDiagnostics d = jobs.diagnostics();
+        io.loragate.model.AdapterHook hook = r.adapterHook();
+        if (d == JobDiagnostics.NONE || hook == null) {
+            return null;
+        }
+        List<String> labels = r instanceof ClassificationTrainer c ? c.labels() : List.of();
+        try {
+            return d.run(new JobDiagnostics.Input(job, spec, hook, labels, data.trainLabeled, data.validationLabeled,
+                    data.validation, data.validationSlices, base, adapter));
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "diagnostics of job %s failed", job.id());
+            ObjectNode n = FineTuningJobs.JSON.createObjectNode();
+            n.put("diagnostics_error", String.valueOf(e.getMessage()));
+            return new JobDiagnostics.Outcome(n, null);
+        }
+    }
+
+    private List<String> gate(EvalMetrics adapter, double ratio, JobDiagnostics.Outcome diag) {
         List<String> refused = new ArrayList<>();
         if (job.publishIfJson() == null) {
             return refused;
@@ -369,6 +402,17 @@ final class JobRunner {
             if (!(ratio <= max)) {
                 refused.add(String.format(java.util.Locale.ROOT, "validation loss ratio adapter/base %.4f > max_eval_loss_ratio %.4f",
                         ratio, max));
+            }
+        }
+        if (g.has("max_forgetting")) {
+            double max = g.get("max_forgetting").asDouble();
+            Double delta = diag == null ? null : diag.forgettingDelta();
+            if (delta == null) {
+                refused.add("forgetting was not measured (see the report's forgetting and diagnostics_error); max_forgetting"
+                        + " cannot be checked");
+            } else if (!(delta <= max)) {
+                refused.add(String.format(java.util.Locale.ROOT, "forgetting: reference loss adapter - base %.4f > max_forgetting %.4f",
+                        delta, max));
             }
         }
         return refused;

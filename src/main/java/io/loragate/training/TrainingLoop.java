@@ -125,6 +125,12 @@ abstract class TrainingLoop<E, B> implements TrainingRun {
     }
 
     @Override
+    public io.loragate.model.AdapterHook adapterHook() {
+        lora.eval();
+        return lora;
+    }
+
+    @Override
     public void saveAdapter(Path folder) {
         lora.save(folder);
     }

@@ -47,6 +47,14 @@ public interface TrainingRun extends AutoCloseable {
     /** The same metrics of the base alone (for classification: the freshly initialised head). */
     EvalMetrics evaluateBase();
 
+    /**
+     * The current adapter as a hook over the frozen base, in eval mode (no dropout), for diagnostics;
+     * null when the run cannot give one.
+     */
+    default io.loragate.model.AdapterHook adapterHook() {
+        return null;
+    }
+
     @Override
     void close();
 }

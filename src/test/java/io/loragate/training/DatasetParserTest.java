@@ -174,6 +174,17 @@ class DatasetParserTest {
     }
 
     @Test
+    void slicesAreKeptAndBounded() throws IOException {
+        String longest = "s".repeat(DatasetParser.MAX_SLICE_LENGTH);
+        DatasetReport r = parser.validate(file(
+                "{\"text\": \"a\", \"label\": \"x\", \"slice\": \"" + longest + "\"}",
+                "{\"text\": \"b\", \"label\": \"y\", \"slice\": \"" + longest + "t\"}",
+                "{\"text\": \"c\", \"label\": \"y\", \"slice\": null}"), 512);
+        assertEquals(2, r.examples());
+        assertEquals(Map.of(2, "'slice' longer than 64 characters"), errors(r));
+    }
+
+    @Test
     void classificationLabelsAndTheirErrors() throws IOException {
         DatasetReport r = parser.validate(file(
                 "{\"text\": \"good\", \"label\": \"pos\"}",

@@ -118,6 +118,7 @@ public class FineTuningJobsResource {
         m.put("method", JSON.valueToTree(spec));
         m.put("hyperparameters", JSON.valueToTree(spec.hyperparameters()));
         m.put("publish_if", j.publishIfJson() == null ? null : tree(j.publishIfJson()));
+        m.put("diagnostics", j.diagnosticsJson() == null ? null : tree(j.diagnosticsJson()));
         m.put("activate", j.activate());
         m.put("trained_tokens", j.trainedTokens());
         m.put("progress", Map.of("step", j.completedSteps(), "total_steps", j.totalSteps()));
@@ -177,11 +178,21 @@ public class FineTuningJobsResource {
                 throw Requests.bad("publish_if", "'publish_if' must be an object");
             }
             publishIf = new JobRequest.PublishIf(optionalDouble(gate, "publish_if.", "min_eval_accuracy"),
-                    optionalDouble(gate, "publish_if.", "max_eval_loss_ratio"));
+                    optionalDouble(gate, "publish_if.", "max_eval_loss_ratio"),
+                    optionalDouble(gate, "publish_if.", "max_forgetting"));
+        }
+        JsonNode d = body.get("diagnostics");
+        JobRequest.Diagnostics diagnostics = null;
+        if (d != null && !d.isNull()) {
+            if (!d.isObject()) {
+                throw Requests.bad("diagnostics", "'diagnostics' must be an object");
+            }
+            diagnostics = new JobRequest.Diagnostics(Requests.string(d, "reference_file", false),
+                    DiagnosticsResource.layers(d, "diagnostics."), DiagnosticsResource.optionalInt(d, "diagnostics.", "max_examples"));
         }
         return new JobRequest(Requests.string(body, "model", true), Requests.string(body, "training_file", true),
                 Requests.string(body, "validation_file", false), Requests.string(body, "suffix", true),
-                Requests.optionalLong(body, "seed"), m, publishIf, Requests.bool(body, "activate"));
+                Requests.optionalLong(body, "seed"), m, publishIf, Requests.bool(body, "activate"), diagnostics);
     }
 
     private static JobRequest.Hyperparameters hyperparameters(JsonNode h) {

@@ -3,6 +3,7 @@ package io.loragate.api.rest;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -117,6 +118,24 @@ class ClassificationRestTest {
                 + ", adapter " + adapter);
         assertTrue(done.getDouble("report.adapter.ece") < done.getDouble("report.base.ece") + 0.05);
         assertEquals(10, done.getList("report.adapter.reliability").size());
+        // diagnostics: the base + linear probe baseline, per-layer CKA and probes; an encoder cannot forget an LM loss
+        assertEquals(15, done.getInt("report.base_probe.examples"));
+        assertEquals(10, done.getList("report.base_probe.reliability").size());
+        int layers = resident.model().config().numLayers();
+        assertEquals(layers, done.getList("report.layers").size());
+        assertTrue(done.getDouble("report.layers[" + (layers - 1) + "].cka") < 1, "the LoRA changed the last layer");
+        assertTrue(done.getDouble("report.layers[" + (layers - 1) + "].probe_accuracy_base") >= 0);
+        assertFalse(done.getBoolean("report.forgetting.applicable"));
+        java.nio.file.Files.writeString(java.nio.file.Path.of("target", "diagnostics-classification-job.json"), done.prettify());
+        String onDemand = given().contentType(ContentType.JSON).body("{\"file\": \"" + file + "\", \"layers\": [0, 5]}")
+                .post("/v1/adapters/topic-job/diagnostics").then().statusCode(200)
+                .body("task", org.hamcrest.Matchers.equalTo("classification"))
+                .body("validation_examples", org.hamcrest.Matchers.equalTo(30))
+                .body("probe_train_examples", org.hamcrest.Matchers.equalTo(30))
+                .body("layers.layer", org.hamcrest.Matchers.equalTo(List.of(0, 5)))
+                .extract().asString();
+        java.nio.file.Files.writeString(java.nio.file.Path.of("target", "diagnostics-classification-on-demand.json"),
+                new io.restassured.path.json.JsonPath(onDemand).prettify());
         String published = done.getString("fine_tuned_model");
         assertTrue(published.startsWith("topic-job@"), published);
         var r = given().contentType(ContentType.JSON)
