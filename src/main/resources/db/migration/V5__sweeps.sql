@@ -11,7 +11,8 @@ CREATE TABLE sweeps (
     -- one entry per method, in order: {"method", "settings", "learning_rate", "suffix", "job_id", "error"} (JSON array);
     -- job_id is null until the job is created, error set when it could not be
     jobs            CLOB          NOT NULL,
-    -- running | succeeded (every row final, at least one job succeeded) | failed (none did)
+    -- running | succeeded (every row final, at least one job succeeded) | cancelled (none did, one was cancelled)
+    -- | failed (none succeeded)
     status          VARCHAR(20)   NOT NULL,
     created         TIMESTAMP WITH TIME ZONE NOT NULL,
     finished        TIMESTAMP WITH TIME ZONE

@@ -51,6 +51,7 @@ public class Sweeps {
     public static final String RUNNING = "running";
     public static final String SUCCEEDED = "succeeded";
     public static final String FAILED = "failed";
+    public static final String CANCELLED = "cancelled";
     public static final int DEFAULT_TOP_K = 3;
     static final long TICK_SECONDS = 2;
 
@@ -251,6 +252,7 @@ public class Sweeps {
         }
         boolean allFinal = true;
         boolean anySucceeded = false;
+        boolean anyCancelled = false;
         for (SweepRecord.Entry e : entries) {
             if (e.pending()) {
                 allFinal = false;
@@ -260,10 +262,11 @@ public class Sweeps {
                     allFinal = false;
                 }
                 anySucceeded |= j != null && JobStore.SUCCEEDED.equals(j.status());
+                anyCancelled |= j != null && JobStore.CANCELLED.equals(j.status());
             }
         }
         if (allFinal) {
-            store.finish(s.id(), anySucceeded ? SUCCEEDED : FAILED);
+            store.finish(s.id(), anySucceeded ? SUCCEEDED : anyCancelled ? CANCELLED : FAILED);
         }
         return store.get(s.tenant(), s.id());
     }

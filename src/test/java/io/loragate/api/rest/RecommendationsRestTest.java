@@ -222,6 +222,10 @@ class RecommendationsRestTest {
         given().post("/v1/fine_tuning/sweeps/" + created.getString("id") + "/cancel").then().statusCode(200);
         JsonPath done = awaitSweep(created.getString("id"), 120);
         assertEquals(2, done.getList("table").size());
+        List<String> statuses = done.getList("table.status");
+        assertTrue(statuses.stream().noneMatch(st -> st.equals("running") || st.equals("queued") || st.equals("pending")), statuses.toString());
+        assertEquals(statuses.contains("succeeded") ? "succeeded" : statuses.contains("cancelled") ? "cancelled" : "failed",
+                done.getString("status"));
 
         given().contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \"" + file
                 + "\", \"methods\": [\"lora\", \"magic\"]}").when().post("/v1/fine_tuning/sweeps")
