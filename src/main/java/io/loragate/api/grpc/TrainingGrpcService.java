@@ -37,11 +37,21 @@ public class TrainingGrpcService implements TrainingService {
     private final Datasets datasets;
     private final FineTuningJobs jobs;
     private final TenantResolver tenants;
+    private final io.loragate.recommend.Recommendations recommendations;
 
-    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants) {
+    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants,
+            io.loragate.recommend.Recommendations recommendations) {
         this.datasets = datasets;
         this.jobs = jobs;
         this.tenants = tenants;
+        this.recommendations = recommendations;
+    }
+
+    @Override
+    public Uni<io.loragate.api.grpc.v1.Recommendation> recommend(io.loragate.api.grpc.v1.RecommendRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> RecommendationMessages.recommendation(recommendations.recommend(tenant,
+                RecommendationMessages.request(request))));
     }
 
     @Override

@@ -195,7 +195,7 @@ public class FineTuningJobsResource {
                 Requests.optionalLong(body, "seed"), m, publishIf, Requests.bool(body, "activate"), diagnostics);
     }
 
-    private static JobRequest.Hyperparameters hyperparameters(JsonNode h) {
+    static JobRequest.Hyperparameters hyperparameters(JsonNode h) {
         if (h == null || h.isNull()) {
             return null;
         }

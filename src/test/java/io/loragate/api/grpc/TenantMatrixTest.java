@@ -122,7 +122,17 @@ class TenantMatrixTest {
         record Call(String what, String id, BiFunction<RequestSpecification, String, Response> run) {
         }
         String a = w.adapter();
+        // B's sweep (a linear probe on a supervised file: refused at job creation, so nothing trains)
+        String sweep = given().auth().oauth2(w.keyB()).contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\","
+                + " \"training_file\": \"" + w.file() + "\", \"methods\": [\"linear_probe\"]}").post("/v1/fine_tuning/sweeps")
+                .then().statusCode(200).extract().path("id");
         List<Call> calls = List.of(
+                new Call("recommendation on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON)
+                        .body("{\"training_file\": \"" + id + "\"}").post("/v1/recommendations")),
+                new Call("sweep on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\","
+                        + " \"training_file\": \"" + id + "\", \"methods\": [\"lora\"]}").post("/v1/fine_tuning/sweeps")),
+                new Call("GET sweep", sweep, (r, id) -> r.get("/v1/fine_tuning/sweeps/" + id)),
+                new Call("cancel sweep", sweep, (r, id) -> r.post("/v1/fine_tuning/sweeps/" + id + "/cancel")),
                 new Call("GET adapter", a, (r, id) -> r.get("/v1/adapters/" + id)),
                 new Call("PUT active", a, (r, id) -> r.contentType(ContentType.JSON).body("{\"version\": 1}").put("/v1/adapters/" + id + "/active")),
                 new Call("pin", a, (r, id) -> r.post("/v1/adapters/" + id + "/pin")),
@@ -173,6 +183,7 @@ class TenantMatrixTest {
         String adapters = given().auth().oauth2(w.keyA()).get("/v1/adapters").then().statusCode(200).extract().asString();
         assertTrue(adapters.contains("\"mine\"") && !adapters.contains(w.adapter()), adapters);
         assertFalse(given().auth().oauth2(w.keyA()).get("/v1/files").asString().contains(w.file()));
+        assertFalse(given().auth().oauth2(w.keyA()).get("/v1/fine_tuning/sweeps").asString().contains(sweep));
         assertFalse(given().auth().oauth2(w.keyA()).get("/v1/fine_tuning/jobs").asString().contains(w.job()));
 
         // B's things are untouched, and B sees them
@@ -194,6 +205,8 @@ class TenantMatrixTest {
         }
         String a = w.adapter();
         List<Call> calls = List.of(
+                new Call("Recommend on B's file", w.file(), id -> () -> training.recommend(
+                        io.loragate.api.grpc.v1.RecommendRequest.newBuilder().setTrainingFile(id).build())),
                 new Call("Get", a, id -> () -> adapters.get(GetAdapterRequest.newBuilder().setName(id).build())),
                 new Call("SetActiveVersion", a, id -> () -> adapters.setActiveVersion(SetActiveVersionRequest.newBuilder().setName(id).setVersion(1).build())),
                 new Call("Load", a, id -> () -> adapters.load(AdapterRef.newBuilder().setAdapterId(id).build())),

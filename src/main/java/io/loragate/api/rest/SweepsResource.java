@@ -1,0 +1,81 @@
+package io.loragate.api.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.recommend.Recommendations;
+import io.loragate.recommend.Sweeps;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sweeps ({@code /v1/fine_tuning/sweeps}): one fine-tuning job per method on the same data and one
+ * comparison table. Scoped by tenant: another tenant's sweep or file answers 404.
+ */
+@Path("/v1/fine_tuning/sweeps")
+@Produces(MediaType.APPLICATION_JSON)
+public class SweepsResource {
+
+    private final Sweeps sweeps;
+    private final TenantResolver tenants;
+
+    public SweepsResource(Sweeps sweeps, TenantResolver tenants) {
+        this.sweeps = sweeps;
+        this.tenants = tenants;
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public ObjectNode create(JsonNode body) {
+        return Recommendations.json(sweeps.create(tenants.tenant(), request(Requests.object(body))));
+    }
+
+    @GET
+    public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit) {
+        List<Object> data = new ArrayList<>();
+        sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(Recommendations.json(v)));
+        return Map.of("object", "list", "data", data);
+    }
+
+    @GET
+    @Path("{id}")
+    public ObjectNode get(@PathParam("id") String id) {
+        return Recommendations.json(sweeps.get(tenants.tenant(), id));
+    }
+
+    @POST
+    @Path("{id}/cancel")
+    public ObjectNode cancel(@PathParam("id") String id) {
+        return Recommendations.json(sweeps.cancel(tenants.tenant(), id));
+    }
+
+    static Sweeps.Request request(JsonNode body) {
+        List<String> methods = null;
+        JsonNode m = body.get("methods");
+        if (m != null && !m.isNull()) {
+            if (!m.isArray()) {
+                throw Requests.bad("methods", "'methods' must be an array of method names");
+            }
+            methods = new ArrayList<>();
+            for (JsonNode n : m) {
+                if (!n.isTextual()) {
+                    throw Requests.bad("methods", "'methods' must be an array of method names");
+                }
+                methods.add(n.asText());
+            }
+        }
+        return new Sweeps.Request(Requests.string(body, "model", true), Requests.string(body, "training_file", true),
+                Requests.string(body, "validation_file", false), Requests.string(body, "task", false), methods,
+                RecommendationsResource.optionalInt(body, "top_k"), FineTuningJobsResource.hyperparameters(body.get("hyperparameters")),
+                RecommendationsResource.budget(body), Requests.optionalLong(body, "seed"), Requests.string(body, "suffix", false));
+    }
+}

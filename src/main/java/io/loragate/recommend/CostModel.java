@@ -1,0 +1,142 @@
+package io.loragate.recommend;
+
+import io.loragate.training.JobSpec;
+import java.util.List;
+
+/**
+ * Estimates what training a method costs: trainable parameters, adapter bytes on disk and training
+ * time. Time comes from a FLOP count per token and one assumed sustained throughput
+ * ({@link #FLOPS_PER_SECOND}); it is an order of magnitude, meant to rank methods and apply a
+ * budget, not to predict a job to the second.
+ *
+ * <p>With {@code N} the weights of the linear layers a token passes ({@code lm_head} included for
+ * supervised jobs), a forward costs {@code F = 2N} FLOPs per token (attention scores are left out:
+ * short sequences). Per training token:
+ * <ul>
+ * <li>{@code linear_probe}: {@code F} (forward only: nothing inside the base needs a gradient);</li>
+ * <li>{@code prompt_tuning}: {@code 2F · (1 + k / mean tokens)} (forward and the activation
+ * gradients through every layer, for a sequence {@code k} virtual tokens longer);</li>
+ * <li>{@code ia3}, {@code bottleneck}, {@code lora}, {@code rslora}: {@code F · (1 + b) + 6P}, where
+ * {@code b} is the share of layers from the lowest transformed one up (the backward stops there) and
+ * {@code P} the trainable parameters (their forward, backward and weight gradient);</li>
+ * <li>{@code dora}: as LoRA × {@link #DORA_OVERHEAD} (the weight norms of {@code W + BA});</li>
+ * <li>{@code partial}: {@code F · (1 + N_layers / layers) + 4P}.</li>
+ * </ul>
+ * Training time = {@code (epochs · training tokens · per-token FLOPs + evaluation FLOPs) /}
+ * {@link #FLOPS_PER_SECOND} {@code + steps ·} {@link #STEP_OVERHEAD_SECONDS}; evaluation is
+ * {@code epochs + 2} forward passes over the validation share. Adapter bytes are 4 bytes per
+ * parameter (float32 safetensors) plus {@link #HEADER_BYTES_PER_TENSOR} per tensor. A classification
+ * job also trains its head ({@code labels × hidden}, plus a bias on encoders).
+ */
+public final class CostModel {
+
+    /**
+     * Assumed sustained training throughput, FLOP/s: the README's 2-core measurement (matmul ceiling
+     * 199 GFLOP/s, training MFU 0.6 under the 4N convention) halved for sharing the CPU with serving.
+     */
+    public static final double FLOPS_PER_SECOND = 6.0e10;
+    /** Per optimizer step: AdamW, clipping, metrics and checkpoint bookkeeping, seconds. */
+    public static final double STEP_OVERHEAD_SECONDS = 0.02;
+    /** DoRA's cost relative to LoRA (column norms of the adapted weights in every forward). */
+    public static final double DORA_OVERHEAD = 1.25;
+    /** Safetensors header bytes per tensor (its JSON entry). */
+    public static final long HEADER_BYTES_PER_TENSOR = 128;
+    /** Default validation share and batch size of a job (JobSpec's defaults). */
+    public static final double VALIDATION_SHARE = 0.1;
+    public static final int BATCH_SIZE = 8;
+
+    private CostModel() {
+    }
+
+    /**
+     * @param trainableParams parameters the method trains (the classification head included)
+     * @param adapterBytes    estimated size of {@code adapter_model.safetensors}
+     * @param trainFlops      estimated FLOPs of the whole job (training and evaluation)
+     * @param trainSeconds    estimated training time
+     */
+    public record Compute(long trainableParams, long adapterBytes, double trainFlops, double trainSeconds) {
+    }
+
+    public static Compute estimate(MethodSettings s, ModelShape m, String task, DatasetFacts facts, int epochs) {
+        boolean classification = JobSpec.CLASSIFICATION.equals(task);
+        List<Integer> layers = transformed(s, m);
+        long p = 0;
+        long tensors = 0;
+        int labels = Math.max(2, facts.labels());
+        if (classification) {
+            p += (long) labels * m.hidden() + (m.decoder() ? 0 : labels);
+            tensors += m.decoder() ? 1 : 2;
+        }
+        double fwd = 2.0 * (m.layerParams() + (classification ? 0 : m.headParams()));
+        int lowest = layers.isEmpty() ? m.layers() : layers.stream().mapToInt(Integer::intValue).min().orElse(0);
+        double back = (double) (m.layers() - lowest) / Math.max(1, m.layers());
+        int r = s.r() == null ? 8 : s.r();
+        double perToken;
+        switch (s.method()) {
+            case JobSpec.LINEAR_PROBE -> perToken = fwd;
+            case JobSpec.PROMPT_TUNING -> {
+                int k = s.numVirtualTokens() == null ? 8 : s.numVirtualTokens();
+                p += (long) k * m.hidden();
+                tensors += 1;
+                perToken = 2 * fwd * (1 + k / Math.max(1.0, facts.meanTokens()));
+            }
+            case JobSpec.IA3 -> {
+                long q = (long) layers.size() * (2L * m.kvHidden() + m.intermediate());
+                p += q;
+                tensors += 3L * layers.size();
+                perToken = fwd * (1 + back) + 6.0 * q;
+            }
+            case JobSpec.BOTTLENECK -> {
+                int b = s.bottleneckSize() == null ? 16 : s.bottleneckSize();
+                int sites = "houlsby".equals(s.placement()) ? 2 : 1;
+                long q = (long) layers.size() * sites * (2L * m.hidden() * b + b + m.hidden());
+                p += q;
+                tensors += 4L * sites * layers.size();
+                perToken = fwd * (1 + back) + 6.0 * q;
+            }
+            case JobSpec.LORA, JobSpec.RSLORA, JobSpec.DORA -> {
+                long q = 0;
+                for (int l : layers) {
+                    q += (long) r * m.layerLoraInOut()[l];
+                    tensors += 2L * m.layerLoraModules()[l];
+                    if (s.method().equals(JobSpec.DORA)) {
+                        q += m.layerLoraOut()[l];
+                        tensors += m.layerLoraModules()[l];
+                    }
+                }
+                p += q;
+                perToken = fwd * (1 + back) + 6.0 * q;
+                if (s.method().equals(JobSpec.DORA)) {
+                    perToken *= DORA_OVERHEAD;
+                }
+            }
+            case JobSpec.PARTIAL -> {
+                int n = Math.min(m.layers(), s.partialLayers() == null ? 1 : s.partialLayers());
+                long q = 0;
+                for (int l = m.layers() - n; l < m.layers(); l++) {
+                    q += m.layerLinearParams()[l];
+                    tensors += 7;
+                }
+                p += q;
+                perToken = fwd * (1 + (double) n / Math.max(1, m.layers())) + 4.0 * q;
+            }
+            default -> throw new IllegalArgumentException("unknown method " + s.method());
+        }
+        double trainTokens = facts.tokens() * (1 - VALIDATION_SHARE);
+        double evalTokens = facts.tokens() * VALIDATION_SHARE * (epochs + 2);
+        double flops = epochs * trainTokens * perToken + evalTokens * fwd;
+        long trainExamples = Math.max(1, Math.round(facts.examples() * (1 - VALIDATION_SHARE)));
+        long steps = (long) epochs * ((trainExamples + BATCH_SIZE - 1) / BATCH_SIZE);
+        double seconds = flops / FLOPS_PER_SECOND + steps * STEP_OVERHEAD_SECONDS;
+        long bytes = 4 * p + HEADER_BYTES_PER_TENSOR * tensors + 8;
+        return new Compute(p, bytes, flops, seconds);
+    }
+
+    /** The layers a method changes: its layers_to_transform, or all. */
+    static List<Integer> transformed(MethodSettings s, ModelShape m) {
+        if (s.layersToTransform() != null && !s.layersToTransform().isEmpty()) {
+            return s.layersToTransform().stream().filter(l -> l < m.layers()).toList();
+        }
+        return java.util.stream.IntStream.range(0, m.layers()).boxed().toList();
+    }
+}

@@ -1,0 +1,217 @@
+package io.loragate.recommend;
+
+import io.loragate.training.JobSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * The transfer-learning cheat sheet as a ranking function: dataset size × domain shift × budget →
+ * the adaptation methods to try, best first, each with its settings, its estimated cost and the
+ * reasons. Pure: the same facts give the same plan.
+ *
+ * <table>
+ * <tr><th>regime</th><th>when</th><th>order</th></tr>
+ * <tr><td>{@code tiny}, shift low/medium</td><td>examples &lt; {@value #TINY_BELOW}</td>
+ * <td>linear_probe (classification), prompt_tuning, ia3, lora r 4 — on the top half of the layers</td></tr>
+ * <tr><td>{@code tiny}, shift high</td><td>examples &lt; {@value #TINY_BELOW}</td>
+ * <td>ia3, lora r 4 (all layers), linear_probe / prompt_tuning, bottleneck 8; partial last</td></tr>
+ * <tr><td>{@code medium}, shift low/medium</td><td>{@value #TINY_BELOW} .. {@value #LARGE_ABOVE}</td>
+ * <td>lora r 8, ia3, bottleneck 16, then rslora, dora, prompt_tuning, linear_probe, partial</td></tr>
+ * <tr><td>{@code medium}, shift high</td><td></td><td>lora r 16, dora r 16, partial, rslora, bottleneck 64, ...</td></tr>
+ * <tr><td>{@code large}</td><td>examples &gt; {@value #LARGE_ABOVE}</td>
+ * <td>lora r 32, dora r 32, partial (a quarter of the layers), rslora, bottleneck 64, ...</td></tr>
+ * </table>
+ * Every method that applies is listed (linear_probe only for classification); methods whose
+ * estimate exceeds the budget move to {@code excluded} with the reason. Ranks never exceed the
+ * server's {@code loragate.adapters.max-rank}.
+ */
+public final class Recommender {
+
+    /** Fewer examples than this: {@code tiny}. */
+    public static final int TINY_BELOW = 100;
+    /** More examples than this: {@code large}. */
+    public static final int LARGE_ABOVE = 10_000;
+    /** Shift scores below this are {@code low}. */
+    public static final double SHIFT_LOW_BELOW = 0.35;
+    /** Shift scores at or above this are {@code high}. */
+    public static final double SHIFT_HIGH_FROM = 0.65;
+
+    public static final String TINY = "tiny";
+    public static final String MEDIUM = "medium";
+    public static final String LARGE = "large";
+
+    /** Suggested learning rates per method (what a sweep uses unless the request sets one). */
+    static final Map<String, Double> LEARNING_RATE_SUPERVISED = Map.of(JobSpec.PROMPT_TUNING, 3e-2, JobSpec.IA3, 3e-3,
+            JobSpec.BOTTLENECK, 1e-3, JobSpec.LORA, 2e-4, JobSpec.RSLORA, 2e-4, JobSpec.DORA, 2e-4, JobSpec.PARTIAL, 5e-5);
+    static final Map<String, Double> LEARNING_RATE_CLASSIFICATION = Map.of(JobSpec.LINEAR_PROBE, 1e-2, JobSpec.PROMPT_TUNING,
+            3e-2, JobSpec.IA3, 5e-3, JobSpec.BOTTLENECK, 2e-3, JobSpec.LORA, 2e-3, JobSpec.RSLORA, 2e-3, JobSpec.DORA, 2e-3,
+            JobSpec.PARTIAL, 1e-4);
+
+    private Recommender() {
+    }
+
+    /** One method of a plan. */
+    public record MethodPlan(int rank, String method, MethodSettings settings, double learningRate, CostModel.Compute compute,
+            List<String> reasons) {
+    }
+
+    /**
+     * @param regime   {@code tiny}, {@code medium} or {@code large}
+     * @param shift    the shift level used
+     * @param methods  ranked, best first
+     * @param excluded over the budget (reasons say which limit)
+     */
+    public record Plan(String regime, String shift, List<MethodPlan> methods, List<MethodPlan> excluded) {
+
+        /** The plan of one method, ranked or excluded; null when it does not apply. */
+        public MethodPlan find(String method) {
+            for (List<MethodPlan> l : List.of(methods, excluded)) {
+                for (MethodPlan p : l) {
+                    if (p.method().equals(method)) {
+                        return p;
+                    }
+                }
+            }
+            return null;
+        }
+    }
+
+    public static String regime(int examples) {
+        return examples < TINY_BELOW ? TINY : examples > LARGE_ABOVE ? LARGE : MEDIUM;
+    }
+
+    public static String shiftLevel(double score) {
+        return score < SHIFT_LOW_BELOW ? ShiftEstimate.LOW : score >= SHIFT_HIGH_FROM ? ShiftEstimate.HIGH : ShiftEstimate.MEDIUM;
+    }
+
+    /**
+     * @param task    {@code supervised} or {@code classification}
+     * @param epochs  epochs the estimate assumes
+     * @param maxRank the server's largest LoRA rank
+     */
+    public static Plan plan(DatasetFacts facts, ShiftEstimate shift, ModelShape shape, String task, Budget budget, int epochs,
+            int maxRank) {
+        boolean cls = JobSpec.CLASSIFICATION.equals(task);
+        String regime = regime(facts.examples());
+        String level = shift.level();
+        boolean high = ShiftEstimate.HIGH.equals(level);
+        int layers = shape.layers();
+        List<Integer> topHalf = IntStream.range(layers / 2, layers).boxed().toList();
+        String sizeReason = switch (regime) {
+            case TINY -> String.format(Locale.ROOT, "tiny dataset: %d examples < %d; few trainable parameters avoid overfitting",
+                    facts.examples(), TINY_BELOW);
+            case LARGE -> String.format(Locale.ROOT, "large dataset: %d examples > %d; enough data for more capacity",
+                    facts.examples(), LARGE_ABOVE);
+            default -> String.format(Locale.ROOT, "medium dataset: %d examples in [%d, %d]", facts.examples(), TINY_BELOW,
+                    LARGE_ABOVE);
+        };
+        String shiftReason = String.format(Locale.ROOT, "%s domain shift (score %.2f%s)", level, shift.score(),
+                shift.measure().equals("none") ? "" : ", " + shift.measure().replace('_', ' '));
+        // method -> settings and the reason for its place, in order
+        Map<String, Object[]> order = new LinkedHashMap<>();
+        if (regime.equals(TINY) && !high) {
+            if (cls) {
+                put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "the frozen features already fit the data: a head on them is the"
+                        + " cheapest baseline");
+            }
+            put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
+                    "a few virtual tokens steer the base without touching its weights");
+            put(order, new MethodSettings(JobSpec.IA3, null, null, topHalf, null, null, null, null),
+                    "per-channel scaling: the fewest parameters that change features; top half of the layers");
+            put(order, lora(JobSpec.LORA, 4, maxRank, topHalf), "low-rank update of the top half of the layers, rank 4");
+            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, topHalf, null, 8, "pfeiffer", null), "small adapters");
+        } else if (regime.equals(TINY)) {
+            put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
+                    "high shift: the features must change, but with so little data only by scaling channels (all layers)");
+            put(order, lora(JobSpec.LORA, 4, maxRank, null), "low-rank update of every layer, rank 4: changes features cheaply");
+            if (cls) {
+                put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "baseline: a head on the frozen features");
+            }
+            put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
+                    "steers the input only: may not reach a distant domain");
+            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 8, "pfeiffer", null), "small adapters");
+        } else if (regime.equals(MEDIUM) && !high) {
+            put(order, lora(JobSpec.LORA, 8, maxRank, null), "the default for this size: rank 8 on the attention projections");
+            put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
+                    "far fewer parameters than LoRA, often close in quality at this size");
+            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 16, "pfeiffer", null),
+                    "bottleneck adapters after the MLP (Pfeiffer), width 16");
+        } else {
+            int r = regime.equals(LARGE) ? 32 : 16;
+            String why = regime.equals(LARGE) ? "enough data for a higher rank" : "high shift needs more capacity";
+            put(order, lora(JobSpec.LORA, r, maxRank, null), why + ": LoRA rank " + Math.min(r, maxRank));
+            put(order, lora(JobSpec.DORA, r, maxRank, null), "DoRA: LoRA plus a learned magnitude, closer to full fine-tuning");
+            int n = regime.equals(LARGE) ? Math.max(1, layers / 4) : 1;
+            put(order, new MethodSettings(JobSpec.PARTIAL, null, null, null, null, null, null, n),
+                    "full weights of the last " + n + " layer(s): the most capacity where features are most task-specific");
+            put(order, lora(JobSpec.RSLORA, r, maxRank, null), "rank-stabilised scaling alpha/sqrt(r) suits higher ranks");
+            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 64, "houlsby", null),
+                    "wide bottleneck adapters after attention and MLP (Houlsby)");
+        }
+        // the rest of the ladder, cheapest first
+        int r = regime.equals(TINY) ? 4 : 8;
+        for (String m : JobSpec.METHODS) {
+            if (order.containsKey(m) || (m.equals(JobSpec.LINEAR_PROBE) && !cls)) {
+                continue;
+            }
+            MethodSettings s = switch (m) {
+                case JobSpec.LORA, JobSpec.RSLORA, JobSpec.DORA -> lora(m, r, maxRank, null);
+                case JobSpec.PROMPT_TUNING -> new MethodSettings(m, null, null, null, 8, null, null, null);
+                case JobSpec.BOTTLENECK -> new MethodSettings(m, null, null, null, null, 16, "pfeiffer", null);
+                case JobSpec.PARTIAL -> new MethodSettings(m, null, null, null, null, null, null, 1);
+                default -> MethodSettings.of(m);
+            };
+            String why = switch (m) {
+                case JobSpec.PARTIAL -> regime.equals(TINY) ? "last resort: full weights overfit a tiny dataset"
+                        : "full weights of the last layer: most capacity, largest adapter";
+                case JobSpec.LINEAR_PROBE -> "baseline: a head on the frozen features";
+                case JobSpec.PROMPT_TUNING -> "cheapest, but weakest when the base must change its features";
+                default -> "a further candidate of the ladder";
+            };
+            put(order, s, why);
+        }
+        Map<String, Double> lrs = cls ? LEARNING_RATE_CLASSIFICATION : LEARNING_RATE_SUPERVISED;
+        List<MethodPlan> ranked = new ArrayList<>();
+        List<MethodPlan> excluded = new ArrayList<>();
+        for (Object[] e : order.values()) {
+            MethodSettings s = (MethodSettings) e[0];
+            CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs);
+            List<String> reasons = new ArrayList<>();
+            reasons.add((String) e[1]);
+            reasons.add(sizeReason);
+            reasons.add(shiftReason);
+            reasons.add(String.format(Locale.ROOT, "estimated %,d trainable parameters, %,d adapter bytes, %.1f s of training"
+                    + " (%d epochs)", c.trainableParams(), c.adapterBytes(), c.trainSeconds(), epochs));
+            List<String> over = new ArrayList<>();
+            if (budget.maxTrainMinutes() != null && c.trainSeconds() > budget.maxTrainMinutes() * 60) {
+                over.add(String.format(Locale.ROOT, "over budget: estimated training %.2f min > max_train_minutes %s",
+                        c.trainSeconds() / 60, budget.maxTrainMinutes()));
+            }
+            if (budget.maxAdapterBytes() != null && c.adapterBytes() > budget.maxAdapterBytes()) {
+                over.add(String.format(Locale.ROOT, "over budget: adapter %,d bytes > max_adapter_bytes %,d", c.adapterBytes(),
+                        budget.maxAdapterBytes()));
+            }
+            double lr = lrs.getOrDefault(s.method(), 2e-4);
+            if (over.isEmpty()) {
+                ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, List.copyOf(reasons)));
+            } else {
+                over.addAll(reasons);
+                excluded.add(new MethodPlan(0, s.method(), s, lr, c, List.copyOf(over)));
+            }
+        }
+        return new Plan(regime, level, List.copyOf(ranked), List.copyOf(excluded));
+    }
+
+    private static MethodSettings lora(String method, int r, int maxRank, List<Integer> layers) {
+        int rank = Math.max(1, Math.min(r, maxRank));
+        return new MethodSettings(method, rank, 2.0 * rank, layers, null, null, null, null);
+    }
+
+    private static void put(Map<String, Object[]> order, MethodSettings s, String reason) {
+        order.putIfAbsent(s.method(), new Object[] {s, reason});
+    }
+}

@@ -1,0 +1,155 @@
+package io.loragate.recommend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loragate.training.JobSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The ranking function on synthetic dataset facts: each documented threshold changes the plan. */
+class RecommenderTest {
+
+    static final ModelShape SHAPE = ModelShape.llama(2, 64, 160, 32, 384);
+    static final String CLS = JobSpec.CLASSIFICATION;
+    static final String SUP = JobSpec.SUPERVISED;
+
+    static Recommender.Plan plan(String task, int examples, double shift, Budget budget) {
+        DatasetFacts facts = DatasetFacts.synthetic(task.equals(CLS) ? "classification" : "prompt_completion", examples, 20,
+                task.equals(CLS) ? 3 : 0);
+        return Recommender.plan(facts, ShiftEstimate.ofScore(shift), SHAPE, task, budget, 3, 64);
+    }
+
+    static List<String> order(Recommender.Plan p) {
+        return p.methods().stream().map(Recommender.MethodPlan::method).toList();
+    }
+
+    @Test
+    void datasetSizeThresholdsChangeThePlan() {
+        Recommender.Plan tiny = plan(CLS, Recommender.TINY_BELOW - 1, 0.1, Budget.NONE);
+        assertEquals(Recommender.TINY, tiny.regime());
+        assertEquals(List.of(JobSpec.LINEAR_PROBE, JobSpec.PROMPT_TUNING, JobSpec.IA3, JobSpec.LORA), order(tiny).subList(0, 4));
+        assertEquals(4, tiny.find(JobSpec.LORA).settings().r());
+        assertEquals(List.of(1), tiny.find(JobSpec.LORA).settings().layersToTransform(), "tiny, low shift: top half only");
+
+        Recommender.Plan medium = plan(CLS, Recommender.TINY_BELOW, 0.1, Budget.NONE);
+        assertEquals(Recommender.MEDIUM, medium.regime());
+        assertEquals(List.of(JobSpec.LORA, JobSpec.IA3, JobSpec.BOTTLENECK), order(medium).subList(0, 3));
+        assertEquals(8, medium.find(JobSpec.LORA).settings().r());
+        assertNull(medium.find(JobSpec.LORA).settings().layersToTransform());
+
+        assertEquals(Recommender.MEDIUM, plan(CLS, Recommender.LARGE_ABOVE, 0.1, Budget.NONE).regime());
+        Recommender.Plan large = plan(CLS, Recommender.LARGE_ABOVE + 1, 0.1, Budget.NONE);
+        assertEquals(Recommender.LARGE, large.regime());
+        assertEquals(List.of(JobSpec.LORA, JobSpec.DORA, JobSpec.PARTIAL), order(large).subList(0, 3));
+        assertEquals(32, large.find(JobSpec.LORA).settings().r());
+        assertEquals(32, large.find(JobSpec.DORA).settings().r());
+
+        // every method is listed once; linear_probe only for classification
+        for (Recommender.Plan p : List.of(tiny, medium, large)) {
+            assertEquals(JobSpec.METHODS.size(), p.methods().size(), order(p).toString());
+            for (int i = 0; i < p.methods().size(); i++) {
+                assertEquals(i + 1, p.methods().get(i).rank());
+                assertTrue(p.methods().get(i).reasons().size() >= 3, p.methods().get(i).reasons().toString());
+            }
+        }
+        Recommender.Plan sup = plan(SUP, 50, 0.1, Budget.NONE);
+        assertEquals(JobSpec.PROMPT_TUNING, order(sup).get(0));
+        assertFalse(order(sup).contains(JobSpec.LINEAR_PROBE));
+        assertEquals(JobSpec.METHODS.size() - 1, sup.methods().size());
+    }
+
+    @Test
+    void shiftThresholdsChangeThePlan() {
+        assertEquals(ShiftEstimate.LOW, Recommender.shiftLevel(Recommender.SHIFT_LOW_BELOW - 1e-9));
+        assertEquals(ShiftEstimate.MEDIUM, Recommender.shiftLevel(Recommender.SHIFT_LOW_BELOW));
+        assertEquals(ShiftEstimate.HIGH, Recommender.shiftLevel(Recommender.SHIFT_HIGH_FROM));
+        // medium data: high shift asks for capacity
+        Recommender.Plan mediumLow = plan(SUP, 1000, Recommender.SHIFT_HIGH_FROM - 0.01, Budget.NONE);
+        Recommender.Plan mediumHigh = plan(SUP, 1000, Recommender.SHIFT_HIGH_FROM, Budget.NONE);
+        assertEquals(List.of(JobSpec.LORA, JobSpec.IA3, JobSpec.BOTTLENECK), order(mediumLow).subList(0, 3));
+        assertEquals(List.of(JobSpec.LORA, JobSpec.DORA, JobSpec.PARTIAL), order(mediumHigh).subList(0, 3));
+        assertEquals(16, mediumHigh.find(JobSpec.LORA).settings().r());
+        // tiny data, high shift: change features, but with few parameters, over all layers
+        Recommender.Plan tinyHigh = plan(CLS, 40, 0.9, Budget.NONE);
+        assertEquals(List.of(JobSpec.IA3, JobSpec.LORA, JobSpec.LINEAR_PROBE), order(tinyHigh).subList(0, 3));
+        assertNull(tinyHigh.find(JobSpec.LORA).settings().layersToTransform());
+        assertEquals(JobSpec.PARTIAL, order(tinyHigh).get(order(tinyHigh).size() - 1));
+        assertTrue(tinyHigh.methods().get(0).reasons().stream().anyMatch(r -> r.contains("high domain shift")));
+    }
+
+    @Test
+    void ranksStayWithinTheServersMaximum() {
+        DatasetFacts facts = DatasetFacts.synthetic("text", 50_000, 20, 0);
+        Recommender.Plan p = Recommender.plan(facts, ShiftEstimate.ofScore(0.9), SHAPE, SUP, Budget.NONE, 3, 16);
+        assertEquals(16, p.find(JobSpec.LORA).settings().r());
+    }
+
+    @Test
+    void methodsOverTheBudgetAreExcludedWithTheReason() {
+        Recommender.Plan all = plan(CLS, 1000, 0.1, Budget.NONE);
+        long loraBytes = all.find(JobSpec.LORA).compute().adapterBytes();
+        Recommender.Plan small = plan(CLS, 1000, 0.1, new Budget(null, loraBytes - 1));
+        assertEquals(-1, order(small).indexOf(JobSpec.LORA));
+        assertTrue(order(small).contains(JobSpec.IA3));
+        assertTrue(order(small).contains(JobSpec.LINEAR_PROBE));
+        for (Recommender.MethodPlan p : small.methods()) {
+            assertTrue(p.compute().adapterBytes() <= loraBytes - 1, p.method());
+        }
+        Recommender.MethodPlan lora = small.find(JobSpec.LORA);
+        assertTrue(small.excluded().contains(lora));
+        assertTrue(lora.reasons().get(0).startsWith("over budget: adapter"), lora.reasons().get(0));
+        assertEquals(JobSpec.IA3, order(small).get(0), "the next of the ladder moves up");
+        assertEquals(1, small.methods().get(0).rank());
+
+        double partialSeconds = all.find(JobSpec.PARTIAL).compute().trainSeconds();
+        double probeSeconds = all.find(JobSpec.LINEAR_PROBE).compute().trainSeconds();
+        assertTrue(probeSeconds < partialSeconds);
+        double minutes = (probeSeconds + partialSeconds) / 2 / 60;
+        Recommender.Plan quick = plan(CLS, 1000, 0.1, new Budget(minutes, null));
+        assertTrue(quick.excluded().stream().anyMatch(p -> p.method().equals(JobSpec.PARTIAL)
+                && p.reasons().get(0).startsWith("over budget: estimated training")));
+        assertTrue(order(quick).contains(JobSpec.LINEAR_PROBE));
+        quick.methods().forEach(p -> assertTrue(p.compute().trainSeconds() <= minutes * 60, p.method()));
+    }
+
+    @Test
+    void costModelCountsParameters() {
+        DatasetFacts facts = DatasetFacts.synthetic("text", 1000, 20, 0);
+        // per layer: q (64+64), k (64+32), v (64+32), o (64+64) = 448 per unit of rank
+        CostModel.Compute lora = CostModel.estimate(new MethodSettings(JobSpec.LORA, 8, 16.0, null, null, null, null, null), SHAPE,
+                SUP, facts, 3);
+        assertEquals(8L * 448 * 2, lora.trainableParams());
+        assertEquals(4 * lora.trainableParams() + CostModel.HEADER_BYTES_PER_TENSOR * 16 + 8, lora.adapterBytes());
+        CostModel.Compute top = CostModel.estimate(new MethodSettings(JobSpec.LORA, 8, 16.0, List.of(1), null, null, null, null),
+                SHAPE, SUP, facts, 3);
+        assertEquals(8L * 448, top.trainableParams());
+        assertTrue(top.trainSeconds() < lora.trainSeconds(), "the backward stops at the lowest adapted layer");
+        CostModel.Compute dora = CostModel.estimate(new MethodSettings(JobSpec.DORA, 8, 16.0, null, null, null, null, null), SHAPE,
+                SUP, facts, 3);
+        assertEquals(lora.trainableParams() + 2 * (64 + 32 + 32 + 64), dora.trainableParams());
+        CostModel.Compute ia3 = CostModel.estimate(MethodSettings.of(JobSpec.IA3), SHAPE, SUP, facts, 3);
+        assertEquals(2L * (32 + 32 + 160), ia3.trainableParams());
+        CostModel.Compute prompt = CostModel.estimate(new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 10, null, null,
+                null), SHAPE, SUP, facts, 3);
+        assertEquals(640, prompt.trainableParams());
+        CostModel.Compute partial = CostModel.estimate(MethodSettings.of(JobSpec.PARTIAL), SHAPE, SUP, facts, 3);
+        assertEquals(SHAPE.layerLinearParams()[1], partial.trainableParams());
+        CostModel.Compute bottleneck = CostModel.estimate(new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 16,
+                "houlsby", null), SHAPE, SUP, facts, 3);
+        assertEquals(2L * 2 * (2 * 64 * 16 + 16 + 64), bottleneck.trainableParams());
+        // classification adds the head
+        DatasetFacts cls = DatasetFacts.synthetic("classification", 1000, 20, 3);
+        assertEquals(3L * 64, CostModel.estimate(MethodSettings.of(JobSpec.LINEAR_PROBE), SHAPE, CLS, cls, 3).trainableParams());
+        // time grows with the data
+        DatasetFacts more = DatasetFacts.synthetic("text", 4000, 20, 0);
+        assertTrue(CostModel.estimate(MethodSettings.of(JobSpec.LORA), SHAPE, SUP, more, 3).trainSeconds() > lora.trainSeconds());
+    }
+
+    @Test
+    void samePlanForTheSameFacts() {
+        assertEquals(plan(CLS, 500, 0.5, new Budget(10.0, 1_000_000L)), plan(CLS, 500, 0.5, new Budget(10.0, 1_000_000L)));
+    }
+}
