@@ -121,4 +121,42 @@ class MethodsTrainingTest {
             adapter.parameters().keySet().forEach(k -> assertTrue(k.contains("layers.1."), method + ": " + k));
         }
     }
+
+    /** A classification job's adapter on tiny-bert-cls: the method's part plus the head, saved and served alike. */
+    @ParameterizedTest
+    @CsvSource({"ia3", "bottleneck", "dora"})
+    void classificationHeadTrainsWithEveryMethodOnBert(String method, @TempDir Path dir) {
+        try (io.loragate.model.EncoderModel bert = (io.loragate.model.EncoderModel) BaseModel.load(Fixtures.hf("tiny-bert-cls"),
+                Device.cpu()); TextTokenizer tok = TextTokenizer.load(Fixtures.hf("tiny-bert-cls"))) {
+            List<ClassificationExample> train = new ArrayList<>();
+            for (int i = 0; i < TrainerTest.SENTENCES.size(); i++) { // the base's classifier has 3 labels
+                train.add(ClassificationExample.of(tok, TrainerTest.SENTENCES.get(i), List.of("a", "b", "c").get(i % 3), 32));
+            }
+            JobRequest.AdapterSettings settings = new JobRequest.AdapterSettings(4, 8.0, 0.0, null, null, method, null, null,
+                    null, 8, "houlsby", null);
+            JobSpec spec = JobSpec.resolve(new JobRequest.Method("classification", null, settings),
+                    TrainableLora.defaultTargets(bert.config().architecture()), 32, 64);
+            TrainingConfig hyper = TrainingConfig.defaults().withEpochs(3).withBatchSize(2).withLearningRate(1e-2).withSeed(1);
+            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter(), "SEQ_CLS", 1,
+                    ClassificationTrainer.headSpec(bert, ClassificationTrainer.labelSet(train)));
+                    ClassificationTrainer trainer = new ClassificationTrainer(bert, adapter, hyper, train, train)) {
+                trainer.train(m -> { }, 0);
+                List<long[]> ids = train.stream().map(ClassificationExample::ids).toList();
+                float[][] trained = trainer.logits(ids);
+                Path folder = dir.resolve("adapter");
+                adapter.save(folder);
+                try (LoraAdapter served = LoraAdapter.load(folder, bert)) {
+                    assertEquals(1, served.parts().size());
+                    assertEquals(List.of("classifier"), List.copyOf(served.replacedModules()));
+                    float[][] serving = bert.classify(ids, MultiLoraHook.single(served), 0);
+                    double worst = 0;
+                    for (int i = 0; i < ids.size(); i++) {
+                        worst = Math.max(worst, Fixtures.maxAbsDiff(trained[i], serving[i]));
+                    }
+                    System.out.printf("BERT %s + head: served vs trainable max abs logit diff %.2e%n", method, worst);
+                    assertTrue(worst < 1e-5, method + ": " + worst);
+                }
+            }
+        }
+    }
 }
