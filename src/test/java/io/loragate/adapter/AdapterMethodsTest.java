@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
  * plain LoRA), one linear layer (or sub-layer) against plain double arithmetic, format checks, and a
  * mixed batch of every method against each row alone.
  */
-class AdapterMethodsTest {
+public class AdapterMethodsTest {
 
     private static final long[][] PROMPTS = {{5, 17, 42, 99, 3, 250, 7}, {11, 12}, {300, 1, 2, 3, 4}, {8, 9, 10, 77},
         {60, 61, 62, 63, 64, 65}, {120, 44, 2}};
@@ -79,7 +79,7 @@ class AdapterMethodsTest {
         return v;
     }
 
-    static Path writeIa3(BaseModel model, PeftConfig config, Path folder, long seed) {
+    public static Path writeIa3(BaseModel model, PeftConfig config, Path folder, long seed) {
         Random random = new Random(seed);
         LoraWriter w = new LoraWriter(config);
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
@@ -94,7 +94,7 @@ class AdapterMethodsTest {
         return folder;
     }
 
-    static PeftConfig doraConfig(List<String> targets, boolean dora) {
+    public static PeftConfig doraConfig(List<String> targets, boolean dora) {
         PeftConfig c = PeftConfig.lora(4, 8, targets, "CAUSAL_LM");
         return new PeftConfig(c.peftType(), c.taskType(), null, c.r(), c.loraAlpha(), false, c.targetModules(),
                 c.excludeModules(), List.of(), List.of(), false, List.of(), Map.of(), Map.of(), "none", dora, 0.0, Map.of());
@@ -104,7 +104,7 @@ class AdapterMethodsTest {
      * A LoRA (random A and B) and, with {@code dora}, a magnitude per module: the row norms of
      * {@code W + s·B·A} computed in double times {@code (1 + jitter·N(0,1))}.
      */
-    static Path writeDora(BaseModel model, List<String> targets, boolean dora, double jitter, Path folder, long seed) {
+    public static Path writeDora(BaseModel model, List<String> targets, boolean dora, double jitter, Path folder, long seed) {
         PeftConfig config = doraConfig(targets, dora);
         Random random = new Random(seed);
         Random jitters = new Random(seed + 1); // A and B do not depend on whether there are magnitudes
@@ -153,7 +153,7 @@ class AdapterMethodsTest {
         return norms;
     }
 
-    static Path writeBottleneck(BaseModel model, PeftConfig config, Path folder, long seed) {
+    public static Path writeBottleneck(BaseModel model, PeftConfig config, Path folder, long seed) {
         Random random = new Random(seed);
         LoraWriter w = new LoraWriter(config);
         int size = config.bottleneckSize();
