@@ -121,6 +121,21 @@ public final class LoraAdapter implements AutoCloseable {
      */
     public static LoraAdapter load(Path folder, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
             Device device) {
+        return load(folder, baseLinears, baseParamShapes, device, null);
+    }
+
+    /** Loads a folder for a resident base, any method (DoRA reads the base's weights), onto the base's device. */
+    public static LoraAdapter load(Path folder, io.loragate.model.BaseModel base) {
+        return load(folder, base.linears(), base.paramShapes(), base.device(), base::parameter);
+    }
+
+    /**
+     * As {@link #load(Path, Map, Map, Device)}, with the base's parameters by checkpoint name (linear
+     * weights {@code (out, in)}, read-only, e.g. {@code BaseModel::parameter}), which DoRA needs to
+     * precompute its scales; null refuses DoRA adapters.
+     */
+    public static LoraAdapter load(Path folder, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
+            Device device, java.util.function.Function<String, NDArray> baseParams) {
         Path weights = folder.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(weights)) {
             Path bin = folder.resolve("adapter_model.bin");
@@ -135,7 +150,7 @@ public final class LoraAdapter implements AutoCloseable {
             Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
-                return read(config, file, layout, manager);
+                return read(config, file, layout, manager, baseParams);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -145,13 +160,16 @@ public final class LoraAdapter implements AutoCloseable {
 
     /** What the file holds, checked against the config and the base before any tensor is read. */
     private record Layout(Map<String, LinearShape> loraModules, Map<String, TensorInfo[]> loraTensors,
-            Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut) {
+            Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut,
+            PartFormats.Layout parts) {
 
         static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
                 Map<String, long[]> baseParamShapes) {
             Path path = file.path();
             Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
             Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
+            Map<String, TensorInfo> claimed = new TreeMap<>();  // IA3 / DoRA / bottleneck weights
+            boolean isLora = config.peftType().equals("LORA");
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
                 if (!key.startsWith(PREFIX)) {
@@ -159,7 +177,15 @@ public final class LoraAdapter implements AutoCloseable {
                             + PREFIX + "<module>.lora_A.weight')");
                 }
                 String rest = key.substring(PREFIX.length());
+                if (PartFormats.claims(config, rest)) {
+                    claimed.put(key, t);
+                    continue;
+                }
                 Matcher m = LORA_KEY.matcher(rest);
+                if (m.matches() && !isLora) {
+                    throw new ModelFormatException(path, "tensor '" + key + "' is a LoRA weight but adapter_config.json's"
+                            + " peft_type is " + config.peftType());
+                }
                 if (m.matches()) {
                     TensorInfo[] pair = pairs.computeIfAbsent(m.group(1), k -> new TensorInfo[2]);
                     int i = m.group(2).equals("A") ? 0 : 1;
@@ -173,7 +199,8 @@ public final class LoraAdapter implements AutoCloseable {
                 } else if (rest.contains("lora_embedding_")) {
                     throw unimplemented(path, "tensor '" + key + "' is LoRA on an embedding layer, which is not supported");
                 } else if (rest.contains("lora_magnitude_vector")) {
-                    throw unimplemented(path, "tensor '" + key + "' belongs to DoRA, which is not supported yet");
+                    throw new ModelFormatException(path, "tensor '" + key + "' is a DoRA magnitude but adapter_config.json"
+                            + " does not set use_dora");
                 } else if (rest.contains(".lora_")) {
                     throw new ModelFormatException(path, "tensor '" + key + "' is not a LoRA weight we know");
                 } else {
@@ -223,7 +250,7 @@ public final class LoraAdapter implements AutoCloseable {
                 loraModules.put(module, base);
             }
             int targeted = 0;
-            for (String module : baseLinears.keySet()) {
+            for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
                 if (config.targets(module)) {
                     targeted++;
                     if (!pairs.containsKey(module)) {
@@ -232,7 +259,7 @@ public final class LoraAdapter implements AutoCloseable {
                     }
                 }
             }
-            if (targeted == 0) {
+            if (targeted == 0 && isLora) {
                 throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
                         + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
                         + " selects no linear layer of the base model");
@@ -302,7 +329,8 @@ public final class LoraAdapter implements AutoCloseable {
             }
             Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
             loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));
-            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut);
+            PartFormats.Layout parts = PartFormats.layout(config, path, claimed, baseLinears, loraModules.keySet());
+            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, parts);
         }
 
         /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */
@@ -330,7 +358,8 @@ public final class LoraAdapter implements AutoCloseable {
         return new LoragateException(LoragateException.Kind.UNIMPLEMENTED, path + ": " + problem);
     }
 
-    private static LoraAdapter read(PeftConfig config, SafetensorsFile file, Layout layout, NDManager manager) {
+    private static LoraAdapter read(PeftConfig config, SafetensorsFile file, Layout layout, NDManager manager,
+            java.util.function.Function<String, NDArray> baseParams) {
         long bytes = 0;
         Map<String, Lora> lora = new LinkedHashMap<>();
         for (Map.Entry<String, LinearShape> e : layout.loraModules().entrySet()) {
@@ -375,7 +404,11 @@ public final class LoraAdapter implements AutoCloseable {
             bytes += 4L * wT.length;
             replacements.put(module, new Replacement(module, wArray, bias, inOut));
         }
-        return new LoraAdapter(config, manager, lora, replacements, bytes);
+        Map<String, PartFormats.LoraView> views = new LinkedHashMap<>();
+        lora.forEach((m, l) -> views.put(m, new PartFormats.LoraView(l.aT, l.bTScaled)));
+        long[] partBytes = {0};
+        List<AdapterPart> parts = PartFormats.read(config, file, layout.parts(), views, baseParams, manager, partBytes);
+        return new LoraAdapter(config, manager, lora, replacements, parts, bytes + partBytes[0]);
     }
 
     /** Row-major {@code (rows, cols)} to {@code (cols, rows)}. */
@@ -556,6 +589,9 @@ public final class LoraAdapter implements AutoCloseable {
             if (r.bias != null) {
                 w.moduleToSave(r.module + ".bias", new long[] {out}, r.bias.toFloatArray());
             }
+        }
+        for (AdapterPart p : parts) {
+            p.tensors().forEach(w::tensor);
         }
         w.write(folder);
     }

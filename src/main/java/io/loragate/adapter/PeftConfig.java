@@ -340,9 +340,12 @@ public record PeftConfig(
         if (peftType == null) {
             throw new ModelFormatException(file, "field 'peft_type' is missing");
         }
+        if (peftType.equals(IA3) || peftType.equals(BOTTLENECK)) {
+            return parseMethod(file, root, in, peftType);
+        }
         if (!peftType.equals("LORA")) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
-                    + "' is not supported (supported: LORA)");
+                    + "' is not supported (supported: LORA, IA3, " + BOTTLENECK + ")");
         }
         int r = in.positiveInt("r", 8);
         double alpha = in.number("lora_alpha", 8);
@@ -352,9 +355,6 @@ public record PeftConfig(
                     + "'; only \"none\" is supported (trained base biases would change the base)");
         }
         boolean useDora = in.bool("use_dora", false);
-        if (useDora) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'use_dora' is true; DoRA is not supported yet");
-        }
         for (String key : UNSUPPORTED_WHEN_SET) {
             JsonNode v = root.get(key);
             boolean neutral = v == null || v.isNull() || (v.isBoolean() && !v.booleanValue())
@@ -600,6 +600,9 @@ public record PeftConfig(
 
     /** The config as PEFT writes it: every field PEFT knows, plus the extras this config was read with. */
     public ObjectNode toJson() {
+        if (!peftType.equals("LORA")) {
+            return sorted(methodJson());
+        }
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.set("alpha_pattern", JSON.valueToTree(alphaPattern));
         o.put("base_model_name_or_path", baseModelNameOrPath);
@@ -633,6 +636,15 @@ public record PeftConfig(
         return sorted;
     }
 
+    private static ObjectNode sorted(ObjectNode o) {
+        ObjectNode sorted = JsonNodeFactory.instance.objectNode();
+        List<String> keys = new ArrayList<>();
+        o.fieldNames().forEachRemaining(keys::add);
+        Collections.sort(keys);
+        keys.forEach(k -> sorted.set(k, o.get(k)));
+        return sorted;
+    }
+
     /** Writes {@code adapter_config.json} into {@code folder}. */
     public void write(Path folder) {
         Path file = folder.resolve(FILE_NAME);
@@ -653,5 +665,194 @@ public record PeftConfig(
             }
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // IA3 and bottleneck adapters: their own fields live in extras (read and checked here), so the
+    // record's components stay those of LoRA.
+
+    /** PEFT's {@code peft_type} of IA3. */
+    public static final String IA3 = "IA3";
+    /** loragate's own {@code peft_type} of bottleneck adapters (PEFT has none; see the README). */
+    public static final String BOTTLENECK = "LORAGATE_BOTTLENECK";
+    /** Bottleneck placements: after the MLP sub-layer only, or after attention and MLP. */
+    public static final String PFEIFFER = "pfeiffer";
+    public static final String HOULSBY = "houlsby";
+    /** Bottleneck activations. */
+    public static final List<String> BOTTLENECK_ACTIVATIONS = List.of("relu", "gelu", "silu");
+    /** The widest bottleneck a config may declare. */
+    public static final int MAX_BOTTLENECK = 65_536;
+
+    /** A fresh IA3 config as the trainer makes it: list targets, {@code feedforward} a subset of them. */
+    public static PeftConfig ia3(List<String> targetModules, List<String> feedforward, List<Integer> layersToTransform,
+            String taskType) {
+        return ia3(Modules.list(targetModules), Modules.list(feedforward), layersToTransform, taskType);
+    }
+
+    /** A fresh IA3 config with targets and feed-forward modules as lists or regular expressions. */
+    public static PeftConfig ia3(Modules targets, Modules feedforward, List<Integer> layersToTransform, String taskType) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        extras.put("feedforward_modules", feedforward.isEmpty() ? JsonNodeFactory.instance.nullNode() : feedforward.toJson());
+        extras.put("init_ia3_weights", JsonNodeFactory.instance.booleanNode(true));
+        return new PeftConfig(IA3, taskType, null, 0, 0, false, targets, Modules.NONE, layersToTransform, List.of(), false,
+                List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+    }
+
+    /** A fresh bottleneck-adapter config. */
+    public static PeftConfig bottleneck(int size, String placement, String activation, List<Integer> layersToTransform,
+            String taskType) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        extras.put("bottleneck_size", JsonNodeFactory.instance.numberNode(size));
+        extras.put("placement", JsonNodeFactory.instance.textNode(placement));
+        extras.put("activation", JsonNodeFactory.instance.textNode(activation));
+        return new PeftConfig(BOTTLENECK, taskType, null, 0, 0, false, Modules.NONE, Modules.NONE, layersToTransform,
+                List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+    }
+
+    /** IA3's {@code feedforward_modules}: a list of names or one regular expression; {@link Modules#NONE} when absent. */
+    public Modules feedforwardModules() {
+        JsonNode v = extras.get("feedforward_modules");
+        if (v == null || v.isNull()) {
+            return Modules.NONE;
+        }
+        if (v.isTextual()) {
+            return new Modules(List.of(), v.textValue());
+        }
+        List<String> names = new ArrayList<>();
+        v.forEach(e -> names.add(e.asText()));
+        return Modules.list(names);
+    }
+
+    /**
+     * Whether IA3 scales the input (not the output) of a targeted module: PEFT's
+     * {@code _check_target_module_feedforward}, {@code re.fullmatch} for a regex, else
+     * {@code key.endswith(name)} for any listed name.
+     */
+    public boolean feedforward(String module) {
+        Modules ff = feedforwardModules();
+        if (ff.isRegex()) {
+            return ff.matches(module);
+        }
+        for (String n : ff.names()) {
+            if (module.endsWith(n)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The bottleneck width {@code m} of a {@value #BOTTLENECK} config. */
+    public int bottleneckSize() {
+        JsonNode v = extras.get("bottleneck_size");
+        return v == null ? 0 : v.intValue();
+    }
+
+    /** {@value #PFEIFFER} or {@value #HOULSBY}. */
+    public String placement() {
+        JsonNode v = extras.get("placement");
+        return v == null || v.isNull() ? PFEIFFER : v.textValue();
+    }
+
+    /** The bottleneck's activation: {@code relu}, {@code gelu} or {@code silu}. */
+    public String activation() {
+        JsonNode v = extras.get("activation");
+        return v == null || v.isNull() ? "relu" : v.textValue();
+    }
+
+    /** Whether layer {@code index} is adapted: {@code layers_to_transform} is empty or holds it. */
+    public boolean transformsLayer(int index) {
+        return layersToTransform.isEmpty() || layersToTransform.contains(index);
+    }
+
+    private static final Set<String> METHOD_MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
+            "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
+
+    /** IA3 and bottleneck configs: the fields they share with LoRA in the record, their own checked and kept in extras. */
+    private static PeftConfig parseMethod(Path file, JsonNode root, Reader in, String peftType) {
+        boolean ia3 = peftType.equals(IA3);
+        Modules targets = Modules.NONE;
+        Modules exclude = Modules.NONE;
+        if (ia3) {
+            targets = in.modules("target_modules");
+            if (targets == null || targets.isEmpty()) {
+                throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly");
+            }
+            if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
+                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
+                        + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
+            }
+            Modules ff = in.modules("feedforward_modules");
+            if (ff != null && !ff.isRegex() && !targets.isRegex() && !targets.names().containsAll(ff.names())) {
+                throw new ModelFormatException(file, "field 'feedforward_modules' " + quote(ff.names())
+                        + " must be a subset of target_modules " + quote(targets.names()));
+            }
+            in.bool("init_ia3_weights", true);
+            exclude = in.modules("exclude_modules");
+        } else {
+            int size = in.positiveInt("bottleneck_size", 0);
+            if (size == 0) {
+                throw new ModelFormatException(file, "field 'bottleneck_size' is missing");
+            }
+            if (size > MAX_BOTTLENECK) {
+                throw new ModelFormatException(file, "field 'bottleneck_size' is " + size + "; at most " + MAX_BOTTLENECK);
+            }
+            String placement = in.string("placement", PFEIFFER);
+            if (!placement.equals(PFEIFFER) && !placement.equals(HOULSBY)) {
+                throw new ModelFormatException(file, "field 'placement' must be \"pfeiffer\" or \"houlsby\", got " + quote(placement));
+            }
+            String activation = in.string("activation", "relu");
+            if (!BOTTLENECK_ACTIVATIONS.contains(activation)) {
+                throw new ModelFormatException(file, "field 'activation' must be one of " + BOTTLENECK_ACTIVATIONS + ", got "
+                        + quote(activation));
+            }
+        }
+        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
+        for (String m : modulesToSave) {
+            try {
+                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
+            } catch (PatternSyntaxException e) {
+                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
+                        + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+        List<String> layersPattern = in.stringOrStringList("layers_pattern");
+        for (String p : layersPattern) {
+            try {
+                Pattern.compile(".*\\." + p + "\\.(\\d+)\\.");
+            } catch (PatternSyntaxException e) {
+                throw new ModelFormatException(file, "field 'layers_pattern' entry '" + quote(p)
+                        + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!METHOD_MODELLED.contains(e.getKey())) {
+                extras.put(e.getKey(), e.getValue().deepCopy());
+            }
+        }
+        return new PeftConfig(peftType, in.string("task_type", null), in.string("base_model_name_or_path", null), 0, 0,
+                false, targets, exclude == null ? Modules.NONE : exclude, in.intOrIntList("layers_to_transform"), layersPattern,
+                in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0, extras);
+    }
+
+    /** An IA3 or bottleneck config as written: the shared fields, then its own (kept in extras). */
+    private ObjectNode methodJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        o.put("peft_type", peftType);
+        o.put("task_type", taskType);
+        o.put("base_model_name_or_path", baseModelNameOrPath);
+        if (peftType.equals(IA3)) {
+            o.set("target_modules", targetModules.toJson());
+            o.set("exclude_modules", excludeModules.isEmpty() ? f.nullNode() : excludeModules.toJson());
+            o.put("fan_in_fan_out", fanInFanOut);
+            o.set("layers_pattern", layersPattern.isEmpty() ? f.nullNode()
+                    : layersPattern.size() == 1 ? f.textNode(layersPattern.get(0)) : JSON.valueToTree(layersPattern));
+        }
+        o.set("layers_to_transform", layersToTransform.isEmpty() ? f.nullNode() : JSON.valueToTree(layersToTransform));
+        o.set("modules_to_save", modulesToSave.isEmpty() ? f.nullNode() : JSON.valueToTree(modulesToSave));
+        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
+        return o;
     }
 }

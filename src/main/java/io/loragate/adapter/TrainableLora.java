@@ -251,7 +251,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
-    private static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
+    static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
         int labels = spec.labels().size();
         float bound = (float) (1.0 / Math.sqrt(spec.in()));
         float[] w = spec.weight();
@@ -273,7 +273,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     }
 
     /** The config of an adapter that also saves {@code module} with these labels. */
-    private static PeftConfig withHead(PeftConfig c, String module, List<String> labels) {
+    static PeftConfig withHead(PeftConfig c, String module, List<String> labels) {
         Map<String, JsonNode> extras = new LinkedHashMap<>(c.extras());
         ArrayNode names = JsonNodeFactory.instance.arrayNode();
         labels.forEach(names::add);
@@ -522,6 +522,11 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     /** The names of the targeted modules, in order. */
     public List<String> moduleNames() {
         return new ArrayList<>(modules.keySet());
+    }
+
+    /** The manager that owns every weight (for building parts next to the LoRA pairs). */
+    NDManager manager() {
+        return manager;
     }
 
     /** Arrays alive under this adapter's manager (its own weights and gradients only, after every step: a leak check). */

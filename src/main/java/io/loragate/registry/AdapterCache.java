@@ -281,7 +281,7 @@ public class AdapterCache {
         }
         BaseModel base = awaitBase();
         try {
-            return LoraAdapter.load(folder, base.linears(), base.paramShapes(), base.device());
+            return LoraAdapter.load(folder, base);
         } catch (LoragateException e) {
             throw new LoragateException(Kind.FAILED_PRECONDITION, "adapter " + v.id()
                     + " does not fit the resident base model: " + e.getMessage(), e);

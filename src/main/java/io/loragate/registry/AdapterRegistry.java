@@ -156,7 +156,7 @@ public class AdapterRegistry {
                         + "' is the base model's id; choose another name").withParam("name");
             }
             // On the CPU whatever the base's device: this only proves that the files fit the base.
-            try (LoraAdapter adapter = LoraAdapter.load(staging, base.linears(), base.paramShapes(), Device.cpu())) {
+            try (LoraAdapter adapter = LoraAdapter.load(staging, base.linears(), base.paramShapes(), Device.cpu(), base::parameter)) {
                 if (adapter.rank() > maxRank) {
                     throw new LoragateException(Kind.INVALID_ARGUMENT, "weights (adapter_model.safetensors): rank "
                             + adapter.rank() + " exceeds the limit of " + maxRank + " (loragate.adapters.max-rank)")

@@ -1,9 +1,12 @@
 package io.loragate.training;
 
+import io.loragate.adapter.MethodAdapters;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.TrainableLora;
+import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LoragateException;
+import java.util.List;
 
 /**
  * Builds the fresh trainable adapter of a job's method ({@link JobSpec#METHODS}): every method is a
@@ -25,9 +28,38 @@ final class AdapterMethods {
             TrainableLora.HeadSpec head) {
         return switch (a.method()) {
             case JobSpec.LORA, JobSpec.RSLORA -> TrainableLora.create(base, lora(baseId, a, taskType, false), seed, head);
+            case JobSpec.DORA -> MethodAdapters.dora(base, lora(baseId, a, taskType, true), seed, head);
+            case JobSpec.IA3 -> MethodAdapters.ia3(base, ia3(base, baseId, a, taskType), seed, head);
+            case JobSpec.BOTTLENECK -> MethodAdapters.bottleneck(base, named(PeftConfig.bottleneck(a.bottleneckSize(),
+                    a.placement(), "relu", a.layersToTransform(), taskType), baseId), seed, head);
             default -> throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
                     "training method '" + a.method() + "' is not implemented yet").withParam("method.adapter.method");
         };
+    }
+
+    /**
+     * The IA3 config of a job's settings: the architecture's IA3 defaults when the job names no
+     * targets (or the LoRA defaults that {@link JobSpec#resolve} filled in); else the named targets,
+     * with the default feed-forward modules among them.
+     */
+    static PeftConfig ia3(BaseModel base, String baseId, JobSpec.Adapter a, String taskType) {
+        Architecture arch = base.config().architecture();
+        List<String> given = a.targetModules();
+        PeftConfig c;
+        if (given.isEmpty() || given.equals(TrainableLora.defaultTargets(arch))) {
+            c = PeftConfig.ia3(MethodAdapters.ia3Targets(arch), MethodAdapters.ia3Feedforward(arch), a.layersToTransform(), taskType);
+        } else {
+            PeftConfig.Modules ff = MethodAdapters.ia3Feedforward(arch);
+            List<String> feedforward = ff.isRegex() ? List.of() : given.stream().filter(ff.names()::contains).toList();
+            c = PeftConfig.ia3(given, feedforward, a.layersToTransform(), taskType);
+        }
+        return named(c, baseId);
+    }
+
+    private static PeftConfig named(PeftConfig c, String baseId) {
+        return new PeftConfig(c.peftType(), c.taskType(), baseId, c.r(), c.loraAlpha(), c.useRslora(), c.targetModules(),
+                c.excludeModules(), c.layersToTransform(), c.layersPattern(), c.fanInFanOut(), c.modulesToSave(), c.rankPattern(),
+                c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(), c.extras());
     }
 
     /** The PEFT LoRA config of a job's settings ({@code dora}: with the magnitude vector). */
