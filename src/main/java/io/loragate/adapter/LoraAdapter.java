@@ -133,9 +133,18 @@ public final class LoraAdapter implements AutoCloseable {
         PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
+            if (config.isPromptTuning()) {
+                PromptPart.check(config, file, baseParamShapes);
+            }
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
-                return read(config, file, layout, manager);
+                LoraAdapter adapter = read(config, file, layout, manager);
+                if (config.isPromptTuning()) {
+                    PromptPart prompt = PromptPart.read(file, manager);
+                    adapter = new LoraAdapter(config, manager, adapter.lora, adapter.replacements, List.of(prompt),
+                            adapter.bytes + prompt.bytes());
+                }
+                return adapter;
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -152,13 +161,19 @@ public final class LoraAdapter implements AutoCloseable {
             Path path = file.path();
             Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
             Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
+            boolean prompt = config.isPromptTuning();           // prompt learning: no LoRA, saved modules under base_model.
+            String prefix = prompt ? PromptPart.SAVED_PREFIX : PREFIX;
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
-                if (!key.startsWith(PREFIX)) {
-                    throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
-                            + PREFIX + "<module>.lora_A.weight')");
+                if (prompt && key.equals(PromptPart.KEY)) {
+                    continue; // checked by PromptPart
                 }
-                String rest = key.substring(PREFIX.length());
+                if (!key.startsWith(prefix)) {
+                    throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
+                            + (prompt ? PromptPart.KEY + "' or '" + prefix + "<module to save>.weight')"
+                            : PREFIX + "<module>.lora_A.weight')"));
+                }
+                String rest = key.substring(prefix.length());
                 Matcher m = LORA_KEY.matcher(rest);
                 if (m.matches()) {
                     TensorInfo[] pair = pairs.computeIfAbsent(m.group(1), k -> new TensorInfo[2]);
@@ -232,7 +247,7 @@ public final class LoraAdapter implements AutoCloseable {
                     }
                 }
             }
-            if (targeted == 0) {
+            if (targeted == 0 && !prompt) {
                 throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
                         + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
                         + " selects no linear layer of the base model");
@@ -556,6 +571,9 @@ public final class LoraAdapter implements AutoCloseable {
             if (r.bias != null) {
                 w.moduleToSave(r.module + ".bias", new long[] {out}, r.bias.toFloatArray());
             }
+        }
+        for (AdapterPart part : parts) {
+            part.tensors().forEach(w::tensor);
         }
         w.write(folder);
     }
