@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Prompt tuning (PEFT {@code PROMPT_TUNING}, Lester et al. 2021): {@code k} virtual token embeddings

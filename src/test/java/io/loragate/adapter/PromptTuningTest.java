@@ -20,7 +20,6 @@ import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -250,14 +249,5 @@ class PromptTuningTest {
         }
         Files.writeString(to.resolve(PeftConfig.FILE_NAME), edited);
         return to;
-    }
-
-    @SuppressWarnings("unused")
-    private static List<Long> boxed(long[] a) {
-        List<Long> out = new ArrayList<>();
-        for (long v : a) {
-            out.add(v);
-        }
-        return out;
     }
 }
