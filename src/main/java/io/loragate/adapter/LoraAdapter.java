@@ -148,9 +148,18 @@ public final class LoraAdapter implements AutoCloseable {
         PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
+            if (config.isPromptTuning()) {
+                PromptPart.check(config, file, baseParamShapes);
+            }
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
-                return read(config, file, layout, manager, baseParams);
+                LoraAdapter adapter = read(config, file, layout, manager, baseParams);
+                if (config.isPromptTuning()) {
+                    PromptPart prompt = PromptPart.read(file, manager);
+                    adapter = new LoraAdapter(config, manager, adapter.lora, adapter.replacements, List.of(prompt),
+                            adapter.bytes + prompt.bytes());
+                }
+                return adapter;
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -170,13 +179,19 @@ public final class LoraAdapter implements AutoCloseable {
             Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
             Map<String, TensorInfo> claimed = new TreeMap<>();  // IA3 / DoRA / bottleneck weights
             boolean isLora = config.peftType().equals("LORA");
+            boolean prompt = config.isPromptTuning();           // prompt learning: no LoRA, saved modules under base_model.
+            String prefix = prompt ? PromptPart.SAVED_PREFIX : PREFIX;
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
-                if (!key.startsWith(PREFIX)) {
-                    throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
-                            + PREFIX + "<module>.lora_A.weight')");
+                if (prompt && key.equals(PromptPart.KEY)) {
+                    continue; // checked by PromptPart
                 }
-                String rest = key.substring(PREFIX.length());
+                if (!key.startsWith(prefix)) {
+                    throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
+                            + (prompt ? PromptPart.KEY + "' or '" + prefix + "<module to save>.weight')"
+                            : PREFIX + "<module>.lora_A.weight')"));
+                }
+                String rest = key.substring(prefix.length());
                 if (PartFormats.claims(config, rest)) {
                     claimed.put(key, t);
                     continue;

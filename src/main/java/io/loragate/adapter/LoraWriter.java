@@ -57,7 +57,8 @@ public final class LoraWriter {
     }
 
     LoraWriter moduleToSave(String param, long[] shape, float[] values) {
-        put(LoraAdapter.PREFIX + param, shape, values);
+        // a prompt-learning PeftModel wraps the transformers model directly: base_model.<param>
+        put((config.isPromptTuning() ? PromptPart.SAVED_PREFIX : LoraAdapter.PREFIX) + param, shape, values);
         return this;
     }
 

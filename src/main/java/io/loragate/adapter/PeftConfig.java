@@ -343,9 +343,12 @@ public record PeftConfig(
         if (peftType.equals(IA3) || peftType.equals(BOTTLENECK)) {
             return parseMethod(file, root, in, peftType);
         }
+        if (peftType.equals(PROMPT_TUNING)) {
+            return parsePromptTuning(file, root, in);
+        }
         if (!peftType.equals("LORA")) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
-                    + "' is not supported (supported: LORA, IA3, " + BOTTLENECK + ")");
+                    + "' is not supported (supported: LORA, IA3, PROMPT_TUNING, " + BOTTLENECK + ")");
         }
         int r = in.positiveInt("r", 8);
         double alpha = in.number("lora_alpha", 8);
@@ -410,6 +413,138 @@ public record PeftConfig(
                 in.number("lora_dropout", 0.0),
                 extras(root));
         return config;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Prompt tuning (PEFT's PromptTuningConfig)
+
+    /** {@code peft_type} of PEFT prompt tuning: k trainable virtual token embeddings prepended to the input. */
+    public static final String PROMPT_TUNING = "PROMPT_TUNING";
+
+    /** The prompt-tuning keys, kept in {@link #extras} (the record's components are LoRA's). */
+    static final String NUM_VIRTUAL_TOKENS = "num_virtual_tokens";
+    static final String TOKEN_DIM = "token_dim";
+    static final String NUM_TRANSFORMER_SUBMODULES = "num_transformer_submodules";
+    static final String PROMPT_TUNING_INIT = "prompt_tuning_init";
+    static final String PROMPT_TUNING_INIT_TEXT = "prompt_tuning_init_text";
+    static final String TOKENIZER_NAME_OR_PATH = "tokenizer_name_or_path";
+    /** The initialisations PEFT knows; only training depends on them. */
+    static final List<String> PROMPT_INITS = List.of("RANDOM", "TEXT", "SAMPLE_VOCAB");
+
+    /** Whether this is a {@value #PROMPT_TUNING} config (no LoRA pairs; {@link #numVirtualTokens()} embeddings). */
+    public boolean isPromptTuning() {
+        return PROMPT_TUNING.equals(peftType);
+    }
+
+    /** Prompt tuning's {@code num_virtual_tokens} (k), or 0 for other types. */
+    public int numVirtualTokens() {
+        JsonNode v = isPromptTuning() ? extras.get(NUM_VIRTUAL_TOKENS) : null;
+        return v == null || !v.canConvertToInt() ? 0 : v.intValue();
+    }
+
+    /** Prompt tuning's {@code token_dim} (the base's hidden size), or 0 when absent. */
+    public int tokenDim() {
+        JsonNode v = isPromptTuning() ? extras.get(TOKEN_DIM) : null;
+        return v == null || !v.canConvertToInt() ? 0 : v.intValue();
+    }
+
+    /**
+     * A prompt-tuning config as the trainer makes it, with the keys PEFT's {@code PromptTuningConfig}
+     * writes ({@code inference_mode: true}, one transformer submodule).
+     *
+     * @param init     {@code RANDOM}, {@code TEXT} or {@code SAMPLE_VOCAB}
+     * @param initText the text of a {@code TEXT} initialisation, else null
+     * @param tokenizer the tokenizer's name or path ({@code TEXT} needs one in PEFT), may be null
+     */
+    public static PeftConfig promptTuning(int numVirtualTokens, int tokenDim, int heads, int layers, String init,
+            String initText, String tokenizer, String taskType, String baseModel) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        extras.put("inference_mode", f.booleanNode(true));
+        extras.put(NUM_ATTENTION_HEADS, f.numberNode(heads));
+        extras.put(NUM_LAYERS, f.numberNode(layers));
+        extras.put(NUM_TRANSFORMER_SUBMODULES, f.numberNode(1));
+        extras.put(NUM_VIRTUAL_TOKENS, f.numberNode(numVirtualTokens));
+        extras.put(PROMPT_TUNING_INIT, f.textNode(init));
+        extras.put(PROMPT_TUNING_INIT_TEXT, initText == null ? f.nullNode() : f.textNode(initText));
+        extras.put("revision", f.nullNode());
+        extras.put(TOKEN_DIM, f.numberNode(tokenDim));
+        extras.put("tokenizer_kwargs", f.nullNode());
+        extras.put(TOKENIZER_NAME_OR_PATH, tokenizer == null ? f.nullNode() : f.textNode(tokenizer));
+        return new PeftConfig(PROMPT_TUNING, taskType, baseModel, 0, 0, false, Modules.NONE, Modules.NONE, List.of(),
+                List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+    }
+
+    private static final String NUM_ATTENTION_HEADS = "num_attention_heads";
+    private static final String NUM_LAYERS = "num_layers";
+
+    /**
+     * PEFT's {@code PromptTuningConfig}: {@code num_virtual_tokens} (1..{@value io.loragate.model.AdapterHook#MAX_VIRTUAL_TOKENS}),
+     * {@code token_dim}, {@code num_transformer_submodules} (1 only: encoder-decoder models are not
+     * served), {@code prompt_tuning_init} ({@code RANDOM}, {@code TEXT}, {@code SAMPLE_VOCAB}),
+     * {@code prompt_tuning_init_text}, {@code tokenizer_name_or_path}, {@code modules_to_save}. The
+     * prompt keys stay in {@link #extras}; LoRA's components hold their neutral values
+     * ({@code r = 0}, no targets).
+     */
+    private static PeftConfig parsePromptTuning(Path file, JsonNode root, Reader in) {
+        int k = in.positiveInt(NUM_VIRTUAL_TOKENS, -1);
+        if (k < 0) {
+            throw new ModelFormatException(file, "field '" + NUM_VIRTUAL_TOKENS + "' is missing");
+        }
+        if (k > io.loragate.model.AdapterHook.MAX_VIRTUAL_TOKENS) {
+            throw new ModelFormatException(file, "field '" + NUM_VIRTUAL_TOKENS + "' is " + k + "; at most "
+                    + io.loragate.model.AdapterHook.MAX_VIRTUAL_TOKENS + " virtual tokens are supported");
+        }
+        in.positiveInt(TOKEN_DIM, 1);
+        in.positiveInt(NUM_ATTENTION_HEADS, 1);
+        in.positiveInt(NUM_LAYERS, 1);
+        int submodules = in.positiveInt(NUM_TRANSFORMER_SUBMODULES, 1);
+        if (submodules != 1) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field '" + NUM_TRANSFORMER_SUBMODULES
+                    + "' is " + submodules + "; only 1 (decoder-only or encoder-only models) is supported");
+        }
+        String init = in.string(PROMPT_TUNING_INIT, "RANDOM");
+        if (!PROMPT_INITS.contains(init)) {
+            throw new ModelFormatException(file, "field '" + PROMPT_TUNING_INIT + "' must be one of " + PROMPT_INITS
+                    + ", got " + quote(init));
+        }
+        in.string(PROMPT_TUNING_INIT_TEXT, null);
+        in.string(TOKENIZER_NAME_OR_PATH, null);
+        in.bool("inference_mode", true);
+        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
+        for (String m : modulesToSave) {
+            try {
+                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
+            } catch (PatternSyntaxException e) {
+                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
+                        + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!PROMPT_MODELLED.contains(e.getKey())) {
+                extras.put(e.getKey(), e.getValue().deepCopy());
+            }
+        }
+        return new PeftConfig(PROMPT_TUNING, in.string("task_type", null), in.string("base_model_name_or_path", null),
+                0, 0, false, Modules.NONE, Modules.NONE, List.of(), List.of(), false, modulesToSave, Map.of(), Map.of(),
+                "none", false, 0.0, extras);
+    }
+
+    /** Keys of a prompt-tuning config held by the record's components rather than {@link #extras}. */
+    private static final Set<String> PROMPT_MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
+            "modules_to_save");
+
+    /** A prompt-tuning config as PEFT writes it: its own keys and the extras, no LoRA keys. */
+    private ObjectNode promptTuningJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("base_model_name_or_path", baseModelNameOrPath);
+        o.set("modules_to_save", modulesToSave.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(modulesToSave));
+        o.put("peft_type", peftType);
+        o.put("task_type", taskType);
+        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
+        return o;
     }
 
     private static Map<String, JsonNode> extras(JsonNode root) {
@@ -600,9 +735,16 @@ public record PeftConfig(
 
     /** The config as PEFT writes it: every field PEFT knows, plus the extras this config was read with. */
     public ObjectNode toJson() {
+        if (isPromptTuning()) {
+            return sorted(promptTuningJson());
+        }
         if (!peftType.equals("LORA")) {
             return sorted(methodJson());
         }
+        return sorted(loraJson());
+    }
+
+    private ObjectNode loraJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.set("alpha_pattern", JSON.valueToTree(alphaPattern));
         o.put("base_model_name_or_path", baseModelNameOrPath);
@@ -627,13 +769,7 @@ public record PeftConfig(
         o.put("use_dora", useDora);
         o.put("use_rslora", useRslora);
         extras.forEach((k, v) -> o.set(k, v.deepCopy()));
-        // Sorted like PEFT's own json.dump(sort_keys=True), so our files diff cleanly against PEFT's.
-        ObjectNode sorted = JsonNodeFactory.instance.objectNode();
-        List<String> keys = new ArrayList<>();
-        o.fieldNames().forEachRemaining(keys::add);
-        Collections.sort(keys);
-        keys.forEach(k -> sorted.set(k, o.get(k)));
-        return sorted;
+        return o;
     }
 
     private static ObjectNode sorted(ObjectNode o) {

@@ -251,6 +251,35 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
+    /**
+     * An adapter without LoRA pairs: only the {@link AdapterPart parts} that {@code parts} makes in
+     * the adapter's manager (their tensors become the trainable leaves), plus a classification head
+     * when {@code headSpec} is given (drawn after the parts from the same seeded generator; the
+     * config then gains it as modules_to_save). For prompt tuning ({@link PromptPart#trainable});
+     * a linear probe is {@code parts} returning nothing, with a head.
+     */
+    static TrainableLora ofParts(BaseModel base, PeftConfig config, long seed, HeadSpec headSpec,
+            java.util.function.BiFunction<NDManager, SplittableRandom, List<AdapterPart>> parts) {
+        Objects.requireNonNull(config, "config");
+        NDManager manager = NDManager.newBaseManager(base.device(), "PyTorch");
+        try {
+            SplittableRandom rng = new SplittableRandom(seed);
+            List<AdapterPart> made = parts.apply(manager, rng);
+            Head head = null;
+            if (headSpec != null) {
+                head = head(headSpec, rng, manager);
+                config = withHead(config, headSpec.module(), headSpec.labels());
+            }
+            if (made.isEmpty() && head == null) {
+                throw new IllegalArgumentException("an adapter without LoRA pairs needs parts or a head");
+            }
+            return new TrainableLora(config, manager, new LinkedHashMap<>(), head, made);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
     static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
         int labels = spec.labels().size();
         float bound = (float) (1.0 / Math.sqrt(spec.in()));

@@ -243,7 +243,7 @@ public final class Engine implements AutoCloseable {
         }
         while (rows.size() + batch.size() < settings.maxBatch()) {
             Sequence s = waiting.peek(t -> held.getOrDefault(t, 0));
-            if (s == null || (!batch.isEmpty() && tokens + s.promptTokens() > settings.maxPrefillTokens())) {
+            if (s == null || (!batch.isEmpty() && tokens + s.inputTokens() > settings.maxPrefillTokens())) {
                 break;
             }
             waiting.remove(s);
@@ -253,7 +253,7 @@ public final class Engine implements AutoCloseable {
             }
             batch.add(s);
             held.merge(s.tenant, 1, Integer::sum);
-            tokens += s.promptTokens();
+            tokens += s.inputTokens();
         }
         if (batch.isEmpty()) {
             return false;
@@ -261,7 +261,7 @@ public final class Engine implements AutoCloseable {
         long[][] prompts = new long[batch.size()][];
         List<LoraAdapter> adapters = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
-            prompts[i] = batch.get(i).prompt;
+            prompts[i] = batch.get(i).input; // virtual tokens first for prompt tuning: left padding lines rows up
             adapters.add(batch.get(i).adapter);
         }
         long t0 = System.nanoTime();

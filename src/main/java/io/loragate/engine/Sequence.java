@@ -18,6 +18,8 @@ public final class Sequence {
 
     final String tenant;
     final long[] prompt;
+    /** What the engine prefills: the adapter's virtual tokens (prompt tuning), then {@link #prompt}. */
+    final long[] input;
     final String adapterId;
     final LoraAdapter adapter;
     final SamplingParams params;
@@ -54,6 +56,7 @@ public final class Sequence {
             SequenceListener listener, long deadlineNanos) {
         this.tenant = tenant == null ? DEFAULT_TENANT : tenant;
         this.prompt = prompt;
+        this.input = io.loragate.adapter.PromptPart.prepend(prompt, adapter == null ? 0 : adapter.virtualTokens());
         this.adapterId = adapterId;
         this.adapter = adapter;
         this.params = params;
@@ -87,8 +90,14 @@ public final class Sequence {
         return tenant;
     }
 
+    /** The client's prompt tokens (what usage reports), without virtual tokens. */
     public int promptTokens() {
         return prompt.length;
+    }
+
+    /** Positions the prefill takes: the prompt plus the adapter's virtual tokens. */
+    public int inputTokens() {
+        return input.length;
     }
 
     public LoraAdapter adapter() {

@@ -205,6 +205,12 @@ public class InferenceService {
             }
         });
         target.thenCompose(t -> {
+            try {
+                checkVirtualTokensFit(t, prompts, command.params().maxTokens());
+            } catch (RuntimeException e) {
+                t.release();
+                throw e;
+            }
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
             LeaseRefs refs = new LeaseRefs(t);
             try {
@@ -347,6 +353,13 @@ public class InferenceService {
                     em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
                     return;
                 }
+                try {
+                    checkVirtualTokensFit(t, prompts, command.params().maxTokens());
+                } catch (RuntimeException e) {
+                    t.release();
+                    em.fail(e);
+                    return;
+                }
                 LeaseRefs refs = new LeaseRefs(t);
                 try {
                     for (int i = 0; i < prompts.size(); i++) {
@@ -397,6 +410,46 @@ public class InferenceService {
         });
     }
 
+    /**
+     * Refuses prompts that no longer fit the context once the adapter's virtual tokens (prompt
+     * tuning) are put before them: they take {@code k} positions of the model's context (the engine
+     * prepends them, see {@link Sequence}); usage still counts the client's tokens only.
+     */
+    private void checkVirtualTokensFit(Target t, List<long[]> prompts, int maxTokens) {
+        int k = t.adapter() == null ? 0 : t.adapter().virtualTokens();
+        if (k == 0) {
+            return;
+        }
+        int positions = resident.model().config().maxPositions();
+        for (long[] p : prompts) {
+            if (k + p.length + maxTokens > positions) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "prompt (" + p.length + " tokens) + the adapter's " + k
+                        + " virtual tokens (prompt tuning) + max_tokens (" + maxTokens + ") exceeds the model's context of "
+                        + positions + " tokens").withParam("max_tokens");
+            }
+        }
+    }
+
+    /**
+     * The encoder's (or classifying decoder's) input rows for an adapter: its virtual tokens
+     * (prompt tuning) first, refused when they no longer fit the model's positions.
+     */
+    private List<long[]> withVirtualTokens(Target t, List<long[]> ids) {
+        int k = t.adapter() == null ? 0 : t.adapter().virtualTokens();
+        if (k == 0) {
+            return ids;
+        }
+        int positions = resident.model().config().maxPositions();
+        for (long[] row : ids) {
+            if (k + row.length > positions) {
+                t.release();
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "input has " + row.length + " tokens; with the adapter's "
+                        + k + " virtual tokens (prompt tuning) the model takes at most " + (positions - k)).withParam("input");
+            }
+        }
+        return io.loragate.adapter.PromptPart.prepend(ids, k);
+    }
+
     private List<long[]> tokenizeInputs(List<String> inputs) {
         if (inputs == null || inputs.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'input' must be a non-empty string or array of strings").withParam("input");
@@ -439,10 +492,13 @@ public class InferenceService {
         List<long[]> ids = tokenizeInputs(inputs);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
-        return charged(tenant, model, tokens).thenCompose(t -> engine.execute(base -> {
-            float[][] v = encoder.embed(ids, EncoderModel.Pooling.MEAN, hook(t));
-            return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
-        }).whenComplete((r, e) -> t.release()));
+        return charged(tenant, model, tokens).thenCompose(t -> {
+            List<long[]> rows = withVirtualTokens(t, ids); // mean pooling then averages over the virtual tokens too, as PEFT's outputs hold them
+            return engine.execute(base -> {
+                float[][] v = encoder.embed(rows, EncoderModel.Pooling.MEAN, hook(t));
+                return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
+            }).whenComplete((r, e) -> t.release());
+        });
     }
 
     /**
@@ -471,7 +527,10 @@ public class InferenceService {
             List<String> adapterLabels = headLabels == 0 ? List.of() : t.adapter().labels(headLabels);
             List<String> labels = !adapterLabels.isEmpty() ? adapterLabels
                     : encoder.hasClassifier() ? encoder.config().labels() : List.of(); // item() names the rest LABEL_k
-            return engine.execute(base -> encoder.classify(ids, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
+            // prompt tuning: the virtual tokens come first, so a BERT classifier's pooler reads the first virtual
+            // token's state where [CLS] was (exactly what PEFT does), and mean pooling covers them too
+            List<long[]> rows = withVirtualTokens(t, ids);
+            return engine.execute(base -> encoder.classify(rows, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
                     .thenApply(logits -> {
                         List<ClassificationResult.Item> items = new ArrayList<>();
                         for (int i = 0; i < logits.length; i++) {
@@ -496,10 +555,11 @@ public class InferenceService {
                         + " that carries a classifier head (modules_to_save: [\"" + LoraAdapter.SEQUENCE_HEAD + "\"])");
             }
             List<String> names = t.adapter().labels(labels); // empty: item() names them LABEL_k
+            List<long[]> rows = withVirtualTokens(t, ids);
             return engine.execute(base -> {
                 try (ai.djl.ndarray.NDManager m = causal.manager().newSubManager()) {
                     AdapterHook hook = hook(t);
-                    ai.djl.ndarray.NDArray h = causal.lastHidden(m, ids.toArray(long[][]::new), hook); // (n, hidden)
+                    ai.djl.ndarray.NDArray h = causal.lastHidden(m, rows.toArray(long[][]::new), hook); // (n, hidden)
                     ai.djl.ndarray.NDArray logits = hook.afterLinear(LoraAdapter.SEQUENCE_HEAD, h,
                             m.zeros(new ai.djl.ndarray.types.Shape(ids.size(), labels)));           // (n, labels)
                     float[] flat = logits.toFloatArray();

@@ -2,11 +2,13 @@ package io.loragate.training;
 
 import io.loragate.adapter.MethodAdapters;
 import io.loragate.adapter.PeftConfig;
+import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LoragateException;
 import java.util.List;
+import io.loragate.model.TextTokenizer;
 
 /**
  * Builds the fresh trainable adapter of a job's method ({@link JobSpec#METHODS}): every method is a
@@ -26,12 +28,24 @@ final class AdapterMethods {
      */
     static TrainableLora create(BaseModel base, String baseId, JobSpec.Adapter a, String taskType, long seed,
             TrainableLora.HeadSpec head) {
+        return create(base, null, baseId, a, taskType, seed, head);
+    }
+
+    /**
+     * @param tokenizer the base's tokenizer, for methods initialised from text ({@code prompt_tuning}
+     *                  with {@code prompt_init_text}); may be null otherwise
+     */
+    static TrainableLora create(BaseModel base, TextTokenizer tokenizer, String baseId, JobSpec.Adapter a, String taskType,
+            long seed, TrainableLora.HeadSpec head) {
         return switch (a.method()) {
             case JobSpec.LORA, JobSpec.RSLORA -> TrainableLora.create(base, lora(baseId, a, taskType, false), seed, head);
             case JobSpec.DORA -> MethodAdapters.dora(base, lora(baseId, a, taskType, true), seed, head);
             case JobSpec.IA3 -> MethodAdapters.ia3(base, ia3(base, baseId, a, taskType), seed, head);
             case JobSpec.BOTTLENECK -> MethodAdapters.bottleneck(base, named(PeftConfig.bottleneck(a.bottleneckSize(),
                     a.placement(), "relu", a.layersToTransform(), taskType), baseId), seed, head);
+            case JobSpec.PROMPT_TUNING -> PromptPart.trainable(base, tokenizer, a.numVirtualTokens(),
+                    a.promptInitText() == null || a.promptInitText().isEmpty() ? null : a.promptInitText(), taskType, baseId,
+                    seed, head);
             default -> throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
                     "training method '" + a.method() + "' is not implemented yet").withParam("method.adapter.method");
         };

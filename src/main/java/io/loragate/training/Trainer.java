@@ -3,6 +3,7 @@ package io.loragate.training;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.CausalModel;
@@ -61,7 +62,26 @@ public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
 
     @Override
     protected TokenBatch batch(List<TrainingExample> examples) {
-        return TokenBatch.of(examples);
+        return TokenBatch.of(withVirtualTokens(examples, lora));
+    }
+
+    /**
+     * The examples as the adapter's forward sees them: with its virtual tokens (prompt tuning) in
+     * front, which are never targets (PEFT labels them -100), cut to the model's positions; the
+     * examples themselves for any other hook.
+     */
+    private List<TrainingExample> withVirtualTokens(List<TrainingExample> examples, AdapterHook hook) {
+        int k = hook == lora ? lora.virtualTokens() : 0;
+        if (k == 0) {
+            return examples;
+        }
+        int room = model.config().maxPositions() - k;
+        return examples.stream().map(e -> {
+            TrainingExample cut = e.length() > room ? e.truncate(room) : e;
+            boolean[] target = new boolean[k + cut.length()];
+            System.arraycopy(cut.target(), 0, target, k, cut.length());
+            return new TrainingExample(PromptPart.prepend(cut.ids(), k), target);
+        }).toList();
     }
 
     @Override
@@ -71,7 +91,7 @@ public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
 
     @Override
     protected long tokenCount(TokenBatch batch) {
-        return batch.tokenCount();
+        return batch.tokenCount() - (long) batch.batch() * lora.virtualTokens(); // the data's tokens, not the prompt's
     }
 
     @Override
@@ -96,7 +116,7 @@ public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
         lora.eval();
         try (NoGrad ignored = new NoGrad()) {
             for (int i = 0; i < examples.size(); i += config.batchSize()) {
-                TokenBatch mb = TokenBatch.of(examples.subList(i, Math.min(examples.size(), i + config.batchSize())));
+                TokenBatch mb = TokenBatch.of(withVirtualTokens(examples.subList(i, Math.min(examples.size(), i + config.batchSize())), hook));
                 try (NDManager fwd = manager.newSubManager(); KvCache cache = model.newCache(mb.batch())) {
                     NDArray logits = model.forward(fwd, mb.tokens(), cache, hook, true);
                     sum += CausalLmLoss.sum(logits, mb).getFloat();
