@@ -274,7 +274,8 @@ public final class LoraAdapter implements AutoCloseable {
                     }
                 }
             }
-            if (targeted == 0 && isLora) {
+            boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
+            if (targeted == 0 && isLora && !savesOnly) {
                 throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
                         + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
                         + " selects no linear layer of the base model");
@@ -341,6 +342,10 @@ public final class LoraAdapter implements AutoCloseable {
                 if (e.getValue()[0] == null) {
                     throw new ModelFormatException(path, "module to save '" + e.getKey() + "' has a bias but no weight");
                 }
+            }
+            if (savesOnly && loraModules.isEmpty() && replaced.isEmpty()) {
+                throw new ModelFormatException(path, "holds neither LoRA weights nor any module of modules_to_save "
+                        + config.modulesToSave() + "; the adapter would change nothing");
             }
             Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
             loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));

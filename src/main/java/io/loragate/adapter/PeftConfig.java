@@ -368,15 +368,18 @@ public record PeftConfig(
             }
         }
         Modules targets = in.modules("target_modules");
-        if (targets == null || targets.isEmpty()) {
-            throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly");
+        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
+        // an empty list is no LoRA at all: allowed when the adapter saves whole modules instead (linear probe, partial fine-tuning)
+        boolean savesOnly = targets != null && !targets.isRegex() && targets.isEmpty() && !modulesToSave.isEmpty();
+        if ((targets == null || targets.isEmpty()) && !savesOnly) {
+            throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly"
+                    + " (an empty list is allowed only with a non-empty 'modules_to_save')");
         }
         if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
                     + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
         }
         Modules exclude = in.modules("exclude_modules");
-        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
         for (String m : modulesToSave) {
             try {
                 Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");

@@ -140,6 +140,44 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
+    /**
+     * A whole linear layer of the base trained in full and saved like PEFT's {@code modules_to_save}
+     * (partial fine-tuning): {@code y = x·Wᵀ + b} replaces the base module's output, with {@code W}
+     * and {@code b} starting as copies of the base's own values (so an untrained copy is the base).
+     */
+    public static final class Saved {
+        private final String module;
+        private final NDArray weight;      // (out, in)
+        private final NDArray bias;        // (out), or null when the base layer has none
+        private final boolean storedInOut; // the base checkpoint stores the weight (in, out) (GPT-2 Conv1D)
+
+        Saved(String module, NDArray weight, NDArray bias, boolean storedInOut) {
+            this.module = module;
+            this.weight = weight;
+            this.bias = bias;
+            this.storedInOut = storedInOut;
+        }
+
+        public String module() {
+            return module;
+        }
+
+        /** {@code (out, in)} as the math sees it; a leaf that requires gradients. */
+        public NDArray weight() {
+            return weight;
+        }
+
+        /** {@code (out)}, or null when the base layer has no bias; a leaf that requires gradients. */
+        public NDArray bias() {
+            return bias;
+        }
+
+        /** Whether the saved file holds the weight {@code (in, out)}, as the base checkpoint does (GPT-2 Conv1D). */
+        public boolean storedInOut() {
+            return storedInOut;
+        }
+    }
+
     /** The {@code adapter_config.json} key (ignored by PEFT) that holds a head's label names, in output order. */
     public static final String LABELS_KEY = "loragate_labels";
 
@@ -147,6 +185,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     private final NDManager manager;
     private final Map<String, Module> modules;
     private final Head head; // null: LoRA only
+    private final Map<String, Saved> saved; // modules_to_save trained in full (partial fine-tuning), by module
     private final List<AdapterPart> parts; // other methods' trainable weights (IA3, bottleneck, prompt, DoRA)
     private final double dropout;
     private SplittableRandom dropoutRng; // null: eval mode
@@ -160,6 +199,22 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
      *              {@code manager}; gradients are switched on here
      */
     TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules, Head head, List<AdapterPart> parts) {
+        this(config, manager, modules, head, parts, Map.of());
+    }
+
+    /**
+     * @param saved linear layers trained in full (modules_to_save), leaves owned by {@code manager};
+     *              gradients are switched on here
+     */
+    TrainableLora(PeftConfig config, NDManager manager, Map<String, Module> modules, Head head, List<AdapterPart> parts,
+            Map<String, Saved> saved) {
+        this.saved = Collections.unmodifiableMap(new LinkedHashMap<>(saved));
+        for (Saved s : this.saved.values()) {
+            s.weight.setRequiresGradient(true);
+            if (s.bias != null) {
+                s.bias.setRequiresGradient(true);
+            }
+        }
         this.parts = List.copyOf(parts);
         for (AdapterPart p : this.parts) {
             p.tensors().values().forEach(t -> t.setRequiresGradient(true));
@@ -208,13 +263,15 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
      * given, a trainable classification head: the config then gains {@code modules_to_save: [module]}
      * and the label names under {@value #LABELS_KEY}. A fresh head's draws follow the LoRA's from the
      * same seeded generator.
+     *
+     * <p>Linear layers of the base that the config's {@code modules_to_save} selects (PEFT's
+     * {@code key.endswith(name)} on the module or a module above it) are trained in full
+     * ({@link Saved}), starting from the base's values; a module to save that is not a linear layer
+     * (e.g. a layer norm) is refused. {@code target_modules} may be empty (no LoRA pairs: a linear
+     * probe or partial fine-tuning) exactly when something is saved.
      */
     public static TrainableLora create(BaseModel base, PeftConfig config, long seed, HeadSpec headSpec) {
         Objects.requireNonNull(config, "config");
-        if (!config.modulesToSave().isEmpty()) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
-                    "training modules_to_save " + config.modulesToSave() + " is not supported yet");
-        }
         NDManager manager = NDManager.newBaseManager(base.device(), "PyTorch");
         try {
             SplittableRandom rng = new SplittableRandom(seed);
@@ -234,17 +291,22 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 modules.put(l.module(), new Module(l.module(), r, (float) config.scale(l.module()),
                         manager.create(a, new Shape(r, in)), manager.zeros(new Shape(out, r))));
             }
+            Map<String, Saved> saved = saved(base, config, headSpec == null ? null : headSpec.module(), manager);
+            if (saved.values().stream().anyMatch(x -> x.storedInOut) && !config.fanInFanOut()) {
+                config = withFanInFanOut(config); // PEFT's flag for Conv1D bases: tells a square (in, out) weight from (out, in)
+            }
             Head head = null;
             if (headSpec != null) {
                 head = head(headSpec, rng, manager);
                 config = withHead(config, headSpec.module(), headSpec.labels());
             }
-            if (modules.isEmpty()) {
+            if (modules.isEmpty() && (!config.targetModules().isEmpty() || (saved.isEmpty() && head == null))) {
                 Object targets = config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names();
                 throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "target_modules " + targets
-                        + " select no linear layer of the base model").withParam("target_modules");
+                        + " select no linear layer of the base model" + (config.targetModules().isEmpty()
+                                ? " and modules_to_save saves none" : "")).withParam("target_modules");
             }
-            return new TrainableLora(config, manager, modules, head);
+            return new TrainableLora(config, manager, modules, head, List.of(), saved);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -280,6 +342,83 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
+    /**
+     * Trainable copies of the base's linear layers that {@code modules_to_save} selects (other than
+     * the head), from the base's values; every entry must select something (the head counts).
+     */
+    private static Map<String, Saved> saved(BaseModel base, PeftConfig config, String headModule, NDManager manager) {
+        Map<String, Saved> saved = new LinkedHashMap<>();
+        if (config.modulesToSave().isEmpty()) {
+            return saved;
+        }
+        for (String param : base.paramShapes().keySet()) {
+            int dot = param.lastIndexOf('.');
+            String module = dot < 0 ? "" : param.substring(0, dot);
+            if (!savedBy(config, param) || module.equals(headModule)) {
+                continue;
+            }
+            LinearShape l = base.linears().get(module);
+            String leaf = param.substring(dot + 1);
+            if (l == null || !(leaf.equals("weight") || leaf.equals("bias"))) {
+                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, "modules_to_save " + config.modulesToSave()
+                        + " selects '" + param + "', which is not a parameter of a linear layer; only linear layers"
+                        + " can be trained in full").withParam("modules_to_save");
+            }
+            if (saved.containsKey(module)) {
+                continue;
+            }
+            NDArray w = base.parameter(module + ".weight"); // (out, in) as the math sees it
+            if (w == null) {
+                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, "module to save '" + module
+                        + "' has no weight of its own in the base (tied?); it cannot be trained in full")
+                        .withParam("modules_to_save");
+            }
+            NDArray b = base.parameter(module + ".bias");
+            long[] stored = base.paramShapes().get(module + ".weight");
+            boolean inOut = stored != null && stored.length == 2 && stored[0] == l.in() && stored[1] == l.out()
+                    && (l.in() != l.out() || base.config().architecture() == Architecture.GPT2);
+            // host copies: the leaves must not share storage with (or belong to) the base's manager
+            NDArray weight = manager.create(w.toFloatArray(), new Shape(l.out(), l.in()));
+            NDArray bias = b == null ? null : manager.create(b.toFloatArray(), new Shape(l.out()));
+            saved.put(module, new Saved(module, weight, bias, inOut));
+        }
+        for (String m : config.modulesToSave()) {
+            boolean used = m.equals(headModule) || saved.keySet().stream().anyMatch(k -> selects(m, k));
+            if (!used) {
+                throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "modules_to_save entry '" + m
+                        + "' selects no linear layer of the base model").withParam("modules_to_save");
+            }
+        }
+        return saved;
+    }
+
+    /** Whether a base parameter lies in a module that modules_to_save names (as {@code LoraAdapter} reads it). */
+    private static boolean savedBy(PeftConfig config, String param) {
+        for (int dot = param.lastIndexOf('.'); dot > 0; dot = param.lastIndexOf('.', dot - 1)) {
+            if (config.savesModule(param.substring(0, dot))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the modules_to_save entry {@code m} selects {@code module} (itself or a module above it ends with it). */
+    private static boolean selects(String m, String module) {
+        for (String p = module; !p.isEmpty(); p = p.lastIndexOf('.') < 0 ? "" : p.substring(0, p.lastIndexOf('.'))) {
+            if (p.endsWith(m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The config with {@code fan_in_fan_out: true}. */
+    private static PeftConfig withFanInFanOut(PeftConfig c) {
+        return new PeftConfig(c.peftType(), c.taskType(), c.baseModelNameOrPath(), c.r(), c.loraAlpha(), c.useRslora(),
+                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), true, c.modulesToSave(),
+                c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(), c.extras());
+    }
+
     static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
         int labels = spec.labels().size();
         float bound = (float) (1.0 / Math.sqrt(spec.in()));
@@ -309,8 +448,16 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         extras.put(LABELS_KEY, names);
         return new PeftConfig(c.peftType(), c.taskType() == null ? "SEQ_CLS" : c.taskType(), c.baseModelNameOrPath(), c.r(),
                 c.loraAlpha(), c.useRslora(), c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(),
-                c.fanInFanOut(), List.of(module), c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(),
-                extras);
+                c.fanInFanOut(), withModule(c.modulesToSave(), module), c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(),
+                c.loraDropout(), extras);
+    }
+
+    private static List<String> withModule(List<String> modules, String module) {
+        List<String> out = new ArrayList<>(modules);
+        if (!out.contains(module)) {
+            out.add(module);
+        }
+        return out;
     }
 
     /**
@@ -373,14 +520,20 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     /**
      * Every trainable array by PEFT's parameter name ({@code <module>.lora_A.default.weight}, as in
      * {@code PeftModel.named_parameters()} without the {@code base_model.model.} prefix), A before B
-     * per module, in module order, then the head's ({@code <head>.modules_to_save.default.weight},
-     * {@code .bias}): the optimizer's parameter order.
+     * per module, in module order, then the layers trained in full and the head
+     * ({@code <module>.modules_to_save.default.weight}, {@code .bias}): the optimizer's parameter order.
      */
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> p = new LinkedHashMap<>();
         for (Module m : modules.values()) {
             p.put(m.name + ".lora_A.default.weight", m.a);
             p.put(m.name + ".lora_B.default.weight", m.b);
+        }
+        for (Saved s : saved.values()) {
+            p.put(s.module + ".modules_to_save.default.weight", s.weight);
+            if (s.bias != null) {
+                p.put(s.module + ".modules_to_save.default.bias", s.bias);
+            }
         }
         if (head != null) {
             p.put(head.module + ".modules_to_save.default.weight", head.weight);
@@ -396,6 +549,11 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
             });
         }
         return p;
+    }
+
+    /** Linear layers trained in full (modules_to_save other than the head), by module, in the base's order. */
+    public Map<String, Saved> saved() {
+        return saved;
     }
 
     /** The trainable parts of methods other than LoRA (empty for a plain LoRA). */
@@ -477,6 +635,11 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
             return (head.bias == null ? Linear.linear(x, head.weight) : Linear.linear(x, head.weight, head.bias))
                     .singletonOrThrow(); // (batch, labels), in x's manager
         }
+        Saved s = saved.get(module);
+        if (s != null) {
+            // the layer's trained copy replaces the base's output (PEFT's modules_to_save)
+            return (s.bias == null ? Linear.linear(x, s.weight) : Linear.linear(x, s.weight, s.bias)).singletonOrThrow();
+        }
         Module m = modules.get(module);
         if (m == null) {
             return y;
@@ -508,6 +671,19 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         LoraWriter w = new LoraWriter(config);
         for (Module m : modules.values()) {
             w.lora(m.name, m.a, m.b);
+        }
+        for (Saved s : saved.values()) {
+            if (s.storedInOut) { // as the base checkpoint stores it (GPT-2 Conv1D), which LoraAdapter checks
+                long out = s.weight.getShape().get(0);
+                long in = s.weight.getShape().get(1);
+                w.moduleToSave(s.module + ".weight", new long[] {in, out},
+                        LoraAdapter.transpose(s.weight.toFloatArray(), (int) out, (int) in));
+            } else {
+                w.moduleToSave(s.module + ".weight", s.weight);
+            }
+            if (s.bias != null) {
+                w.moduleToSave(s.module + ".bias", s.bias);
+            }
         }
         if (head != null) {
             w.moduleToSave(head.module + ".weight", head.weight);

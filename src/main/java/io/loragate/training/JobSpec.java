@@ -16,12 +16,14 @@ import java.util.Locale;
  * <li>epochs 3, batch size 8, gradient accumulation 1, warmup 0 steps, schedule linear, weight
  * decay 0, max grad norm 1.0;</li>
  * <li>learning rate 2e-4 for {@code supervised}, 2e-3 for {@code classification} (a fresh head
- * needs more);</li>
+ * needs more), 1e-2 for a {@code linear_probe} (only the head learns);</li>
  * <li>max sequence length {@code loragate.training.max-seq-length} (512);</li>
  * <li>evaluation every 0 steps = at the end of each epoch; checkpoints every 20 steps and after each
  * evaluation; early stopping patience 0 = never; validation split 0.1 of the training file (at
  * least one example) when no validation file is given;</li>
- * <li>adapter r 8, alpha 16, dropout 0.05, the architecture's attention projections, no rsLoRA.</li>
+ * <li>adapter r 8, alpha 16, dropout 0.05, the architecture's attention projections, no rsLoRA;
+ * {@code linear_probe} and {@code partial} take no default targets (partial: the linear layers of
+ * the last {@code partial_layers} = 1 layers).</li>
  * </ul>
  */
 public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperparameters") Hyper hyperparameters,
@@ -94,11 +96,15 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         if (!schedule.equals("linear") && !schedule.equals("cosine") && !schedule.equals("constant")) {
             throw bad("method.hyperparameters.schedule", "schedule must be 'linear', 'cosine' or 'constant', was '" + schedule + "'");
         }
+        String m = a.method() == null ? LORA : a.method().toLowerCase(Locale.ROOT);
+        if (!METHODS.contains(m)) {
+            throw bad("method.adapter.method", "method.adapter.method must be one of " + METHODS + ", was '" + m + "'");
+        }
         Hyper hyper = new Hyper(
                 range("epochs", or(h.epochs(), 3), 1, 1000),
                 range("batch_size", or(h.batchSize(), 8), 1, 1024),
                 range("gradient_accumulation_steps", or(h.gradientAccumulationSteps(), 1), 1, 1024),
-                positive("learning_rate", or(h.learningRate(), type.equals(SUPERVISED) ? 2e-4 : 2e-3), 1.0),
+                positive("learning_rate", or(h.learningRate(), defaultLearningRate(type, m)), 1.0),
                 range("warmup_steps", or(h.warmupSteps(), 0), 0, 1_000_000),
                 schedule,
                 positiveOrZero("weight_decay", or(h.weightDecay(), 0.0), 1.0),
@@ -108,7 +114,9 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
                 range("early_stopping_patience", or(h.earlyStoppingPatience(), 0), 0, 1000),
                 fraction(or(h.validationSplit(), 0.1)));
-        List<String> targets = a.targetModules() == null || a.targetModules().isEmpty() ? defaultTargets : List.copyOf(a.targetModules());
+        boolean ownTargets = m.equals(LINEAR_PROBE) || m.equals(PARTIAL); // none (the probe) or "the last layers" (partial)
+        List<String> targets = a.targetModules() == null || a.targetModules().isEmpty()
+                ? (ownTargets ? List.of() : defaultTargets) : List.copyOf(a.targetModules());
         int r = or(a.r(), 8);
         if (r < 1 || r > maxRank) {
             throw bad("method.adapter.r", "adapter r = " + r + " is outside [1, " + maxRank + "] (loragate.adapters.max-rank)");
@@ -120,10 +128,6 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         double dropout = or(a.dropout(), 0.05);
         if (!(dropout >= 0 && dropout < 1)) {
             throw bad("method.adapter.dropout", "adapter dropout must be in [0, 1), was " + dropout);
-        }
-        String m = a.method() == null ? LORA : a.method().toLowerCase(Locale.ROOT);
-        if (!METHODS.contains(m)) {
-            throw bad("method.adapter.method", "method.adapter.method must be one of " + METHODS + ", was '" + m + "'");
         }
         if (m.equals(LINEAR_PROBE) && !type.equals(CLASSIFICATION)) {
             throw bad("method.adapter.method", "a linear_probe trains a classifier: it needs method.type 'classification'");
@@ -144,6 +148,18 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         boolean rslora = Boolean.TRUE.equals(a.useRslora()) || m.equals(RSLORA);
         return new JobSpec(type, hyper, new Adapter(r, alpha, dropout, targets, rslora, m, layers, virtual, a.promptInitText(),
                 bottleneck, placement, partial));
+    }
+
+    /**
+     * The default learning rate: 2e-4 for {@code supervised}, 2e-3 for {@code classification}, 1e-2
+     * for a {@code linear_probe} (only a fresh head learns, from frozen features: it converges in a
+     * few epochs only with a larger step).
+     */
+    static double defaultLearningRate(String type, String method) {
+        if (method.equals(LINEAR_PROBE)) {
+            return 1e-2;
+        }
+        return type.equals(SUPERVISED) ? 2e-4 : 2e-3;
     }
 
     /** The trainer's hyperparameters for this spec. */

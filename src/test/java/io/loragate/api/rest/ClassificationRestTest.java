@@ -145,4 +145,42 @@ class ClassificationRestTest {
         assertEquals(published, r.getString("model"));
         assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
     }
+
+    /**
+     * A {@code linear_probe} job through the API: only a head over the frozen MiniLM's pooled
+     * features, with the probe's default learning rate (1e-2); published as a PEFT folder without
+     * LoRA pairs (rank 0) and served by {@code /v1/classifications}.
+     */
+    @Test
+    void aLinearProbeJobTrainsPublishesAndServes() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        byte[] topics;
+        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            topics = in.readAllBytes();
+        }
+        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
+                .post("/v1/files").then().statusCode(200).extract().path("id");
+        var created = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
+                + file + "\", \"suffix\": \"probe-job\", \"seed\": 5, \"publish_if\": {\"min_eval_accuracy\": 0.7},"
+                + " \"method\": {\"type\": \"classification\", \"hyperparameters\": {\"epochs\": 6, \"batch_size\": 8,"
+                + " \"validation_split\": 0.25}, \"adapter\": {\"method\": \"linear_probe\"}}}")
+                .post("/v1/fine_tuning/jobs").then().statusCode(200).extract().jsonPath();
+        assertEquals(0.01, created.getDouble("method.hyperparameters.learning_rate"), 1e-9);
+        var done = FineTuningJobsRestTest.awaitFinal(created.getString("id"), 300);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        double base = done.getDouble("report.base.accuracy");
+        double adapter = done.getDouble("report.adapter.accuracy");
+        assertTrue(adapter >= base + 0.25 && adapter >= 1.0 / 3 + 0.4, "held-out accuracy: untrained head " + base
+                + ", probe " + adapter);
+        String published = done.getString("fine_tuned_model");
+        assertTrue(published.startsWith("probe-job@"), published);
+        AdapterVersion v = registry.resolve(TenantResolver.DEFAULT, published);
+        assertEquals(0, v.rank(), "no LoRA pairs");
+        var r = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"" + published + "\",\"input\":[\"The striker scored twice in the derby.\","
+                        + "\"Simmer the tomato sauce for an hour.\",\"The new laptop ships with a faster chip.\"]}")
+                .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
+        assertEquals(published, r.getString("model"));
+        assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
+    }
 }

@@ -153,6 +153,37 @@ class FineTuningJobsRestTest {
                 org.hamcrest.Matchers.hasItem(id));
     }
 
+    /**
+     * A {@code partial} fine-tuning job: every linear layer of tiny-llama's last layer trained in
+     * full, published as modules_to_save (no LoRA pairs: rank 0), served by /v1/completions with the
+     * trained copies (a different greedy answer than the base's is not guaranteed on a random tiny
+     * model; the held-out loss is).
+     */
+    @Test
+    void aPartialFineTuningJobTrainsPublishesAndServes() throws Exception {
+        String file = upload("qa.jsonl", promptCompletionSet());
+        JsonPath created = given().contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \"" + file
+                + "\", \"suffix\": \"partial-ft\", \"seed\": 7, \"method\": {\"type\": \"supervised\", \"hyperparameters\":"
+                + " {\"epochs\": 10, \"batch_size\": 4, \"learning_rate\": 0.01}, \"adapter\": {\"method\": \"partial\"}}}")
+                .when().post("/v1/fine_tuning/jobs").then().statusCode(200)
+                .body("method.adapter.method", equalTo("partial"))
+                .body("method.adapter.partial_layers", equalTo(1))
+                .extract().jsonPath();
+        JsonPath done = awaitFinal(created.getString("id"), 120);
+        assertEquals("succeeded", done.getString("status"), () -> done.prettify());
+        double base = done.getDouble("report.base.loss");
+        double adapter = done.getDouble("report.adapter.loss");
+        assertTrue(adapter < 0.9 * base, "held-out loss must drop: base " + base + ", adapter " + adapter);
+        String published = done.getString("fine_tuned_model");
+        assertTrue(published.matches("partial-ft@\\d+"), published);
+        given().get("/v1/adapters/partial-ft").then().statusCode(200);
+        JsonPath completion = given().contentType(ContentType.JSON)
+                .body("{\"model\": \"" + published + "\", \"prompt\": \"Q: violin\\nA:\", \"max_tokens\": 3, \"temperature\": 0}")
+                .when().post("/v1/completions").then().statusCode(200).extract().jsonPath();
+        assertEquals(published, completion.getString("model"));
+        assertTrue(completion.getInt("usage.completion_tokens") > 0);
+    }
+
     @Test
     void cancelStopsAtTheNextStepAndPublishesNothing() throws Exception {
         String file = upload("qa-cancel.jsonl", promptCompletionSet());
