@@ -271,6 +271,9 @@ public class SoakBenchmark {
             String error;
             if (rnd.nextBoolean()) {
                 error = rest.stream(model, prompt, o.maxTokens, now -> { });
+                if (error != null && !running.get()) {
+                    return; // the run ended and interrupted this client: not a server error
+                }
                 count("completion_stream", error);
             } else {
                 String body = "{\"model\": \"" + model + "\", \"prompt\": " + LoadGenerator.JSON.valueToTree(prompt)
@@ -413,7 +416,9 @@ public class SoakBenchmark {
             }
             count(what, "http_" + r.statusCode() + LoadGenerator.Rest.errorCode(r.body()));
         } catch (IOException e) {
-            count(what, "io:" + e.getClass().getSimpleName());
+            if (running.get()) { // else the run ended and interrupted the request: not a server error
+                count(what, "io:" + e.getClass().getSimpleName());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
