@@ -197,8 +197,13 @@ public final class KvCache implements AutoCloseable {
             }
         }
         if (len > columns) {
+            // the rows already here move right by offset so that every row ends at the last column
             int offset = len - columns;
-            resize(Math.max(capacity, len) + offset, offset);
+            if (columns > 0 || capacity < len) {
+                // grow only when the columns do not fit: growing by the offset at every refill of an
+                // emptied batch made the storage (and the engine's memory) grow without bound
+                resize(capacity >= len ? capacity : Math.max(len, Math.max(16, capacity * 2)), offset);
+            }
             columns = len;
         }
         int row = active++;
@@ -243,6 +248,11 @@ public final class KvCache implements AutoCloseable {
         if (active == 0) {
             columns = 0;
         }
+    }
+
+    /** Columns of storage allocated (for tests and metrics). */
+    public int capacity() {
+        return capacity;
     }
 
     /** Bytes of key/value storage currently allocated. */
