@@ -795,7 +795,7 @@ public class LoadGenerator {
             try {
                 r = http.send(req, HttpResponse.BodyHandlers.ofLines());
             } catch (IOException e) {
-                return "io:" + e.getClass().getSimpleName();
+                return "io:" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return "interrupted";
@@ -830,7 +830,7 @@ public class LoadGenerator {
                 }
                 return done ? null : "stream_truncated";
             } catch (IOException | UncheckedIOException e) {
-                return "io:" + e.getClass().getSimpleName();
+                return "io:" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
             }
         }
 

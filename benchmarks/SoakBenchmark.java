@@ -417,7 +417,7 @@ public class SoakBenchmark {
             count(what, "http_" + r.statusCode() + LoadGenerator.Rest.errorCode(r.body()));
         } catch (IOException e) {
             if (running.get()) { // else the run ended and interrupted the request: not a server error
-                count(what, "io:" + e.getClass().getSimpleName());
+                count(what, "io:" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
