@@ -119,7 +119,9 @@ public final class KvCache implements AutoCloseable {
         NDIndex live = new NDIndex(":, :, {}:{}", s, columns);
         NDIndex front = new NDIndex(":, :, :{}", columns - s);
         for (int l = 0; l < layers; l++) {
-            try (NDArray k = keys[l].get(live).duplicate(); NDArray v = values[l].get(live).duplicate()) {
+            // the views from get() belong to the cache's manager, which lives as long as the engine: close them too
+            try (NDArray kView = keys[l].get(live); NDArray k = kView.duplicate();
+                    NDArray vView = values[l].get(live); NDArray v = vView.duplicate()) {
                 keys[l].set(front, k);
                 values[l].set(front, v);
             }

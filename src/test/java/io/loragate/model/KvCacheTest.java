@@ -54,6 +54,8 @@ class KvCacheTest {
             float[] expected = run(fresh, prompt, 6);
             try (KvCache slots = model.newSlots(4)) {
                 float[] last = null;
+                run(slots, prompt, 6);
+                int arrays = model.manager().getManagedArrays().size();
                 for (int i = 0; i < 300; i++) { // the engine's life: requests come and go, the batch empties between them
                     last = run(slots, prompt, 6);
                     assertEquals(0, slots.columns(), "an empty batch uses no columns");
@@ -61,6 +63,7 @@ class KvCacheTest {
                 // before the fix the storage grew by the prompt's length at every refill (300 x 10 columns)
                 assertTrue(slots.capacity() <= 64, "capacity " + slots.capacity() + " columns after 300 refills");
                 assertArrayEquals(expected, last, 1e-5f, "the reused storage gives a fresh cache's logits");
+                assertEquals(arrays, model.manager().getManagedArrays().size(), "arrays left behind by 300 requests");
             }
         }
     }
