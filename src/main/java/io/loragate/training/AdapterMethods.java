@@ -72,6 +72,18 @@ final class AdapterMethods {
             List<String> feedforward = ff.isRegex() ? List.of() : given.stream().filter(ff.names()::contains).toList();
             c = PeftConfig.ia3(given, feedforward, a.layersToTransform(), taskType);
         }
+        if (!a.layersToTransform().isEmpty() && (c.targetModules().isRegex() || c.feedforwardModules().isRegex())) {
+            // PEFT applies layers_to_transform to a list of targets only, not to a regular expression
+            // (the default IA3 targets of BERT are one): name the selected modules of those layers instead
+            PeftConfig selected = c;
+            List<String> targets = base.linears().keySet().stream().filter(selected::targets)
+                    .filter(m -> a.layersToTransform().contains(layerIndex(m))).toList();
+            if (targets.isEmpty()) {
+                throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "layers " + a.layersToTransform()
+                        + " hold no IA3 target of the base model").withParam("method.adapter.layers_to_transform");
+            }
+            c = PeftConfig.ia3(targets, targets.stream().filter(selected::feedforward).toList(), a.layersToTransform(), taskType);
+        }
         return named(c, baseId);
     }
 

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -119,6 +120,21 @@ class MethodsTrainingTest {
         try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 1, null)) {
             assertFalse(adapter.parameters().isEmpty());
             adapter.parameters().keySet().forEach(k -> assertTrue(k.contains("layers.1."), method + ": " + k));
+        }
+    }
+
+    /** BERT's default IA3 targets are regular expressions, which PEFT's layers_to_transform ignores: the job names the modules. */
+    @Test
+    void ia3LayersToTransformLimitsBertsRegexTargets() {
+        try (BaseModel bert = BaseModel.load(Fixtures.hf("tiny-bert-cls"), Device.cpu())) {
+            JobRequest.AdapterSettings settings = new JobRequest.AdapterSettings(null, null, null, null, null, "ia3", List.of(1), null,
+                    null, null, null, null);
+            JobSpec spec = JobSpec.resolve(new JobRequest.Method("supervised", null, settings),
+                    TrainableLora.defaultTargets(bert.config().architecture()), 32, 64);
+            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter(), "FEATURE_EXTRACTION", 1, null)) {
+                assertEquals(3, adapter.parameters().size(), adapter.parameters().keySet().toString()); // key, value, output.dense
+                adapter.parameters().keySet().forEach(k -> assertTrue(k.contains("layer.1."), k));
+            }
         }
     }
 
