@@ -284,18 +284,8 @@ public class DiagnosticsService implements JobDiagnostics {
         ChatTemplate template = resident.chatTemplate();
         List<Diagnostics.Lm> out = new ArrayList<>();
         for (DatasetExample e : in) {
-            TrainingExample t;
-            if (e instanceof DatasetExample.Text x) {
-                t = examples.text(x.text());
-            } else if (e instanceof DatasetExample.PromptCompletion x) {
-                t = examples.promptCompletion(x.prompt(), x.completion());
-            } else if (e instanceof DatasetExample.Chat x) {
-                t = examples.chat(x.messages(), msgs -> template.render(
-                        msgs.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList(), false));
-            } else {
-                continue;
-            }
-            if (t.targetCount() > 0) {
+            TrainingExample t = examples.of(e, template); // null: a labeled example
+            if (t != null && t.targetCount() > 0) {
                 out.add(new Diagnostics.Lm(t, e.slice()));
             }
         }

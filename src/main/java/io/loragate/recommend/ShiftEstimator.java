@@ -66,20 +66,8 @@ public final class ShiftEstimator {
         CausalExamples causal = new CausalExamples(tokenizer, eos, maxTokens);
         List<TrainingExample> tokenized = new ArrayList<>();
         for (DatasetExample e : sample(examples, sampleSize)) {
-            TrainingExample t;
-            if (e instanceof DatasetExample.Text x) {
-                t = causal.text(x.text());
-            } else if (e instanceof DatasetExample.PromptCompletion x) {
-                t = causal.promptCompletion(x.prompt(), x.completion());
-            } else if (e instanceof DatasetExample.Chat x) {
-                t = causal.chat(x.messages(), msgs -> template.render(
-                        msgs.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList(), false));
-            } else if (e instanceof DatasetExample.Labeled x) {
-                t = causal.text(x.text());
-            } else {
-                continue;
-            }
-            if (t.targetCount() > 0) {
+            TrainingExample t = e instanceof DatasetExample.Labeled x ? causal.text(x.text()) : causal.of(e, template);
+            if (t != null && t.targetCount() > 0) {
                 tokenized.add(t);
             }
         }

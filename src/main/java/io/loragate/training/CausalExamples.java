@@ -48,6 +48,22 @@ public final class CausalExamples {
     }
 
     /**
+     * A dataset example as a causal-LM example: text, prompt + completion, or a chat rendered with
+     * {@code template} (without a generation prompt); null for a labeled (classification) example.
+     */
+    public TrainingExample of(DatasetExample e, io.loragate.runtime.ChatTemplate template) {
+        if (e instanceof DatasetExample.Text x) {
+            return text(x.text());
+        } else if (e instanceof DatasetExample.PromptCompletion x) {
+            return promptCompletion(x.prompt(), x.completion());
+        } else if (e instanceof DatasetExample.Chat x) {
+            return chat(x.messages(), msgs -> template.render(
+                    msgs.stream().map(m -> new io.loragate.runtime.ChatTemplate.Message(m.role(), m.content())).toList(), false));
+        }
+        return null;
+    }
+
+    /**
      * Loss on the assistant turns only. {@code render} is the model's chat template applied without
      * a generation prompt; it must be prefix-stable (rendering the first k turns gives a prefix of
      * rendering k+1), which holds for the usual templates. Within an assistant turn's rendered

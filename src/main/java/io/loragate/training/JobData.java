@@ -130,15 +130,8 @@ final class JobData {
         List<TrainingExample> out = new ArrayList<>();
         for (Iterator<DatasetExample> it = in.iterator(); it.hasNext(); ) {
             DatasetExample e = it.next();
-            TrainingExample t;
-            if (e instanceof DatasetExample.Text x) {
-                t = examples.text(x.text());
-            } else if (e instanceof DatasetExample.PromptCompletion x) {
-                t = examples.promptCompletion(x.prompt(), x.completion());
-            } else if (e instanceof DatasetExample.Chat x) {
-                t = examples.chat(x.messages(), msgs -> template.render(
-                        msgs.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList(), false));
-            } else {
+            TrainingExample t = examples.of(e, template);
+            if (t == null) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "a classification example cannot train a supervised job");
             }
             if (t.targetCount() == 0) {
