@@ -380,24 +380,10 @@ public record PeftConfig(
                     + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
         }
         Modules exclude = in.modules("exclude_modules");
-        for (String m : modulesToSave) {
-            try {
-                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
-            } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
-                        + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
+        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
 
         List<String> layersPattern = in.stringOrStringList("layers_pattern");
-        for (String p : layersPattern) {
-            try {
-                Pattern.compile(".*\\." + p + "\\.(\\d+)\\.");
-            } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'layers_pattern' entry '" + quote(p)
-                        + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
+        checkPatterns(file, "layers_pattern", layersPattern, p -> ".*\\." + p + "\\.(\\d+)\\.");
 
         PeftConfig config = new PeftConfig(peftType,
                 in.string("task_type", null),
@@ -515,14 +501,7 @@ public record PeftConfig(
         in.string(TOKENIZER_NAME_OR_PATH, null);
         in.bool("inference_mode", true);
         List<String> modulesToSave = in.stringOrStringList("modules_to_save");
-        for (String m : modulesToSave) {
-            try {
-                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
-            } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
-                        + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
+        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
         Map<String, JsonNode> extras = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -548,6 +527,19 @@ public record PeftConfig(
         o.put("task_type", taskType);
         extras.forEach((k, v) -> o.set(k, v.deepCopy()));
         return o;
+    }
+
+    /** Refuses an entry of {@code field} whose regular expression, as {@code asRegex} builds it, does not compile. */
+    private static void checkPatterns(Path file, String field, List<String> entries,
+            java.util.function.UnaryOperator<String> asRegex) {
+        for (String e : entries) {
+            try {
+                Pattern.compile(asRegex.apply(e));
+            } catch (PatternSyntaxException ex) {
+                throw new ModelFormatException(file, "field '" + field + "' entry '" + quote(e)
+                        + "' is not a valid regular expression: " + ex.getDescription());
+            }
+        }
     }
 
     private static Map<String, JsonNode> extras(JsonNode root) {
@@ -946,23 +938,9 @@ public record PeftConfig(
             }
         }
         List<String> modulesToSave = in.stringOrStringList("modules_to_save");
-        for (String m : modulesToSave) {
-            try {
-                Pattern.compile("(^|.*\\.)" + m + "($|\\..*)");
-            } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'modules_to_save' entry '" + quote(m)
-                        + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
+        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
         List<String> layersPattern = in.stringOrStringList("layers_pattern");
-        for (String p : layersPattern) {
-            try {
-                Pattern.compile(".*\\." + p + "\\.(\\d+)\\.");
-            } catch (PatternSyntaxException e) {
-                throw new ModelFormatException(file, "field 'layers_pattern' entry '" + quote(p)
-                        + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
+        checkPatterns(file, "layers_pattern", layersPattern, p -> ".*\\." + p + "\\.(\\d+)\\.");
         Map<String, JsonNode> extras = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();

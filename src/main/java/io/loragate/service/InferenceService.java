@@ -94,6 +94,17 @@ public class InferenceService {
                 target.release();
             }
         }
+
+        /** Submits {@code s}, whose end will release one reference; a refused submission holds none. */
+        void submit(Engine engine, Sequence s) {
+            retain();
+            try {
+                engine.submit(s);
+            } catch (RuntimeException e) {
+                release();
+                throw e;
+            }
+        }
     }
 
     /** Resolves {@code model} (base id, adapter name or name@version) and leases the adapter's weights. */
@@ -243,13 +254,7 @@ public class InferenceService {
                         }
                     };
                     Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
-                    refs.retain();
-                    try {
-                        engine.submit(s);
-                    } catch (RuntimeException e) {
-                        refs.release();
-                        throw e;
-                    }
+                    refs.submit(engine, s);
                     submitted.add(s);
                     if (result.isDone()) {
                         s.cancel(); // cancelled while submitting
@@ -390,13 +395,7 @@ public class InferenceService {
                             }
                             submitted.add(s);
                         }
-                        refs.retain();
-                        try {
-                            engine.submit(s);
-                        } catch (RuntimeException e) {
-                            refs.release();
-                            throw e;
-                        }
+                        refs.submit(engine, s);
                     }
                 } catch (RuntimeException e) {
                     synchronized (submitted) {
