@@ -174,6 +174,12 @@ public final class MultiLoraHook implements AdapterHook, AutoCloseable {
         return parts(h, p -> p.touchesSublayer(name), (p, in, rows) -> p.afterSublayer(name, in));
     }
 
+    /** The adapter's virtual tokens when every row uses one adapter ({@link #single}); 0 for mixed rows (each row carries its own). */
+    @Override
+    public int virtualTokens() {
+        return uniform == null ? 0 : uniform.virtualTokens();
+    }
+
     @Override
     public NDArray embeddings(NDArray ids, NDArray x) {
         return parts(x, p -> p.virtualTokens() > 0, (p, in, rows) -> p.embeddings(rows.apply(ids), in));

@@ -595,6 +595,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     }
 
     /** Virtual tokens to put before every input (prompt tuning), else 0. */
+    @Override
     public int virtualTokens() {
         int n = 0;
         for (AdapterPart p : parts) {

@@ -9,11 +9,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.adapter.LoraAdapter;
+import io.loragate.adapter.PromptPart;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.EncoderModel;
 import io.loragate.model.KvCache;
+import io.loragate.training.ClassificationExample;
 import io.loragate.training.ClassificationMetrics;
 import io.loragate.training.EvalMetrics;
 import io.loragate.training.TokenBatch;
@@ -48,6 +50,12 @@ import java.util.TreeSet;
  *     of the adapter (classification);</li>
  * <li>the same metrics per {@code slice} of the validation examples.</li>
  * </ul>
+ *
+ * <p>A prompt-tuning adapter ({@link AdapterHook#virtualTokens()} {@code k > 0}) gets its virtual
+ * tokens in front of every input it sees, as when it serves; the base sees the same real ids without
+ * them. Inputs are first cut to the positions left after the {@code k} (for both, so that both see
+ * the same real tokens), virtual positions are never loss targets, and {@link HiddenStates} drops
+ * them, so CKA and the probes compare the two models on the same real tokens.
  */
 public final class Diagnostics {
 
@@ -159,8 +167,10 @@ public final class Diagnostics {
         int[] probeY = probeSet.stream().mapToInt(e -> index.get(e.label())).toArray();
         List<Integer> layers = layers(base, settings);
         int tokensPerRow = tokensPerRow(base, val.size());
-        List<long[]> valIds = val.stream().map(Labeled::ids).toList();
-        List<long[]> trainIds = probeSet.stream().map(Labeled::ids).toList();
+        int k = adapter.virtualTokens();
+        int room = room(base, k);
+        List<long[]> valIds = val.stream().map(e -> ClassificationExample.fit(e.ids(), room)).toList();
+        List<long[]> trainIds = probeSet.stream().map(e -> ClassificationExample.fit(e.ids(), room)).toList();
 
         boolean previous = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
@@ -169,12 +179,12 @@ public final class Diagnostics {
             p.baseVal = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), tokensPerRow);
             p.baseValFeatures = features(base, valIds, p.baseVal);
             p.adapterVal = new HiddenStates(adapter, new TreeSet<>(layers), tokensPerRow);
-            p.adapterLogits = headLogits(base, valIds, p.adapterVal, labels.size());
+            p.adapterLogits = headLogits(base, PromptPart.prepend(valIds, k), p.adapterVal, labels.size());
             if (!trainIds.isEmpty()) {
                 p.baseTrain = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), 0);
                 p.baseTrainFeatures = features(base, trainIds, p.baseTrain);
                 p.adapterTrain = new HiddenStates(adapter, new TreeSet<>(layers), 0);
-                features(base, trainIds, p.adapterTrain);
+                features(base, PromptPart.prepend(trainIds, k), p.adapterTrain);
             }
         } finally {
             JniUtils.setGradMode(previous);
@@ -227,7 +237,7 @@ public final class Diagnostics {
             n.set("adapter", metricsJson(a));
             negativeTransfer(n, a, sliceTable, true);
         }
-        ObjectNode d = settingsJson(report, val.size(), layers, p.baseVal, t0);
+        ObjectNode d = settingsJson(report, val.size(), layers, p.baseVal, k, t0);
         d.put("probe_train_examples", probeSet.size());
         if (!probeable) {
             d.put("probe", "not available: the probe-training examples have fewer than 2 of the head's labels");
@@ -322,7 +332,9 @@ public final class Diagnostics {
         }
         List<Integer> layers = layers(base, settings);
         int tokensPerRow = tokensPerRow(base, val.size());
-        List<TrainingExample> examples = val.stream().map(Lm::example).toList();
+        int k = adapter.virtualTokens();
+        int room = room(base, k);
+        List<TrainingExample> examples = val.stream().map(e -> e.example().truncate(room)).toList();
         HiddenStates baseStates = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), tokensPerRow);
         HiddenStates adapterStates = new HiddenStates(adapter, new TreeSet<>(layers), tokensPerRow);
         double[][] baseLoss;
@@ -331,7 +343,7 @@ public final class Diagnostics {
         JniUtils.setGradMode(false);
         try {
             baseLoss = rowLosses(base, examples, baseStates);
-            adapterLoss = rowLosses(base, examples, adapterStates);
+            adapterLoss = rowLosses(base, examples.stream().map(e -> e.withVirtualTokens(k)).toList(), adapterStates);
         } finally {
             JniUtils.setGradMode(previous);
         }
@@ -359,7 +371,7 @@ public final class Diagnostics {
             putFinite(n, "eval_loss_ratio", ratio);
             negativeTransfer(n, sa, Map.of("base", sb), false);
         }
-        ObjectNode d = settingsJson(report, val.size(), layers, baseStates, t0);
+        ObjectNode d = settingsJson(report, val.size(), layers, baseStates, k, t0);
         d.put("probe", "not applicable: probing needs labelled (classification) examples");
         d.put("seconds", (System.nanoTime() - t0) / 1e9);
         return new Result(report, b, a, forgetting);
@@ -438,14 +450,17 @@ public final class Diagnostics {
             f.put("reason", "no reference text");
             return null;
         }
-        List<TrainingExample> ex = cap(reference.examples(), settings.maxExamples());
+        int k = adapter.virtualTokens();
+        int room = room(base, k);
+        List<TrainingExample> ex = cap(reference.examples(), settings.maxExamples()).stream().map(e -> e.truncate(room)).toList();
         double[][] b;
         double[][] a;
         boolean previous = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try {
             b = rowLosses(causal, ex, null);
-            a = rowLosses(causal, ex, new HiddenStates(adapter, java.util.Set.of(), 0));
+            a = rowLosses(causal, ex.stream().map(e -> e.withVirtualTokens(k)).toList(),
+                    new HiddenStates(adapter, java.util.Set.of(), 0));
         } finally {
             JniUtils.setGradMode(previous);
         }
@@ -543,13 +558,27 @@ public final class Diagnostics {
     }
 
     private static ObjectNode settingsJson(ObjectNode report, int examples, List<Integer> layers, HiddenStates states,
-            long t0) {
+            int virtualTokens, long t0) {
         ObjectNode d = report.putObject("diagnostics");
         d.put("validation_examples", examples);
+        if (virtualTokens > 0) {
+            d.put("virtual_tokens", virtualTokens);
+        }
         d.set("layers", JSON.valueToTree(layers));
         int rows = layers.isEmpty() ? 0 : states.tokens(layers.get(0)).size();
         d.put("cka_token_rows", rows);
         return d;
+    }
+
+    /** Positions left for real tokens once {@code k} virtual tokens (prompt tuning) are in front. */
+    static int room(BaseModel base, int k) {
+        int room = base.config().maxPositions() - k;
+        if (room < 2) {
+            throw new io.loragate.model.LoragateException(io.loragate.model.LoragateException.Kind.INVALID_ARGUMENT,
+                    "the adapter's " + k + " virtual tokens leave fewer than 2 of the base's " + base.config().maxPositions()
+                    + " positions for the input");
+        }
+        return room;
     }
 
     /** Linear CKA of two token-row lists, or NaN when there are fewer than 2 rows. */

@@ -168,10 +168,6 @@ public class DiagnosticsService implements JobDiagnostics {
     private ObjectNode report(AdapterVersion v, LoraAdapter weights, String tenant, Request request,
             List<DatasetExample> examples, Diagnostics.Settings settings) {
         BaseModel base = resident.model();
-        if (weights.virtualTokens() > 0) {
-            throw new LoragateException(Kind.FAILED_PRECONDITION, "adapter " + v.id() + " is a prompt-tuning adapter: its"
-                    + " diagnostics are not supported yet (the virtual tokens are not put in front of the diagnostics' inputs)");
-        }
         AdapterHook hook = MultiLoraHook.single(weights);
         int maxLength = config.training().maxSeqLength();
         Diagnostics.Reference reference = base instanceof CausalModel

@@ -24,7 +24,9 @@ import java.util.TreeSet;
  * <li>up to {@code tokensPerRow} of its real tokens, evenly spaced (always the same positions for
  *     the same ids), as rows for {@link Cka} ({@link #tokens}).</li>
  * </ul>
- * Padding never enters either. Only these host copies are kept: no device memory outlives the forward.
+ * Padding never enters either, nor do a prompt-tuning adapter's virtual tokens (negative ids, in
+ * front of the real ones): the adapter's captures then line up position by position with the base's
+ * on the same real ids. Only these host copies are kept: no device memory outlives the forward.
  */
 public final class HiddenStates implements AdapterHook {
 
@@ -34,6 +36,7 @@ public final class HiddenStates implements AdapterHook {
     private final Map<Integer, List<double[]>> pooled = new LinkedHashMap<>();
     private final Map<Integer, List<float[]>> tokens = new LinkedHashMap<>();
     private int[] lengths;
+    private int[] virtual; // leading virtual ids per row
     private boolean leftPadded;
 
     /**
@@ -51,10 +54,19 @@ public final class HiddenStates implements AdapterHook {
         }
     }
 
-    /** The next forward's rows: their real lengths and where the padding is. */
+    /** The next forward's rows (virtual ids included): their lengths and where the padding is. */
     public void begin(List<long[]> ids, boolean leftPadded) {
         this.lengths = ids.stream().mapToInt(r -> r.length).toArray();
+        this.virtual = ids.stream().mapToInt(HiddenStates::leadingVirtual).toArray();
         this.leftPadded = leftPadded;
+    }
+
+    private static int leadingVirtual(long[] row) {
+        int k = 0;
+        while (k < row.length && row[k] < 0) {
+            k++;
+        }
+        return k;
     }
 
     /** Ends the forward (a later forward must {@link #begin} again). */
@@ -98,8 +110,10 @@ public final class HiddenStates implements AdapterHook {
         int hidden = (int) shape[2];
         float[] flat = y.toFloatArray();
         for (int r = 0; r < lengths.length; r++) {
-            int len = Math.min(lengths[r], t);
-            int first = leftPadded ? t - len : 0;
+            int all = Math.min(lengths[r], t);
+            int skip = Math.min(virtual[r], all);
+            int first = (leftPadded ? t - all : 0) + skip;
+            int len = all - skip;
             double[] mean = new double[hidden];
             for (int s = first; s < first + len; s++) {
                 int base = (r * t + s) * hidden;
@@ -119,6 +133,11 @@ public final class HiddenStates implements AdapterHook {
                 tokens.get(layer).add(row);
             }
         }
+    }
+
+    @Override
+    public int virtualTokens() {
+        return delegate.virtualTokens();
     }
 
     @Override

@@ -186,6 +186,55 @@ public final class LinearProbe {
         return l.length == 0 ? Double.NaN : (double) hits / l.length;
     }
 
+    /** Rows per class for {@link #crossValidatedAccuracy}'s folds. */
+    public static final int FOLDS = 4;
+
+    /**
+     * Accuracy over {@code min(FOLDS, n)} stratified folds (each label's rows dealt round-robin in
+     * order): every row is predicted by a probe (the defaults) fitted on the other folds. NaN below
+     * 2 rows. Deterministic, like {@link #fit}.
+     */
+    public static double crossValidatedAccuracy(double[][] x, int[] y, int classes) {
+        int n = x.length;
+        if (n < 2) {
+            return Double.NaN;
+        }
+        int folds = Math.min(FOLDS, n);
+        int[] fold = new int[n];
+        int[] dealt = new int[classes];
+        for (int i = 0; i < n; i++) {
+            fold[i] = dealt[y[i]]++ % folds;
+        }
+        int correct = 0;
+        int counted = 0;
+        for (int f = 0; f < folds; f++) {
+            int trainN = 0;
+            for (int i = 0; i < n; i++) {
+                trainN += fold[i] != f ? 1 : 0;
+            }
+            if (trainN == 0 || trainN == n) {
+                continue;
+            }
+            double[][] tx = new double[trainN][];
+            int[] ty = new int[trainN];
+            double[][] vx = new double[n - trainN][];
+            int[] vy = new int[n - trainN];
+            for (int i = 0, t = 0, v = 0; i < n; i++) {
+                if (fold[i] != f) {
+                    tx[t] = x[i];
+                    ty[t++] = y[i];
+                } else {
+                    vx[v] = x[i];
+                    vy[v++] = y[i];
+                }
+            }
+            LinearProbe probe = fit(tx, ty, classes);
+            correct += (int) Math.round(probe.accuracy(vx, vy) * vx.length);
+            counted += vx.length;
+        }
+        return counted == 0 ? Double.NaN : (double) correct / counted;
+    }
+
     /** Largest eigenvalue of {@code ZᵀZ/n} by power iteration from the all-ones vector. */
     static double maxEigen(double[][] z) {
         int n = z.length;

@@ -29,6 +29,16 @@ public interface AdapterHook {
     int MAX_VIRTUAL_TOKENS = 512;
 
     /**
+     * How many virtual tokens (prompt tuning) whoever builds the ids must put in front of every row
+     * that goes through this hook: {@link #virtualToken}{@code (0..k-1)}, then the real ids. 0 for the
+     * base and for adapters without prompt tuning. A hook that applies different adapters to
+     * different rows answers 0: its caller prepends each row's own (the engine's {@code Sequence} does).
+     */
+    default int virtualTokens() {
+        return 0;
+    }
+
+    /**
      * Word embeddings of a block of tokens, before anything else is added (positions, token types).
      *
      * @param ids the ids {@code (batch, t)}; {@link #virtualToken virtual} ids are negative and their

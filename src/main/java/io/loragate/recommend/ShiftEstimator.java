@@ -3,6 +3,7 @@ package io.loragate.recommend;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.loragate.diagnostics.LinearProbe;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
@@ -100,7 +101,7 @@ public final class ShiftEstimator {
     /**
      * A linear probe on frozen features of the sample (encoders: the mean of the last hidden states
      * over real tokens; decoders: the last token's final hidden state, what their head reads),
-     * cross-validated ({@link LogisticProbe#crossValidatedAccuracy}) against the majority rate.
+     * cross-validated ({@link LinearProbe#crossValidatedAccuracy}, the diagnostics' probe) against the majority rate.
      */
     public static ShiftEstimate probe(BaseModel model, TextTokenizer tokenizer, List<DatasetExample.Labeled> examples,
             int sampleSize, int maxTokens) {
@@ -126,8 +127,8 @@ public final class ShiftEstimator {
             majority = Math.max(majority, c);
         }
         double majorityRate = n == 0 ? 1 : (double) majority / n;
-        float[][] x = features(model, ids);
-        double acc = index.size() < 2 ? Double.NaN : LogisticProbe.crossValidatedAccuracy(x, y, index.size());
+        double[][] x = features(model, ids);
+        double acc = index.size() < 2 ? Double.NaN : LinearProbe.crossValidatedAccuracy(x, y, index.size());
         double seconds = (System.nanoTime() - start) / 1e9;
         if (Double.isNaN(acc) || majorityRate >= 1) {
             return new ShiftEstimate("none", n, null, null, null, majorityRate, 0.5, Recommender.shiftLevel(0.5), seconds);
@@ -138,8 +139,8 @@ public final class ShiftEstimator {
     }
 
     /** Frozen pooled features, one row per sequence. */
-    static float[][] features(BaseModel model, List<long[]> ids) {
-        float[][] out = new float[ids.size()][];
+    static double[][] features(BaseModel model, List<long[]> ids) {
+        double[][] out = new double[ids.size()][];
         int hidden = model.config().hiddenSize();
         boolean grad = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
@@ -155,7 +156,11 @@ public final class ShiftEstimator {
                     }
                     float[] flat = pooled.toFloatArray();
                     for (int r = 0; r < part.size(); r++) {
-                        out[i + r] = java.util.Arrays.copyOfRange(flat, r * hidden, (r + 1) * hidden);
+                        double[] row = new double[hidden];
+                        for (int j = 0; j < hidden; j++) {
+                            row[j] = flat[r * hidden + j];
+                        }
+                        out[i + r] = row;
                     }
                 }
             }

@@ -29,12 +29,19 @@ public record ClassificationExample(long[] ids, String label) {
         if (maxLength < 2) {
             throw new IllegalArgumentException("maxLength must be at least 2, was " + maxLength);
         }
-        long[] ids = tokenizer.encode(text);
-        if (ids.length > maxLength) {
-            long last = ids[ids.length - 1];
-            ids = Arrays.copyOf(ids, maxLength);
-            ids[maxLength - 1] = last;
+        return new ClassificationExample(fit(tokenizer.encode(text), maxLength), label);
+    }
+
+    /**
+     * {@code ids} in {@code room} positions: itself when it fits, else its first {@code room - 1}
+     * and its last token (the cut of {@link #of}; also how room is made for prompt tuning's virtual tokens).
+     */
+    public static long[] fit(long[] ids, int room) {
+        if (ids.length <= room) {
+            return ids;
         }
-        return new ClassificationExample(ids, label);
+        long[] out = Arrays.copyOf(ids, room);
+        out[room - 1] = ids[ids.length - 1];
+        return out;
     }
 }

@@ -192,7 +192,7 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
         List<long[]> ids = rows;
         if (k > 0) {
             int room = model.config().maxPositions() - k;
-            ids = io.loragate.adapter.PromptPart.prepend(rows.stream().map(r -> fit(r, room)).toList(), k);
+            ids = io.loragate.adapter.PromptPart.prepend(rows.stream().map(r -> ClassificationExample.fit(r, room)).toList(), k);
         }
         if (model instanceof EncoderModel encoder) {
             return encoder.logits(fwd, ids, lora, encoder.hasClassifier() ? 0 : labels.size());
@@ -200,16 +200,6 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
         CausalModel causal = (CausalModel) model;
         NDArray h = causal.lastHidden(fwd, ids.toArray(long[][]::new), lora); // (batch, hidden)
         return lora.afterLinear(LoraAdapter.SEQUENCE_HEAD, h, fwd.zeros(new Shape(ids.size(), labels.size())));
-    }
-
-    /** {@code ids} in {@code room} positions: its first {@code room - 1} and its last token (as {@link ClassificationExample#of} cuts). */
-    private static long[] fit(long[] ids, int room) {
-        if (ids.length <= room) {
-            return ids;
-        }
-        long[] out = java.util.Arrays.copyOf(ids, room);
-        out[room - 1] = ids[ids.length - 1];
-        return out;
     }
 
     /**

@@ -373,13 +373,6 @@ final class JobRunner {
         if (d == JobDiagnostics.NONE || hook == null) {
             return null;
         }
-        if (hook instanceof TrainableLora t && t.virtualTokens() > 0) {
-            // the diagnostics feed plain token ids: without the virtual tokens in front they would measure the base
-            ObjectNode n = FineTuningJobs.JSON.createObjectNode();
-            n.put("diagnostics_skipped", "not supported yet for prompt tuning (the adapter's virtual tokens are not put"
-                    + " in front of the diagnostics' inputs); the held-out metrics above are the trainer's own and include them");
-            return new JobDiagnostics.Outcome(n, null);
-        }
         List<String> labels = r instanceof ClassificationTrainer c ? c.labels() : List.of();
         try {
             return d.run(new JobDiagnostics.Input(job, spec, hook, labels, data.trainLabeled, data.validationLabeled,

@@ -3,7 +3,6 @@ package io.loragate.training;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.CausalModel;
@@ -76,12 +75,7 @@ public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
             return examples;
         }
         int room = model.config().maxPositions() - k;
-        return examples.stream().map(e -> {
-            TrainingExample cut = e.length() > room ? e.truncate(room) : e;
-            boolean[] target = new boolean[k + cut.length()];
-            System.arraycopy(cut.target(), 0, target, k, cut.length());
-            return new TrainingExample(PromptPart.prepend(cut.ids(), k), target);
-        }).toList();
+        return examples.stream().map(e -> e.truncate(room).withVirtualTokens(k)).toList();
     }
 
     @Override

@@ -47,6 +47,19 @@ public record TrainingExample(long[] ids, boolean[] target) {
         return n;
     }
 
+    /**
+     * This example after {@code k} virtual ids (prompt tuning, {@code AdapterHook.virtualToken(0..k-1)}),
+     * which are never targets (PEFT labels them -100); itself when k = 0.
+     */
+    public TrainingExample withVirtualTokens(int k) {
+        if (k == 0) {
+            return this;
+        }
+        boolean[] t = new boolean[k + ids.length];
+        System.arraycopy(target, 0, t, k, target.length);
+        return new TrainingExample(io.loragate.adapter.PromptPart.prepend(ids, k), t);
+    }
+
     /** The first {@code maxLength} tokens (the whole example when it is not longer). */
     public TrainingExample truncate(int maxLength) {
         if (maxLength <= 0) {

@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.loragate.Fixtures;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.MultiLoraHook;
+import io.loragate.adapter.PromptPart;
+import io.loragate.adapter.TrainableLora;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
@@ -20,6 +22,7 @@ import io.loragate.model.TextTokenizer;
 import io.loragate.training.CausalExamples;
 import io.loragate.training.ClassificationExample;
 import io.loragate.training.EvalMetrics;
+import io.loragate.training.TrainingExample;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -248,6 +251,134 @@ class DiagnosticsTest {
         assertEquals(llama.config().numLayers(), d.report().get("layers").size());
         assertTrue(d.report().get("forgetting").get("applicable").asBoolean(), "a decoder has an LM loss");
         assertEquals(0.0, d.forgettingDelta(), 1e-9, "the hook only touches the head, not the language model");
+    }
+
+    private static long[] concat(long[] a, long[] b) {
+        long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** {@code e} after the real tokens {@code t}, which are context, never targets. */
+    private static TrainingExample after(long[] t, TrainingExample e) {
+        boolean[] target = new boolean[t.length + e.length()];
+        System.arraycopy(e.target(), 0, target, t.length, e.length());
+        return new TrainingExample(concat(t, e.ids()), target);
+    }
+
+    private static double meanLoss(double[][] rowLosses) {
+        double sum = 0;
+        double targets = 0;
+        for (double[] r : rowLosses) {
+            sum += r[0];
+            targets += r[1];
+        }
+        return sum / targets;
+    }
+
+    /**
+     * Prompt tuning: the diagnostics put the adapter's virtual tokens in front of every input. Closed
+     * form: a prompt whose embeddings are those of real tokens {@code t} scores exactly as the base
+     * does on the same inputs with {@code t} in front (as context): validation loss, forgetting loss.
+     * CKA compares the same real tokens (the virtual positions are dropped), so every layer has a value.
+     */
+    @Test
+    void promptTuningDiagnosticsPutTheVirtualTokensInFront() {
+        String initText = "permission is hereby granted";
+        long[] t = llamaTok.encode(initText);
+        try (TrainableLora prompt = PromptPart.trainable(llama, llamaTok, t.length, initText, "CAUSAL_LM", "tiny-llama", 3,
+                null)) {
+            prompt.eval();
+            Diagnostics.Result r = Diagnostics.causal(llama, prompt, lmValidation(), reference(), SETTINGS);
+            boolean previous = ai.djl.pytorch.jni.JniUtils.isGradMode();
+            ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+            double expected;
+            double expectedReference;
+            try {
+                expected = meanLoss(Diagnostics.rowLosses(llama,
+                        lmValidation().stream().map(e -> after(t, e.example())).toList(), null));
+                expectedReference = meanLoss(Diagnostics.rowLosses(llama,
+                        reference().examples().stream().limit(SETTINGS.maxExamples()).map(e -> after(t, e)).toList(), null));
+            } finally {
+                ai.djl.pytorch.jni.JniUtils.setGradMode(previous);
+            }
+            System.out.printf("prompt tuning diagnostics: adapter loss %.6f vs base with the tokens in front %.6f (base"
+                    + " alone %.6f); forgetting adapter loss %.6f vs %.6f%n", r.adapter().loss(), expected, r.base().loss(),
+                    r.report().get("forgetting").get("adapter_loss").asDouble(), expectedReference);
+            assertEquals(expected, r.adapter().loss(), 1e-5);
+            assertTrue(Math.abs(r.adapter().loss() - r.base().loss()) > 1e-4, "the prompt changes the loss: the diagnostics"
+                    + " must not measure the base");
+            assertEquals(expectedReference, r.report().get("forgetting").get("adapter_loss").asDouble(), 1e-5);
+            assertEquals(t.length, r.report().get("diagnostics").get("virtual_tokens").asInt());
+
+            Diagnostics.Result self = Diagnostics.causal(llama, AdapterHook.NONE, lmValidation(), null, SETTINGS);
+            assertEquals(self.report().get("diagnostics").get("cka_token_rows").asInt(),
+                    r.report().get("diagnostics").get("cka_token_rows").asInt(), "the same real tokens, without the virtual ones");
+            assertEquals(llama.config().numLayers(), r.report().get("layers").size());
+            for (JsonNode l : r.report().get("layers")) {
+                double cka = l.get("cka").asDouble(Double.NaN);
+                assertTrue(cka > 0 && cka < 1 - 1e-6, "layer " + l.get("layer") + ": the prompt changes every position's"
+                        + " context; cka " + l.get("cka"));
+            }
+        }
+    }
+
+    /**
+     * The same closed form for classifiers: an encoder (tiny-bert-cls's own head, near uniform on this
+     * random model, so the hidden states show the prompt: CKA below 1) and a decoder whose prompt
+     * adapter carries a score head. The hook itself, fed the real tokens in front instead of the
+     * virtual ones (which it leaves alone), gives the expected logits.
+     */
+    @Test
+    void promptTuningClassifierDiagnosticsEqualTheBaseWithThoseTokensInFront() {
+        String initText = "permission is hereby granted";
+        List<String> names = List.of("sports", "food", "tech");
+        record Case(BaseModel model, TextTokenizer tok, List<String> labels, TrainableLora.HeadSpec head) {
+        }
+        for (Case c : List.of(new Case(bert, bertTok, bert.config().labels(), null),
+                new Case(llama, llamaTok, names, new TrainableLora.HeadSpec(LoraAdapter.SEQUENCE_HEAD,
+                        llama.config().hiddenSize(), names, false, null, null)))) {
+            long[] t = c.tok().encode(initText);
+            List<Diagnostics.Labeled> val = labeled(c.tok(), c.labels(), 1);
+            int[] truth = val.stream().mapToInt(e -> c.labels().indexOf(e.label())).toArray();
+            try (TrainableLora prompt = PromptPart.trainable(c.model(), c.tok(), t.length, initText, "SEQ_CLS", "fixture", 3,
+                    c.head())) {
+                prompt.eval();
+                Diagnostics.Result r = Diagnostics.classification(c.model(), prompt, c.labels(), labeled(c.tok(), c.labels(), 0),
+                        val, null, Map.of(), SETTINGS);
+                EvalMetrics expected;
+                EvalMetrics withoutPrompt;
+                boolean previous = ai.djl.pytorch.jni.JniUtils.isGradMode();
+                ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+                try {
+                    expected = io.loragate.training.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
+                            val.stream().map(e -> concat(t, e.ids())).toList(), new HiddenStates(prompt, java.util.Set.of(), 0),
+                            c.labels().size()), truth);
+                    withoutPrompt = io.loragate.training.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
+                            val.stream().map(Diagnostics.Labeled::ids).toList(), new HiddenStates(prompt, java.util.Set.of(), 0),
+                            c.labels().size()), truth);
+                } finally {
+                    ai.djl.pytorch.jni.JniUtils.setGradMode(previous);
+                }
+                String name = c.model().config().architectureName();
+                System.out.printf("%s prompt tuning classifier diagnostics: adapter loss %.6f vs the tokens in front %.6f"
+                        + " (no prompt %.6f); layers %s%n", name, r.adapter().loss(), expected.loss(), withoutPrompt.loss(),
+                        r.report().get("layers"));
+                assertEquals(expected.loss(), r.adapter().loss(), 1e-5, name);
+                assertEquals(expected.accuracy(), r.adapter().accuracy(), 1e-12, name);
+                assertEquals(expected.ece(), r.adapter().ece(), 1e-5, name);
+                for (JsonNode l : r.report().get("layers")) {
+                    double cka = l.get("cka").asDouble(Double.NaN);
+                    assertTrue(cka > 0 && cka < 1 - 1e-3, name + " layer " + l.get("layer") + ": the prompt changes the real"
+                            + " tokens' states; cka " + l.get("cka"));
+                    assertTrue(l.get("probe_accuracy_adapter").isNumber(), name);
+                }
+                if (c.head() != null) {
+                    assertTrue(Math.abs(withoutPrompt.loss() - r.adapter().loss()) > 1e-4, "the prompt changes the decoder"
+                            + " classifier's loss");
+                }
+            }
+        }
     }
 
     static List<String> iterator(java.util.Iterator<String> it) {

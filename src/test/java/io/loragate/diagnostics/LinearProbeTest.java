@@ -68,4 +68,30 @@ class LinearProbeTest {
             assertArrayEquals(a[i], b[i]);
         }
     }
+
+    /** {@code n} rows of {@code dim} features around a per-class centre at distance {@code sep} (label i % classes). */
+    static double[][] centred(int n, int dim, int classes, double sep, int[] y, long seed) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        double[][] x = new double[n][dim];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % classes;
+            for (int j = 0; j < dim; j++) {
+                x[i][j] = (j == y[i] ? sep : 0) + rng.nextGaussian();
+            }
+        }
+        return x;
+    }
+
+    @Test
+    void crossValidationSeparatesSignalFromNoiseDeterministically() {
+        int[] y = new int[60];
+        double acc = LinearProbe.crossValidatedAccuracy(centred(60, 8, 3, 6, y, 1), y, 3);
+        assertTrue(acc >= 0.95, "separable: accuracy " + acc);
+        int[] noiseY = new int[80];
+        double[][] noise = centred(80, 16, 2, 0, noiseY, 2);
+        double chance = LinearProbe.crossValidatedAccuracy(noise, noiseY, 2);
+        assertTrue(chance < 0.75, "noise: accuracy " + chance);
+        assertEquals(chance, LinearProbe.crossValidatedAccuracy(noise, noiseY, 2));
+        assertTrue(Double.isNaN(LinearProbe.crossValidatedAccuracy(new double[][] {{1}}, new int[] {0}, 2)));
+    }
 }

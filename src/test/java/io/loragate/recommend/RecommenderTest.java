@@ -152,4 +152,12 @@ class RecommenderTest {
     void samePlanForTheSameFacts() {
         assertEquals(plan(CLS, 500, 0.5, new Budget(10.0, 1_000_000L)), plan(CLS, 500, 0.5, new Budget(10.0, 1_000_000L)));
     }
+
+    @Test
+    void theShiftSampleIsDeterministicAndCapped() {
+        List<Integer> all = java.util.stream.IntStream.range(0, 100).boxed().toList();
+        assertEquals(ShiftEstimator.sample(all, 10), ShiftEstimator.sample(all, 10));
+        assertEquals(10, ShiftEstimator.sample(all, 10).size());
+        assertEquals(3, ShiftEstimator.sample(List.of(1, 2, 3), 10).size());
+    }
 }

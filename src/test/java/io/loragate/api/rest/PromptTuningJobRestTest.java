@@ -50,9 +50,21 @@ class PromptTuningJobRestTest {
         double base = done.getDouble("report.base.loss");
         double adapter = done.getDouble("report.adapter.loss");
         assertTrue(adapter < base, "held-out loss must drop: base " + base + ", adapter " + adapter);
+        // the diagnostics see the adapter with its virtual tokens in front (DiagnosticsTest has the closed form)
+        assertTrue(done.get("report.diagnostics_skipped") == null, () -> done.prettify());
+        assertTrue(done.get("report.diagnostics_error") == null, () -> done.prettify());
+        assertEquals(6, done.getInt("report.diagnostics.virtual_tokens"));
+        assertEquals(Boolean.TRUE, done.get("report.forgetting.applicable"));
+        assertEquals(resident.model().config().numLayers(), done.getList("report.layers").size());
+        assertEquals(Boolean.FALSE, done.get("report.negative_transfer"), () -> done.prettify());
 
         given().get("/v1/adapters/" + published.substring(0, published.indexOf('@'))).then().statusCode(200)
                 .body("versions[0].peft_type", equalTo("PROMPT_TUNING"));
+
+        JsonPath diag = given().contentType(ContentType.JSON).body("{\"file\": \"" + file + "\"}")
+                .when().post("/v1/adapters/" + published + "/diagnostics").then().statusCode(200).extract().jsonPath();
+        assertEquals(6, diag.getInt("diagnostics.virtual_tokens"));
+        assertTrue(diag.getDouble("adapter.loss") < diag.getDouble("base.loss"), () -> diag.prettify());
 
         String prompt = "Q: violin\nA:";
         int promptTokens = resident.tokenizer().encode(prompt, true).length;
