@@ -816,10 +816,12 @@ public class LoadGenerator {
                     String data = line.substring(5).trim();
                     if (data.equals("[DONE]")) {
                         done = true;
+                        drain(it);
                         break;
                     }
                     JsonNode chunk = JSON.readTree(data);
                     if (chunk.has("error")) {
+                        drain(it);
                         return "stream_error:" + chunk.path("error").path("code").asText("unknown");
                     }
                     for (JsonNode c : chunk.path("choices")) {
@@ -831,6 +833,20 @@ public class LoadGenerator {
                 return done ? null : "stream_truncated";
             } catch (IOException | UncheckedIOException e) {
                 return "io:" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+            }
+        }
+
+        /**
+         * Reads the stream to its end before it is closed. The gateway ends the body right after
+         * {@code [DONE]}, but closing the JDK client's line stream before it has seen that end races
+         * in the client: the cancel can close the keep-alive connection after it went back to the
+         * pool and another request took it, which then fails with "HTTP/1.1 header parser received
+         * no bytes" (measured with JDK 17.0.15 and 25: 9–17 such failures in about 550,000 requests
+         * when closing at {@code [DONE]}, none in 500,000 when reading to the end; README, Reliability).
+         */
+        static void drain(Iterator<String> it) {
+            while (it.hasNext()) {
+                it.next();
             }
         }
 

@@ -349,12 +349,21 @@ public class DatasetStore {
         sweep();
     }
 
+    /** Spool folders under {@code <data>/tmp} of the transports: Quarkus' multipart uploads, gRPC adapter staging. */
+    static final List<String> SPOOLS = List.of("uploads", "grpc");
+
     /**
-     * Deletes what a crash can leave: staging files of earlier processes and blobs that no row refers
-     * to (a crash between placing a blob and inserting its row, or between deleting a row and its blob).
+     * Deletes what a crash can leave: staging files of earlier processes, the transports' spooled
+     * request bodies ({@link #SPOOLS}) last modified before this process started (so none of this
+     * process's uploads in flight), and blobs that no row refers to (a crash between placing a blob
+     * and inserting its row, or between deleting a row and its blob).
      */
     public void sweep() {
         Path tmp = config.dataDir().resolve(AdapterRegistry.TMP_DIR);
+        long started = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        for (String spool : SPOOLS) {
+            sweepOlderThan(tmp.resolve(spool), started);
+        }
         if (Files.isDirectory(tmp)) {
             try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(tmp, STAGING_PREFIX + "*")) {
                 for (Path p : leftovers) {
@@ -391,6 +400,31 @@ public class DatasetStore {
             }
         } catch (IOException e) {
             LOG.warnf("cannot sweep %s: %s", files, e.getMessage());
+        }
+    }
+
+    /**
+     * Deletes the regular files directly in {@code dir} last modified before {@code cutoffMillis}
+     * (links are not followed; sub-folders are left alone). A missing folder is nothing to do.
+     */
+    static void sweepOlderThan(Path dir, long cutoffMillis) {
+        if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                try {
+                    if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            && Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toMillis() < cutoffMillis) {
+                        LOG.infof("removing %s, spooled by an earlier process", p);
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException e) {
+                    LOG.warnf("cannot remove %s: %s", p, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            LOG.warnf("cannot clean %s: %s", dir, e.getMessage());
         }
     }
 

@@ -137,6 +137,14 @@ class DatasetStoreTest {
         Files.writeString(orphan, "left by a crash before the row was inserted");
         Files.createDirectories(tmp());
         Path leftover = Files.writeString(tmp().resolve("dataset-00000000-0123456789abcdef01234567"), "half an upload");
+        // the transports' spools: a body spooled before this process started is an orphan; a fresh one may be in flight
+        Path uploads = Files.createDirectories(tmp().resolve("uploads"));
+        Path spooled = Files.writeString(uploads.resolve("uploaded-file-1"), "a multipart part of a killed process");
+        Files.setLastModifiedTime(spooled, java.nio.file.attribute.FileTime.fromMillis(
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime() - 60_000));
+        Path inFlight = Files.writeString(uploads.resolve("uploaded-file-2"), "a part being received now");
+        Path grpcOld = Files.writeString(Files.createDirectories(tmp().resolve("grpc")).resolve("adapter-1"), "killed");
+        Files.setLastModifiedTime(grpcOld, java.nio.file.attribute.FileTime.fromMillis(0));
         try (DatasetStore.Staging running = store.stage()) {
             running.write(new byte[] {'{'}, 0, 1);
             store.sweep();
@@ -144,6 +152,10 @@ class DatasetStoreTest {
             assertFalse(Files.exists(leftover), "an earlier process's staging file is deleted");
             assertTrue(Files.exists(running.path()), "this process's upload in progress is kept");
             assertTrue(Files.exists(store.blob(kept)), "content with a row is kept");
+            assertFalse(Files.exists(spooled), "a multipart body spooled before this process started is deleted");
+            assertFalse(Files.exists(grpcOld), "a gRPC staging file of an earlier process is deleted");
+            assertTrue(Files.exists(inFlight), "a body spooled by this process is kept");
+            Files.delete(inFlight);
         }
         store.delete("tenant-a", kept.id());
     }
