@@ -1,15 +1,18 @@
 package io.loragate.api.grpc;
 
+import com.google.protobuf.Struct;
 import io.loragate.api.grpc.v1.Adapter;
 import io.loragate.api.grpc.v1.AdapterRef;
 import io.loragate.api.grpc.v1.AdapterService;
 import io.loragate.api.grpc.v1.DeleteVersionResponse;
+import io.loragate.api.grpc.v1.DiagnoseRequest;
 import io.loragate.api.grpc.v1.GetAdapterRequest;
 import io.loragate.api.grpc.v1.ListAdaptersRequest;
 import io.loragate.api.grpc.v1.ListAdaptersResponse;
 import io.loragate.api.grpc.v1.RegisterAdapterRequest;
 import io.loragate.api.grpc.v1.SetActiveVersionRequest;
 import io.loragate.config.LoragateConfig;
+import io.loragate.diagnostics.DiagnosticsService;
 import io.loragate.model.LoragateException;
 import io.loragate.registry.AdapterCache;
 import io.loragate.registry.AdapterInfo;
@@ -30,7 +33,8 @@ import java.util.function.Supplier;
 
 /**
  * gRPC {@code loragate.v1.AdapterService} over the adapter registry and the device cache of adapter
- * weights; the same operations and answers as REST {@code /v1/adapters}. Blocking: every method reads
+ * weights; the same operations and answers as REST {@code /v1/adapters}, and {@code Diagnose} is
+ * {@code POST /v1/adapters/{id}/diagnostics}. Blocking: every method reads
  * or writes the registry's database or files.
  */
 @GrpcService
@@ -40,12 +44,15 @@ public class AdapterGrpcService implements AdapterService {
     private final AdapterRegistry registry;
     private final AdapterCache cache;
     private final TenantResolver tenants;
+    private final DiagnosticsService diagnostics;
     private final Path staging;
 
-    public AdapterGrpcService(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants, LoragateConfig config) {
+    public AdapterGrpcService(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants, DiagnosticsService diagnostics,
+            LoragateConfig config) {
         this.registry = registry;
         this.cache = cache;
         this.tenants = tenants;
+        this.diagnostics = diagnostics;
         // on the data volume, next to REST's uploads: adapters can outgrow a small /tmp
         this.staging = config.dataDir().resolve("tmp").resolve("grpc");
     }
@@ -163,6 +170,14 @@ public class AdapterGrpcService implements AdapterService {
             registry.deleteVersion(tenants.tenant(), v.name(), v.version());
             return DeleteVersionResponse.newBuilder().setId(v.id()).build();
         });
+    }
+
+    @Override
+    public Uni<Struct> diagnose(DiagnoseRequest request) {
+        return call(() -> JsonStructs.struct(diagnostics.report(tenants.tenant(), required(request.getAdapterId(), "adapter_id"),
+                new DiagnosticsService.Request(request.getFile(), request.getLayersCount() == 0 ? null : request.getLayersList(),
+                        request.hasMaxExamples() ? request.getMaxExamples() : null,
+                        request.getReferenceFile().isEmpty() ? null : request.getReferenceFile()))));
     }
 
     private AdapterVersion resolve(AdapterRef ref) {

@@ -3,12 +3,15 @@ package io.loragate.api.grpc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.loragate.api.grpc.v1.AdapterSettings;
+import com.google.protobuf.Struct;
 import io.loragate.api.grpc.v1.CreateJobRequest;
+import io.loragate.api.grpc.v1.DiagnosticsOptions;
 import io.loragate.api.grpc.v1.Hyperparameters;
 import io.loragate.api.grpc.v1.Job;
 import io.loragate.api.grpc.v1.JobEvent;
 import io.loragate.api.grpc.v1.JobMetrics;
 import io.loragate.api.grpc.v1.Method;
+import io.loragate.api.grpc.v1.PublishIf;
 import io.loragate.registry.JobEventRecord;
 import io.loragate.registry.JobRecord;
 import io.loragate.training.JobRequest;
@@ -26,17 +29,7 @@ final class JobMessages {
         JobRequest.Method method = null;
         if (r.hasMethod()) {
             Method m = r.getMethod();
-            JobRequest.Hyperparameters h = null;
-            if (m.hasHyperparameters()) {
-                Hyperparameters p = m.getHyperparameters();
-                h = new JobRequest.Hyperparameters(p.hasEpochs() ? p.getEpochs() : null, p.hasBatchSize() ? p.getBatchSize() : null,
-                        p.hasGradientAccumulationSteps() ? p.getGradientAccumulationSteps() : null,
-                        p.hasLearningRate() ? p.getLearningRate() : null, p.hasWarmupSteps() ? p.getWarmupSteps() : null,
-                        p.hasSchedule() ? p.getSchedule() : null, p.hasWeightDecay() ? p.getWeightDecay() : null,
-                        p.hasMaxGradNorm() ? p.getMaxGradNorm() : null, p.hasMaxSeqLength() ? p.getMaxSeqLength() : null,
-                        p.hasEvalEverySteps() ? p.getEvalEverySteps() : null, null,
-                        p.hasEarlyStoppingPatience() ? p.getEarlyStoppingPatience() : null, null);
-            }
+            JobRequest.Hyperparameters h = m.hasHyperparameters() ? hyperparameters(m.getHyperparameters()) : null;
             JobRequest.AdapterSettings a = null;
             if (m.hasAdapter()) {
                 AdapterSettings s = m.getAdapter();
@@ -52,11 +45,31 @@ final class JobMessages {
         }
         JobRequest.PublishIf gate = null;
         if (r.hasPublishIf()) {
-            gate = new JobRequest.PublishIf(r.getPublishIf().hasMinEvalAccuracy() ? r.getPublishIf().getMinEvalAccuracy() : null,
-                    r.getPublishIf().hasMaxEvalLossRatio() ? r.getPublishIf().getMaxEvalLossRatio() : null);
+            PublishIf g = r.getPublishIf();
+            gate = new JobRequest.PublishIf(g.hasMinEvalAccuracy() ? g.getMinEvalAccuracy() : null,
+                    g.hasMaxEvalLossRatio() ? g.getMaxEvalLossRatio() : null, g.hasMaxForgetting() ? g.getMaxForgetting() : null);
+        }
+        JobRequest.Diagnostics diagnostics = null;
+        if (r.hasDiagnostics()) {
+            DiagnosticsOptions d = r.getDiagnostics();
+            diagnostics = new JobRequest.Diagnostics(d.getReferenceFile().isEmpty() ? null : d.getReferenceFile(),
+                    d.getLayersCount() == 0 ? null : d.getLayersList(), d.hasMaxExamples() ? d.getMaxExamples() : null);
         }
         return new JobRequest(r.getModel(), r.getTrainingFile(), r.getValidationFile(), r.getSuffix(),
-                r.hasSeed() ? r.getSeed() : null, method, gate, r.getActivate());
+                r.hasSeed() ? r.getSeed() : null, method, gate, r.getActivate(), diagnostics);
+    }
+
+    /** Unset fields stay null (the defaults); shared by jobs and sweeps. */
+    static JobRequest.Hyperparameters hyperparameters(Hyperparameters p) {
+        return new JobRequest.Hyperparameters(p.hasEpochs() ? p.getEpochs() : null, p.hasBatchSize() ? p.getBatchSize() : null,
+                p.hasGradientAccumulationSteps() ? p.getGradientAccumulationSteps() : null,
+                p.hasLearningRate() ? p.getLearningRate() : null, p.hasWarmupSteps() ? p.getWarmupSteps() : null,
+                p.hasSchedule() ? p.getSchedule() : null, p.hasWeightDecay() ? p.getWeightDecay() : null,
+                p.hasMaxGradNorm() ? p.getMaxGradNorm() : null, p.hasMaxSeqLength() ? p.getMaxSeqLength() : null,
+                p.hasEvalEverySteps() ? p.getEvalEverySteps() : null,
+                p.hasCheckpointEverySteps() ? p.getCheckpointEverySteps() : null,
+                p.hasEarlyStoppingPatience() ? p.getEarlyStoppingPatience() : null,
+                p.hasValidationSplit() ? p.getValidationSplit() : null);
     }
 
     static Job job(JobRecord j) {
@@ -68,12 +81,16 @@ final class JobMessages {
                         .setGradientAccumulationSteps(h.gradientAccumulationSteps()).setLearningRate(h.learningRate())
                         .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
                         .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
-                        .setEarlyStoppingPatience(h.earlyStoppingPatience()))
+                        .setCheckpointEverySteps(h.checkpointEverySteps()).setEarlyStoppingPatience(h.earlyStoppingPatience())
+                        .setValidationSplit(h.validationSplit()))
                 .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
                         .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()).setMethod(a.method())
                         .addAllLayersToTransform(a.layersToTransform()).setNumVirtualTokens(a.numVirtualTokens())
                         .setBottleneckSize(a.bottleneckSize()).setPlacement(a.placement()).setPartialLayers(a.partialLayers()))
                 .build();
+        if (a.promptInitText() != null) {
+            method = method.toBuilder().setAdapter(method.getAdapter().toBuilder().setPromptInitText(a.promptInitText())).build();
+        }
         Job.Builder b = Job.newBuilder().setId(j.id()).setModel(j.model()).setTrainingFile(j.trainingFile())
                 .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.created().getEpochSecond())
                 .setMethod(method).setSeed(j.seed()).setTrainedTokens(j.trainedTokens());
@@ -89,7 +106,47 @@ final class JobMessages {
         if (j.error() != null) {
             b.setError(j.error());
         }
+        if (j.publishIfJson() != null) {
+            JsonNode g = tree(j.publishIfJson());
+            PublishIf.Builder p = PublishIf.newBuilder();
+            if (g.hasNonNull("min_eval_accuracy")) {
+                p.setMinEvalAccuracy(g.get("min_eval_accuracy").asDouble());
+            }
+            if (g.hasNonNull("max_eval_loss_ratio")) {
+                p.setMaxEvalLossRatio(g.get("max_eval_loss_ratio").asDouble());
+            }
+            if (g.hasNonNull("max_forgetting")) {
+                p.setMaxForgetting(g.get("max_forgetting").asDouble());
+            }
+            b.setPublishIf(p);
+        }
+        if (j.diagnosticsJson() != null) {
+            JsonNode d = tree(j.diagnosticsJson());
+            DiagnosticsOptions.Builder o = DiagnosticsOptions.newBuilder();
+            if (d.hasNonNull("reference_file")) {
+                o.setReferenceFile(d.get("reference_file").asText());
+            }
+            if (d.hasNonNull("layers")) {
+                d.get("layers").forEach(l -> o.addLayers(l.asInt()));
+            }
+            if (d.hasNonNull("max_examples")) {
+                o.setMaxExamples(d.get("max_examples").asInt());
+            }
+            b.setDiagnostics(o);
+        }
+        Struct report = JsonStructs.struct(j.reportJson());
+        if (report != null) {
+            b.setReport(report);
+        }
         return b.build();
+    }
+
+    private static JsonNode tree(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON does not parse: " + e.getOriginalMessage(), e);
+        }
     }
 
     static JobEvent event(JobEventRecord e) {

@@ -4,6 +4,7 @@ import io.loragate.api.grpc.v1.AdapterSettings;
 import io.loragate.api.grpc.v1.DatasetFacts;
 import io.loragate.api.grpc.v1.DomainShift;
 import io.loragate.api.grpc.v1.MethodRecommendation;
+import io.loragate.api.grpc.v1.RecommendBudget;
 import io.loragate.api.grpc.v1.RecommendRequest;
 import io.loragate.api.grpc.v1.Recommendation;
 import io.loragate.recommend.Budget;
@@ -19,13 +20,13 @@ final class RecommendationMessages {
     }
 
     static Recommendations.Request request(RecommendRequest r) {
-        Budget budget = null;
-        if (r.hasBudget()) {
-            budget = new Budget(r.getBudget().hasMaxTrainMinutes() ? r.getBudget().getMaxTrainMinutes() : null,
-                    r.getBudget().hasMaxAdapterBytes() ? r.getBudget().getMaxAdapterBytes() : null);
-        }
-        return new Recommendations.Request(r.getTrainingFile(), r.getTask().isEmpty() ? null : r.getTask(), budget,
-                r.hasTopK() ? r.getTopK() : null, r.hasEpochs() ? r.getEpochs() : null, r.hasSampleSize() ? r.getSampleSize() : null);
+        return new Recommendations.Request(r.getTrainingFile(), r.getTask().isEmpty() ? null : r.getTask(),
+                r.hasBudget() ? budget(r.getBudget()) : null, r.hasTopK() ? r.getTopK() : null, r.hasEpochs() ? r.getEpochs() : null,
+                r.hasSampleSize() ? r.getSampleSize() : null);
+    }
+
+    static Budget budget(RecommendBudget b) {
+        return new Budget(b.hasMaxTrainMinutes() ? b.getMaxTrainMinutes() : null, b.hasMaxAdapterBytes() ? b.getMaxAdapterBytes() : null);
     }
 
     static Recommendation recommendation(Recommendations.Recommendation r) {
@@ -58,7 +59,14 @@ final class RecommendationMessages {
     }
 
     private static MethodRecommendation method(Recommender.MethodPlan p) {
-        MethodSettings s = p.settings();
+        return MethodRecommendation.newBuilder().setRank(p.rank()).setMethod(p.method()).setSettings(settings(p.settings()))
+                .setLearningRate(p.learningRate()).setTrainableParams(p.compute().trainableParams())
+                .setAdapterBytes(p.compute().adapterBytes()).setTrainSeconds(p.compute().trainSeconds())
+                .addAllReasons(p.reasons()).build();
+    }
+
+    /** A recommended method's job settings ({@code method.adapter}); unset fields take the job defaults. */
+    static AdapterSettings settings(MethodSettings s) {
         AdapterSettings.Builder a = AdapterSettings.newBuilder().setMethod(s.method());
         if (s.r() != null) {
             a.setR(s.r());
@@ -81,9 +89,6 @@ final class RecommendationMessages {
         if (s.partialLayers() != null) {
             a.setPartialLayers(s.partialLayers());
         }
-        return MethodRecommendation.newBuilder().setRank(p.rank()).setMethod(p.method()).setSettings(a)
-                .setLearningRate(p.learningRate()).setTrainableParams(p.compute().trainableParams())
-                .setAdapterBytes(p.compute().adapterBytes()).setTrainSeconds(p.compute().trainSeconds())
-                .addAllReasons(p.reasons()).build();
+        return a.build();
     }
 }

@@ -1,6 +1,14 @@
 package io.loragate.api.grpc;
 
 import io.loragate.api.grpc.v1.CancelJobRequest;
+import io.loragate.api.grpc.v1.CancelSweepRequest;
+import io.loragate.api.grpc.v1.CreateSweepRequest;
+import io.loragate.api.grpc.v1.GetSweepRequest;
+import io.loragate.api.grpc.v1.ListSweepsRequest;
+import io.loragate.api.grpc.v1.ListSweepsResponse;
+import io.loragate.api.grpc.v1.Recommendation;
+import io.loragate.api.grpc.v1.RecommendRequest;
+import io.loragate.api.grpc.v1.Sweep;
 import io.loragate.api.grpc.v1.CreateJobRequest;
 import io.loragate.api.grpc.v1.Dataset;
 import io.loragate.api.grpc.v1.DatasetMetadata;
@@ -16,6 +24,8 @@ import io.loragate.api.grpc.v1.UploadDatasetRequest;
 import io.loragate.api.grpc.v1.WatchJobRequest;
 import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
+import io.loragate.recommend.Recommendations;
+import io.loragate.recommend.Sweeps;
 import io.loragate.training.DatasetFile;
 import io.loragate.training.DatasetReport;
 import io.loragate.training.Datasets;
@@ -29,7 +39,8 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  * gRPC {@code loragate.v1.TrainingService}. {@code UploadDataset} streams the chunks straight into the
  * dataset store's staging file on a worker thread (constant memory; a limit is enforced as soon as a
  * chunk crosses it, and the upload is then discarded). The job rpcs are the REST
- * {@code /v1/fine_tuning/jobs} operations; {@code WatchJob} streams the events live.
+ * {@code /v1/fine_tuning/jobs} operations; {@code WatchJob} streams the events live. {@code Recommend}
+ * and the sweep rpcs are {@code POST /v1/recommendations} and {@code /v1/fine_tuning/sweeps}.
  */
 @GrpcService
 public class TrainingGrpcService implements TrainingService {
@@ -37,21 +48,52 @@ public class TrainingGrpcService implements TrainingService {
     private final Datasets datasets;
     private final FineTuningJobs jobs;
     private final TenantResolver tenants;
-    private final io.loragate.recommend.Recommendations recommendations;
+    private final Recommendations recommendations;
+    private final Sweeps sweeps;
 
-    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants,
-            io.loragate.recommend.Recommendations recommendations) {
+    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants, Recommendations recommendations,
+            Sweeps sweeps) {
         this.datasets = datasets;
         this.jobs = jobs;
         this.tenants = tenants;
         this.recommendations = recommendations;
+        this.sweeps = sweeps;
     }
 
     @Override
-    public Uni<io.loragate.api.grpc.v1.Recommendation> recommend(io.loragate.api.grpc.v1.RecommendRequest request) {
+    public Uni<Recommendation> recommend(RecommendRequest request) {
         String tenant = tenants.tenant();
         return blocking(() -> RecommendationMessages.recommendation(recommendations.recommend(tenant,
                 RecommendationMessages.request(request))));
+    }
+
+    @Override
+    public Uni<Sweep> createSweep(CreateSweepRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> SweepMessages.sweep(sweeps.create(tenant, SweepMessages.request(request))));
+    }
+
+    @Override
+    public Uni<Sweep> getSweep(GetSweepRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> SweepMessages.sweep(sweeps.get(tenant, request.getSweepId())));
+    }
+
+    @Override
+    public Uni<ListSweepsResponse> listSweeps(ListSweepsRequest request) {
+        String tenant = tenants.tenant();
+        int limit = request.getLimit() == 0 ? 20 : request.getLimit();
+        return blocking(() -> {
+            ListSweepsResponse.Builder b = ListSweepsResponse.newBuilder();
+            sweeps.list(tenant, limit).forEach(v -> b.addSweeps(SweepMessages.sweep(v)));
+            return b.build();
+        });
+    }
+
+    @Override
+    public Uni<Sweep> cancelSweep(CancelSweepRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> SweepMessages.sweep(sweeps.cancel(tenant, request.getSweepId())));
     }
 
     @Override

@@ -8,6 +8,11 @@ import io.grpc.Status;
 import io.loragate.api.grpc.v1.AdapterRef;
 import io.loragate.api.grpc.v1.AdapterServiceGrpc;
 import io.loragate.api.grpc.v1.CancelJobRequest;
+import io.loragate.api.grpc.v1.CancelSweepRequest;
+import io.loragate.api.grpc.v1.CreateSweepRequest;
+import io.loragate.api.grpc.v1.DiagnoseRequest;
+import io.loragate.api.grpc.v1.GetSweepRequest;
+import io.loragate.api.grpc.v1.RecommendRequest;
 import io.loragate.api.grpc.v1.CreateJobRequest;
 import io.loragate.api.grpc.v1.GenerateRequest;
 import io.loragate.api.grpc.v1.GetAdapterRequest;
@@ -96,6 +101,12 @@ class GrpcUntrustedInputTest {
                     .setSuffix("ok").build()));
             refused(id, () -> t.createJob(CreateJobRequest.newBuilder().setModel("tiny-llama").setTrainingFile("file-0")
                     .setSuffix(id).build()));
+            refused(id, () -> a.diagnose(DiagnoseRequest.newBuilder().setAdapterId(id).setFile("file-0").build()));
+            refused(id, () -> t.recommend(RecommendRequest.newBuilder().setTrainingFile(id).build()));
+            refused(id, () -> t.createSweep(CreateSweepRequest.newBuilder().setModel("tiny-llama").setTrainingFile(id)
+                    .addMethods("lora").build()));
+            refused(id, () -> t.getSweep(GetSweepRequest.newBuilder().setSweepId(id).build()));
+            refused(id, () -> t.cancelSweep(CancelSweepRequest.newBuilder().setSweepId(id).build()));
         }
         assertEquals(before, tree(DATA), "the data directory changed");
     }

@@ -21,15 +21,20 @@ import io.loragate.AuthProfile;
 import io.loragate.api.grpc.v1.AdapterRef;
 import io.loragate.api.grpc.v1.AdapterServiceGrpc;
 import io.loragate.api.grpc.v1.CancelJobRequest;
+import io.loragate.api.grpc.v1.CancelSweepRequest;
 import io.loragate.api.grpc.v1.ClassifyRequest;
 import io.loragate.api.grpc.v1.CreateJobRequest;
+import io.loragate.api.grpc.v1.CreateSweepRequest;
+import io.loragate.api.grpc.v1.DiagnoseRequest;
 import io.loragate.api.grpc.v1.EmbedRequest;
 import io.loragate.api.grpc.v1.GenerateRequest;
 import io.loragate.api.grpc.v1.GetAdapterRequest;
 import io.loragate.api.grpc.v1.GetJobRequest;
+import io.loragate.api.grpc.v1.GetSweepRequest;
 import io.loragate.api.grpc.v1.InferenceServiceGrpc;
 import io.loragate.api.grpc.v1.ListAdaptersRequest;
 import io.loragate.api.grpc.v1.ListJobsRequest;
+import io.loragate.api.grpc.v1.ListSweepsRequest;
 import io.loragate.api.grpc.v1.SetActiveVersionRequest;
 import io.loragate.api.grpc.v1.TrainingServiceGrpc;
 import io.loragate.api.grpc.v1.WatchJobRequest;
@@ -133,6 +138,10 @@ class TenantMatrixTest {
                         + " \"training_file\": \"" + id + "\", \"methods\": [\"lora\"]}").post("/v1/fine_tuning/sweeps")),
                 new Call("GET sweep", sweep, (r, id) -> r.get("/v1/fine_tuning/sweeps/" + id)),
                 new Call("cancel sweep", sweep, (r, id) -> r.post("/v1/fine_tuning/sweeps/" + id + "/cancel")),
+                new Call("diagnostics of B's adapter", a, (r, id) -> r.contentType(ContentType.JSON)
+                        .body("{\"file\": \"" + w.file() + "\"}").post("/v1/adapters/" + id + "/diagnostics")),
+                new Call("diagnostics on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON)
+                        .body("{\"file\": \"" + id + "\"}").post("/v1/adapters/mine/diagnostics")),
                 new Call("GET adapter", a, (r, id) -> r.get("/v1/adapters/" + id)),
                 new Call("PUT active", a, (r, id) -> r.contentType(ContentType.JSON).body("{\"version\": 1}").put("/v1/adapters/" + id + "/active")),
                 new Call("pin", a, (r, id) -> r.post("/v1/adapters/" + id + "/pin")),
@@ -204,9 +213,20 @@ class TenantMatrixTest {
         record Call(String what, String id, Function<String, Executable> run) {
         }
         String a = w.adapter();
+        // B's sweep (a linear probe on a supervised file: refused at job creation, so nothing trains)
+        String sweep = as(TrainingServiceGrpc.newBlockingStub(channel), w.keyB()).createSweep(CreateSweepRequest.newBuilder()
+                .setModel("tiny-llama").setTrainingFile(w.file()).addMethods("linear_probe").build()).getId();
         List<Call> calls = List.of(
                 new Call("Recommend on B's file", w.file(), id -> () -> training.recommend(
                         io.loragate.api.grpc.v1.RecommendRequest.newBuilder().setTrainingFile(id).build())),
+                new Call("CreateSweep on B's file", w.file(), id -> () -> training.createSweep(CreateSweepRequest.newBuilder()
+                        .setModel("tiny-llama").setTrainingFile(id).addMethods("lora").build())),
+                new Call("GetSweep", sweep, id -> () -> training.getSweep(GetSweepRequest.newBuilder().setSweepId(id).build())),
+                new Call("CancelSweep", sweep, id -> () -> training.cancelSweep(CancelSweepRequest.newBuilder().setSweepId(id).build())),
+                new Call("Diagnose B's adapter", a, id -> () -> adapters.diagnose(DiagnoseRequest.newBuilder().setAdapterId(id)
+                        .setFile(w.file()).build())),
+                new Call("Diagnose on B's file", w.file(), id -> () -> adapters.diagnose(DiagnoseRequest.newBuilder().setAdapterId("mine")
+                        .setFile(id).build())),
                 new Call("Get", a, id -> () -> adapters.get(GetAdapterRequest.newBuilder().setName(id).build())),
                 new Call("SetActiveVersion", a, id -> () -> adapters.setActiveVersion(SetActiveVersionRequest.newBuilder().setName(id).setVersion(1).build())),
                 new Call("Load", a, id -> () -> adapters.load(AdapterRef.newBuilder().setAdapterId(id).build())),
@@ -238,6 +258,8 @@ class TenantMatrixTest {
                 .noneMatch(x -> x.getName().equals(w.adapter())));
         assertTrue(training.listJobs(ListJobsRequest.getDefaultInstance()).getJobsList().stream()
                 .noneMatch(j -> j.getId().equals(w.job())));
+        assertTrue(training.listSweeps(ListSweepsRequest.getDefaultInstance()).getSweepsList().stream()
+                .noneMatch(x -> x.getId().equals(sweep)));
         var asB = as(AdapterServiceGrpc.newBlockingStub(channel), w.keyB());
         assertEquals(1, asB.get(GetAdapterRequest.newBuilder().setName(w.adapter()).build()).getActiveVersion());
         assertEquals(w.job(), as(TrainingServiceGrpc.newBlockingStub(channel), w.keyB())
