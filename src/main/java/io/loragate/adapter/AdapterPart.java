@@ -37,6 +37,15 @@ public interface AdapterPart extends AdapterHook {
     }
 
     /**
+     * {@link #afterLinear} in training, also given the input the adapter's LoRA delta saw:
+     * {@code dropout(x)} while LoRA dropout is active, else {@code x} itself. Only DoRA needs it (PEFT
+     * scales the base's output on the dropped input); every other part ignores it.
+     */
+    default NDArray afterLinear(String module, NDArray x, NDArray loraInput, NDArray y) {
+        return afterLinear(module, x, y);
+    }
+
+    /**
      * The part's tensors by their key in {@code adapter_model.safetensors} (with the PEFT prefix
      * {@code base_model.model.} where PEFT uses it), for saving, checkpoints and byte accounting.
      */

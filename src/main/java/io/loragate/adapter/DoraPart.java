@@ -2,6 +2,7 @@ package io.loragate.adapter;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.core.Linear;
 import io.loragate.model.Scalars;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,8 +19,8 @@ import java.util.Map;
  *
  * <p>Serving precomputes {@code g} and {@code b·(1 − g)} per module when the adapter loads; training
  * recomputes the norm from the current A and B at every forward (magnitude is the leaf). With LoRA
- * dropout in training, PEFT recomputes {@code base(dropout(x))} for the (g − 1) term; this part uses
- * the undropped base output instead (identical in evaluation and serving, where dropout is off).
+ * dropout in training, PEFT computes the (g − 1) term on {@code W·dropout(x)}; so does this part
+ * (with the same mask as the LoRA delta), so training with dropout is PEFT's forward too.
  */
 final class DoraPart implements AdapterPart {
 
@@ -57,6 +58,17 @@ final class DoraPart implements AdapterPart {
 
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
+        return afterLinear(module, x, x, y);
+    }
+
+    /**
+     * {@code y} is {@code base(x) + δ} with {@code δ = scale·B·A·xd} on the LoRA input {@code xd}.
+     * PEFT's training forward is {@code base(x) + (g − 1)·W·xd + g·δ}; {@code g ⊙ (y − b) + b} equals
+     * it when {@code xd = x}, and otherwise differs by {@code (g − 1)·W·(x − xd)}, which is taken
+     * off (one more matmul per module, only while dropout is active).
+     */
+    @Override
+    public NDArray afterLinear(String module, NDArray x, NDArray loraInput, NDArray y) {
         if (served != null) {
             Served s = served.get(module);
             return s == null ? y : y.mul(s.g).add(s.c);
@@ -67,10 +79,12 @@ final class DoraPart implements AdapterPart {
         }
         NDManager step = y.getManager();
         NDArray g = step.ones(t.magnitude.getShape()).div(weightNorm(t, step)).mul(t.magnitude); // (out), step's
-        if (t.bias == null) {
-            return y.mul(g);
+        NDArray out = t.bias == null ? y.mul(g) : y.sub(t.bias).mul(g).add(t.bias);
+        if (loraInput == x) {
+            return out;
         }
-        return y.sub(t.bias).mul(g).add(t.bias);
+        NDArray dropped = Linear.linear(x.sub(loraInput), t.weight).singletonOrThrow(); // W·(x − xd), no bias
+        return out.sub(dropped.mul(g.sub(1)));
     }
 
     /** {@code ‖W + scale·B·A‖} per output row, from detached copies of A and B: no gradient. */

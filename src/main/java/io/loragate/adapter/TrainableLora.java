@@ -621,16 +621,24 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
 
     @Override
     public NDArray afterLinear(String module, NDArray x, NDArray y) {
-        NDArray out = loraAfterLinear(module, x, y);
+        // the LoRA delta's input: dropped out while training with dropout (one mask per call, drawn
+        // only for LoRA modules), and handed to the parts too (DoRA scales the base on it, as PEFT)
+        NDArray in = dropoutRng != null && dropout > 0 && modules.containsKey(module) && !replaced(module) ? dropout(x) : x;
+        NDArray out = loraAfterLinear(module, x, in, y);
         for (AdapterPart p : parts) {
             if (p.touchesLinear(module)) {
-                out = p.afterLinear(module, x, out);
+                out = p.afterLinear(module, x, in, out);
             }
         }
         return out;
     }
 
-    private NDArray loraAfterLinear(String module, NDArray x, NDArray y) {
+    /** Whether a trained copy (the head or a saved module) replaces the module's output. */
+    private boolean replaced(String module) {
+        return head != null && module.equals(head.module) || saved.containsKey(module);
+    }
+
+    private NDArray loraAfterLinear(String module, NDArray x, NDArray in, NDArray y) {
         if (head != null && module.equals(head.module)) {
             // replaces the base's output (PEFT's modules_to_save: no dropout, no LoRA on the copy)
             return (head.bias == null ? Linear.linear(x, head.weight) : Linear.linear(x, head.weight, head.bias))
@@ -645,7 +653,6 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         if (m == null) {
             return y;
         }
-        NDArray in = dropoutRng != null && dropout > 0 ? dropout(x) : x;
         // Linear.linear keeps the result in x's manager (the step), not in the adapter's
         NDArray down = Linear.linear(in, m.a).singletonOrThrow();   // (batch, ..., r)
         NDArray delta = Linear.linear(down, m.b).singletonOrThrow(); // (batch, ..., out)

@@ -113,6 +113,66 @@ class MethodsTrainingTest {
         }
     }
 
+    /**
+     * With LoRA dropout in training, PEFT's DoRA forward is {@code base(x) + (g − 1)·W·xd + g·scale·B·A·xd}
+     * with {@code xd = dropout(x)} (the same mask for both terms) and {@code g = magnitude / ‖W + scale·B·A‖}.
+     * Rebuilt here from the adapter's values and the mask its seed draws; away from the start
+     * (where {@code g = 1} hides the first term), and different from scaling the undropped base.
+     */
+    @Test
+    void doraTrainingWithDropoutIsPeftsForward() {
+        JobRequest.AdapterSettings settings = new JobRequest.AdapterSettings(4, 8.0, 0.3, List.of("q_proj"), null, "dora", null,
+                null, null, null, null, null);
+        JobSpec spec = JobSpec.resolve(new JobRequest.Method("supervised", null, settings),
+                TrainableLora.defaultTargets(model.config().architecture()), 64, 64);
+        String module = "model.layers.1.self_attn.q_proj";
+        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 3, null);
+                NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+            java.util.Random noise = new java.util.Random(5);
+            java.util.Map<String, float[]> values = adapter.snapshot();
+            values.forEach((k, v) -> {
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = k.endsWith("lora_magnitude_vector") ? v[i] * (float) (0.7 + 0.6 * noise.nextDouble())
+                            : v[i] + (float) (0.05 * noise.nextGaussian());
+                }
+            });
+            adapter.restore(values);
+            NDArray w = model.parameter(module + ".weight"); // (out, in); tiny-llama has no bias
+            long in = w.getShape().get(1);
+            float[] xs = new float[(int) (2 * 3 * in)];
+            for (int i = 0; i < xs.length; i++) {
+                xs[i] = (float) noise.nextGaussian();
+            }
+            NDArray x = m.create(xs, new ai.djl.ndarray.types.Shape(2, 3, in));
+            NDArray y = x.matMul(w.transpose());
+
+            adapter.train(11);
+            float[] got = adapter.afterLinear(module, x, y).toFloatArray();
+            adapter.eval();
+
+            java.util.SplittableRandom rng = new java.util.SplittableRandom(11); // the adapter's mask, drawn in order
+            float keep = (float) (1.0 / (1.0 - 0.3));
+            float[] mask = new float[xs.length];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = rng.nextDouble() < 0.3 ? 0f : keep;
+            }
+            NDArray xd = x.mul(m.create(mask, x.getShape()));
+            TrainableLora.Module lora = adapter.modules().get(module);
+            NDArray a = lora.a().duplicate();
+            NDArray b = lora.b().duplicate();
+            NDArray magnitude = adapter.parameters().get("base_model.model." + module + ".lora_magnitude_vector").duplicate();
+            NDArray g = magnitude.div(b.matMul(a).mul(lora.scale()).add(w).square().sum(new int[] {1}).sqrt());
+            NDArray delta = xd.matMul(a.transpose()).matMul(b.transpose()).mul(lora.scale());
+            float[] peft = y.add(xd.matMul(w.transpose()).mul(g.sub(1))).add(delta.mul(g)).toFloatArray();
+            float[] undropped = y.add(delta).mul(g).toFloatArray();
+            double diff = Fixtures.maxAbsDiff(peft, got);
+            double old = Fixtures.maxAbsDiff(undropped, got);
+            System.out.printf("DoRA with dropout: max abs diff to PEFT's forward %.2e, to scaling the undropped base %.2e%n", diff, old);
+            assertTrue(diff < 1e-5, "PEFT's forward differs by " + diff);
+            assertTrue(old > 1e-2, "the test must tell the two apart: " + old);
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({"ia3", "bottleneck", "dora"})
     void layersToTransformLimitsEveryMethod(String method) {
