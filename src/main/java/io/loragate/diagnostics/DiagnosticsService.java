@@ -345,6 +345,23 @@ public class DiagnosticsService implements JobDiagnostics {
         return new Diagnostics.Reference(name, out);
     }
 
+    /**
+     * Tokens of the forgetting reference a job reads by default (the configured file, else the
+     * built-in text), each passage cut to {@code maxLength}, at most
+     * {@code loragate.diagnostics.max-examples} passages; 0 on an encoder base, which has none. For
+     * the recommender's time estimate.
+     */
+    public long referenceTokens(int maxLength) {
+        if (!(resident.model() instanceof CausalModel)) {
+            return 0;
+        }
+        long tokens = 0;
+        for (TrainingExample e : reference(null, null, maxLength, config.diagnostics().maxExamples()).examples()) {
+            tokens += e.length();
+        }
+        return tokens;
+    }
+
     /** The lines of the built-in reference text. */
     public static List<String> builtInReference() {
         try (InputStream in = DiagnosticsService.class.getResourceAsStream(BUILT_IN_REFERENCE)) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.config.LoragateConfig;
+import io.loragate.diagnostics.DiagnosticsService;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.LoragateException;
@@ -39,8 +40,10 @@ public class Recommendations {
     private final Datasets datasets;
     private final ResidentModel resident;
     private final LoragateConfig config;
+    private final DiagnosticsService diagnostics;
 
-    public Recommendations(Datasets datasets, ResidentModel resident, LoragateConfig config) {
+    public Recommendations(Datasets datasets, ResidentModel resident, LoragateConfig config, DiagnosticsService diagnostics) {
+        this.diagnostics = diagnostics;
         this.datasets = datasets;
         this.resident = resident;
         this.config = config;
@@ -139,7 +142,9 @@ public class Recommendations {
                     sampleSize, maxTokens);
         }
         ModelShape shape = ModelShape.of(model, TrainableLora.defaultTargets(model.config().architecture()));
-        Recommender.Plan plan = Recommender.plan(facts, shift, shape, task, budget, epochs, config.adapters().maxRank());
+        CostModel.Overheads overheads = new CostModel.Overheads(config.diagnostics().maxExamples(),
+                diagnostics.referenceTokens(config.training().maxSeqLength()));
+        Recommender.Plan plan = Recommender.plan(facts, shift, shape, task, budget, epochs, config.adapters().maxRank(), overheads);
         List<Recommender.MethodPlan> ranked = plan.methods();
         if (request.topK() != null && ranked.size() > request.topK()) {
             ranked = ranked.subList(0, request.topK());

@@ -92,9 +92,10 @@ public final class Recommender {
      * @param task    {@code supervised} or {@code classification}
      * @param epochs  epochs the estimate assumes
      * @param maxRank the server's largest LoRA rank
+     * @param overheads what a job does besides training (diagnostics, the forgetting reference)
      */
     public static Plan plan(DatasetFacts facts, ShiftEstimate shift, ModelShape shape, String task, Budget budget, int epochs,
-            int maxRank) {
+            int maxRank, CostModel.Overheads overheads) {
         boolean cls = JobSpec.CLASSIFICATION.equals(task);
         String regime = regime(facts.examples());
         String level = shift.level();
@@ -179,13 +180,14 @@ public final class Recommender {
         List<MethodPlan> excluded = new ArrayList<>();
         for (Object[] e : order.values()) {
             MethodSettings s = (MethodSettings) e[0];
-            CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs);
+            CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs, overheads);
             List<String> reasons = new ArrayList<>();
             reasons.add((String) e[1]);
             reasons.add(sizeReason);
             reasons.add(shiftReason);
-            reasons.add(String.format(Locale.ROOT, "estimated %,d trainable parameters, %,d adapter bytes, %.1f s of training"
-                    + " (%d epochs)", c.trainableParams(), c.adapterBytes(), c.trainSeconds(), epochs));
+            reasons.add(String.format(Locale.ROOT, "estimated %,d trainable parameters, %,d adapter bytes, %.1f s for the job"
+                    + " (%d epochs; %.1f s of it diagnostics)", c.trainableParams(), c.adapterBytes(), c.trainSeconds(), epochs,
+                    c.diagnosticsSeconds()));
             List<String> over = new ArrayList<>();
             if (budget.maxTrainMinutes() != null && c.trainSeconds() > budget.maxTrainMinutes() * 60) {
                 over.add(String.format(Locale.ROOT, "over budget: estimated training %.2f min > max_train_minutes %s",

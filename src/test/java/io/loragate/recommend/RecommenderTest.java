@@ -19,7 +19,7 @@ class RecommenderTest {
     static Recommender.Plan plan(String task, int examples, double shift, Budget budget) {
         DatasetFacts facts = DatasetFacts.synthetic(task.equals(CLS) ? "classification" : "prompt_completion", examples, 20,
                 task.equals(CLS) ? 3 : 0);
-        return Recommender.plan(facts, ShiftEstimate.ofScore(shift), SHAPE, task, budget, 3, 64);
+        return Recommender.plan(facts, ShiftEstimate.ofScore(shift), SHAPE, task, budget, 3, 64, CostModel.Overheads.DEFAULT);
     }
 
     static List<String> order(Recommender.Plan p) {
@@ -83,7 +83,7 @@ class RecommenderTest {
     @Test
     void ranksStayWithinTheServersMaximum() {
         DatasetFacts facts = DatasetFacts.synthetic("text", 50_000, 20, 0);
-        Recommender.Plan p = Recommender.plan(facts, ShiftEstimate.ofScore(0.9), SHAPE, SUP, Budget.NONE, 3, 16);
+        Recommender.Plan p = Recommender.plan(facts, ShiftEstimate.ofScore(0.9), SHAPE, SUP, Budget.NONE, 3, 16, CostModel.Overheads.DEFAULT);
         assertEquals(16, p.find(JobSpec.LORA).settings().r());
     }
 
@@ -120,32 +120,32 @@ class RecommenderTest {
         DatasetFacts facts = DatasetFacts.synthetic("text", 1000, 20, 0);
         // per layer: q (64+64), k (64+32), v (64+32), o (64+64) = 448 per unit of rank
         CostModel.Compute lora = CostModel.estimate(new MethodSettings(JobSpec.LORA, 8, 16.0, null, null, null, null, null), SHAPE,
-                SUP, facts, 3);
+                SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(8L * 448 * 2, lora.trainableParams());
         assertEquals(4 * lora.trainableParams() + CostModel.HEADER_BYTES_PER_TENSOR * 16 + 8, lora.adapterBytes());
         CostModel.Compute top = CostModel.estimate(new MethodSettings(JobSpec.LORA, 8, 16.0, List.of(1), null, null, null, null),
-                SHAPE, SUP, facts, 3);
+                SHAPE, SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(8L * 448, top.trainableParams());
         assertTrue(top.trainSeconds() < lora.trainSeconds(), "the backward stops at the lowest adapted layer");
         CostModel.Compute dora = CostModel.estimate(new MethodSettings(JobSpec.DORA, 8, 16.0, null, null, null, null, null), SHAPE,
-                SUP, facts, 3);
+                SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(lora.trainableParams() + 2 * (64 + 32 + 32 + 64), dora.trainableParams());
-        CostModel.Compute ia3 = CostModel.estimate(MethodSettings.of(JobSpec.IA3), SHAPE, SUP, facts, 3);
+        CostModel.Compute ia3 = CostModel.estimate(MethodSettings.of(JobSpec.IA3), SHAPE, SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(2L * (32 + 32 + 160), ia3.trainableParams());
         CostModel.Compute prompt = CostModel.estimate(new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 10, null, null,
-                null), SHAPE, SUP, facts, 3);
+                null), SHAPE, SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(640, prompt.trainableParams());
-        CostModel.Compute partial = CostModel.estimate(MethodSettings.of(JobSpec.PARTIAL), SHAPE, SUP, facts, 3);
+        CostModel.Compute partial = CostModel.estimate(MethodSettings.of(JobSpec.PARTIAL), SHAPE, SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(SHAPE.layerLinearParams()[1], partial.trainableParams());
         CostModel.Compute bottleneck = CostModel.estimate(new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 16,
-                "houlsby", null), SHAPE, SUP, facts, 3);
+                "houlsby", null), SHAPE, SUP, facts, 3, CostModel.Overheads.DEFAULT);
         assertEquals(2L * 2 * (2 * 64 * 16 + 16 + 64), bottleneck.trainableParams());
         // classification adds the head
         DatasetFacts cls = DatasetFacts.synthetic("classification", 1000, 20, 3);
-        assertEquals(3L * 64, CostModel.estimate(MethodSettings.of(JobSpec.LINEAR_PROBE), SHAPE, CLS, cls, 3).trainableParams());
+        assertEquals(3L * 64, CostModel.estimate(MethodSettings.of(JobSpec.LINEAR_PROBE), SHAPE, CLS, cls, 3, CostModel.Overheads.DEFAULT).trainableParams());
         // time grows with the data
         DatasetFacts more = DatasetFacts.synthetic("text", 4000, 20, 0);
-        assertTrue(CostModel.estimate(MethodSettings.of(JobSpec.LORA), SHAPE, SUP, more, 3).trainSeconds() > lora.trainSeconds());
+        assertTrue(CostModel.estimate(MethodSettings.of(JobSpec.LORA), SHAPE, SUP, more, 3, CostModel.Overheads.DEFAULT).trainSeconds() > lora.trainSeconds());
     }
 
     @Test
@@ -159,5 +159,33 @@ class RecommenderTest {
         assertEquals(ShiftEstimator.sample(all, 10), ShiftEstimator.sample(all, 10));
         assertEquals(10, ShiftEstimator.sample(all, 10).size());
         assertEquals(3, ShiftEstimator.sample(List.of(1, 2, 3), 10).size());
+    }
+
+    /** The job estimate adds the diagnostics' forward passes and the checkpoint writes, in closed form. */
+    @Test
+    void theJobEstimateCountsDiagnosticsAndCheckpoints() {
+        DatasetFacts facts = DatasetFacts.synthetic("text", 200, 20, 0); // 180 train, 20 validation
+        MethodSettings lora = MethodSettings.of(JobSpec.LORA);
+        CostModel.Compute plain = CostModel.estimate(lora, SHAPE, SUP, facts, 3, new CostModel.Overheads(64, 0));
+        CostModel.Compute reference = CostModel.estimate(lora, SHAPE, SUP, facts, 3, new CostModel.Overheads(64, 1000));
+        CostModel.Compute capped = CostModel.estimate(lora, SHAPE, SUP, facts, 3, new CostModel.Overheads(8, 0));
+        double fwdLm = 2.0 * (SHAPE.layerParams() + SHAPE.headParams());
+        // base and adapter over the 20 validation examples of 20 tokens
+        assertEquals(2 * fwdLm * 20 * 20 / CostModel.FLOPS_PER_SECOND, plain.diagnosticsSeconds(), 1e-12);
+        // and over 1,000 reference tokens
+        assertEquals(2 * fwdLm * 1000 / CostModel.FLOPS_PER_SECOND, reference.diagnosticsSeconds() - plain.diagnosticsSeconds(),
+                1e-12);
+        assertEquals(reference.diagnosticsSeconds() - plain.diagnosticsSeconds(), reference.trainSeconds() - plain.trainSeconds(),
+                1e-12);
+        // the cap: 8 of the 20 validation examples
+        assertEquals(plain.diagnosticsSeconds() * 8 / 20, capped.diagnosticsSeconds(), 1e-12);
+        // 3 epochs of 23 steps: a checkpoint per epoch and 3 more every 20 steps, 12 bytes per parameter
+        assertEquals(6 * 12.0 * plain.trainableParams() / CostModel.DISK_BYTES_PER_SECOND, plain.checkpointSeconds(), 1e-12);
+        // classification: the probe's training set counts too, and an encoder-style head has no reference
+        DatasetFacts labelled = DatasetFacts.synthetic("classification", 200, 20, 3);
+        CostModel.Compute cls = CostModel.estimate(MethodSettings.of(JobSpec.LINEAR_PROBE), SHAPE, CLS, labelled, 3,
+                new CostModel.Overheads(64, 0));
+        double fwd = 2.0 * SHAPE.layerParams();
+        assertEquals(2 * fwd * (20 + 64) * 20 / CostModel.FLOPS_PER_SECOND, cls.diagnosticsSeconds(), 1e-12);
     }
 }

@@ -62,6 +62,7 @@ final class RecommendationMessages {
         return MethodRecommendation.newBuilder().setRank(p.rank()).setMethod(p.method()).setSettings(settings(p.settings()))
                 .setLearningRate(p.learningRate()).setTrainableParams(p.compute().trainableParams())
                 .setAdapterBytes(p.compute().adapterBytes()).setTrainSeconds(p.compute().trainSeconds())
+                .setDiagnosticsSeconds(p.compute().diagnosticsSeconds()).setCheckpointSeconds(p.compute().checkpointSeconds())
                 .addAllReasons(p.reasons()).build();
     }
 

@@ -47,6 +47,9 @@ class RecommendationsRestTest {
     @Inject
     Sweeps sweeps;
 
+    @Inject
+    io.loragate.diagnostics.DiagnosticsService diagnostics;
+
     @io.quarkus.grpc.GrpcClient("loragate")
     io.loragate.api.grpc.v1.TrainingServiceGrpc.TrainingServiceBlockingStub grpc;
 
@@ -91,6 +94,11 @@ class RecommendationsRestTest {
         assertTrue(tiny.getLong("methods[0].compute.trainable_params") > 0);
         assertTrue(tiny.getLong("methods[0].compute.adapter_bytes") > 0);
         assertTrue(tiny.getDouble("methods[0].compute.train_seconds") > 0);
+        // the job estimate includes the diagnostics, which read the built-in reference on a decoder
+        assertTrue(diagnostics.referenceTokens(512) > 100, "built-in reference tokens: " + diagnostics.referenceTokens(512));
+        float diag = tiny.getFloat("methods[0].compute.diagnostics_seconds");
+        assertTrue(diag > 0 && tiny.getFloat("methods[0].compute.train_seconds") > diag
+                + tiny.getFloat("methods[0].compute.checkpoint_seconds"), tiny.getMap("methods[0].compute").toString());
         assertTrue(tiny.getList("methods[0].reasons").size() >= 3);
         assertEquals(1, tiny.getInt("methods[0].rank"));
         assertTrue(tiny.getList("methods[0].reasons", String.class).get(1).startsWith("tiny dataset"));
