@@ -35,6 +35,9 @@ public final class ChatTemplate {
     public record Message(String role, String content) {
     }
 
+    /** The roles a chat message may have (OpenAI's). */
+    public static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool");
+
     private final String template;
     private final boolean builtIn;
     private final String bos;

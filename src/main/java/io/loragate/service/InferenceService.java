@@ -297,6 +297,17 @@ public class InferenceService {
         if (messages == null || messages.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'messages' must be a non-empty array").withParam("messages");
         }
+        for (int i = 0; i < messages.size(); i++) {
+            String role = messages.get(i).role();
+            if (role == null || !ChatTemplate.ROLES.contains(role)) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "messages[" + i + "].role must be one of " + ChatTemplate.ROLES
+                        + ", got " + (role == null ? "none" : "'" + role + "'")).withParam("messages[" + i + "].role");
+            }
+            if (messages.get(i).content() == null) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "messages[" + i + "].content must be a string")
+                        .withParam("messages[" + i + "].content");
+            }
+        }
         ChatTemplate template = chatTemplate();
         return new CompletionCommand(model, List.of(template.render(messages)), params, logprobs, !template.fromModel());
     }

@@ -15,6 +15,7 @@ import io.loragate.model.LoragateException;
 import io.loragate.model.SamplingParams;
 import io.loragate.service.ClassificationResult;
 import io.loragate.service.CompletionChunk;
+import io.loragate.runtime.ChatTemplate;
 import io.loragate.service.CompletionCommand;
 import io.loragate.service.CompletionResult;
 import io.loragate.service.EmbeddingResult;
@@ -111,8 +112,14 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     }
 
     CompletionCommand command(String tenant, GenerateRequest r) {
-        if (r.getPrompt().isEmpty()) {
-            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "prompt must not be empty").withParam("prompt");
+        boolean chat = r.getMessagesCount() > 0;
+        if (chat && !r.getPrompt().isEmpty()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "give either prompt or messages, not both")
+                    .withParam("messages");
+        }
+        if (!chat && r.getPrompt().isEmpty()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "prompt (or messages) must not be empty")
+                    .withParam("prompt");
         }
         SamplingParams params = new SamplingParams(
                 r.hasMaxTokens() ? r.getMaxTokens() : DEFAULT_MAX_TOKENS,
@@ -123,6 +130,11 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
                 java.util.Set.copyOf(r.getStopTokenIdsList()),
                 r.getStopList(),
                 false);
+        if (chat) {
+            List<ChatTemplate.Message> messages = r.getMessagesList().stream()
+                    .map(m -> new ChatTemplate.Message(m.getRole(), m.getContent())).toList();
+            return inference.chat(model(tenant, r.getAdapterId()), messages, params, r.getLogprobs());
+        }
         return new CompletionCommand(model(tenant, r.getAdapterId()), List.of(r.getPrompt()), params, r.getLogprobs());
     }
 

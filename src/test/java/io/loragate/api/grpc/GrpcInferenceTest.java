@@ -256,4 +256,42 @@ class GrpcInferenceTest {
         assertStatus(Status.Code.INVALID_ARGUMENT,
                 () -> inference().classify(ClassifyRequest.getDefaultInstance()));
     }
+
+    /** {@code messages} render with the base's chat template, as REST's chat completions: same tokens, same refusals. */
+    @Test
+    void chatMessagesGenerateWhatRestChatCompletionsGenerate() {
+        GenerateRequest chat = GenerateRequest.newBuilder().setAdapterId(A0).setMaxTokens(8).setTemperature(0).setReturnTokenIds(true)
+                .addMessages(io.loragate.api.grpc.v1.ChatMessage.newBuilder().setRole("system").setContent("Be brief."))
+                .addMessages(io.loragate.api.grpc.v1.ChatMessage.newBuilder().setRole("user").setContent("the software"))
+                .build();
+        GenerateResponse viaGrpc = inference().generate(chat);
+        io.restassured.path.json.JsonPath viaRest = io.restassured.RestAssured.given().contentType(io.restassured.http.ContentType.JSON)
+                .body("{\"model\":\"" + A0 + "\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                        + "{\"role\":\"user\",\"content\":\"the software\"}],\"max_tokens\":8,\"temperature\":0,"
+                        + "\"return_token_ids\":true}")
+                .post("/v1/chat/completions").then().statusCode(200).extract().jsonPath();
+        assertEquals(viaRest.getList("prompt_token_ids", Long.class), viaGrpc.getPromptTokenIdsList());
+        assertEquals(viaRest.getList("choices[0].token_ids", Long.class), viaGrpc.getTokenIdsList());
+        assertEquals(viaRest.getString("choices[0].message.content"), viaGrpc.getText());
+        // the template's text, not the bare user text, reached the model
+        GenerateResponse bare = inference().generate(GenerateRequest.newBuilder().setAdapterId(A0).setPrompt("the software")
+                .setMaxTokens(8).setTemperature(0).setReturnTokenIds(true).build());
+        assertTrue(viaGrpc.getPromptTokenIdsCount() > bare.getPromptTokenIdsCount());
+        // the streamed twin gives the same tokens
+        List<Long> streamed = new java.util.ArrayList<>();
+        inference().generateStream(chat).forEachRemaining(c -> {
+            if (c.hasTokenId()) {
+                streamed.add(c.getTokenId());
+            }
+        });
+        assertEquals(viaGrpc.getTokenIdsList(), streamed);
+
+        io.grpc.Status both = GrpcTestSupport.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT,
+                () -> inference().generate(chat.toBuilder().setPrompt("hi").build()));
+        assertTrue(both.getDescription().contains("either prompt or messages"), both.getDescription());
+        io.grpc.Status role = GrpcTestSupport.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT,
+                () -> inference().generate(chat.toBuilder().setMessages(1, io.loragate.api.grpc.v1.ChatMessage.newBuilder()
+                        .setRole("wizard").setContent("x")).build()));
+        assertTrue(role.getDescription().contains("messages[1].role"), role.getDescription());
+    }
 }
