@@ -1,5 +1,21 @@
 package io.loragate.api.grpc;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Struct;
+import io.loragate.api.grpc.v1.Checkpoint;
+import io.loragate.api.grpc.v1.DatasetChunk;
+import io.loragate.api.grpc.v1.DeleteDatasetRequest;
+import io.loragate.api.grpc.v1.DeleteDatasetResponse;
+import io.loragate.api.grpc.v1.DownloadDatasetRequest;
+import io.loragate.api.grpc.v1.GetDatasetRequest;
+import io.loragate.api.grpc.v1.ListCheckpointsRequest;
+import io.loragate.api.grpc.v1.ListCheckpointsResponse;
+import io.loragate.api.grpc.v1.ListDatasetsRequest;
+import io.loragate.api.grpc.v1.ListDatasetsResponse;
+import io.loragate.registry.CheckpointRecord;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import io.loragate.api.grpc.v1.CancelJobRequest;
 import io.loragate.api.grpc.v1.CancelSweepRequest;
 import io.loragate.api.grpc.v1.CreateSweepRequest;
@@ -44,6 +60,9 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  */
 @GrpcService
 public class TrainingGrpcService implements TrainingService {
+
+    /** Largest DownloadDataset message payload (gRPC streams do best with messages of tens of KiB). */
+    static final int DOWNLOAD_CHUNK = 32 * 1024;
 
     private final Datasets datasets;
     private final FineTuningJobs jobs;
@@ -94,6 +113,90 @@ public class TrainingGrpcService implements TrainingService {
     public Uni<Sweep> cancelSweep(CancelSweepRequest request) {
         String tenant = tenants.tenant();
         return blocking(() -> SweepMessages.sweep(sweeps.cancel(tenant, request.getSweepId())));
+    }
+
+    @Override
+    public Uni<ListDatasetsResponse> listDatasets(ListDatasetsRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> {
+            ListDatasetsResponse.Builder b = ListDatasetsResponse.newBuilder();
+            datasets.list(tenant).forEach(f -> b.addDatasets(dataset(f)));
+            return b.build();
+        });
+    }
+
+    @Override
+    public Uni<Dataset> getDataset(GetDatasetRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> {
+            DatasetFile f = datasets.get(tenant, request.getDatasetId());
+            if (request.hasMaxLength()) {
+                if (request.getMaxLength() < 1) {
+                    throw invalid("max_length must be a positive integer, got " + request.getMaxLength(), "max_length");
+                }
+                f = new DatasetFile(f.id(), f.filename(), f.bytes(), f.purpose(), f.createdAt(), f.status(),
+                        datasets.report(tenant, f.id(), request.getMaxLength()));
+            }
+            return dataset(f);
+        });
+    }
+
+    /** The bytes in chunks of {@value #DOWNLOAD_CHUNK}, read one chunk per request(n) from the client (back-pressure). */
+    @Override
+    public Multi<DatasetChunk> downloadDataset(DownloadDatasetRequest request) {
+        String tenant = tenants.tenant();
+        String id = request.getDatasetId();
+        return Multi.createFrom().<InputStream, DatasetChunk>resource(() -> {
+            datasets.get(tenant, id); // NOT_FOUND (and id checks) before any byte
+            return datasets.content(tenant, id);
+        }, in -> Multi.createFrom().<InputStream, DatasetChunk>generator(() -> in, (stream, emitter) -> {
+            try {
+                byte[] buf = stream.readNBytes(DOWNLOAD_CHUNK);
+                if (buf.length == 0) {
+                    emitter.complete();
+                } else {
+                    emitter.emit(DatasetChunk.newBuilder().setChunk(ByteString.copyFrom(buf)).build());
+                }
+            } catch (IOException e) {
+                emitter.fail(new UncheckedIOException(e));
+            }
+            return stream;
+        })).withFinalizer(in -> {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // read-only stream: nothing to lose
+            }
+        })
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+    }
+
+    @Override
+    public Uni<DeleteDatasetResponse> deleteDataset(DeleteDatasetRequest request) {
+        String tenant = tenants.tenant();
+        return blocking(() -> {
+            datasets.delete(tenant, request.getDatasetId());
+            return DeleteDatasetResponse.newBuilder().setId(request.getDatasetId()).setDeleted(true).build();
+        });
+    }
+
+    @Override
+    public Uni<ListCheckpointsResponse> listCheckpoints(ListCheckpointsRequest request) {
+        String tenant = tenants.tenant();
+        String id = request.getJobId();
+        return blocking(() -> {
+            ListCheckpointsResponse.Builder b = ListCheckpointsResponse.newBuilder();
+            for (CheckpointRecord c : jobs.checkpoints(tenant, id)) {
+                Checkpoint.Builder k = Checkpoint.newBuilder().setId("ftckpt-" + id.substring("ftjob-".length()) + "-" + c.step())
+                        .setCreatedAt(c.created().getEpochSecond()).setJobId(id).setStepNumber(c.step()).setStateKept(c.hasState());
+                Struct metrics = JsonStructs.struct(c.metricsJson());
+                if (metrics != null) {
+                    k.setMetrics(metrics);
+                }
+                b.addCheckpoints(k);
+            }
+            return b.build();
+        });
     }
 
     @Override

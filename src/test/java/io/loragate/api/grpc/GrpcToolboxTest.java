@@ -125,6 +125,23 @@ class GrpcToolboxTest {
                 .extract().asString());
         assertEquals(plain(rest.get("report")), plain(report), "gRPC and REST reports");
         assertEquals(plain(rest.get("diagnostics")), Map.of("layers", List.of(0.0, 1.0), "max_examples", 8.0));
+
+        // its checkpoints, as REST lists them
+        JsonNode restCheckpoints = JSON.readTree(given().get("/v1/fine_tuning/jobs/" + created.getId() + "/checkpoints").then()
+                .statusCode(200).extract().asString()).get("data");
+        List<io.loragate.api.grpc.v1.Checkpoint> checkpoints = training.listCheckpoints(
+                io.loragate.api.grpc.v1.ListCheckpointsRequest.newBuilder().setJobId(created.getId()).build()).getCheckpointsList();
+        assertEquals(restCheckpoints.size(), checkpoints.size());
+        assertFalse(checkpoints.isEmpty());
+        for (int i = 0; i < checkpoints.size(); i++) {
+            JsonNode r = restCheckpoints.get(i);
+            io.loragate.api.grpc.v1.Checkpoint c = checkpoints.get(i);
+            assertEquals(r.get("id").asText(), c.getId());
+            assertEquals(r.get("step_number").asLong(), c.getStepNumber());
+            assertEquals(r.get("state_kept").asBoolean(), c.getStateKept());
+            assertEquals(created.getId(), c.getJobId());
+            assertEquals(plain(r.get("metrics")), plain(c.getMetrics()));
+        }
     }
 
     @Test

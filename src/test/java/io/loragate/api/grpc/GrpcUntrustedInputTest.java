@@ -107,6 +107,11 @@ class GrpcUntrustedInputTest {
                     .addMethods("lora").build()));
             refused(id, () -> t.getSweep(GetSweepRequest.newBuilder().setSweepId(id).build()));
             refused(id, () -> t.cancelSweep(CancelSweepRequest.newBuilder().setSweepId(id).build()));
+            refused(id, () -> t.listCheckpoints(io.loragate.api.grpc.v1.ListCheckpointsRequest.newBuilder().setJobId(id).build()));
+            refused(id, () -> t.getDataset(io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder().setDatasetId(id).build()));
+            refused(id, () -> t.downloadDataset(io.loragate.api.grpc.v1.DownloadDatasetRequest.newBuilder().setDatasetId(id).build())
+                    .hasNext());
+            refused(id, () -> t.deleteDataset(io.loragate.api.grpc.v1.DeleteDatasetRequest.newBuilder().setDatasetId(id).build()));
         }
         assertEquals(before, tree(DATA), "the data directory changed");
     }

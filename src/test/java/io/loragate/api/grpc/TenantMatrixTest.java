@@ -242,6 +242,14 @@ class TenantMatrixTest {
                 new Call("CreateJob on B's file", w.file(), id -> () -> training.createJob(CreateJobRequest.newBuilder().setModel("tiny-llama")
                         .setTrainingFile(id).setSuffix("x").build())),
                 new Call("GetJob", w.job(), id -> () -> training.getJob(GetJobRequest.newBuilder().setJobId(id).build())),
+                new Call("ListCheckpoints", w.job(), id -> () -> training.listCheckpoints(
+                        io.loragate.api.grpc.v1.ListCheckpointsRequest.newBuilder().setJobId(id).build())),
+                new Call("GetDataset", w.file(), id -> () -> training.getDataset(
+                        io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder().setDatasetId(id).build())),
+                new Call("DownloadDataset", w.file(), id -> () -> training.downloadDataset(
+                        io.loragate.api.grpc.v1.DownloadDatasetRequest.newBuilder().setDatasetId(id).build()).forEachRemaining(x -> { })),
+                new Call("DeleteDataset", w.file(), id -> () -> training.deleteDataset(
+                        io.loragate.api.grpc.v1.DeleteDatasetRequest.newBuilder().setDatasetId(id).build())),
                 new Call("CancelJob", w.job(), id -> () -> training.cancelJob(CancelJobRequest.newBuilder().setJobId(id).build())),
                 new Call("WatchJob", w.job(), id -> () -> training.watchJob(WatchJobRequest.newBuilder().setJobId(id).build())
                         .forEachRemaining(x -> { })));
@@ -260,6 +268,8 @@ class TenantMatrixTest {
                 .noneMatch(j -> j.getId().equals(w.job())));
         assertTrue(training.listSweeps(ListSweepsRequest.getDefaultInstance()).getSweepsList().stream()
                 .noneMatch(x -> x.getId().equals(sweep)));
+        assertTrue(training.listDatasets(io.loragate.api.grpc.v1.ListDatasetsRequest.getDefaultInstance()).getDatasetsList().stream()
+                .noneMatch(x -> x.getId().equals(w.file())));
         var asB = as(AdapterServiceGrpc.newBlockingStub(channel), w.keyB());
         assertEquals(1, asB.get(GetAdapterRequest.newBuilder().setName(w.adapter()).build()).getActiveVersion());
         assertEquals(w.job(), as(TrainingServiceGrpc.newBlockingStub(channel), w.keyB())

@@ -261,4 +261,55 @@ class TrainingGrpcServiceTest {
     static final class GrpcTestSupportTenant {
         static final String TENANT = TenantResolver.DEFAULT;
     }
+
+    /** ListDatasets, GetDataset (and its max_length recount, as REST's), DownloadDataset in 32 KiB chunks, DeleteDataset. */
+    @Test
+    void datasetsAreListedReadDownloadedAndDeleted() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; sb.length() < 36_000; i++) { // over one 32 KiB chunk, under the profile's 300 lines
+            sb.append("{\"prompt\": \"Q: what is item number ").append(i).append(" of the download test list, counted from"
+                    + " the top of the list?\\nA:\", ")
+                    .append("\"completion\": \" item ").append(i).append(" is a plain example line.\"}\n");
+        }
+        byte[] file = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Call call = open();
+        call.requests().onNext(metadata("download.jsonl", "fine-tune"));
+        call.requests().onNext(chunk(file, 0, file.length));
+        call.requests().onCompleted();
+        Dataset d = await(call);
+        String id = d.getId();
+
+        assertTrue(blocking.listDatasets(io.loragate.api.grpc.v1.ListDatasetsRequest.getDefaultInstance()).getDatasetsList().stream()
+                .anyMatch(x -> x.equals(d)), "listed as uploaded");
+        assertEquals(d, blocking.getDataset(io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder().setDatasetId(id).build()));
+        Dataset shortened = blocking.getDataset(io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder().setDatasetId(id)
+                .setMaxLength(4).build());
+        assertEquals(d.getReport().getExamples(), shortened.getReport().getTruncated());
+        assertEquals(io.restassured.RestAssured.given().get("/v1/files/" + id + "?max_length=4").then().statusCode(200)
+                .extract().jsonPath().getInt("report.truncated"), shortened.getReport().getTruncated());
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> blocking.getDataset(io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder()
+                .setDatasetId(id).setMaxLength(0).build()));
+
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        int[] chunks = {0};
+        blocking.downloadDataset(io.loragate.api.grpc.v1.DownloadDatasetRequest.newBuilder().setDatasetId(id).build())
+                .forEachRemaining(c -> {
+                    assertTrue(c.getChunk().size() <= TrainingGrpcService.DOWNLOAD_CHUNK);
+                    out.writeBytes(c.getChunk().toByteArray());
+                    chunks[0]++;
+                });
+        assertArrayEquals(file, out.toByteArray());
+        assertEquals((file.length + TrainingGrpcService.DOWNLOAD_CHUNK - 1) / TrainingGrpcService.DOWNLOAD_CHUNK, chunks[0]);
+
+        assertTrue(blocking.deleteDataset(io.loragate.api.grpc.v1.DeleteDatasetRequest.newBuilder().setDatasetId(id).build())
+                .getDeleted());
+        assertStatus(Status.Code.NOT_FOUND, () -> blocking.getDataset(io.loragate.api.grpc.v1.GetDatasetRequest.newBuilder()
+                .setDatasetId(id).build()));
+        assertStatus(Status.Code.NOT_FOUND, () -> blocking.downloadDataset(io.loragate.api.grpc.v1.DownloadDatasetRequest.newBuilder()
+                .setDatasetId(id).build()).hasNext());
+        assertStatus(Status.Code.NOT_FOUND, () -> blocking.deleteDataset(io.loragate.api.grpc.v1.DeleteDatasetRequest.newBuilder()
+                .setDatasetId(id).build()));
+        assertTrue(blocking.listDatasets(io.loragate.api.grpc.v1.ListDatasetsRequest.getDefaultInstance()).getDatasetsList().stream()
+                .noneMatch(x -> x.getId().equals(id)));
+    }
 }
