@@ -55,6 +55,20 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     }
 
     @Override
+    public Uni<io.loragate.api.grpc.v1.ListModelsResponse> listModels(io.loragate.api.grpc.v1.ListModelsRequest request) {
+        String tenant = tenants.tenant();
+        return Uni.createFrom().item(() -> {
+            io.loragate.api.grpc.v1.ListModelsResponse.Builder b = io.loragate.api.grpc.v1.ListModelsResponse.newBuilder();
+            for (io.loragate.service.ModelEntry m : inference.models(tenant)) {
+                b.addModels(io.loragate.api.grpc.v1.Model.newBuilder().setId(m.id()).setCreated(m.created())
+                        .setOwnedBy(m.ownedBy()).setRoot(m.root()).setActiveVersion(m.adapter() ? m.version() : 0)
+                        .setAdapter(m.adapter()));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
     public Uni<GenerateResponse> generate(GenerateRequest request) {
         return unary(() -> {
             String tenant = tenants.tenant();

@@ -294,4 +294,19 @@ class GrpcInferenceTest {
                         .setRole("wizard").setContent("x")).build()));
         assertTrue(role.getDescription().contains("messages[1].role"), role.getDescription());
     }
+
+    /** ListModels is REST's /v1/models: the base first, then the caller's adapters at their active versions. */
+    @Test
+    void listModelsIsRestsModelList() {
+        List<io.loragate.api.grpc.v1.Model> models = inference().listModels(io.loragate.api.grpc.v1.ListModelsRequest
+                .getDefaultInstance()).getModelsList();
+        assertEquals("tiny-llama", models.get(0).getId());
+        assertFalse(models.get(0).getAdapter());
+        io.loragate.api.grpc.v1.Model a0 = models.stream().filter(m -> m.getId().equals(A0)).findFirst().orElseThrow();
+        assertTrue(a0.getAdapter());
+        assertEquals(1, a0.getActiveVersion());
+        assertEquals("tiny-llama", a0.getRoot());
+        assertEquals(io.restassured.RestAssured.given().get("/v1/models").then().statusCode(200).extract().jsonPath()
+                .getList("data.id", String.class), models.stream().map(io.loragate.api.grpc.v1.Model::getId).toList());
+    }
 }

@@ -270,6 +270,9 @@ class TenantMatrixTest {
                 .noneMatch(x -> x.getId().equals(sweep)));
         assertTrue(training.listDatasets(io.loragate.api.grpc.v1.ListDatasetsRequest.getDefaultInstance()).getDatasetsList().stream()
                 .noneMatch(x -> x.getId().equals(w.file())));
+        List<String> models = inference.listModels(io.loragate.api.grpc.v1.ListModelsRequest.getDefaultInstance()).getModelsList()
+                .stream().map(io.loragate.api.grpc.v1.Model::getId).toList();
+        assertTrue(models.contains("mine") && !models.contains(w.adapter()), models.toString());
         var asB = as(AdapterServiceGrpc.newBlockingStub(channel), w.keyB());
         assertEquals(1, asB.get(GetAdapterRequest.newBuilder().setName(w.adapter()).build()).getActiveVersion());
         assertEquals(w.job(), as(TrainingServiceGrpc.newBlockingStub(channel), w.keyB())
