@@ -120,11 +120,6 @@ public class InferenceService {
         return cache.acquire(v).thenApply(lease -> new Target(v.id(), lease));
     }
 
-    /** What a generation request charges to the tokens-per-minute quota: its prompt tokens + all it may generate. */
-    private static long cost(List<long[]> prompts, CompletionCommand c) {
-        return prompts.stream().mapToLong(p -> p.length).sum() + (long) prompts.size() * c.params().maxTokens();
-    }
-
     /** {@link #target}, after charging {@code tokens} input tokens to the tenant's quota. */
     private CompletableFuture<Target> charged(String tenant, String model, int tokens) {
         CompletableFuture<Target> t = target(tenant, model);
@@ -198,8 +193,9 @@ public class InferenceService {
         Engine engine = generatingEngine();
         List<long[]> prompts = tokenizePrompts(command);
         CompletableFuture<Target> target = target(tenant, command.model());
+        TokenCharge charge;
         try {
-            limits.chargeTokens(tenant, cost(prompts, command), "max_tokens");
+            charge = TokenCharge.reserve(limits, tenant, prompts, command.params().maxTokens());
         } catch (RuntimeException e) {
             target.thenAccept(Target::release);
             throw e;
@@ -220,6 +216,7 @@ public class InferenceService {
                 checkVirtualTokensFit(t, prompts, command.params().maxTokens());
             } catch (RuntimeException e) {
                 t.release();
+                charge.refundUnsubmitted();
                 throw e;
             }
             List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
@@ -245,6 +242,7 @@ public class InferenceService {
                                 failure = e;
                             } finally {
                                 refs.release();
+                                charge.settle(index, tokens().length); // before the answer: its headers see the refund
                             }
                             if (failure != null) {
                                 f.completeExceptionally(failure);
@@ -255,6 +253,7 @@ public class InferenceService {
                     };
                     Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
                     refs.submit(engine, s);
+                    charge.submitted(i);
                     submitted.add(s);
                     if (result.isDone()) {
                         s.cancel(); // cancelled while submitting
@@ -265,6 +264,7 @@ public class InferenceService {
                 throw e;
             } finally {
                 refs.release();
+                charge.refundUnsubmitted(); // prompts the loop never submitted (refused, or the caller gave up)
             }
             return CompletableFuture.allOf(choices.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
                 if (e != null) {
@@ -279,6 +279,7 @@ public class InferenceService {
             });
         }).whenComplete((r, e) -> {
             if (e != null) {
+                charge.refundUnsubmitted(); // e.g. the adapter was not found: nothing ran
                 result.completeExceptionally(e instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
                         ? ce.getCause() : e);
             } else {
@@ -333,7 +334,7 @@ public class InferenceService {
         // checked now so that a tenant at its limit gets a status rather than a broken stream; the slot
         // itself is taken on subscription and freed on termination, so a stream nobody reads holds none
         limits.checkStreamRoom(tenant);
-        limits.chargeTokens(tenant, cost(prompts, command), "max_tokens");
+        TokenCharge charge = TokenCharge.reserve(limits, tenant, prompts, command.params().maxTokens());
         String id = "cmpl-" + UUID.randomUUID();
         long created = System.currentTimeMillis() / 1000;
         return Multi.createFrom().emitter((MultiEmitter<? super CompletionChunk> em) -> {
@@ -342,6 +343,7 @@ public class InferenceService {
             try {
                 slot = limits.openStream(tenant);
             } catch (RuntimeException e) {
+                charge.refundUnsubmitted();
                 em.fail(e);
                 return;
             }
@@ -349,6 +351,7 @@ public class InferenceService {
                 target = target(tenant, command.model()); // leased only once someone subscribes
             } catch (RuntimeException e) {
                 slot.run();
+                charge.refundUnsubmitted();
                 em.fail(e);
                 return;
             }
@@ -363,7 +366,9 @@ public class InferenceService {
                     terminated[0] = true;
                     submitted.forEach(Sequence::cancel);
                 }
+                charge.refundUnsubmitted(); // submitted prompts settle when their sequences end
             });
+            int[] generated = new int[prompts.size()]; // per prompt, written on the engine thread
             target.whenComplete((t, err) -> {
                 if (err != null) {
                     em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
@@ -383,12 +388,14 @@ public class InferenceService {
                         SequenceListener l = new SequenceListener() {
                             @Override
                             public void onToken(long token, double logprob, String text) {
+                                generated[index]++;
                                 em.emit(new CompletionChunk(id, t.id(), created, index, text, token, logprob, null));
                             }
 
                             @Override
                             public void onFinish(String reason, String text, RuntimeException error) {
                                 refs.release(); // before the last chunk: a client that has it sees no lease held for it
+                                charge.settle(index, generated[index]);
                                 if (error != null) {
                                     em.fail(error);
                                     return;
@@ -407,6 +414,7 @@ public class InferenceService {
                             submitted.add(s);
                         }
                         refs.submit(engine, s);
+                        charge.submitted(index);
                     }
                 } catch (RuntimeException e) {
                     synchronized (submitted) {

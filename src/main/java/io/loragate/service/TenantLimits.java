@@ -66,6 +66,18 @@ public class TenantLimits {
         }
     }
 
+    /**
+     * Gives back {@code n} tokens charged earlier but not used (a generation that ended before
+     * {@code max_tokens}); the bucket never holds more than a minute's worth.
+     */
+    public void refundTokens(String tenant, long n) {
+        long tpm = tenants.quota(tenant).tokensPerMinute();
+        if (tpm <= 0 || n <= 0) {
+            return;
+        }
+        bucket(tokens, tenant, tpm, tpm / 60.0).give(n);
+    }
+
     /** RESOURCE_EXHAUSTED when the tenant has all the streams it may have open. */
     public void checkStreamRoom(String tenant) {
         int max = tenants.quota(tenant).maxConcurrentStreams();
@@ -157,6 +169,11 @@ public class TenantLimits {
                 return 0;
             }
             return (n - level) / perSecond;
+        }
+
+        synchronized void give(double n) {
+            refill();
+            level = Math.min(capacity, level + n);
         }
 
         synchronized RateState state() {

@@ -52,6 +52,12 @@ class TenantsRestTest {
     @Inject
     ResidentModel resident;
 
+    @Inject
+    io.loragate.service.InferenceService inference;
+
+    @Inject
+    io.loragate.service.TenantLimits limits;
+
     @TestHTTPResource("/")
     URL root;
 
@@ -198,6 +204,49 @@ class TenantsRestTest {
         // more than a whole minute's allowance can never pass: a client error, not a retry
         given().auth().oauth2(key).contentType(ContentType.JSON).body(complete(key, "tiny-llama", 200))
                 .post("/v1/completions").then().statusCode(400).body("error.param", equalTo("max_tokens"));
+    }
+
+    /**
+     * Admission reserves prompt + max_tokens; a generation that stops early gives back what it did not
+     * generate, unary and streamed alike. Without the refund the bucket would be down 2 × (prompt + 60).
+     */
+    @Test
+    void tokensAGenerationDidNotUseGoBackToTheBucket() throws Exception {
+        String probe = uniqueTenant("probe");
+        createTenant(probe, null);
+        io.loragate.model.SamplingParams one = new io.loragate.model.SamplingParams(1, 0, 0, 1, null, java.util.Set.of(),
+                java.util.List.of(), true);
+        long first = inference.complete(probe, new io.loragate.service.CompletionCommand("tiny-llama", java.util.List.of(
+                "the software"), one, false)).get(60, TimeUnit.SECONDS).choices().get(0).tokenIds()[0];
+        // stops at its first token, though it may take 60
+        io.loragate.model.SamplingParams early = new io.loragate.model.SamplingParams(60, 0, 0, 1, null, java.util.Set.of(first),
+                java.util.List.of(), true);
+        io.loragate.service.CompletionCommand command = new io.loragate.service.CompletionCommand("tiny-llama",
+                java.util.List.of("the software"), early, false);
+        String id = uniqueTenant("settle");
+        createTenant(id, "{\"tokens_per_minute\": 100}");
+
+        io.loragate.service.CompletionResult r = inference.complete(id, command).get(60, TimeUnit.SECONDS);
+        assertEquals("stop", r.choices().get(0).finishReason());
+        int used = r.usage().promptTokens() + r.usage().completionTokens();
+        assertTrue(r.usage().completionTokens() <= 1, "stopped at the first token: " + r.usage());
+        long remaining = limits.tokenState(id).remaining();
+        // what refilled meanwhile (100/min) is a token or two
+        assertTrue(remaining >= 100 - used - 1 && remaining <= 100 - used + 3, "remaining " + remaining + ", used " + used);
+
+        inference.stream(id, command).collect().asList().await().atMost(java.time.Duration.ofSeconds(60));
+        remaining = limits.tokenState(id).remaining();
+        assertTrue(remaining >= 100 - 2 * used - 1 && remaining <= 100 - 2 * used + 4, "remaining " + remaining + ", used " + used);
+
+        // a stream the client cancels before anything ran gives back its whole reservation
+        long before = limits.tokenState(id).remaining();
+        inference.stream(id, command).subscribe().with(x -> { }).cancel();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (limits.tokenState(id).remaining() < before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(limits.tokenState(id).remaining() >= before, "after a cancelled stream: " + limits.tokenState(id).remaining()
+                + " < " + before);
     }
 
     @Test
