@@ -85,6 +85,7 @@ public class Tenants {
     private final byte[] adminSha256;
     private final Map<String, KeyEntry> keys = new ConcurrentHashMap<>();      // key id -> entry
     private final Map<String, Tenant> tenants = new ConcurrentHashMap<>();     // id -> tenant
+    private final java.util.Set<String> deleted = ConcurrentHashMap.newKeySet(); // tombstoned ids, never reissued
     private final Map<String, Object> quotaLocks = new ConcurrentHashMap<>();
     private volatile boolean loaded;
 
@@ -172,6 +173,10 @@ public class Tenants {
             if (tenants.containsKey(id)) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "tenant '" + id + "' already exists").withParam("id");
             }
+            if (deleted.contains(id)) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "tenant id '" + id + "' belonged to a deleted tenant; ids are"
+                        + " never reused (its job history stays bound to it): choose another").withParam("id");
+            }
             Jdbc.inTransaction(db, "create tenant " + id, c -> {
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO tenants (id, key_id, key_sha256, created, key_rotated)"
                         + " VALUES (?, ?, ?, ?, ?)")) {
@@ -234,7 +239,9 @@ public class Tenants {
 
     /**
      * Deletes a tenant (its key stops working at once). Refused while it still stores adapters or
-     * files: deleting a tenant never deletes data behind the admin's back.
+     * files (deleting a tenant never deletes data behind the admin's back) and while it has unfinished
+     * jobs or running sweeps (they would publish for a tenant that is gone). The row stays as a
+     * tombstone: the id is never issued again, so nothing recorded under it reaches a new tenant.
      */
     public synchronized void delete(String id) {
         Tenant t = get(id);
@@ -243,15 +250,26 @@ public class Tenants {
             throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' still stores " + u.adapters()
                     + " adapter(s) and " + u.fileBytes() + " bytes of files; delete them first");
         }
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         Jdbc.inTransaction(db, "delete tenant " + id, c -> {
-            try (PreparedStatement s = c.prepareStatement("DELETE FROM tenants WHERE id = ?")) {
-                s.setString(1, id);
+            // a job or sweep still going would publish adapters (or start jobs) for a tenant that is gone
+            int jobs = count(c, "SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN ('" + JobStore.VALIDATING + "', '"
+                    + JobStore.QUEUED + "', '" + JobStore.RUNNING + "')", id);
+            int sweeps = count(c, "SELECT COUNT(*) FROM sweeps WHERE tenant = ? AND status = 'running'", id);
+            if (jobs > 0 || sweeps > 0) {
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' has " + jobs + " unfinished fine-tuning"
+                        + " job(s) and " + sweeps + " running sweep(s); cancel them first");
+            }
+            try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET deleted = ? WHERE id = ?")) {
+                s.setTimestamp(1, Timestamp.from(now));
+                s.setString(2, id);
                 s.executeUpdate();
             }
             return null;
         });
         keys.remove(t.keyId());
         tenants.remove(id);
+        deleted.add(id);
         LOG.infof("deleted tenant %s", id);
     }
 
@@ -410,8 +428,12 @@ public class Tenants {
             Jdbc.inTransaction(db, "load tenants", c -> {
                 try (PreparedStatement s = c.prepareStatement("SELECT id, key_id, key_sha256, created, key_rotated,"
                         + " requests_per_second, tokens_per_minute, max_concurrent_streams, max_adapters, max_stored_bytes,"
-                        + " max_concurrent_jobs FROM tenants"); ResultSet r = s.executeQuery()) {
+                        + " max_concurrent_jobs, deleted FROM tenants"); ResultSet r = s.executeQuery()) {
                     while (r.next()) {
+                        if (r.getTimestamp(12) != null) {
+                            deleted.add(r.getString(1));
+                            continue;
+                        }
                         QuotaOverrides q = new QuotaOverrides(r.getObject(6) == null ? null : r.getDouble(6),
                                 r.getObject(7) == null ? null : r.getLong(7), r.getObject(8) == null ? null : r.getInt(8),
                                 r.getObject(9) == null ? null : r.getInt(9), r.getObject(10) == null ? null : r.getLong(10),
@@ -425,6 +447,16 @@ public class Tenants {
                 return null;
             });
             loaded = true;
+        }
+    }
+
+    private static int count(java.sql.Connection c, String sql, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getInt(1);
+            }
         }
     }
 

@@ -58,6 +58,9 @@ class TenantsRestTest {
     @Inject
     io.loragate.service.TenantLimits limits;
 
+    @Inject
+    io.loragate.registry.JobStore jobs;
+
     @TestHTTPResource("/")
     URL root;
 
@@ -112,6 +115,12 @@ class TenantsRestTest {
         // deletion revokes the key
         given().auth().oauth2(ADMIN_KEY).delete("/v1/admin/tenants/" + id).then().statusCode(200).body("deleted", equalTo(true));
         assertUnauthenticated(given().auth().oauth2(rotated).get("/v1/models").then(), "invalid API key");
+        // the id is a tombstone: never issued again, so nothing recorded under it reaches a newcomer
+        given().auth().oauth2(ADMIN_KEY).contentType(ContentType.JSON).body("{\"id\": \"" + id + "\"}").post("/v1/admin/tenants")
+                .then().statusCode(400).body("error.param", equalTo("id"))
+                .body("error.message", org.hamcrest.Matchers.containsString("never reused"));
+        given().auth().oauth2(ADMIN_KEY).get("/v1/admin/tenants/" + id).then().statusCode(404);
+        given().auth().oauth2(ADMIN_KEY).get("/v1/admin/tenants").then().statusCode(200).body("data.id", not(hasItem(id)));
 
         // health and metrics need no key
         given().get("/q/health/live").then().statusCode(200);
@@ -162,6 +171,22 @@ class TenantsRestTest {
         given().auth().oauth2(ADMIN_KEY).delete("/v1/admin/tenants/" + id).then().statusCode(400)
                 .body("error.code", equalTo("failed_precondition"));
         given().auth().oauth2(key).get("/v1/adapters/keep").then().statusCode(200);
+    }
+
+    /** An unfinished job would publish for a tenant that is gone: the delete waits until it is final. */
+    @Test
+    void aTenantWithAnUnfinishedJobIsNotDeleted() {
+        String id = uniqueTenant("busy");
+        createTenant(id, null);
+        io.loragate.registry.JobRecord job = jobs.create(id, "tiny-llama", "file-000000000000000000000000", null, "x", 1, "{}", null,
+                false); // validating_files: nothing runs it
+        given().auth().oauth2(ADMIN_KEY).delete("/v1/admin/tenants/" + id).then().statusCode(400)
+                .body("error.code", equalTo("failed_precondition"))
+                .body("error.message", org.hamcrest.Matchers.containsString("1 unfinished fine-tuning job(s)"));
+        given().auth().oauth2(ADMIN_KEY).get("/v1/admin/tenants/" + id).then().statusCode(200);
+        assertTrue(jobs.transition(job.id(), java.util.Set.of(io.loragate.registry.JobStore.VALIDATING),
+                io.loragate.registry.JobStore.CANCELLED, "info", "cancelled by the test", null, null));
+        given().auth().oauth2(ADMIN_KEY).delete("/v1/admin/tenants/" + id).then().statusCode(200);
     }
 
     @Test
