@@ -248,7 +248,10 @@ class FineTuningJobsRestTest {
     @Test
     void anotherTenantsFilesAndJobsDoNotExistForThem() throws Exception {
         String file = upload("qa-tenant.jsonl", promptCompletionSet());
-        JobRequest request = new JobRequest("tiny-llama", file, null, "mine", 7L, null, null, false);
+        // long enough (200 epochs) that the cancel below always finds it unfinished
+        JobRequest request = new JobRequest("tiny-llama", file, null, "mine", 7L, new JobRequest.Method("supervised",
+                new JobRequest.Hyperparameters(200, null, null, null, null, null, null, null, null, null, null, null, null), null),
+                null, false);
         LoragateException e = assertThrows(LoragateException.class, () -> jobs.create("mallory", request));
         assertEquals(LoragateException.Kind.NOT_FOUND, e.kind());
         assertEquals("training_file", e.param());
