@@ -86,11 +86,13 @@ public class Tenants {
     private final Map<String, KeyEntry> keys = new ConcurrentHashMap<>();      // key id -> entry
     private final Map<String, Tenant> tenants = new ConcurrentHashMap<>();     // id -> tenant
     private final java.util.Set<String> deleted = ConcurrentHashMap.newKeySet(); // tombstoned ids, never reissued
+    private final JobStore jobs;
     private final Map<String, Object> quotaLocks = new ConcurrentHashMap<>();
     private volatile boolean loaded;
 
-    public Tenants(DataSource db, LoragateConfig config) {
+    public Tenants(DataSource db, LoragateConfig config, JobStore jobs) {
         this.db = db;
+        this.jobs = jobs;
         this.config = config;
         this.adminSha256 = config.auth().adminKeySha256().map(h -> {
             try {
@@ -251,13 +253,12 @@ public class Tenants {
                     + " adapter(s) and " + u.fileBytes() + " bytes of files; delete them first");
         }
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        // a job or sweep still going would publish adapters (or start jobs) for a tenant that is gone
+        int unfinished = jobs.activeCount(id);
         Jdbc.inTransaction(db, "delete tenant " + id, c -> {
-            // a job or sweep still going would publish adapters (or start jobs) for a tenant that is gone
-            int jobs = count(c, "SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN ('" + JobStore.VALIDATING + "', '"
-                    + JobStore.QUEUED + "', '" + JobStore.RUNNING + "')", id);
-            int sweeps = count(c, "SELECT COUNT(*) FROM sweeps WHERE tenant = ? AND status = 'running'", id);
-            if (jobs > 0 || sweeps > 0) {
-                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' has " + jobs + " unfinished fine-tuning"
+            int sweeps = runningSweeps(c, id);
+            if (unfinished > 0 || sweeps > 0) {
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' has " + unfinished + " unfinished fine-tuning"
                         + " job(s) and " + sweeps + " running sweep(s); cancel them first");
             }
             try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET deleted = ? WHERE id = ?")) {
@@ -450,8 +451,9 @@ public class Tenants {
         }
     }
 
-    private static int count(java.sql.Connection c, String sql, String tenant) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
+    /** Sweeps of the tenant still running (the sweeps table belongs to the recommender, above this layer). */
+    private static int runningSweeps(java.sql.Connection c, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM sweeps WHERE tenant = ? AND status = 'running'")) {
             s.setString(1, tenant);
             try (ResultSet r = s.executeQuery()) {
                 r.next();

@@ -119,6 +119,16 @@ public class Datasets {
         return view(f, fromJson(f));
     }
 
+    /** The dataset with its report recounted for {@code maxLength} tokens (INVALID_ARGUMENT below 1). */
+    public DatasetFile get(String tenant, String id, int maxLength) {
+        if (maxLength < 1) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "max_length must be a positive integer, got " + maxLength)
+                    .withParam("max_length");
+        }
+        DatasetFile f = get(tenant, id);
+        return new DatasetFile(f.id(), f.filename(), f.bytes(), f.purpose(), f.createdAt(), f.status(), report(tenant, id, maxLength));
+    }
+
     /** Deletes the dataset; its content goes once no other file (of any tenant) has the same bytes. */
     public void delete(String tenant, String id) {
         store.delete(tenant, id);

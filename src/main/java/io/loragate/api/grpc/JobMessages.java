@@ -107,7 +107,7 @@ final class JobMessages {
             b.setError(j.error());
         }
         if (j.publishIfJson() != null) {
-            JsonNode g = tree(j.publishIfJson());
+            JsonNode g = JsonStructs.tree(j.publishIfJson());
             PublishIf.Builder p = PublishIf.newBuilder();
             if (g.hasNonNull("min_eval_accuracy")) {
                 p.setMinEvalAccuracy(g.get("min_eval_accuracy").asDouble());
@@ -121,7 +121,7 @@ final class JobMessages {
             b.setPublishIf(p);
         }
         if (j.diagnosticsJson() != null) {
-            JsonNode d = tree(j.diagnosticsJson());
+            JsonNode d = JsonStructs.tree(j.diagnosticsJson());
             DiagnosticsOptions.Builder o = DiagnosticsOptions.newBuilder();
             if (d.hasNonNull("reference_file")) {
                 o.setReferenceFile(d.get("reference_file").asText());
@@ -139,14 +139,6 @@ final class JobMessages {
             b.setReport(report);
         }
         return b.build();
-    }
-
-    private static JsonNode tree(String json) {
-        try {
-            return JSON.readTree(json);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("stored JSON does not parse: " + e.getOriginalMessage(), e);
-        }
     }
 
     static JobEvent event(JobEventRecord e) {

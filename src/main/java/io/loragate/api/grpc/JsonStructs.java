@@ -37,11 +37,13 @@ final class JsonStructs {
 
     /** A stored JSON text (an object) as a Struct; null for null. */
     static Struct struct(String json) {
-        if (json == null) {
-            return null;
-        }
+        return json == null ? null : struct(tree(json));
+    }
+
+    /** A stored JSON text parsed; it was written by the server, so a failure is an internal error. */
+    static JsonNode tree(String json) {
         try {
-            return struct(JSON.readTree(json));
+            return JSON.readTree(json);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored JSON does not parse: " + e.getOriginalMessage(), e);
         }

@@ -129,15 +129,8 @@ public class TrainingGrpcService implements TrainingService {
     public Uni<Dataset> getDataset(GetDatasetRequest request) {
         String tenant = tenants.tenant();
         return blocking(() -> {
-            DatasetFile f = datasets.get(tenant, request.getDatasetId());
-            if (request.hasMaxLength()) {
-                if (request.getMaxLength() < 1) {
-                    throw invalid("max_length must be a positive integer, got " + request.getMaxLength(), "max_length");
-                }
-                f = new DatasetFile(f.id(), f.filename(), f.bytes(), f.purpose(), f.createdAt(), f.status(),
-                        datasets.report(tenant, f.id(), request.getMaxLength()));
-            }
-            return dataset(f);
+            String id = request.getDatasetId();
+            return dataset(request.hasMaxLength() ? datasets.get(tenant, id, request.getMaxLength()) : datasets.get(tenant, id));
         });
     }
 
@@ -146,10 +139,7 @@ public class TrainingGrpcService implements TrainingService {
     public Multi<DatasetChunk> downloadDataset(DownloadDatasetRequest request) {
         String tenant = tenants.tenant();
         String id = request.getDatasetId();
-        return Multi.createFrom().<InputStream, DatasetChunk>resource(() -> {
-            datasets.get(tenant, id); // NOT_FOUND (and id checks) before any byte
-            return datasets.content(tenant, id);
-        }, in -> Multi.createFrom().<InputStream, DatasetChunk>generator(() -> in, (stream, emitter) -> {
+        return Multi.createFrom().<InputStream, DatasetChunk>resource(() -> datasets.content(tenant, id), in -> Multi.createFrom().<InputStream, DatasetChunk>generator(() -> in, (stream, emitter) -> {
             try {
                 byte[] buf = stream.readNBytes(DOWNLOAD_CHUNK);
                 if (buf.length == 0) {
@@ -187,7 +177,7 @@ public class TrainingGrpcService implements TrainingService {
         return blocking(() -> {
             ListCheckpointsResponse.Builder b = ListCheckpointsResponse.newBuilder();
             for (CheckpointRecord c : jobs.checkpoints(tenant, id)) {
-                Checkpoint.Builder k = Checkpoint.newBuilder().setId("ftckpt-" + id.substring("ftjob-".length()) + "-" + c.step())
+                Checkpoint.Builder k = Checkpoint.newBuilder().setId(c.publicId())
                         .setCreatedAt(c.created().getEpochSecond()).setJobId(id).setStepNumber(c.step()).setStateKept(c.hasState());
                 Struct metrics = JsonStructs.struct(c.metricsJson());
                 if (metrics != null) {

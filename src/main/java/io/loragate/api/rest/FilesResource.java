@@ -74,25 +74,17 @@ public class FilesResource {
     @GET
     @Path("{id}")
     public Map<String, Object> get(@PathParam("id") String id, @QueryParam("max_length") String maxLength) {
-        DatasetFile f = datasets.get(tenants.tenant(), id);
-        if (maxLength != null) {
-            f = new DatasetFile(f.id(), f.filename(), f.bytes(), f.purpose(), f.createdAt(), f.status(),
-                    datasets.report(tenants.tenant(), id, positive(maxLength)));
-        }
-        return view(f);
+        return view(maxLength == null ? datasets.get(tenants.tenant(), id) : datasets.get(tenants.tenant(), id, integer(maxLength)));
     }
 
-    private static int positive(String maxLength) {
+    /** The query parameter as a number (the service checks its range). */
+    private static int integer(String maxLength) {
         try {
-            int n = Integer.parseInt(maxLength.trim());
-            if (n >= 1) {
-                return n;
-            }
+            return Integer.parseInt(maxLength.trim());
         } catch (NumberFormatException e) {
-            // below
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "max_length must be a positive integer, got '" + maxLength + "'")
+                    .withParam("max_length");
         }
-        throw new LoragateException(Kind.INVALID_ARGUMENT, "max_length must be a positive integer, got '" + maxLength + "'")
-                .withParam("max_length");
     }
 
     @DELETE

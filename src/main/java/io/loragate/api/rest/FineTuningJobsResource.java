@@ -88,7 +88,7 @@ public class FineTuningJobsResource {
         for (CheckpointRecord c : jobs.checkpoints(tenants.tenant(), id)) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("object", "fine_tuning.job.checkpoint");
-            m.put("id", "ftckpt-" + id.substring("ftjob-".length()) + "-" + c.step());
+            m.put("id", c.publicId());
             m.put("created_at", c.created().getEpochSecond());
             m.put("fine_tuning_job_id", id);
             m.put("step_number", c.step());
