@@ -85,7 +85,7 @@ public class RedTeam {
     int slowBytesPerSecond = 10;
     int floodClients = 230;
     int floodSeconds = 30;
-    int floodMaxTokens = 64;
+    int floodMaxTokens = 200;
     double probeTimeout = 10;
     int encoderInputs = 50;
     int encoderWords = 500;
@@ -109,6 +109,7 @@ public class RedTeam {
     final List<String> pathLeakSamples = new CopyOnWriteArrayList<>();
     final Map<String, String> keys = new ConcurrentHashMap<>();
     String baseId;
+    volatile String metricsKey = "?"; // the key /q/metrics answers 200 to (null: none needed); "?" until known
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--merge")) {
@@ -679,11 +680,10 @@ public class RedTeam {
     // ------------------------------------------------------------------------------------------
     // probes of the victim while an attack runs
 
-    final class Probes implements Runnable {
+    final class Probes {
         final Map<String, List<Double>> ok = new TreeMap<>();
         final Map<String, Map<String, Integer>> failed = new TreeMap<>();
         final AtomicBoolean stop = new AtomicBoolean();
-        Thread thread;
         Object grpc; // GrpcProbe, when the stubs are there
         String grpcSkip;
 
@@ -693,10 +693,40 @@ public class RedTeam {
             } catch (Throwable e) {
                 grpcSkip = e.toString();
             }
-            thread = new Thread(this, "probes");
-            thread.setDaemon(true);
-            thread.start();
+            // one thread per probe, so that one stalled endpoint does not hide how the others answer
+            probe("/q/health/ready", () -> get("/q/health/ready", null, probeTimeout));
+            probe("/q/health/live", () -> get("/q/health/live", null, probeTimeout));
+            probe("/q/health/started", () -> get("/q/health/started", null, probeTimeout));
+            probe("/q/metrics", () -> metrics(probeTimeout));
+            probe("/v1/models", () -> get("/v1/models", keys.get("victim"), probeTimeout));
+            probe("/v1/completions", () -> postJson("/v1/completions", keys.get("victim"), completion(baseId, "Hello there", 4), probeTimeout));
+            if (grpc != null) {
+                probe("grpc ListModels", () -> {
+                    long g0 = System.nanoTime();
+                    String err = ((GrpcProbe) grpc).listModels(probeTimeout);
+                    return new Resp(err == null ? 200 : -1, err == null ? "" : err, (System.nanoTime() - g0) / 1e6);
+                });
+            }
             return this;
+        }
+
+        final List<Thread> threads = new ArrayList<>();
+
+        void probe(String name, java.util.function.Supplier<Resp> call) {
+            Thread t = new Thread(() -> {
+                while (!stop.get()) {
+                    long t0 = System.nanoTime();
+                    Resp r = call.get();
+                    record(name, r.status(), r.ms(), r.body());
+                    long left = 1000 - (System.nanoTime() - t0) / 1_000_000;
+                    if (left > 0) {
+                        sleep(left);
+                    }
+                }
+            }, "probe " + name);
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
         }
 
         void record(String name, int status, double ms, String error) {
@@ -704,39 +734,17 @@ public class RedTeam {
                 if (status / 100 == 2 && ms <= probeTimeout * 1000) {
                     ok.computeIfAbsent(name, k -> new ArrayList<>()).add(ms);
                 } else {
-                    String why = status == -1 ? (error != null && error.contains("Timeout") ? "timeout" : "io") : "http_" + status;
+                    String why = status == -1 ? (error != null && (error.contains("Timeout") || error.contains("timed out")) ? "timeout" : "io") : "http_" + status;
                     failed.computeIfAbsent(name, k -> new TreeMap<>()).merge(why, 1, Integer::sum);
-                }
-            }
-        }
-
-        @Override
-        public void run() {
-            while (!stop.get()) {
-                long t0 = System.nanoTime();
-                for (String p : List.of("/q/health/ready", "/q/health/live", "/q/health/started", "/q/metrics")) {
-                    Resp r = get(p, null, probeTimeout);
-                    record(p, r.status(), r.ms(), r.body());
-                }
-                Resp m = get("/v1/models", keys.get("victim"), probeTimeout);
-                record("/v1/models", m.status(), m.ms(), m.body());
-                Resp c = postJson("/v1/completions", keys.get("victim"), completion(baseId, "Hello there", 4), probeTimeout);
-                record("/v1/completions", c.status(), c.ms(), c.body());
-                if (grpc != null) {
-                    long g0 = System.nanoTime();
-                    String err = ((GrpcProbe) grpc).listModels(probeTimeout);
-                    record("grpc ListModels", err == null ? 200 : -1, (System.nanoTime() - g0) / 1e6, err);
-                }
-                long left = 1000 - (System.nanoTime() - t0) / 1_000_000;
-                if (left > 0) {
-                    sleep(left);
                 }
             }
         }
 
         ObjectNode stop() throws InterruptedException {
             stop.set(true);
-            thread.join((long) (probeTimeout * 8000) + 5000);
+            for (Thread t : threads) {
+                t.join((long) (probeTimeout * 1000) + 5000);
+            }
             if (grpc != null) {
                 ((GrpcProbe) grpc).close();
             }
@@ -1216,7 +1224,8 @@ public class RedTeam {
             d.setAll(m);
             long growth = rss.growthMb();
             boolean held = r.status() > 0 && growth < rssGrowthLimitMb && !rss.killed;
-            row(endpoint + " with " + encoderInputs + " inputs of ~" + encoderWords + " words (MiniLM)",
+            row(endpoint + " with " + encoderInputs + " inputs of ~" + encoderWords + " words (MiniLM" + (d.path("usage_tokens").asInt() > 0
+                            ? ", " + d.path("usage_tokens").asInt() + " tokens" : "") + ")",
                     "RSS growth < " + rssGrowthLimitMb + " MB (lead judges the numbers)",
                     String.format(Locale.ROOT, "%s in %.1f s; RSS %d -> peak %d MB (+%d), VmHWM %d MB%s", r.ok() ? "" + r.status() : r.brief(),
                             r.ms() / 1000, m.path("rss_before_mb").asLong(), m.path("rss_peak_mb").asLong(), growth,
@@ -1488,10 +1497,29 @@ public class RedTeam {
         out.flush();
     }
 
+    /** /q/metrics, with whatever key it answers to: none, the admin key or a tenant's (a fix may close it). */
+    Resp metrics(double timeoutS) {
+        if ("?".equals(metricsKey)) {
+            Resp last = null;
+            for (String k : Arrays.asList(null, adminKey, keys.get("victim"), keys.get("encoder"))) {
+                last = get("/q/metrics", k, timeoutS);
+                if (last.status() == 200) {
+                    metricsKey = k;
+                    return last;
+                }
+            }
+            return last;
+        }
+        return get("/q/metrics", metricsKey, timeoutS);
+    }
+
     /** Sum of a metric's samples whose labels contain {@code label}. */
     Map<String, Double> metricSamples(String name, String label) {
         Map<String, Double> m = new TreeMap<>();
-        Resp r = get("/q/metrics", null, 30);
+        Resp r = metrics(30);
+        if (r.status() != 200) {
+            throw new IllegalStateException("/q/metrics answers " + r.brief() + " with every key tried: cannot observe the engine");
+        }
         for (String l : r.body().split("\n")) {
             if (l.startsWith(name) && (label == null || l.contains(label))) {
                 int sp = l.lastIndexOf(' ');
@@ -1609,13 +1637,13 @@ public class RedTeam {
         ObjectNode d = JSON.createObjectNode();
         d.put("bodies_with_nonfinite", nonFiniteBodies.get());
         d.set("nonfinite_samples", JSON.valueToTree(nonFiniteSamples));
-        row("JSON answers of the whole phase", "no NaN / Infinity (string or literal) in any JSON answer",
+        row("NaN/Infinity in any JSON answer (whole phase)", "no NaN / Infinity (string or literal) in any JSON answer",
                 nonFiniteBodies.get() + " answers with NaN/Infinity" + (nonFiniteSamples.isEmpty() ? "" : ", e.g. " + nonFiniteSamples.get(0)),
                 verdict(nonFiniteBodies.get() == 0), d);
         ObjectNode e = JSON.createObjectNode();
         e.put("bodies_with_server_path", pathLeakBodies.get());
         e.set("samples", JSON.valueToTree(pathLeakSamples));
-        row("answers of the whole phase", "no absolute server path (" + data + ") in any answer",
+        row("server paths in any answer (whole phase)", "no absolute server path (" + data + ") in any answer",
                 pathLeakBodies.get() + " answers with a server path" + (pathLeakSamples.isEmpty() ? "" : ", e.g. " + pathLeakSamples.get(0)),
                 verdict(pathLeakBodies.get() == 0), e);
     }
