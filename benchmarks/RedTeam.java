@@ -734,7 +734,8 @@ public class RedTeam {
                 if (status / 100 == 2 && ms <= probeTimeout * 1000) {
                     ok.computeIfAbsent(name, k -> new ArrayList<>()).add(ms);
                 } else {
-                    String why = status == -1 ? (error != null && (error.contains("Timeout") || error.contains("timed out")) ? "timeout" : "io") : "http_" + status;
+                    String why = status == -1 ? (error != null && (error.contains("Timeout") || error.contains("timed out")) ? "timeout"
+                            : name.startsWith("grpc") ? "grpc_" + error : "io") : "http_" + status;
                     failed.computeIfAbsent(name, k -> new TreeMap<>()).merge(why, 1, Integer::sum);
                 }
             }
@@ -1671,6 +1672,9 @@ public class RedTeam {
         }
         printTable(all);
         ObjectNode o = JSON.createObjectNode();
+        o.put("generated", java.time.Instant.now().toString());
+        o.put("build", System.getenv().getOrDefault("REDTEAM_BUILD", "unknown"));
+        o.put("settings", System.getenv().getOrDefault("REDTEAM_SETTINGS", ""));
         ObjectNode counts = o.putObject("verdicts");
         for (ObjectNode r : all) {
             counts.put(r.path("verdict").asText(), counts.path(r.path("verdict").asText()).asInt() + 1);

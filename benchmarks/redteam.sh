@@ -98,4 +98,6 @@ if [[ ",$phases," == *",encoder,"* ]]; then
   fi
   stop_gateway
 fi
-java -cp "target/bench-classes:$cp" RedTeam --merge "${outs[@]}"
+REDTEAM_BUILD="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+uncommitted src changes')" \
+REDTEAM_SETTINGS="PHASES=$phases ENCODER_INPUTS=$encoder_inputs REDTEAM_ARGS=${REDTEAM_ARGS:-} GATEWAY_OPTS=${GATEWAY_OPTS:-} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}" \
+  java -cp "target/bench-classes:$cp" RedTeam --merge "${outs[@]}"
