@@ -115,7 +115,7 @@ final class JobRunner {
         boolean classification = spec.type().equals(JobSpec.CLASSIFICATION);
         TrainingConfig config = spec.trainingConfig(seed);
         if (classification) {
-            int maxLength = spec.hyperparameters().maxSeqLength();
+            int maxLength = data.maxLength;
             TextTokenizer tok = jobs.resident().tokenizer();
             List<ClassificationExample> train = data.trainLabeled.stream()
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
