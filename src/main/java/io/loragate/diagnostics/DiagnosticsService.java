@@ -99,6 +99,9 @@ public class DiagnosticsService implements JobDiagnostics {
         if (in.spec().type().equals(JobSpec.CLASSIFICATION)) {
             Map<String, EvalMetrics> baselines = new LinkedHashMap<>();
             baselines.put("base", in.base());
+            if (in.bagOfWords() != null) {
+                baselines.put("bag_of_words", in.bagOfWords());
+            }
             r = Diagnostics.classification(base, in.adapter(), in.labels(), labeled(in.train(), maxLength),
                     labeled(in.validation(), maxLength), reference, baselines, settings);
         } else {
