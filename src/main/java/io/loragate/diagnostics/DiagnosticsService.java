@@ -91,13 +91,17 @@ public class DiagnosticsService implements JobDiagnostics {
                 options.has("max_examples") ? options.get("max_examples").asInt() : null);
         String referenceFile = options.has("reference_file") ? options.get("reference_file").asText() : null;
         BaseModel base = resident.model();
+        // examples longer than the model's context are cut to it, as the job's training cut them
+        int maxLength = Math.min(in.spec().hyperparameters().maxSeqLength(), base.config().maxPositions());
         Diagnostics.Reference reference = base instanceof CausalModel ? reference(in.job().tenant(), referenceFile,
-                in.spec().hyperparameters().maxSeqLength(), settings.maxExamples()) : null;
+                maxLength, settings.maxExamples()) : null;
         Diagnostics.Result r;
         if (in.spec().type().equals(JobSpec.CLASSIFICATION)) {
-            int maxLength = in.spec().hyperparameters().maxSeqLength();
             Map<String, EvalMetrics> baselines = new LinkedHashMap<>();
             baselines.put("base", in.base());
+            if (in.bagOfWords() != null) {
+                baselines.put("bag_of_words", in.bagOfWords());
+            }
             r = Diagnostics.classification(base, in.adapter(), in.labels(), labeled(in.train(), maxLength),
                     labeled(in.validation(), maxLength), reference, baselines, settings);
         } else {
@@ -169,7 +173,7 @@ public class DiagnosticsService implements JobDiagnostics {
             List<DatasetExample> examples, Diagnostics.Settings settings) {
         BaseModel base = resident.model();
         AdapterHook hook = MultiLoraHook.single(weights);
-        int maxLength = config.training().maxSeqLength();
+        int maxLength = Math.min(config.training().maxSeqLength(), base.config().maxPositions());
         Diagnostics.Reference reference = base instanceof CausalModel
                 ? reference(tenant, request.referenceFile(), maxLength, settings.maxExamples()) : null;
         boolean classification = examples.get(0) instanceof DatasetExample.Labeled;

@@ -15,13 +15,15 @@ import java.util.function.Function;
  * text that is trained on: everything for plain text, the completion for prompt/completion,
  * each assistant turn's content (and what the template closes it with) for chat. Plain text and
  * completions end with the model's EOS token, trained on, so that the adapter learns to stop.
- * Examples longer than {@code maxLength} tokens keep their first {@code maxLength}.
+ * Examples longer than {@code maxLength} tokens keep their first {@code maxLength}; {@link #cut()}
+ * counts them.
  */
 public final class CausalExamples {
 
     private final TextTokenizer tokenizer;
     private final Long eos;
     private final int maxLength;
+    private final java.util.concurrent.atomic.AtomicInteger cut = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * @param eos       appended (as a target) to text and completions; null: nothing appended
@@ -116,6 +118,19 @@ public final class CausalExamples {
             target[n] = true;
         }
         target[0] = false;
+        if (ids.length > maxLength) {
+            cut.incrementAndGet();
+        }
         return new TrainingExample(ids, target).truncate(maxLength);
+    }
+
+    /** How many examples built so far were longer than the maximum length and kept their first tokens only. */
+    public int cut() {
+        return cut.get();
+    }
+
+    /** The longest example in tokens. */
+    public int maxLength() {
+        return maxLength;
     }
 }

@@ -175,6 +175,12 @@ public class FineTuningJobs {
             if (gate.minEvalAccuracy() != null && !(gate.minEvalAccuracy() >= 0 && gate.minEvalAccuracy() <= 1)) {
                 throw bad("publish_if.min_eval_accuracy", "min_eval_accuracy must be in [0, 1]");
             }
+            if (gate.minGainOverBaseline() != null && !spec.type().equals(JobSpec.CLASSIFICATION)) {
+                throw bad("publish_if.min_gain_over_baseline", "min_gain_over_baseline applies to classification jobs only");
+            }
+            if (gate.minGainOverBaseline() != null && !(gate.minGainOverBaseline() >= -1 && gate.minGainOverBaseline() <= 1)) {
+                throw bad("publish_if.min_gain_over_baseline", "min_gain_over_baseline is a difference of accuracies, in [-1, 1]");
+            }
             if (gate.maxEvalLossRatio() != null && !(gate.maxEvalLossRatio() > 0)) {
                 throw bad("publish_if.max_eval_loss_ratio", "max_eval_loss_ratio must be positive");
             }            if (gate.maxForgetting() != null) {
@@ -457,6 +463,9 @@ public class FineTuningJobs {
         }
         if (gate.maxForgetting() != null) {
             n.put("max_forgetting", gate.maxForgetting());
+        }
+        if (gate.minGainOverBaseline() != null) {
+            n.put("min_gain_over_baseline", gate.minGainOverBaseline());
         }
         return n.toString();
     }

@@ -24,16 +24,23 @@ final class JobData {
     final List<DatasetExample.Labeled> trainLabeled;
     final List<DatasetExample.Labeled> validationLabeled;
     final int dropped;
+    /** Examples longer than {@link #maxLength} tokens, trained on their first {@link #maxLength} (0 for classification). */
+    final int cut;
+    /** The length examples are cut to: {@code max_seq_length}, or the model's context where that is shorter. */
+    final int maxLength;
     final boolean heldOut;
 
     private JobData(List<TrainingExample> train, List<TrainingExample> validation, List<String> validationSlices,
-            List<DatasetExample.Labeled> trainLabeled, List<DatasetExample.Labeled> validationLabeled, int dropped, boolean heldOut) {
+            List<DatasetExample.Labeled> trainLabeled, List<DatasetExample.Labeled> validationLabeled, int dropped, int cut,
+            int maxLength, boolean heldOut) {
         this.train = train;
         this.validation = validation;
         this.validationSlices = validationSlices;
         this.trainLabeled = trainLabeled;
         this.validationLabeled = validationLabeled;
         this.dropped = dropped;
+        this.cut = cut;
+        this.maxLength = maxLength;
         this.heldOut = heldOut;
     }
 
@@ -55,14 +62,14 @@ final class JobData {
         if (spec.type().equals(JobSpec.CLASSIFICATION)) {
             List<DatasetExample.Labeled> t = labeled(all, "training");
             List<DatasetExample.Labeled> v = labeled(val, "validation");
-            return new JobData(List.of(), List.of(), List.of(), t, v, 0, heldOut);
+            return new JobData(List.of(), List.of(), List.of(), t, v, 0, 0, maxLength(spec, resident.model()), heldOut);
         }
         if (!(resident.model() instanceof io.loragate.model.CausalModel causal)) {
             throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " is an encoder ("
                     + resident.model().config().architectureName() + "); it can train classification jobs only");
         }
         Long eos = causal.config().eosTokenIds().isEmpty() ? null : causal.config().eosTokenIds().iterator().next();
-        CausalExamples examples = new CausalExamples(resident.tokenizer(), eos, spec.hyperparameters().maxSeqLength());
+        CausalExamples examples = new CausalExamples(resident.tokenizer(), eos, maxLength(spec, causal));
         ChatTemplate template = resident.chatTemplate();
         int[] dropped = new int[1];
         List<TrainingExample> t = causal(all, examples, template, dropped, null);
@@ -70,20 +77,29 @@ final class JobData {
         List<TrainingExample> v = causal(val, examples, template, dropped, slices);
         if (t.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "no training example has a token to learn from within"
-                    + " max_seq_length " + spec.hyperparameters().maxSeqLength());
+                    + " their first " + examples.maxLength() + " tokens (max_seq_length or the model's context)");
         }
         if (v.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "no validation example has a token to evaluate within"
-                    + " max_seq_length " + spec.hyperparameters().maxSeqLength());
+                    + " their first " + examples.maxLength() + " tokens (max_seq_length or the model's context)");
         }
-        return new JobData(t, v, slices, List.of(), List.of(), dropped[0], heldOut);
+        return new JobData(t, v, slices, List.of(), List.of(), dropped[0], examples.cut(), examples.maxLength(), heldOut);
+    }
+
+    /**
+     * The length a job's examples are cut to: its {@code max_seq_length}, or the model's context
+     * where that is shorter (a longer example would fail the forward; every trainer truncates).
+     */
+    static int maxLength(JobSpec spec, io.loragate.model.BaseModel model) {
+        return Math.min(spec.hyperparameters().maxSeqLength(), model.config().maxPositions());
     }
 
     String describe() {
         int n = train.isEmpty() ? trainLabeled.size() : train.size();
         int m = validation.isEmpty() ? validationLabeled.size() : validation.size();
         return n + " training and " + m + " validation examples" + (heldOut ? " (held out from the training file)" : "")
-                + (dropped > 0 ? "; " + dropped + " example(s) dropped: nothing to learn within max_seq_length" : "");
+                + (dropped > 0 ? "; " + dropped + " example(s) dropped: nothing to learn within max_seq_length" : "")
+                + (cut > 0 ? "; " + cut + " example(s) cut to their first " + maxLength + " tokens" : "");
     }
 
     /** A seeded split: {@code max(1, round(n·share))} examples (at most n−1) go to validation. */

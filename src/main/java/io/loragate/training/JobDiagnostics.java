@@ -28,10 +28,11 @@ public interface JobDiagnostics {
      * @param causalSlices      supervised: the slice of each of {@code causalValidation} (null: none)
      * @param base              the report's base metrics (classification: the untrained head)
      * @param adapterMetrics    the report's adapter metrics
+     * @param bagOfWords        classification: the bag-of-words baseline's metrics (null: none, e.g. one label)
      */
     record Input(JobRecord job, JobSpec spec, AdapterHook adapter, List<String> labels, List<DatasetExample.Labeled> train,
             List<DatasetExample.Labeled> validation, List<TrainingExample> causalValidation, List<String> causalSlices,
-            EvalMetrics base, EvalMetrics adapterMetrics) {
+            EvalMetrics base, EvalMetrics adapterMetrics, EvalMetrics bagOfWords) {
     }
 
     /**

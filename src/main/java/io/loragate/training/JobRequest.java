@@ -85,10 +85,18 @@ public record JobRequest(String model, String trainingFile, String validationFil
      * @param maxForgetting    decoder bases: publish only if the adapter's loss on the reference text
      *                         exceeds the base's by at most this (nats per token)
      */
-    public record PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio, Double maxForgetting) {
+    /**
+     * @param minGainOverBaseline classification: the least by which the adapter's validation accuracy
+     *                            must exceed the bag-of-words baseline's ({@link BagOfWordsBaseline})
+     */
+    public record PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio, Double maxForgetting, Double minGainOverBaseline) {
 
         public PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio) {
-            this(minEvalAccuracy, maxEvalLossRatio, null);
+            this(minEvalAccuracy, maxEvalLossRatio, null, null);
+        }
+
+        public PublishIf(Double minEvalAccuracy, Double maxEvalLossRatio, Double maxForgetting) {
+            this(minEvalAccuracy, maxEvalLossRatio, maxForgetting, null);
         }
     }
 }

@@ -115,7 +115,7 @@ final class JobRunner {
         boolean classification = spec.type().equals(JobSpec.CLASSIFICATION);
         TrainingConfig config = spec.trainingConfig(seed);
         if (classification) {
-            int maxLength = spec.hyperparameters().maxSeqLength();
+            int maxLength = data.maxLength;
             TextTokenizer tok = jobs.resident().tokenizer();
             List<ClassificationExample> train = data.trainLabeled.stream()
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
@@ -274,7 +274,10 @@ final class JobRunner {
         String id = job.id();
         EvalMetrics base = r.evaluateBase();
         EvalMetrics adapter = r.evaluateAdapter();
-        JobDiagnostics.Outcome diag = diagnostics(r, spec, data, base, adapter);
+        // the obvious baseline, on the same validation data: a model-free classifier of the training texts
+        EvalMetrics bagOfWords = spec.type().equals(JobSpec.CLASSIFICATION)
+                ? BagOfWordsBaseline.evaluate(data.trainLabeled, data.validationLabeled) : null;
+        JobDiagnostics.Outcome diag = diagnostics(r, spec, data, base, adapter, bagOfWords);
         ObjectNode report = FineTuningJobs.JSON.createObjectNode();
         report.put("task", spec.type());
         report.put("validation_examples", adapter.examples());
@@ -285,6 +288,10 @@ final class JobRunner {
             report.set("base_probe", diag.fields().get("base_probe"));
         }
         report.set("adapter", metricsJson(adapter));
+        if (bagOfWords != null) {
+            report.set("bag_of_words", metricsJson(bagOfWords));
+            report.put("gain_over_baseline", adapter.accuracy() - bagOfWords.accuracy());
+        }
         double ratio = adapter.loss() / base.loss();
         if (Double.isFinite(ratio)) {
             report.put("eval_loss_ratio", ratio);
@@ -296,7 +303,7 @@ final class JobRunner {
                 }
             });
         }
-        List<String> refused = gate(adapter, ratio, diag);
+        List<String> refused = gate(adapter, ratio, diag, bagOfWords);
         ObjectNode g = report.putObject("publish_if");
         if (job.publishIfJson() != null) {
             g.set("gate", readJson(job.publishIfJson()));
@@ -367,7 +374,8 @@ final class JobRunner {
      * The diagnostics section (never fails the job: an error is reported as {@code diagnostics_error},
      * and a {@code max_forgetting} gate then refuses publication).
      */
-    private JobDiagnostics.Outcome diagnostics(TrainingRun r, JobSpec spec, JobData data, EvalMetrics base, EvalMetrics adapter) {
+    private JobDiagnostics.Outcome diagnostics(TrainingRun r, JobSpec spec, JobData data, EvalMetrics base, EvalMetrics adapter,
+            EvalMetrics bagOfWords) {
         JobDiagnostics d = jobs.diagnostics();
         io.loragate.model.AdapterHook hook = r.adapterHook();
         if (d == JobDiagnostics.NONE || hook == null) {
@@ -376,7 +384,7 @@ final class JobRunner {
         List<String> labels = r instanceof ClassificationTrainer c ? c.labels() : List.of();
         try {
             return d.run(new JobDiagnostics.Input(job, spec, hook, labels, data.trainLabeled, data.validationLabeled,
-                    data.validation, data.validationSlices, base, adapter));
+                    data.validation, data.validationSlices, base, adapter, bagOfWords));
         } catch (RuntimeException e) {
             LOG.warnf(e, "diagnostics of job %s failed", job.id());
             ObjectNode n = FineTuningJobs.JSON.createObjectNode();
@@ -385,7 +393,7 @@ final class JobRunner {
         }
     }
 
-    private List<String> gate(EvalMetrics adapter, double ratio, JobDiagnostics.Outcome diag) {
+    private List<String> gate(EvalMetrics adapter, double ratio, JobDiagnostics.Outcome diag, EvalMetrics bagOfWords) {
         List<String> refused = new ArrayList<>();
         if (job.publishIfJson() == null) {
             return refused;
@@ -396,6 +404,17 @@ final class JobRunner {
             if (adapter.accuracy() == null || adapter.accuracy() < min) {
                 refused.add(String.format(java.util.Locale.ROOT, "validation accuracy %.4f < min_eval_accuracy %.4f",
                         adapter.accuracy() == null ? Double.NaN : adapter.accuracy(), min));
+            }
+        }
+        if (g.has("min_gain_over_baseline")) {
+            double min = g.get("min_gain_over_baseline").asDouble();
+            if (bagOfWords == null) {
+                refused.add("the bag-of-words baseline could not be fitted (the training set has one label); min_gain_over_baseline"
+                        + " cannot be checked");
+            } else if (!(adapter.accuracy() - bagOfWords.accuracy() >= min)) {
+                refused.add(String.format(java.util.Locale.ROOT,
+                        "validation accuracy %.4f - bag-of-words baseline %.4f = %.4f < min_gain_over_baseline %.4f",
+                        adapter.accuracy(), bagOfWords.accuracy(), adapter.accuracy() - bagOfWords.accuracy(), min));
             }
         }
         if (g.has("max_eval_loss_ratio")) {

@@ -37,15 +37,19 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Overload: with the engine's queue full, every further request is refused at once — REST 429 with
- * {@code Retry-After} and the OpenAI error shape, gRPC RESOURCE_EXHAUSTED — well under 500 ms, holds
- * no lease, and the server recovers fully once the load drops: every later request succeeds.
+ * {@code Retry-After} and the OpenAI error shape, gRPC RESOURCE_EXHAUSTED — while the engine is still
+ * held (so nothing waited for it), faster than a served request measured in the same test, holds no
+ * lease, and the server recovers fully once the load drops: every later request succeeds. Times are
+ * compared with a reference from the same run, never with a fixed number of milliseconds: the suite
+ * runs on busy machines.
  */
 @QuarkusTest
 @TestProfile(ReliabilityProfile.class)
 class OverloadTest {
 
     static final String ADAPTER = "overload-" + ReliabilitySupport.RUN;
-    static final long FAST_MILLIS = 500;
+    /** A refusal may take at most this many times a served 8-token request of the same run. */
+    static final long REFUSAL_VS_SERVED = 10;
 
     @Inject
     ResidentModel resident;
@@ -70,6 +74,18 @@ class OverloadTest {
         }
     }
 
+    /** The median time of three served 8-token completions, at least 1 ms. */
+    static long servedMillis() {
+        List<Long> times = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            assertEquals(200, ReliabilitySupport.complete(ADAPTER, 8).statusCode());
+            times.add(millisSince(t0));
+        }
+        times.sort(null);
+        return Math.max(1, times.get(1));
+    }
+
     static long millisSince(long t0) {
         return (System.nanoTime() - t0) / 1_000_000;
     }
@@ -78,6 +94,8 @@ class OverloadTest {
     void aFullQueueRefusesAtOnceOnEveryTransportAndRecovers() throws Exception {
         Engine engine = engines.engine();
         awaitIdle(engine);
+        long served = servedMillis();
+        long bound = REFUSAL_VS_SERVED * served;
         int leases = cache.stats().leases();
         // Hold the engine between steps: nothing leaves the queue, so it is full after MAX_QUEUE requests.
         CountDownLatch entered = new CountDownLatch(1);
@@ -108,7 +126,7 @@ class OverloadTest {
                 assertNotNull(r.header("Retry-After"));
                 assertEquals("rate_limit_error", r.jsonPath().getString("error.type"), r.asString());
                 assertTrue(r.jsonPath().getString("error.message").contains("queue is full"), r.asString());
-                assertTrue(took < FAST_MILLIS, "a refusal took " + took + " ms");
+                assertTrue(took < bound, "a refusal took " + took + " ms, a served request " + served + " ms");
             }
             // gRPC, unary and streaming
             for (boolean stream : new boolean[] {false, true}) {
@@ -124,7 +142,7 @@ class OverloadTest {
                 long took = millisSince(t0);
                 worst = Math.max(worst, took);
                 assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
-                assertTrue(took < FAST_MILLIS, "a gRPC refusal took " + took + " ms");
+                assertTrue(took < bound, "a gRPC refusal took " + took + " ms, a served request " + served + " ms");
             }
             // A streamed REST request has already answered 200 when it reaches the queue: it gets an error event at once.
             long t0 = System.nanoTime();
@@ -132,9 +150,10 @@ class OverloadTest {
                     .post("/v1/completions").then().statusCode(200).extract().asString();
             long took = millisSince(t0);
             assertTrue(sse.contains("\"code\":\"resource_exhausted\"") && sse.endsWith("data: [DONE]\n\n"), sse);
-            assertTrue(took < FAST_MILLIS, "a streamed refusal took " + took + " ms");
+            assertTrue(took < bound, "a streamed refusal took " + took + " ms, a served request " + served + " ms");
             assertEquals(leases + ReliabilityProfile.MAX_QUEUE, cache.stats().leases(), "refused requests hold no lease");
-            System.out.printf("overload: refusals answered in at most %d ms%n", Math.max(worst, took));
+            System.out.printf("overload: refusals answered in at most %d ms; a served 8-token request %d ms%n",
+                    Math.max(worst, took), served);
         } finally {
             release.countDown();
         }
@@ -152,9 +171,9 @@ class OverloadTest {
     /**
      * A burst of 24 concurrent clients on a gateway that holds 4 (batch 2 + queue 2): every answer is
      * a success or a 429 — no time-out, no server error — and afterwards everything succeeds. A
-     * refusal is answered before anything is generated: the typical 429 under 500 ms, and every 429
-     * faster than the fastest served request (200 tokens). (Absolute bounds for each refusal are in
-     * the test above, with the engine held; here 24 client threads share the CPU with the engine.)
+     * refusal is answered before anything is generated: every 429 faster than the fastest served
+     * request (200 tokens), and the median 429 under half of it. (Each refusal with the engine held
+     * is in the test above; here 24 client threads share the CPU with the engine.)
      */
     @Test
     void aBurstGetsSuccessesAndQuickRefusalsOnlyThenFullService() throws Exception {
@@ -193,7 +212,7 @@ class OverloadTest {
             refusals.sort(null);
             long median = refusals.get(refusals.size() / 2);
             long slowest = refusals.get(refusals.size() - 1);
-            assertTrue(median < FAST_MILLIS, "median 429: " + median + " ms");
+            assertTrue(2 * median < fastestServed, "median 429 " + median + " ms vs fastest 200 " + fastestServed + " ms");
             assertTrue(slowest < fastestServed, "slowest 429 " + slowest + " ms vs fastest 200 " + fastestServed + " ms");
             System.out.printf("burst of %d: %s, 429 median %d ms, slowest %d ms; fastest 200 %d ms%n", clients, byStatus, median,
                     slowest, fastestServed);

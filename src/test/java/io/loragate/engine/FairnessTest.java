@@ -29,10 +29,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Fair admission across tenants: the queue's choice (deterministic), and the promise it serves: a
- * tenant sending 20x another's rate does not push the light tenant's p50 latency up by more than 2x
- * (tiny-llama on the engine, open-loop arrivals). Without fairness (both tenants in one FIFO queue,
- * measured by sending the light requests as the heavy tenant) the same run gave a ratio of 8.2 and
- * refused 19 of the 30 light requests.
+ * tenant sending 20x another's rate delays the light tenant's requests only until a row of the batch
+ * frees, never behind the heavy tenant's queue (tiny-llama on the engine, open-loop arrivals).
+ * Latency is counted in engine steps (forward passes between a request's submission and its end),
+ * not wall time: scheduling is what fairness decides, and a step count does not stretch when other
+ * processes share the CPU (a wall-time p50 did: 506 ms vs 154 ms on a loaded 2-core machine). A row
+ * frees within one heavy generation ({@link #MAX_TOKENS} decode steps plus admissions), so the light
+ * p50 under the flood stays within {@code alone + 3·MAX_TOKENS} steps (measured: 41-59 vs 20-28
+ * alone). Without fairness (the light requests sent as the heavy tenant: one FIFO queue) they wait
+ * behind, or are refused by, the flood's queue, and the same bound fails. The wall-time measure is
+ * {@code benchmarks/FairnessBenchmark.java}.
  */
 class FairnessTest {
 
@@ -96,35 +102,52 @@ class FairnessTest {
     }
 
     @Test
-    void aTenantSending20xTheRateDoesNotDoubleAnotherTenantsP50() throws Exception {
+    void aTenantSending20xTheRateDelaysAnotherOnlyUntilARowFrees() throws Exception {
         try (Engine engine = new Engine(model, tokenizer, new EngineSettings(8, 256, 4096, 16), EngineObserver.NONE)) {
             engine.start();
             warmUp(engine);
-            double alone = p50(lightLatencies(engine, false));
-            double flooded = p50(lightLatencies(engine, true));
-            System.out.printf("fairness: light tenant p50 alone %.1f ms, with a 20x flood %.1f ms (ratio %.2f)%n",
+            double alone = p50(lightLatencies(engine, "light", false));
+            double flooded = p50(lightLatencies(engine, "light", true));
+            System.out.printf("fairness: light tenant p50 alone %.1f steps, with a 20x flood %.1f steps (ratio %.2f)%n",
                     alone, flooded, flooded / alone);
-            assertTrue(flooded <= 2 * alone, "light tenant p50 " + flooded + " ms under the flood vs " + alone + " ms alone");
+            assertTrue(flooded <= alone + 3 * MAX_TOKENS, "light tenant p50 " + flooded + " steps under the flood vs " + alone + " alone");
+        }
+    }
+
+    /** The measure can fail: sent as the heavy tenant (one FIFO queue), the light requests wait behind the flood. */
+    @Test
+    void withoutFairnessTheSameMeasureSeesTheLightRequestsWaitBehindTheFlood() throws Exception {
+        try (Engine engine = new Engine(model, tokenizer, new EngineSettings(8, 256, 4096, 16), EngineObserver.NONE)) {
+            engine.start();
+            warmUp(engine);
+            double alone = p50(lightLatencies(engine, "light", false));
+            double fifo = p50(lightLatencies(engine, "heavy", true));
+            System.out.printf("fairness: FIFO p50 alone %.1f steps, behind the flood %.1f steps%n", alone, fifo);
+            assertTrue(fifo > alone + 3 * MAX_TOKENS, "behind one FIFO queue: " + fifo + " steps vs " + alone + " alone");
         }
     }
 
     static final int LIGHT = 30;
     static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(40);
     static final int FLOOD_FACTOR = 20;
-    static final SamplingParams PARAMS = new SamplingParams(16, 0, 0, 1, null, Set.of(), List.of(), true);
+    static final int MAX_TOKENS = 16;
+    static final SamplingParams PARAMS = new SamplingParams(MAX_TOKENS, 0, 0, 1, null, Set.of(), List.of(), true);
 
     private static void warmUp(Engine engine) throws Exception {
         List<CompletableFuture<Long>> all = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
-            all.add(submit(engine, "warm"));
+            all.add(submit(engine, "warm", false));
         }
         for (CompletableFuture<Long> f : all) {
             f.get(60, TimeUnit.SECONDS);
         }
     }
 
-    /** Latencies (ms) of LIGHT requests of tenant "light" arriving every PERIOD, with or without tenant "heavy" at 20x. */
-    private static List<Double> lightLatencies(Engine engine, boolean flood) throws Exception {
+    /**
+     * Latencies (engine steps) of LIGHT requests sent as {@code lightTenant} arriving every PERIOD,
+     * with or without tenant "heavy" at 20x.
+     */
+    private static List<Double> lightLatencies(Engine engine, String lightTenant, boolean flood) throws Exception {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger heavySent = new AtomicInteger();
         AtomicInteger heavyRefused = new AtomicInteger();
@@ -132,7 +155,7 @@ class FairnessTest {
             long next = System.nanoTime();
             while (!stop.get()) {
                 try {
-                    submit(engine, "heavy");
+                    submit(engine, "heavy", false);
                     heavySent.incrementAndGet();
                 } catch (LoragateException e) {
                     heavyRefused.incrementAndGet(); // its own queue is full: that is the point
@@ -148,13 +171,14 @@ class FairnessTest {
         List<CompletableFuture<Long>> light = new ArrayList<>();
         long next = System.nanoTime();
         for (int i = 0; i < LIGHT; i++) {
-            light.add(submit(engine, "light")); // a refusal (its queue full) fails the test
+            light.add(submit(engine, lightTenant, flood && lightTenant.equals("heavy")));
             next += PERIOD_NANOS;
             LockSupport.parkNanos(next - System.nanoTime());
         }
-        List<Double> ms = new ArrayList<>();
+        List<Double> latencies = new ArrayList<>();
         for (CompletableFuture<Long> f : light) {
-            ms.add(f.get(120, TimeUnit.SECONDS) / 1e6);
+            Long steps = f.get(120, TimeUnit.SECONDS);
+            latencies.add(steps == null ? Double.POSITIVE_INFINITY : steps.doubleValue()); // refused: never served
         }
         stop.set(true);
         heavy.join();
@@ -166,13 +190,28 @@ class FairnessTest {
         while (engine.busy()) {
             Thread.sleep(10);
         }
-        return ms;
+        return latencies;
     }
 
-    /** Submits one request; the future completes with its latency in nanoseconds. */
-    private static CompletableFuture<Long> submit(Engine engine, String tenant) {
+    /**
+     * Submits one request; the future completes with its latency in engine steps. {@code mayBeRefused}:
+     * a refusal (the tenant's queue is full) completes it with null instead of failing the test.
+     */
+    private static CompletableFuture<Long> submit(Engine engine, String tenant, boolean mayBeRefused) {
         CompletableFuture<Long> done = new CompletableFuture<>();
-        long t0 = System.nanoTime();
+        long s0 = engine.steps();
+        try {
+            submitTo(engine, tenant, done, s0);
+        } catch (LoragateException e) {
+            if (!mayBeRefused) {
+                throw e;
+            }
+            done.complete(null);
+        }
+        return done;
+    }
+
+    private static void submitTo(Engine engine, String tenant, CompletableFuture<Long> done, long s0) {
         engine.submit(new Sequence(tenant, tokenizer.encode("the software is"), "t", null, PARAMS, new SequenceListener() {
             @Override
             public void onToken(long token, double logprob, String text) {
@@ -183,11 +222,10 @@ class FairnessTest {
                 if (error != null) {
                     done.completeExceptionally(error);
                 } else {
-                    done.complete(System.nanoTime() - t0);
+                    done.complete(engine.steps() - s0); // on the engine thread
                 }
             }
         }, 0));
-        return done;
     }
 
     private static double p50(List<Double> xs) {

@@ -47,7 +47,8 @@ final class JobMessages {
         if (r.hasPublishIf()) {
             PublishIf g = r.getPublishIf();
             gate = new JobRequest.PublishIf(g.hasMinEvalAccuracy() ? g.getMinEvalAccuracy() : null,
-                    g.hasMaxEvalLossRatio() ? g.getMaxEvalLossRatio() : null, g.hasMaxForgetting() ? g.getMaxForgetting() : null);
+                    g.hasMaxEvalLossRatio() ? g.getMaxEvalLossRatio() : null, g.hasMaxForgetting() ? g.getMaxForgetting() : null,
+                    g.hasMinGainOverBaseline() ? g.getMinGainOverBaseline() : null);
         }
         JobRequest.Diagnostics diagnostics = null;
         if (r.hasDiagnostics()) {
@@ -117,6 +118,9 @@ final class JobMessages {
             }
             if (g.hasNonNull("max_forgetting")) {
                 p.setMaxForgetting(g.get("max_forgetting").asDouble());
+            }
+            if (g.hasNonNull("min_gain_over_baseline")) {
+                p.setMinGainOverBaseline(g.get("min_gain_over_baseline").asDouble());
             }
             b.setPublishIf(p);
         }

@@ -179,7 +179,8 @@ public class FineTuningJobsResource {
             }
             publishIf = new JobRequest.PublishIf(optionalDouble(gate, "publish_if.", "min_eval_accuracy"),
                     optionalDouble(gate, "publish_if.", "max_eval_loss_ratio"),
-                    optionalDouble(gate, "publish_if.", "max_forgetting"));
+                    optionalDouble(gate, "publish_if.", "max_forgetting"),
+                    optionalDouble(gate, "publish_if.", "min_gain_over_baseline"));
         }
         JsonNode d = body.get("diagnostics");
         JobRequest.Diagnostics diagnostics = null;

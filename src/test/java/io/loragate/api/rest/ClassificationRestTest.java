@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,6 +119,10 @@ class ClassificationRestTest {
                 + ", adapter " + adapter);
         assertTrue(done.getDouble("report.adapter.ece") < done.getDouble("report.base.ece") + 0.05);
         assertEquals(10, done.getList("report.adapter.reliability").size());
+        // the obvious baseline on the same validation set, and the adapter's gain over it
+        assertEquals(15, done.getInt("report.bag_of_words.examples"));
+        double bagOfWords = done.getDouble("report.bag_of_words.accuracy");
+        assertEquals(adapter - bagOfWords, done.getDouble("report.gain_over_baseline"), 1e-6);
         // diagnostics: the base + linear probe baseline, per-layer CKA and probes; an encoder cannot forget an LM loss
         assertEquals(15, done.getInt("report.base_probe.examples"));
         assertEquals(10, done.getList("report.base_probe.reliability").size());
@@ -144,6 +149,38 @@ class ClassificationRestTest {
                 .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
         assertEquals(published, r.getString("model"));
         assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
+    }
+
+    /**
+     * {@code publish_if.min_gain_over_baseline}: a job whose adapter does not beat the bag-of-words
+     * baseline by the margin is evaluated and reported but not published; out-of-range margins are
+     * refused at creation.
+     */
+    @Test
+    void theBaselineGateRefusesAnAdapterThatDoesNotBeatBagOfWordsByTheMargin() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        byte[] topics;
+        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            topics = in.readAllBytes();
+        }
+        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
+                .post("/v1/files").then().statusCode(200).extract().path("id");
+        String job = "{\"model\": \"" + resident.id() + "\", \"training_file\": \"" + file + "\", \"suffix\": \"gated\", \"seed\": 5,"
+                + " \"publish_if\": {\"min_gain_over_baseline\": %s}, \"method\": {\"type\": \"classification\","
+                + " \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 8, \"validation_split\": 0.25},"
+                + " \"adapter\": {\"method\": \"linear_probe\"}}}";
+        given().contentType(ContentType.JSON).body(String.format(job, "1.5")).post("/v1/fine_tuning/jobs").then().statusCode(400)
+                .body("error.param", org.hamcrest.Matchers.equalTo("publish_if.min_gain_over_baseline"));
+        String id = given().contentType(ContentType.JSON).body(String.format(job, "1.0")).post("/v1/fine_tuning/jobs")
+                .then().statusCode(200).extract().path("id");
+        var done = FineTuningJobsRestTest.awaitFinal(id, 300);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        assertNull(done.getString("fine_tuned_model"), "not published");
+        assertFalse(done.getBoolean("report.publish_if.passed"));
+        assertTrue(done.getString("report.publish_if.reasons[0]").contains("bag-of-words baseline"), done.prettify());
+        double bagOfWords = done.getDouble("report.bag_of_words.accuracy");
+        assertTrue(bagOfWords >= 0 && bagOfWords <= 1, done.prettify());
+        assertEquals(done.getDouble("report.adapter.accuracy") - bagOfWords, done.getDouble("report.gain_over_baseline"), 1e-6);
     }
 
     /**

@@ -86,6 +86,34 @@ class FineTuningJobsRestTest {
         }
     }
 
+    /**
+     * Texts longer than the model's context (tiny-llama: 256 positions) with the default
+     * max_seq_length (512): the job cuts them to the context and says how many it cut, where it used
+     * to fail with "sequence of 263 tokens exceeds the model's 256 positions".
+     */
+    @Test
+    void examplesLongerThanTheModelsContextAreCutNotFatal() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0; w < 300; w++) {
+                text.append(WORDS.get((i + w) % WORDS.size())).append(' ');
+            }
+            sb.append("{\"text\": \"").append(text.toString().trim()).append("\"}\n");
+        }
+        String file = upload("long.jsonl", sb.toString());
+        String id = given().contentType(ContentType.JSON)
+                .body("{\"model\": \"tiny-llama\", \"training_file\": \"" + file + "\", \"suffix\": \"long\", \"seed\": 7,"
+                        + " \"method\": {\"type\": \"supervised\", \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 4},"
+                        + " \"adapter\": {\"r\": 2, \"alpha\": 4, \"dropout\": 0}}}")
+                .when().post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
+        JsonPath done = awaitFinal(id, 180);
+        assertEquals("succeeded", done.getString("status"), () -> done.prettify());
+        List<String> messages = given().queryParam("limit", 1000).get("/v1/fine_tuning/jobs/" + id + "/events")
+                .then().statusCode(200).extract().jsonPath().getList("data.message", String.class);
+        assertTrue(messages.stream().anyMatch(m -> m.contains("8 example(s) cut to their first 256 tokens")), messages.toString());
+    }
+
     @Test
     void trainsPublishesActivatesAndServes() throws Exception {
         String file = upload("qa.jsonl", promptCompletionSet());

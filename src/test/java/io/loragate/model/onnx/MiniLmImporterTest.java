@@ -35,10 +35,13 @@ class MiniLmImporterTest {
     @TempDir
     static Path scratch;
     static Path folder;
+    static long firstImportNanos;
 
     @BeforeAll
     static void importOnce() {
+        long t0 = System.nanoTime();
         folder = MiniLmImporter.ensureImported(dataDir);
+        firstImportNanos = System.nanoTime() - t0;
     }
 
     /** BertModel's parameters for all-MiniLM-L6-v2, written out independently of the importer. */
@@ -146,7 +149,9 @@ class MiniLmImporterTest {
         long ms = (System.nanoTime() - start) / 1_000_000;
         System.out.printf("onnx import: cached ensureImported took %d ms%n", ms);
         assertEquals(before, mtimes(folder));
-        assertTrue(ms < 2000, "a cached import took " + ms + " ms");
+        // a reference from the same run, not a fixed number of milliseconds (the suite runs on busy machines)
+        long firstMs = firstImportNanos / 1_000_000;
+        assertTrue(ms < firstMs, "a cached import took " + ms + " ms, the first import " + firstMs + " ms");
     }
 
     @Test
