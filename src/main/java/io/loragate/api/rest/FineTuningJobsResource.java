@@ -151,7 +151,20 @@ public class FineTuningJobsResource {
 
     // --- request parsing: every bad value names its field
 
+    static final java.util.Set<String> JOB_FIELDS = java.util.Set.of("model", "training_file", "validation_file", "suffix",
+            "seed", "method", "hyperparameters", "publish_if", "activate", "diagnostics");
+    static final java.util.Set<String> HYPERPARAMETER_FIELDS = java.util.Set.of("epochs", "n_epochs", "batch_size",
+            "gradient_accumulation_steps", "learning_rate", "warmup_steps", "schedule", "weight_decay", "max_grad_norm",
+            "max_seq_length", "eval_every_steps", "checkpoint_every_steps", "early_stopping_patience", "validation_split");
+    static final java.util.Set<String> ADAPTER_FIELDS = java.util.Set.of("r", "alpha", "lora_alpha", "dropout", "lora_dropout",
+            "target_modules", "use_rslora", "method", "layers_to_transform", "num_virtual_tokens", "prompt_init_text",
+            "bottleneck_size", "placement", "partial_layers");
+    static final java.util.Set<String> PUBLISH_IF_FIELDS = java.util.Set.of("min_eval_accuracy", "max_eval_loss_ratio",
+            "max_forgetting", "min_gain_over_baseline");
+    static final java.util.Set<String> DIAGNOSTICS_FIELDS = java.util.Set.of("reference_file", "layers", "max_examples");
+
     static JobRequest request(JsonNode body) {
+        KnownFields.check(body, "", JOB_FIELDS);
         JsonNode method = body.get("method");
         if (method != null && !method.isNull() && !method.isObject()) {
             throw Requests.bad("method", "'method' must be an object");
@@ -159,6 +172,14 @@ public class FineTuningJobsResource {
         JobRequest.Method m = null;
         if (method != null && method.isObject()) {
             String type = Requests.string(method, "type", false);
+            java.util.Set<String> methodFields = new java.util.HashSet<>(java.util.Set.of("type", "hyperparameters", "adapter"));
+            if (type != null) {
+                methodFields.add(type); // OpenAI's {"type": "supervised", "supervised": {...}}
+                if (method.path(type).isObject()) {
+                    KnownFields.check(method.get(type), "method." + type + ".", java.util.Set.of("hyperparameters"));
+                }
+            }
+            KnownFields.check(method, "method.", methodFields);
             JsonNode hyper = method.get("hyperparameters");
             // OpenAI nests them under the type: {"type":"supervised","supervised":{"hyperparameters":{...}}}
             if ((hyper == null || hyper.isNull()) && type != null && method.path(type).isObject()) {
@@ -177,6 +198,7 @@ public class FineTuningJobsResource {
             if (!gate.isObject()) {
                 throw Requests.bad("publish_if", "'publish_if' must be an object");
             }
+            KnownFields.check(gate, "publish_if.", PUBLISH_IF_FIELDS);
             publishIf = new JobRequest.PublishIf(optionalDouble(gate, "publish_if.", "min_eval_accuracy"),
                     optionalDouble(gate, "publish_if.", "max_eval_loss_ratio"),
                     optionalDouble(gate, "publish_if.", "max_forgetting"),
@@ -188,6 +210,7 @@ public class FineTuningJobsResource {
             if (!d.isObject()) {
                 throw Requests.bad("diagnostics", "'diagnostics' must be an object");
             }
+            KnownFields.check(d, "diagnostics.", DIAGNOSTICS_FIELDS);
             diagnostics = new JobRequest.Diagnostics(Requests.string(d, "reference_file", false),
                     DiagnosticsResource.layers(d, "diagnostics."), DiagnosticsResource.optionalInt(d, "diagnostics.", "max_examples"));
         }
@@ -204,6 +227,7 @@ public class FineTuningJobsResource {
         if (!h.isObject()) {
             throw Requests.bad("method.hyperparameters", "'hyperparameters' must be an object");
         }
+        KnownFields.check(h, p, HYPERPARAMETER_FIELDS);
         Integer epochs = optionalInt(h, p, "epochs");
         if (epochs == null) {
             epochs = optionalInt(h, p, "n_epochs"); // OpenAI's name
@@ -225,6 +249,7 @@ public class FineTuningJobsResource {
         if (!a.isObject()) {
             throw Requests.bad("method.adapter", "'adapter' must be an object");
         }
+        KnownFields.check(a, p, ADAPTER_FIELDS);
         List<String> targets = null;
         JsonNode t = a.get("target_modules");
         if (t != null && !t.isNull()) {

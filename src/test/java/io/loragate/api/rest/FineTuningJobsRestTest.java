@@ -1,6 +1,7 @@
 package io.loragate.api.rest;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -244,6 +245,35 @@ class FineTuningJobsRestTest {
         assertFalse(done.getBoolean("report.publish_if.passed"));
         assertTrue(done.getString("report.publish_if.reasons[0]").contains("max_eval_loss_ratio"));
         given().get("/v1/adapters/gated").then().statusCode(404);
+    }
+
+    /** Unknown fields are refused with the nearest known name, never ignored ("lr" used to train at the default). */
+    @Test
+    void unknownFieldsAreRefusedNamingTheNearestKnownOne() {
+        String file = upload("qa-strict.jsonl", promptCompletionSet());
+        given().contentType(ContentType.JSON).body(body(file, "x", 1, "").replace("\"learning_rate\"", "\"lr\""))
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("method.hyperparameters.lr"))
+                .body("error.message", containsString("did you mean 'learning_rate'?"));
+        given().contentType(ContentType.JSON).body(body(file, "x", 1, "").replace("\"training_file\"", "\"traning_file\""))
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("traning_file"))
+                .body("error.message", containsString("did you mean 'training_file'?"));
+        given().contentType(ContentType.JSON).body(body(file, "x", 1, "").replace("\"r\": 4", "\"rank\": 4"))
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("method.adapter.rank"))
+                .body("error.message", containsString("did you mean 'r'?"));
+        given().contentType(ContentType.JSON).body(body(file, "x", 1, ", \"publish_if\": {\"min_accuracy\": 0.5}"))
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("publish_if.min_accuracy"));
+        given().contentType(ContentType.JSON).body(body(file, "x", 1, "").replace("\"epochs\": 1", "\"epochs\": 1.5"))
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("method.hyperparameters.epochs"));
+        // OpenAI's nesting under the method's type is known, and checked too
+        given().contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \"" + file + "\", \"suffix\": \"x\","
+                + " \"method\": {\"type\": \"supervised\", \"supervised\": {\"hyperparameters\": {\"n_epochs\": 0}}}}")
+                .when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("method.hyperparameters.epochs"));
     }
 
     @Test
