@@ -34,6 +34,10 @@ public class DataModes {
     private static final Logger LOG = Logger.getLogger(DataModes.class);
     private static final boolean POSIX = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
 
+    /** The data directory's own folders, created at start-up. */
+    static final java.util.List<String> TOP_FOLDERS = java.util.List.of(AdapterRegistry.ADAPTERS_DIR, DatasetStore.FILES_DIR,
+            "jobs", AdapterRegistry.TMP_DIR);
+
     private static volatile Set<PosixFilePermission> fileMode = parse("600", "loragate.data.file-mode");
 
     private final LoragateConfig config;
@@ -58,6 +62,9 @@ public class DataModes {
         Path root = config.dataDir();
         try {
             Files.createDirectories(root);
+            for (String top : TOP_FOLDERS) { // made now, with the mode, rather than later with the umask
+                Files.createDirectories(root.resolve(top));
+            }
             Files.walkFileTree(root, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {

@@ -269,17 +269,20 @@ public class Tenants {
             // here) or waits for this transaction and then finds the tombstone
             long adapters = count(c, "SELECT COUNT(DISTINCT name) FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'", id);
             long files = count(c, "SELECT COUNT(*) FROM files WHERE tenant = ?", id);
-            if (adapters > 0 || files > 0) {
-                long fileBytes = count(c, "SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?", id);
-                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' still stores " + adapters
-                        + " adapter(s) and " + files + " file(s) (" + fileBytes + " bytes); delete them first");
-            }
             long unfinished = count(c, "SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN ('validating_files', 'queued',"
                     + " 'running')", id);
             int sweeps = runningSweeps(c, id);
+            List<String> why = new ArrayList<>();
+            if (adapters > 0 || files > 0) {
+                long fileBytes = count(c, "SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?", id);
+                why.add("still stores " + adapters + " adapter(s) and " + files + " file(s) (" + fileBytes
+                        + " bytes): delete them first");
+            }
             if (unfinished > 0 || sweeps > 0) {
-                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' has " + unfinished + " unfinished fine-tuning"
-                        + " job(s) and " + sweeps + " running sweep(s); cancel them first");
+                why.add("has " + unfinished + " unfinished fine-tuning job(s) and " + sweeps + " running sweep(s): cancel them first");
+            }
+            if (!why.isEmpty()) {
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' " + String.join("; and ", why));
             }
             return null;
         });
