@@ -57,7 +57,8 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
     public static StatusException toStatusException(Throwable t) {
         Throwable e = unwrap(t);
         if (e instanceof StatusException s) {
-            return new StatusException(redact(s.getStatus()), s.getTrailers());
+            Status redacted = redact(s.getStatus());
+            return redacted == s.getStatus() ? s : new StatusException(redacted, s.getTrailers());
         }
         if (e instanceof StatusRuntimeException s) {
             return new StatusException(redact(s.getStatus()), s.getTrailers());
@@ -104,8 +105,11 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
         };
     }
 
+    /** {@code s} itself when its description names no server path. */
     private static Status redact(Status s) {
-        return s.getDescription() == null ? s : s.withDescription(ErrorText.redact(s.getDescription()));
+        String d = s.getDescription();
+        String r = ErrorText.redact(d);
+        return d == null || d.equals(r) ? s : s.withDescription(r);
     }
 
     private static Throwable unwrap(Throwable t) {
