@@ -249,4 +249,33 @@ public interface LoragateConfig {
         /** Unfinished fine-tuning jobs; unset: {@code loragate.jobs.max-per-tenant}. */
         Optional<Integer> maxConcurrentJobs();
     }
+
+    /** Permissions of what loragate creates in the data directory (issue #14). */
+    DataSettings data();
+
+    interface DataSettings {
+        /**
+         * Octal permissions of files: set at start-up on every file in the data directory, and on
+         * the files loragate writes (staged uploads, adapter and dataset blobs).
+         */
+        @WithDefault("600")
+        String fileMode();
+
+        /** Octal permissions of folders: the data directory and every folder in it, set at start-up. */
+        @WithDefault("700")
+        String dirMode();
+    }
+
+    /** What {@code /q/metrics} shows, and to whom. */
+    MetricsSettings metrics();
+
+    interface MetricsSettings {
+        /** {@code /q/metrics} answers only with {@code Authorization: Bearer <admin key>} (401 without, 403 with a tenant's key). */
+        @WithDefault("false")
+        boolean requireAdminKey();
+
+        /** Per-tenant and per-adapter labels ({@code tenant}, {@code adapter}, the running/waiting adapter lists). */
+        @WithDefault("true")
+        boolean tenantLabels();
+    }
 }

@@ -27,8 +27,12 @@ public class EngineMetrics implements EngineObserver {
     private final MultiGauge loraInfo;
     private volatile Engine engine;
 
-    public EngineMetrics(MeterRegistry registry) {
+    /** {@code loragate.metrics.tenant-labels}: false leaves tenant and adapter names out of every label. */
+    private final boolean names;
+
+    public EngineMetrics(MeterRegistry registry, io.loragate.config.LoragateConfig config) {
         this.registry = registry;
+        this.names = config.metrics().tenantLabels();
         this.batchSize = DistributionSummary.builder("loragate_batch_size").description("sequences per decode step")
                 .publishPercentileHistogram().serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64).register(registry);
         this.prefillBatchSize = DistributionSummary.builder("loragate_prefill_batch_size")
@@ -55,8 +59,8 @@ public class EngineMetrics implements EngineObserver {
         }
         double now = System.currentTimeMillis() / 1000.0;
         loraInfo.register(List.of(MultiGauge.Row.of(Tags.of(
-                "running_lora_adapters", String.join(",", en.runningAdapters()),
-                "waiting_lora_adapters", String.join(",", en.waitingAdapters()),
+                "running_lora_adapters", names ? String.join(",", en.runningAdapters()) : "",
+                "waiting_lora_adapters", names ? String.join(",", en.waitingAdapters()) : "",
                 "max_lora", String.valueOf(en.settings().maxBatch())), now)), true);
         return now;
     }
@@ -70,20 +74,20 @@ public class EngineMetrics implements EngineObserver {
 
     @Override
     public void firstToken(String tenant, String adapterId, long nanos) {
-        Timer.builder("loragate_time_to_first_token_seconds").tag("tenant", tenant).tag("adapter", label(adapterId))
+        Timer.builder("loragate_time_to_first_token_seconds").tags(who(tenant, adapterId))
                 .publishPercentileHistogram().register(registry).record(Duration.ofNanos(nanos));
     }
 
     @Override
     public void finished(String tenant, String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
-        String a = label(adapterId);
-        Counter.builder("loragate_requests_total").tag("tenant", tenant).tag("adapter", a).tag("finish_reason", reason)
+        Tags a = who(tenant, adapterId);
+        Counter.builder("loragate_requests_total").tags(a).tag("finish_reason", reason)
                 .register(registry).increment();
-        Counter.builder("loragate_prompt_tokens_total").tag("tenant", tenant).tag("adapter", a).register(registry).increment(promptTokens);
-        Counter.builder("loragate_generation_tokens_total").tag("tenant", tenant).tag("adapter", a).register(registry)
+        Counter.builder("loragate_prompt_tokens_total").tags(a).register(registry).increment(promptTokens);
+        Counter.builder("loragate_generation_tokens_total").tags(a).register(registry)
                 .increment(generated);
         if (generated > 1 && decodeNanos > 0) {
-            Timer.builder("loragate_time_per_output_token_seconds").tag("tenant", tenant).tag("adapter", a).publishPercentileHistogram()
+            Timer.builder("loragate_time_per_output_token_seconds").tags(a).publishPercentileHistogram()
                     .register(registry).record(Duration.ofNanos(decodeNanos / (generated - 1)));
         }
     }
@@ -94,6 +98,10 @@ public class EngineMetrics implements EngineObserver {
      * life — the soak benchmark counted 13,000 lines in /q/metrics after 10 minutes; names are bounded
      * by the tenants' adapter quotas.
      */
+    private Tags who(String tenant, String adapterId) {
+        return names ? Tags.of("tenant", tenant, "adapter", label(adapterId)) : Tags.empty();
+    }
+
     static String label(String adapterId) {
         if (adapterId == null) {
             return "base";

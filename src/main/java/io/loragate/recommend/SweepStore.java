@@ -47,15 +47,23 @@ public class SweepStore {
             List<SweepRecord.Entry> entries) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         run("create a sweep", c -> {
-            try (PreparedStatement s = c.prepareStatement("INSERT INTO sweeps (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")) {
-                s.setString(1, id);
-                s.setString(2, tenant);
-                s.setString(3, requestJson);
-                s.setString(4, recommendationJson);
-                s.setString(5, json(entries));
-                s.setString(6, Sweeps.RUNNING);
-                s.setObject(7, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-                s.executeUpdate();
+            c.setAutoCommit(false);
+            try {
+                io.loragate.registry.Tenants.requireAlive(c, tenant); // a sweep of a deleted tenant would start its jobs
+                try (PreparedStatement s = c.prepareStatement("INSERT INTO sweeps (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")) {
+                    s.setString(1, id);
+                    s.setString(2, tenant);
+                    s.setString(3, requestJson);
+                    s.setString(4, recommendationJson);
+                    s.setString(5, json(entries));
+                    s.setString(6, Sweeps.RUNNING);
+                    s.setObject(7, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+                    s.executeUpdate();
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
             }
             return null;
         });

@@ -268,13 +268,13 @@ public class AdapterCache {
         Path folder = registry.folder(v);
         Path weights = folder.resolve(LoraAdapter.WEIGHTS_FILE);
         if (!Files.isRegularFile(weights) || !Files.isRegularFile(folder.resolve(io.loragate.adapter.PeftConfig.FILE_NAME))) {
-            String msg = "adapter " + v.id() + ": its files are missing from " + folder;
+            String msg = "adapter " + v.id() + ": its files are missing from the data directory";
             registry.markErrored(v, msg);
             throw new LoragateException(Kind.DATA_LOSS, msg);
         }
         String sha = AdapterRegistry.sha256(weights);
         if (!sha.equals(v.sha256())) {
-            String msg = "adapter " + v.id() + ": " + weights + " has sha256 " + sha + " but " + v.sha256()
+            String msg = "adapter " + v.id() + ": its " + LoraAdapter.WEIGHTS_FILE + " has sha256 " + sha + " but " + v.sha256()
                     + " was registered; the file is corrupted and the version is marked errored";
             registry.markErrored(v, msg);
             throw new LoragateException(Kind.DATA_LOSS, msg);

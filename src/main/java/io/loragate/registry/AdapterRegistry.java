@@ -200,9 +200,23 @@ public class AdapterRegistry {
         for (int attempt = 1; ; attempt++) {
             try (Connection c = db.getConnection()) {
                 c.setAutoCommit(true);
+                if (Tenants.isDeleted(c, tenant)) {
+                    throw Tenants.gone(tenant);
+                }
                 insertAdapterIfAbsent(c, tenant, name, now);
                 c.setAutoCommit(false);
                 try {
+                    // the tenant's row first (the lock order of a tenant's deletion): deleted meanwhile, nothing is published
+                    try {
+                        Tenants.requireAlive(c, tenant);
+                    } catch (LoragateException gone) {
+                        rollback(c);
+                        c.setAutoCommit(true);
+                        update(c, "DELETE FROM adapters WHERE tenant = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM"
+                                + " adapter_versions v WHERE v.tenant = adapters.tenant AND v.name = adapters.name)", tenant, name);
+                        c.setAutoCommit(false);
+                        throw gone;
+                    }
                     Integer active = lockAdapter(c, tenant, name);
                     int version = maxVersion(c, tenant, name) + 1;
                     Path target = versionDir(tenant, name, version);
@@ -519,7 +533,8 @@ public class AdapterRegistry {
     public void markErrored(AdapterVersion v, String error) {
         try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement("UPDATE adapter_versions"
                 + " SET state = 'errored', error = ? WHERE tenant = ? AND name = ? AND version = ? AND state = 'ready'")) {
-            s.setString(1, error.length() > 2000 ? error.substring(0, 2000) : error);
+            String shown = io.loragate.config.ErrorText.redact(error); // listed to the tenant: no server paths
+            s.setString(1, shown.length() > 2000 ? shown.substring(0, 2000) : shown);
             s.setString(2, v.tenant());
             s.setString(3, v.name());
             s.setInt(4, v.version());
@@ -663,13 +678,28 @@ public class AdapterRegistry {
         }
     }
 
-    private static Integer parseVersion(String s) {
-        if (s.isEmpty() || s.length() > 9 || !s.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+    /**
+     * The one parser of version numbers (in {@code name@version}, folder names, query parameters):
+     * 1 to 9 decimal digits without sign, spaces or leading zeros, so that every version has exactly
+     * one spelling. Answers null for anything else ({@code name@01} is no adapter id anywhere).
+     */
+    public static Integer parseVersion(String s) {
+        if (s == null || !CANONICAL_VERSION.matcher(s).matches()) {
             return null;
         }
-        int v = Integer.parseInt(s);
-        return v >= 1 ? v : null;
+        return Integer.parseInt(s);
     }
+
+    /** {@link #parseVersion}, throwing {@link NumberFormatException} instead of answering null. */
+    public static int versionNumber(String s) {
+        Integer v = parseVersion(s);
+        if (v == null) {
+            throw new NumberFormatException("not a version number: " + s);
+        }
+        return v;
+    }
+
+    private static final Pattern CANONICAL_VERSION = Pattern.compile("[1-9][0-9]{0,8}");
 
     private static LoragateException notFound(String adapterId) {
         return new LoragateException(Kind.NOT_FOUND, "adapter '" + adapterId + "' not found");
@@ -750,7 +780,8 @@ public class AdapterRegistry {
     private static String copy(Path src, Path dst, MessageDigest md) throws IOException {
         byte[] buf = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(src);
-                FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                FileChannel out = FileChannel.open(dst, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                        DataModes.fileAttributes())) {
             for (int n; (n = in.read(buf)) > 0; ) {
                 if (md != null) {
                     md.update(buf, 0, n);

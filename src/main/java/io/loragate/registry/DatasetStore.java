@@ -128,7 +128,8 @@ public class DatasetStore {
 
         private Staging(Path path) throws IOException {
             this.path = path;
-            this.out = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            this.out = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    DataModes.fileAttributes());
         }
 
         /** Appends bytes of the upload; refuses (and deletes the file) once a limit is crossed. */
@@ -269,6 +270,7 @@ public class DatasetStore {
             staged.close(); // drops the staged copy when the blob was already there
             try {
                 Jdbc.inTransaction(db, "record file " + file.id(), c -> {
+                    Tenants.requireAlive(c, tenant); // deleted meanwhile: no row, and the blob goes below
                     insert(c, file);
                     return null;
                 });

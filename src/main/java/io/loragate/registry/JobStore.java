@@ -88,6 +88,7 @@ public class JobStore {
         String id = "ftjob-" + HexFormat.of().formatHex(randomBytes(12));
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return inTransaction("create a job", c -> {
+            Tenants.requireAlive(c, tenant); // a job of a deleted tenant would outlive it
             try (PreparedStatement s = c.prepareStatement("INSERT INTO jobs (id, tenant, model, training_file, validation_file,"
                     + " suffix, seed, method, publish_if, activate, status, created, diagnostics)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -213,7 +214,7 @@ public class JobStore {
                     s.setObject(i++, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
                 }
                 if (isFinal(to)) {
-                    s.setString(i++, truncate(error, 4000));
+                    s.setString(i++, truncate(io.loragate.config.ErrorText.redact(error), 4000));
                     s.setString(i++, fineTunedModel);
                 }
                 s.setString(i, id);
@@ -381,7 +382,7 @@ public class JobStore {
             s.setObject(3, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
             s.setString(4, level);
             s.setString(5, type);
-            s.setString(6, truncate(message, 4000));
+            s.setString(6, truncate(io.loragate.config.ErrorText.redact(message), 4000));
             s.setString(7, data);
             s.setString(8, status);
             s.executeUpdate();

@@ -5,6 +5,7 @@ import io.loragate.model.LoragateException;
 import io.loragate.model.LoragateException.Kind;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -86,13 +87,13 @@ public class Tenants {
     private final Map<String, KeyEntry> keys = new ConcurrentHashMap<>();      // key id -> entry
     private final Map<String, Tenant> tenants = new ConcurrentHashMap<>();     // id -> tenant
     private final java.util.Set<String> deleted = ConcurrentHashMap.newKeySet(); // tombstoned ids, never reissued
-    private final JobStore jobs;
+    private final Event<Deleted> deletedEvents;
     private final Map<String, Object> quotaLocks = new ConcurrentHashMap<>();
     private volatile boolean loaded;
 
-    public Tenants(DataSource db, LoragateConfig config, JobStore jobs) {
+    public Tenants(DataSource db, LoragateConfig config, Event<Deleted> deletedEvents) {
         this.db = db;
-        this.jobs = jobs;
+        this.deletedEvents = deletedEvents;
         this.config = config;
         this.adminSha256 = config.auth().adminKeySha256().map(h -> {
             try {
@@ -243,28 +244,45 @@ public class Tenants {
      * Deletes a tenant (its key stops working at once). Refused while it still stores adapters or
      * files (deleting a tenant never deletes data behind the admin's back) and while it has unfinished
      * jobs or running sweeps (they would publish for a tenant that is gone). The row stays as a
-     * tombstone: the id is never issued again, so nothing recorded under it reaches a new tenant.
+     * tombstone: the id is never issued again. What is left of the tenant (deleted adapter versions,
+     * finished jobs with their events and checkpoints, sweeps) is purged once the deletion is
+     * committed ({@link Deleted}, observed by {@link TenantPurge}).
+     *
+     * <p>Atomic with respect to work in flight: the deletion locks the tenant's row first and counts
+     * what the tenant stores in that same transaction, and every publication (an adapter version, a
+     * file, a job, a sweep) locks the same row with {@link #requireAlive} in the transaction that
+     * inserts its row. Whichever commits first wins: a publication that came first makes the deletion
+     * refuse; one that comes after finds the tombstone and publishes nothing.
      */
     public synchronized void delete(String id) {
         Tenant t = get(id);
-        Usage u = usage(id);
-        if (u.adapters() > 0 || u.fileBytes() > 0 || hasFiles(id)) {
-            throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' still stores " + u.adapters()
-                    + " adapter(s) and " + u.fileBytes() + " bytes of files; delete them first");
-        }
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        // a job or sweep still going would publish adapters (or start jobs) for a tenant that is gone
-        int unfinished = jobs.activeCount(id);
         Jdbc.inTransaction(db, "delete tenant " + id, c -> {
-            int sweeps = runningSweeps(c, id);
-            if (unfinished > 0 || sweeps > 0) {
-                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' has " + unfinished + " unfinished fine-tuning"
-                        + " job(s) and " + sweeps + " running sweep(s); cancel them first");
-            }
-            try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET deleted = ? WHERE id = ?")) {
+            try (PreparedStatement s = c.prepareStatement("UPDATE tenants SET deleted = ? WHERE id = ? AND deleted IS NULL")) {
                 s.setTimestamp(1, Timestamp.from(now));
                 s.setString(2, id);
-                s.executeUpdate();
+                if (s.executeUpdate() == 0) {
+                    throw new LoragateException(Kind.NOT_FOUND, "tenant '" + id + "' not found");
+                }
+            }
+            // counted under the row lock taken above: a publication either committed before (counted
+            // here) or waits for this transaction and then finds the tombstone
+            long adapters = count(c, "SELECT COUNT(DISTINCT name) FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'", id);
+            long files = count(c, "SELECT COUNT(*) FROM files WHERE tenant = ?", id);
+            long unfinished = count(c, "SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN ('validating_files', 'queued',"
+                    + " 'running')", id);
+            int sweeps = runningSweeps(c, id);
+            List<String> why = new ArrayList<>();
+            if (adapters > 0 || files > 0) {
+                long fileBytes = count(c, "SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?", id);
+                why.add("still stores " + adapters + " adapter(s) and " + files + " file(s) (" + fileBytes
+                        + " bytes): delete them first");
+            }
+            if (unfinished > 0 || sweeps > 0) {
+                why.add("has " + unfinished + " unfinished fine-tuning job(s) and " + sweeps + " running sweep(s): cancel them first");
+            }
+            if (!why.isEmpty()) {
+                throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' " + String.join("; and ", why));
             }
             return null;
         });
@@ -272,6 +290,53 @@ public class Tenants {
         tenants.remove(id);
         deleted.add(id);
         LOG.infof("deleted tenant %s", id);
+        deletedEvents.fire(new Deleted(id));
+    }
+
+    /** Fired (synchronously) once a tenant's deletion is committed. */
+    public record Deleted(String tenant) {
+    }
+
+    /**
+     * In a transaction that is about to publish something of {@code tenant} (insert its row): locks
+     * the tenant's row until that transaction ends and refuses (UNAUTHENTICATED: its key is gone too)
+     * when the tenant was deleted. A tenant without a row (the {@code default} tenant while
+     * authentication is off) cannot be deleted and passes.
+     */
+    public static void requireAlive(Connection c, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT deleted FROM tenants WHERE id = ? FOR UPDATE")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                if (r.next() && r.getTimestamp(1) != null) {
+                    throw gone(tenant);
+                }
+            }
+        }
+    }
+
+    /** Whether {@code tenant} was deleted (a tombstone row), read without a lock. */
+    public static boolean isDeleted(Connection c, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT deleted FROM tenants WHERE id = ?")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                return r.next() && r.getTimestamp(1) != null;
+            }
+        }
+    }
+
+    /** The error of a publication for a deleted tenant. */
+    public static LoragateException gone(String tenant) {
+        return new LoragateException(Kind.UNAUTHENTICATED, "tenant '" + tenant + "' was deleted; nothing was stored");
+    }
+
+    private static long count(Connection c, String sql, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
     }
 
     /** Replaces a tenant's quota overrides (null fields: the configured default). */
@@ -365,18 +430,6 @@ public class Tenants {
                     + " AND state <> 'deleted'")) {
                 s.setString(1, tenant);
                 s.setString(2, name);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    return r.getLong(1) > 0;
-                }
-            }
-        });
-    }
-
-    private boolean hasFiles(String tenant) {
-        return Jdbc.inTransaction(db, "count the files of " + tenant, c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM files WHERE tenant = ?")) {
-                s.setString(1, tenant);
                 try (ResultSet r = s.executeQuery()) {
                     r.next();
                     return r.getLong(1) > 0;

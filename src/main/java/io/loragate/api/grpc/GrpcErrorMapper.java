@@ -5,6 +5,7 @@ import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import io.loragate.config.ErrorText;
 import io.loragate.model.LoragateException;
 import io.quarkus.grpc.ExceptionHandler;
 import io.quarkus.grpc.ExceptionHandlerProvider;
@@ -56,10 +57,11 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
     public static StatusException toStatusException(Throwable t) {
         Throwable e = unwrap(t);
         if (e instanceof StatusException s) {
-            return s;
+            Status redacted = redact(s.getStatus());
+            return redacted == s.getStatus() ? s : new StatusException(redacted, s.getTrailers());
         }
         if (e instanceof StatusRuntimeException s) {
-            return new StatusException(s.getStatus(), s.getTrailers());
+            return new StatusException(redact(s.getStatus()), s.getTrailers());
         }
         if (e instanceof LoragateException le) {
             Status.Code code = code(le.kind());
@@ -73,13 +75,13 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
             if (le.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED) {
                 trailers.put(RETRY_AFTER, String.valueOf(Math.max(1, le.retryAfterSeconds())));
             }
-            return Status.fromCode(code).withDescription(le.getMessage()).asException(trailers);
+            return Status.fromCode(code).withDescription(ErrorText.redact(le.getMessage())).asException(trailers);
         }
         if (e instanceof CancellationException) {
             return Status.CANCELLED.withDescription("request cancelled").asException();
         }
         if (e instanceof IllegalArgumentException) {
-            return Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
+            return Status.INVALID_ARGUMENT.withDescription(ErrorText.redact(e.getMessage())).asException();
         }
         LOG.error("unexpected failure in a gRPC call", e);
         return Status.INTERNAL.withDescription("internal error: " + e.getClass().getSimpleName()).asException();
@@ -101,6 +103,13 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
             case INTERNAL -> Status.Code.INTERNAL;
             case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
         };
+    }
+
+    /** {@code s} itself when its description names no server path. */
+    private static Status redact(Status s) {
+        String d = s.getDescription();
+        String r = ErrorText.redact(d);
+        return d == null || d.equals(r) ? s : s.withDescription(r);
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -162,7 +162,7 @@ public class AdaptersResource {
             return null;
         }
         try {
-            int v = Integer.parseInt(s.trim());
+            int v = io.loragate.registry.AdapterRegistry.versionNumber(s); // no spaces, no leading zeros
             if (v >= 1) {
                 return v;
             }

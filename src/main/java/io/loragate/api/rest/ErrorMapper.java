@@ -91,7 +91,7 @@ public class ErrorMapper {
 
     static Response.ResponseBuilder body(int status, String message, String type, String param, String code) {
         Map<String, Object> err = new LinkedHashMap<>();
-        err.put("message", message);
+        err.put("message", io.loragate.config.ErrorText.redact(message)); // never a server path
         err.put("type", type);
         err.put("param", param);
         err.put("code", code);
