@@ -289,12 +289,21 @@ public class JobStore {
 
     /** The tenant's job's events after {@code afterSeq}, oldest first, at most {@code limit}. */
     public List<JobEventRecord> events(String tenant, String id, long afterSeq, int limit) {
+        return events(tenant, id, "seq > ? ORDER BY seq", afterSeq, limit);
+    }
+
+    /** The tenant's job's events before {@code beforeSeq}, newest first, at most {@code limit}. */
+    public List<JobEventRecord> eventsBefore(String tenant, String id, long beforeSeq, int limit) {
+        return events(tenant, id, "seq < ? ORDER BY seq DESC", beforeSeq, limit);
+    }
+
+    private List<JobEventRecord> events(String tenant, String id, String whereAndOrder, long seq, int limit) {
         get(tenant, id);
         return inTransaction("read events of " + id, c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT job_id, seq, created, level, type, message, data, status"
-                    + " FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")) {
+                    + " FROM job_events WHERE job_id = ? AND " + whereAndOrder + " LIMIT ?")) {
                 s.setString(1, id);
-                s.setLong(2, afterSeq);
+                s.setLong(2, seq);
                 s.setInt(3, limit);
                 List<JobEventRecord> out = new ArrayList<>();
                 try (ResultSet r = s.executeQuery()) {

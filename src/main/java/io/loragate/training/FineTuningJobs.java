@@ -248,6 +248,14 @@ public class FineTuningJobs {
         return store.events(tenant, id, afterSeq, limit);
     }
 
+    /** Events before {@code beforeSeq} ({@link Long#MAX_VALUE}: from the newest), newest first, as OpenAI's API pages them. */
+    public List<JobEventRecord> eventsNewestFirst(String tenant, String id, long beforeSeq, int limit) {
+        if (limit < 1 || limit > 1000) {
+            throw bad("limit", "limit must be in [1, 1000], was " + limit);
+        }
+        return store.eventsBefore(tenant, id, beforeSeq, limit);
+    }
+
     /** The event sequence number of a public event id of this job (for {@code after} cursors). */
     public static long eventSeq(String jobId, String eventId) {
         if (eventId == null || eventId.isEmpty()) {

@@ -24,7 +24,7 @@ import java.util.Map;
 
 /**
  * OpenAI-compatible fine-tuning jobs (DESIGN.md): create, list (paged, newest first), get, cancel,
- * events (oldest first after a cursor) and checkpoints. Every call is scoped by the caller's tenant.
+ * events (newest first, before a cursor) and checkpoints. Every call is scoped by the caller's tenant.
  */
 @Path("/v1/fine_tuning/jobs")
 @Produces(MediaType.APPLICATION_JSON)
@@ -66,14 +66,18 @@ public class FineTuningJobsResource {
         return job(jobs.cancel(tenants.tenant(), id));
     }
 
-    /** Events oldest first; {@code after} is the last event id of the previous page. */
+    /**
+     * Events newest first, as OpenAI's API pages them (so {@code list_events(limit=3)} shows the last
+     * three); {@code after} is the last (oldest) event id of the previous page.
+     */
     @GET
     @Path("{id}/events")
     public Map<String, Object> events(@PathParam("id") String id, @QueryParam("limit") @DefaultValue("100") int limit,
             @QueryParam("after") String after) {
         String tenant = tenants.tenant();
         jobs.get(tenant, id);
-        List<JobEventRecord> page = jobs.events(tenant, id, FineTuningJobs.eventSeq(id, after), Math.min(limit, 999) + 1);
+        long before = after == null || after.isEmpty() ? Long.MAX_VALUE : FineTuningJobs.eventSeq(id, after);
+        List<JobEventRecord> page = jobs.eventsNewestFirst(tenant, id, before, Math.min(limit, 999) + 1);
         List<Object> data = new ArrayList<>();
         for (int i = 0; i < Math.min(limit, page.size()); i++) {
             data.add(event(page.get(i)));

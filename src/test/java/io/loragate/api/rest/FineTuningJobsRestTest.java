@@ -156,7 +156,10 @@ class FineTuningJobsRestTest {
         // events: created, validated, started, per-step metrics, evaluation, published
         JsonPath events = given().queryParam("limit", 1000).get("/v1/fine_tuning/jobs/" + id + "/events")
                 .then().statusCode(200).extract().jsonPath();
-        List<Map<String, Object>> data = events.getList("data");
+        List<Map<String, Object>> newestFirst = events.getList("data");
+        assertEquals("succeeded", newestFirst.get(0).get("status"), "newest first, as OpenAI's API pages events");
+        List<Map<String, Object>> data = new java.util.ArrayList<>(newestFirst);
+        java.util.Collections.reverse(data);
         assertEquals("validating_files", data.get(0).get("status"));
         long metrics = data.stream().filter(e -> "metrics".equals(e.get("type"))).count();
         assertTrue(metrics >= done.getLong("progress.total_steps"), "a metrics event per step");
@@ -166,11 +169,16 @@ class FineTuningJobsRestTest {
         assertNotNull(first.get("learning_rate"));
         assertNotNull(first.get("tokens_per_second"));
         assertEquals("succeeded", data.get(data.size() - 1).get("status"));
-        // paging with the cursor
-        String second = (String) data.get(1).get("id");
-        given().queryParam("after", (String) data.get(0).get("id")).queryParam("limit", 1)
+        // paging with the cursor: the first page holds the newest events, the next one those before its last
+        given().queryParam("limit", 3).get("/v1/fine_tuning/jobs/" + id + "/events")
+                .then().statusCode(200).body("data.id", equalTo(newestFirst.subList(0, 3).stream().map(e -> e.get("id")).toList()))
+                .body("has_more", equalTo(true));
+        given().queryParam("after", (String) newestFirst.get(2).get("id")).queryParam("limit", 1)
                 .get("/v1/fine_tuning/jobs/" + id + "/events")
-                .then().statusCode(200).body("data[0].id", equalTo(second)).body("has_more", equalTo(true));
+                .then().statusCode(200).body("data[0].id", equalTo(newestFirst.get(3).get("id"))).body("has_more", equalTo(true));
+        given().queryParam("after", (String) data.get(1).get("id")).queryParam("limit", 5)
+                .get("/v1/fine_tuning/jobs/" + id + "/events")
+                .then().statusCode(200).body("data.id", equalTo(List.of(data.get(0).get("id")))).body("has_more", equalTo(false));
 
         JsonPath ckpts = given().get("/v1/fine_tuning/jobs/" + id + "/checkpoints").then().statusCode(200).extract().jsonPath();
         assertFalse(ckpts.getList("data").isEmpty());
