@@ -38,14 +38,40 @@ public class Datasets {
     private static final long BASE_WAIT_SECONDS = 60;
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Seconds a client refused for too many validations at once is told to wait. */
+    static final long VALIDATION_RETRY_SECONDS = 5;
+
     private final DatasetStore store;
     private final ResidentModel resident;
     private final LoragateConfig config;
+    private final DatasetParser.LineLimits lineLimits;
+    private final java.util.concurrent.Semaphore validations;
 
     public Datasets(DatasetStore store, ResidentModel resident, LoragateConfig config) {
         this.store = store;
         this.resident = resident;
         this.config = config;
+        LoragateConfig.FileSettings f = config.files();
+        this.lineLimits = new DatasetParser.LineLimits(f.maxMessagesPerLine(), f.maxLineDepth(), f.maxLabels());
+        this.validations = new java.util.concurrent.Semaphore(Math.max(1, f.maxConcurrentValidations()));
+    }
+
+    /**
+     * Runs a validation under the process-wide bound on concurrent ones: beyond
+     * {@code loragate.files.max-concurrent-validations} it is refused at once (RESOURCE_EXHAUSTED,
+     * Retry-After), so that hostile uploads cannot multiply the memory one validation may take.
+     */
+    private <T> T validating(java.util.function.Supplier<T> work) {
+        if (!validations.tryAcquire()) {
+            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "too many dataset validations running ("
+                    + config.files().maxConcurrentValidations() + ", loragate.files.max-concurrent-validations); retry later")
+                    .withParam("file").retryAfter(VALIDATION_RETRY_SECONDS);
+        }
+        try {
+            return work.get();
+        } finally {
+            validations.release();
+        }
     }
 
     /**
@@ -95,7 +121,7 @@ public class Datasets {
         /** Validates the complete file and stores it with its report. */
         public DatasetFile commit() {
             staging.finish();
-            DatasetReport report = parser().validate(staging.path(), defaultMaxLength());
+            DatasetReport report = validating(() -> parser().validate(staging.path(), defaultMaxLength()));
             StoredFile f = store.publish(tenant, staging, filename, PURPOSE, toJson(report));
             LOG.infof("stored dataset %s/%s (%s, %d bytes, %s, %d examples, %d bad lines)", tenant, f.id(), filename,
                     f.bytes(), report.format(), report.examples(), report.errorCount());
@@ -163,7 +189,7 @@ public class Datasets {
         if (stored != null && stored.maxLength() == maxLength) {
             return stored;
         }
-        return readable(id, () -> parser().validate(store.blob(f), maxLength));
+        return readable(id, () -> validating(() -> parser().validate(store.blob(f), maxLength)));
     }
 
     /** {@code loragate.training.max-seq-length}: the length stored reports count truncation at. */
@@ -175,7 +201,7 @@ public class Datasets {
 
     private DatasetParser parser() {
         resident.awaitModel(BASE_WAIT_SECONDS);
-        return new DatasetParser(resident.tokenizer(), resident.chatTemplate());
+        return new DatasetParser(resident.tokenizer(), resident.chatTemplate(), lineLimits);
     }
 
     /** A file deleted while it is being read is simply not found. */
