@@ -345,7 +345,7 @@ public final class DatasetParser {
                 }
                 if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
                     if (++depth > limits.maxDepth()) {
-                        return "nested deeper than " + limits.maxDepth() + " levels (loragate.files.max-line-depth)";
+                        return "nesting depth over " + limits.maxDepth() + " (loragate.files.max-line-depth)";
                     }
                     if (t == JsonToken.START_ARRAY && depth == 2 && "messages".equals(field)) {
                         messagesDepth = 2;

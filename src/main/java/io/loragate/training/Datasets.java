@@ -38,14 +38,11 @@ public class Datasets {
     private static final long BASE_WAIT_SECONDS = 60;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Seconds a client refused for too many validations at once is told to wait. */
-    static final long VALIDATION_RETRY_SECONDS = 5;
-
     private final DatasetStore store;
     private final ResidentModel resident;
     private final LoragateConfig config;
     private final DatasetParser.LineLimits lineLimits;
-    private final java.util.concurrent.Semaphore validations;
+    private final ValidationGate validations;
 
     public Datasets(DatasetStore store, ResidentModel resident, LoragateConfig config) {
         this.store = store;
@@ -53,25 +50,12 @@ public class Datasets {
         this.config = config;
         LoragateConfig.FileSettings f = config.files();
         this.lineLimits = new DatasetParser.LineLimits(f.maxMessagesPerLine(), f.maxLineDepth(), f.maxLabels());
-        this.validations = new java.util.concurrent.Semaphore(Math.max(1, f.maxConcurrentValidations()));
+        this.validations = new ValidationGate(f.maxConcurrentValidations());
     }
 
-    /**
-     * Runs a validation under the process-wide bound on concurrent ones: beyond
-     * {@code loragate.files.max-concurrent-validations} it is refused at once (RESOURCE_EXHAUSTED,
-     * Retry-After), so that hostile uploads cannot multiply the memory one validation may take.
-     */
-    private <T> T validating(java.util.function.Supplier<T> work) {
-        if (!validations.tryAcquire()) {
-            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "too many dataset validations running ("
-                    + config.files().maxConcurrentValidations() + ", loragate.files.max-concurrent-validations); retry later")
-                    .withParam("file").retryAfter(VALIDATION_RETRY_SECONDS);
-        }
-        try {
-            return work.get();
-        } finally {
-            validations.release();
-        }
+    /** The bound on validations running at once ({@code loragate.files.max-concurrent-validations}). */
+    public ValidationGate validationGate() {
+        return validations;
     }
 
     /**
@@ -121,7 +105,7 @@ public class Datasets {
         /** Validates the complete file and stores it with its report. */
         public DatasetFile commit() {
             staging.finish();
-            DatasetReport report = validating(() -> parser().validate(staging.path(), defaultMaxLength()));
+            DatasetReport report = validations.run(() -> parser().validate(staging.path(), defaultMaxLength()));
             StoredFile f = store.publish(tenant, staging, filename, PURPOSE, toJson(report));
             LOG.infof("stored dataset %s/%s (%s, %d bytes, %s, %d examples, %d bad lines)", tenant, f.id(), filename,
                     f.bytes(), report.format(), report.examples(), report.errorCount());
@@ -189,7 +173,7 @@ public class Datasets {
         if (stored != null && stored.maxLength() == maxLength) {
             return stored;
         }
-        return readable(id, () -> validating(() -> parser().validate(store.blob(f), maxLength)));
+        return readable(id, () -> validations.run(() -> parser().validate(store.blob(f), maxLength)));
     }
 
     /** {@code loragate.training.max-seq-length}: the length stored reports count truncation at. */

@@ -26,15 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
  * allowed) minus RSS before must stay under {@link #PEAK_GROWTH_BOUND}, and the request must have
  * run as ceil(50 / (4096 / 512)) = 7 micro-batches, none over the budget.
  *
- * <p>Measured (1 intra-op thread, loaded 2-core machine): with the 4096-token budget the peak grows by
- * ~0.3 GiB per request; one forward of all 50 rows (the pre-fix path, {@code
- * -Dloragate.test.unbatched=true} prints it) grew by ~4 GiB. The bound is about twice the measured
- * micro-batched growth and far below the unbatched one.
+ * <p>Measured (1 intra-op thread, loaded 2-core machine): with the 4096-token budget the peak grew by
+ * 486 MiB (embeddings) and 408 MiB (classification); one forward of all 50 rows (the pre-fix path,
+ * {@code -Dloragate.test.unbatched=true} measures it after the assertions) grew by 3262 MiB. The
+ * bound, 1 GiB, is about twice the micro-batched growth and a third of the unbatched one.
  */
 class EncoderPeakMemoryTest {
 
     static final long BUDGET = 4096;
-    static final long PEAK_GROWTH_BOUND = 768L << 20;
+    static final long PEAK_GROWTH_BOUND = 1L << 30;
 
     @TempDir
     static Path dir;
@@ -52,24 +52,22 @@ class EncoderPeakMemoryTest {
             }
             AdapterHook head = headOf(3, model.config().hiddenSize());
             model.embed(ids.subList(0, 8), EncoderModel.Pooling.MEAN, AdapterHook.NONE, BUDGET); // warm-up: one micro-batch
-            model.classify(ids.subList(0, 8), head, 3, BUDGET);
 
             long forwards = model.inferenceForwards();
             long[] embed = measure(() -> model.embed(ids, EncoderModel.Pooling.MEAN, AdapterHook.NONE, BUDGET));
             long[] classify = measure(() -> model.classify(ids, head, 3, BUDGET));
             System.out.printf("encoder peak memory, 50 x 512 tokens, budget %d: embeddings +%d MiB (%d ms), "
                     + "classification +%d MiB (%d ms)%n", BUDGET, embed[0] >> 20, embed[1], classify[0] >> 20, classify[1]);
-            if (Boolean.getBoolean("loragate.test.unbatched")) {
-                long[] whole = measure(() -> model.embed(ids, EncoderModel.Pooling.MEAN, AdapterHook.NONE));
-                System.out.printf("encoder peak memory, 50 x 512 tokens, one forward: embeddings +%d MiB (%d ms)%n",
-                        whole[0] >> 20, whole[1]);
-            }
-
             assertEquals(2 * EncoderBatches.plan(ids, BUDGET).size(), model.inferenceForwards() - forwards);
             assertEquals(7, EncoderBatches.plan(ids, BUDGET).size());
             assertTrue(model.largestForwardTokens() <= BUDGET, "a forward of " + model.largestForwardTokens() + " tokens");
             assertTrue(embed[0] < PEAK_GROWTH_BOUND, "embeddings: peak RSS grew by " + (embed[0] >> 20) + " MiB");
             assertTrue(classify[0] < PEAK_GROWTH_BOUND, "classification: peak RSS grew by " + (classify[0] >> 20) + " MiB");
+            if (Boolean.getBoolean("loragate.test.unbatched")) { // the reference: one forward of all 50 rows (~4 GiB)
+                long[] whole = measure(() -> model.embed(ids, EncoderModel.Pooling.MEAN, AdapterHook.NONE));
+                System.out.printf("encoder peak memory, 50 x 512 tokens, one forward: embeddings +%d MiB (%d ms)%n",
+                        whole[0] >> 20, whole[1]);
+            }
         }
     }
 
