@@ -82,6 +82,25 @@ public interface LoragateConfig {
         /** Most lines (blank ones included) a dataset file may have. */
         @WithDefault("1000000")
         long maxLines();
+
+        /** Most chat messages in one dataset line; a longer chat is a bad line naming this key. */
+        @WithDefault("1000")
+        int maxMessagesPerLine();
+
+        /** Deepest nesting of arrays and objects in one dataset line (a chat line nests 3 deep); deeper is a bad line. */
+        @WithDefault("16")
+        int maxLineDepth();
+
+        /** Most distinct classification labels in one dataset file; a line bringing one more is a bad line. */
+        @WithDefault("1000")
+        int maxLabels();
+
+        /**
+         * Dataset validations (uploads, reports recounted for another max_length) running at once in
+         * this process; one more is refused with 429 / RESOURCE_EXHAUSTED and {@code Retry-After}.
+         */
+        @WithDefault("2")
+        int maxConcurrentValidations();
     }
 
     interface TrainingSettings {
@@ -132,6 +151,14 @@ public interface LoragateConfig {
         /** Embedding and classification batches waiting at most. */
         @WithDefault("256")
         int maxTasks();
+
+        /**
+         * Padded tokens (rows × longest row) one encoder forward of an embeddings or classification
+         * request holds at most; a larger request runs in several micro-batches, longest rows first
+         * (a single row longer than this runs alone).
+         */
+        @WithDefault("4096")
+        int encoderBatchTokens();
 
         /** A step running longer than this marks the engine stuck (liveness DOWN). */
         @WithDefault("60s")

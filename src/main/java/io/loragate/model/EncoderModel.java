@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * BERT encoders ({@code BertModel}, {@code BertForSequenceClassification}): word + position +
@@ -40,6 +41,8 @@ public final class EncoderModel extends BaseModel {
     private final NDArray poolerB;
     private final NDArray classifierW; // (labels, hidden) or null
     private final NDArray classifierB;
+    private final AtomicLong inferenceForwards = new AtomicLong();
+    private final AtomicLong largestForward = new AtomicLong();
 
     private EncoderModel(ModelConfig c, Device device, Loader l, String root, NDArray[] emb, Layer[] layers,
             NDArray[] pooler, NDArray[] classifier) {
@@ -126,37 +129,63 @@ public final class EncoderModel extends BaseModel {
         return poolerW != null;
     }
 
-    /** Last hidden states as Java arrays, each row trimmed to its own length. */
+    /** Last hidden states as Java arrays, each row trimmed to its own length (one forward). */
     public float[][][] lastHidden(List<long[]> ids, AdapterHook hook) {
-        try (NDManager step = weights.newSubManager(device)) {
-            NDArray h = encode(step, ids, hook);
-            long maxLen = h.getShape().get(1);
-            int hidden = config.hiddenSize();
-            float[] all = h.toFloatArray();
-            float[][][] result = new float[ids.size()][][];
-            for (int r = 0; r < ids.size(); r++) {
-                result[r] = new float[ids.get(r).length][hidden];
-                for (int s = 0; s < ids.get(r).length; s++) {
-                    System.arraycopy(all, (int) ((r * maxLen + s) * hidden), result[r][s], 0, hidden);
-                }
-            }
-            return result;
-        }
+        return lastHidden(ids, hook, Long.MAX_VALUE);
     }
 
-    /** Sentence embeddings, one L2-normalised vector per sequence. */
-    public float[][] embed(List<long[]> ids, Pooling pooling, AdapterHook hook) {
-        try (NDManager step = weights.newSubManager(device)) {
-            NDArray h = encode(step, ids, hook);          // (batch, len, hidden)
-            NDArray pooled;
-            if (pooling == Pooling.CLS) {
-                pooled = h.get(new NDIndex(":, 0, :"));    // (batch, hidden)
-            } else {
-                pooled = meanPool(h, ids);
+    /**
+     * Last hidden states as Java arrays, each row trimmed to its own length, computed in micro-batches
+     * of at most {@code batchTokens} padded tokens (see {@link EncoderBatches}).
+     */
+    public float[][][] lastHidden(List<long[]> ids, AdapterHook hook, long batchTokens) {
+        float[][][] result = new float[ids.size()][][];
+        int hidden = config.hiddenSize();
+        for (int[] group : EncoderBatches.plan(ids, batchTokens)) {
+            List<long[]> part = EncoderBatches.rows(ids, group);
+            try (NDManager step = weights.newSubManager(device)) {
+                NDArray h = inferenceEncode(step, part, hook);
+                long maxLen = h.getShape().get(1);
+                float[] all = h.toFloatArray();
+                for (int r = 0; r < part.size(); r++) {
+                    float[][] rows = new float[part.get(r).length][hidden];
+                    for (int s = 0; s < rows.length; s++) {
+                        System.arraycopy(all, (int) ((r * maxLen + s) * hidden), rows[s], 0, hidden);
+                    }
+                    result[group[r]] = rows;
+                }
             }
-            NDArray norm = pooled.square().sum(new int[] {1}, true).sqrt().maximum(1e-12f);
-            return toRows(pooled.div(norm));
         }
+        return result;
+    }
+
+    /** Sentence embeddings, one L2-normalised vector per sequence (one forward). */
+    public float[][] embed(List<long[]> ids, Pooling pooling, AdapterHook hook) {
+        return embed(ids, pooling, hook, Long.MAX_VALUE);
+    }
+
+    /**
+     * Sentence embeddings, one L2-normalised vector per sequence, in input order, computed in
+     * micro-batches of at most {@code batchTokens} padded tokens (see {@link EncoderBatches}); only the
+     * pooled vectors of a micro-batch outlive its forward.
+     */
+    public float[][] embed(List<long[]> ids, Pooling pooling, AdapterHook hook, long batchTokens) {
+        float[][] result = new float[ids.size()][];
+        for (int[] group : EncoderBatches.plan(ids, batchTokens)) {
+            List<long[]> part = EncoderBatches.rows(ids, group);
+            try (NDManager step = weights.newSubManager(device)) {
+                NDArray h = inferenceEncode(step, part, hook);          // (batch, len, hidden)
+                NDArray pooled;
+                if (pooling == Pooling.CLS) {
+                    pooled = h.get(new NDIndex(":, 0, :"));    // (batch, hidden)
+                } else {
+                    pooled = meanPool(h, part);
+                }
+                NDArray norm = pooled.square().sum(new int[] {1}, true).sqrt().maximum(1e-12f);
+                scatter(toRows(pooled.div(norm)), group, result);
+            }
+        }
+        return result;
     }
 
     /** Classification logits {@code (batch, labels)} from the base's own head over the pooled [CLS] state. */
@@ -172,9 +201,33 @@ public final class EncoderModel extends BaseModel {
      * @param headLabels outputs of the hook's head on a base without one; 0: the hook has none
      */
     public float[][] classify(List<long[]> ids, AdapterHook hook, int headLabels) {
-        try (NDManager step = weights.newSubManager(device)) {
-            return toRows(logits(step, ids, hook, headLabels));
+        return classify(ids, hook, headLabels, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #classify(List, AdapterHook, int)} in micro-batches of at most {@code batchTokens} padded
+     * tokens (see {@link EncoderBatches}), rows in input order; only the logits of a micro-batch
+     * outlive its forward.
+     */
+    public float[][] classify(List<long[]> ids, AdapterHook hook, int headLabels, long batchTokens) {
+        float[][] result = new float[ids.size()][];
+        for (int[] group : EncoderBatches.plan(ids, batchTokens)) {
+            List<long[]> part = EncoderBatches.rows(ids, group);
+            try (NDManager step = weights.newSubManager(device)) {
+                scatter(toRows(logits(step, part, hook, headLabels, true)), group, result);
+            }
         }
+        return result;
+    }
+
+    /** Inference forwards run so far (one per micro-batch of embed, classify and lastHidden). */
+    public long inferenceForwards() {
+        return inferenceForwards.get();
+    }
+
+    /** The most padded tokens (rows × longest row) any inference forward has held so far. */
+    public long largestForwardTokens() {
+        return largestForward.get();
     }
 
     /**
@@ -182,11 +235,16 @@ public final class EncoderModel extends BaseModel {
      * (see {@link #classify(List, AdapterHook, int)} for which head and which features).
      */
     public NDArray logits(NDManager step, List<long[]> ids, AdapterHook hook, int headLabels) {
+        return logits(step, ids, hook, headLabels, false);
+    }
+
+    private NDArray logits(NDManager step, List<long[]> ids, AdapterHook hook, int headLabels, boolean inference) {
         if (classifierW == null && headLabels <= 0) {
             throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
                     "base model " + config.architectureName() + " has no classification head");
         }
-        NDArray features = classifierInput(step, ids, hook); // (batch, hidden)
+        NDArray h = inference ? inferenceEncode(step, ids, hook) : hidden(step, ids, hook); // (batch, len, hidden)
+        NDArray features = classifierW != null ? pool(h, hook) : meanPool(h, ids);          // (batch, hidden)
         if (classifierW != null) {
             return Layers.linear(hook, HEAD, features, classifierW, classifierB);
         }
@@ -212,7 +270,18 @@ public final class EncoderModel extends BaseModel {
      * {@code step} (recorded by autograd when it is on; the base's weights never require gradients).
      */
     public NDArray hidden(NDManager step, List<long[]> ids, AdapterHook hook) {
-        return encode(step, ids, hook);
+        return encode(step, ids, hook, false);
+    }
+
+    /**
+     * The forward of the inference entry points: each layer's intermediates (attention scores, MLP
+     * activations, the previous layer's states) are freed as soon as the layer's output exists, so a
+     * forward holds one layer's activations at a time (no autograd: nothing may read them later).
+     */
+    private NDArray inferenceEncode(NDManager step, List<long[]> ids, AdapterHook hook) {
+        inferenceForwards.incrementAndGet();
+        largestForward.accumulateAndGet(EncoderBatches.paddedTokens(ids), Math::max);
+        return encode(step, ids, hook, true);
     }
 
     /**
@@ -238,7 +307,7 @@ public final class EncoderModel extends BaseModel {
         return Layers.linear(hook, root + "pooler.dense", cls, poolerW, poolerB).tanh();
     }
 
-    private NDArray encode(NDManager step, List<long[]> ids, AdapterHook hook) {
+    private NDArray encode(NDManager step, List<long[]> ids, AdapterHook hook, boolean freeLayers) {
         int batch = ids.size();
         int len = 0;
         for (long[] row : ids) {
@@ -278,6 +347,10 @@ public final class EncoderModel extends BaseModel {
         int d = config.headDim();
         float scale = (float) (1.0 / Math.sqrt(d));
         for (int li = 0; li < layers.length; li++) {
+            NDManager layerScope = freeLayers ? step.newSubManager() : null; // closed at the layer's end with all it made
+            if (layerScope != null) {
+                x.attach(layerScope); // the previous layer's output goes with it; ops on x allocate in x's manager
+            }
             Layer L = layers[li];
             String s = L.prefix + ".attention.self";
             NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
@@ -293,6 +366,10 @@ public final class EncoderModel extends BaseModel {
             NDArray out = Layers.linear(hook, L.prefix + ".output.dense", inter, L.outW, L.outB);
             out = hook.afterSublayer(L.prefix + ".mlp", out);
             x = hook.afterLayer(li, Layers.layerNorm(out.add(x), L.ln2W, L.ln2B, config.normEps()));
+            if (layerScope != null) {
+                x.attach(step); // only the layer's output survives it
+                layerScope.close();
+            }
         }
         return x;
     }
@@ -319,6 +396,12 @@ public final class EncoderModel extends BaseModel {
         NDArray e = table.get(ids);
         e.attach(step);
         return e;
+    }
+
+    private static void scatter(float[][] rows, int[] group, float[][] into) {
+        for (int r = 0; r < group.length; r++) {
+            into[group[r]] = rows[r];
+        }
     }
 
     private static float[][] toRows(NDArray m) {

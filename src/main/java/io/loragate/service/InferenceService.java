@@ -513,7 +513,7 @@ public class InferenceService {
         return charged(tenant, model, tokens).thenCompose(t -> {
             List<long[]> rows = withVirtualTokens(t, ids); // mean pooling then averages over the virtual tokens too, as PEFT's outputs hold them
             return engine.execute(base -> {
-                float[][] v = encoder.embed(rows, EncoderModel.Pooling.MEAN, hook(t));
+                float[][] v = encoder.embed(rows, EncoderModel.Pooling.MEAN, hook(t), config.engine().encoderBatchTokens());
                 return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
             }).whenComplete((r, e) -> t.release());
         });
@@ -548,7 +548,7 @@ public class InferenceService {
             // prompt tuning: the virtual tokens come first, so a BERT classifier's pooler reads the first virtual
             // token's state where [CLS] was (exactly what PEFT does), and mean pooling covers them too
             List<long[]> rows = withVirtualTokens(t, ids);
-            return engine.execute(base -> encoder.classify(rows, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
+            return engine.execute(base -> encoder.classify(rows, hook(t), adapterHead, config.engine().encoderBatchTokens())).whenComplete((r, e) -> t.release())
                     .thenApply(logits -> {
                         List<ClassificationResult.Item> items = new ArrayList<>();
                         for (int i = 0; i < logits.length; i++) {

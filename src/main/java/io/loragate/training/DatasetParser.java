@@ -1,6 +1,9 @@
 package io.loragate.training;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +28,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
@@ -58,17 +62,58 @@ public final class DatasetParser {
     @SuppressWarnings("StringOperationCanBeSimplified")
     private static final String TOO_LONG = new String("<line too long>");
 
+    /** Longest classification label (UTF-16 units): labels are report keys and class names, not payloads. */
+    public static final int MAX_LABEL_LENGTH = 256;
+
+    /**
+     * Bounds on the work one line may cause, checked by a streaming scan of the line before any tree
+     * is built (so a hostile line costs one pass over its bytes, never memory in proportion to its
+     * element count), and on the labels of a file. A line over a bound is a bad line naming it.
+     *
+     * @param maxMessages most chat messages in one line ({@code loragate.files.max-messages-per-line})
+     * @param maxDepth    deepest nesting of arrays and objects in one line ({@code loragate.files.max-line-depth})
+     * @param maxLabels   most distinct classification labels in one file ({@code loragate.files.max-labels}); a line
+     *                    bringing one more is a bad line
+     */
+    public record LineLimits(int maxMessages, int maxDepth, int maxLabels) {
+
+        public static final LineLimits DEFAULTS = new LineLimits(1000, 16, 1000);
+
+        public LineLimits {
+            if (maxMessages < 1 || maxDepth < 3 || maxLabels < 1) {
+                throw new IllegalArgumentException("line limits need at least 1 message, depth 3 and 1 label: "
+                        + maxMessages + ", " + maxDepth + ", " + maxLabels);
+            }
+        }
+
+        /** The streaming scan's parser factory; Jackson's own depth bound sits one above ours, so ours speaks first. */
+        JsonFactory scanner() {
+            return JsonFactory.builder().streamReadConstraints(JsonLimits.constraints(maxDepth + 1, MAX_LINE_BYTES)).build();
+        }
+    }
+
     private final TextTokenizer tokenizer;
     private final ChatTemplate template;
+    private final LineLimits limits;
+    private final JsonFactory scanner;
 
     /**
      * @param tokenizer the base model's tokenizer (token statistics)
      * @param template  the base model's chat template (chat examples are rendered with it)
      */
     public DatasetParser(TextTokenizer tokenizer, ChatTemplate template) {
+        this(tokenizer, template, LineLimits.DEFAULTS);
+    }
+
+    /** As {@link #DatasetParser(TextTokenizer, ChatTemplate)}, with {@code limits} on each line's work. */
+    public DatasetParser(TextTokenizer tokenizer, ChatTemplate template, LineLimits limits) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.template = Objects.requireNonNull(template, "template");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.scanner = limits == LineLimits.DEFAULTS ? DEFAULT_SCANNER : limits.scanner();
     }
+
+    private static final JsonFactory DEFAULT_SCANNER = LineLimits.DEFAULTS.scanner();
 
     /**
      * Validates a dataset file: its format, the bad lines, token statistics, examples longer than
@@ -79,15 +124,19 @@ public final class DatasetParser {
             throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
                     "max length must be at least 1 token, got " + maxLength).withParam("max_length");
         }
-        DatasetFormat format = detect(file);
+        DatasetFormat format = detect(file, limits, scanner);
+        Set<String> admitted = new HashSet<>(); // distinct labels so far, at most maxLabels
         IntStream.Builder lengths = IntStream.builder(); // one int and one long per example, never the text
         LongStream.Builder hashes = LongStream.builder();
         Map<String, Integer> labels = new TreeMap<>();
         List<DatasetReport.LineError> errors = new ArrayList<>();
         int[] errorCount = {0};
         forEachLine(file, (number, line) -> {
-            Parsed p = parse(line);
+            Parsed p = parse(line, limits, scanner);
             String reason = format == null ? p.error() : reasonAgainst(p, format);
+            if (reason == null) {
+                reason = labelOver(p.example(), admitted);
+            }
             Integer tokens = null;
             if (reason == null) {
                 try {
@@ -127,7 +176,7 @@ public final class DatasetParser {
         Map<DatasetFormat, List<DatasetExample>> byFormat = new EnumMap<>(DatasetFormat.class);
         Map<DatasetFormat, Integer> counts = new EnumMap<>(DatasetFormat.class);
         forEachLine(file, (number, line) -> {
-            Parsed p = parse(line);
+            Parsed p = parse(line, limits, scanner);
             if (p.error() == null) {
                 byFormat.computeIfAbsent(p.shape(), f -> new ArrayList<>()).add(p.example());
                 counts.merge(p.shape(), 1, Integer::sum);
@@ -137,7 +186,23 @@ public final class DatasetParser {
         if (format == null) {
             return List.of();
         }
-        return byFormat.get(format).stream().filter(this::renders).toList();
+        Set<String> admitted = new HashSet<>();
+        return byFormat.get(format).stream().filter(e -> labelOver(e, admitted) == null).filter(this::renders).toList();
+    }
+
+    /**
+     * Why a valid example is refused for its label: the file already has {@code maxLabels} distinct
+     * labels and this is another (in file order, as {@link #validate} and {@link #examples} both see it).
+     */
+    private String labelOver(DatasetExample e, Set<String> admitted) {
+        if (!(e instanceof DatasetExample.Labeled l) || admitted.contains(l.label())) {
+            return null;
+        }
+        if (admitted.size() >= limits.maxLabels()) {
+            return "more than " + limits.maxLabels() + " distinct labels (loragate.files.max-labels)";
+        }
+        admitted.add(l.label());
+        return null;
     }
 
     private boolean renders(DatasetExample e) {
@@ -151,9 +216,13 @@ public final class DatasetParser {
 
     /** The format most valid lines have (ties: the earlier {@link DatasetFormat}); null if none is valid. */
     public static DatasetFormat detect(Path file) {
+        return detect(file, LineLimits.DEFAULTS, DEFAULT_SCANNER);
+    }
+
+    private static DatasetFormat detect(Path file, LineLimits limits, JsonFactory scanner) {
         Map<DatasetFormat, Integer> counts = new EnumMap<>(DatasetFormat.class);
         forEachLine(file, (number, line) -> {
-            Parsed p = parse(line);
+            Parsed p = parse(line, limits, scanner);
             if (p.error() == null) {
                 counts.merge(p.shape(), 1, Integer::sum);
             }
@@ -206,11 +275,19 @@ public final class DatasetParser {
     public static final int MAX_SLICE_LENGTH = 64;
 
     static Parsed parse(String line) {
+        return parse(line, LineLimits.DEFAULTS, DEFAULT_SCANNER);
+    }
+
+    static Parsed parse(String line, LineLimits limits, JsonFactory scanner) {
         if (line == null) {
             return Parsed.bad(null, "invalid UTF-8");
         }
         if (line == TOO_LONG) {
             return Parsed.bad(null, "line longer than " + MAX_LINE_BYTES + " bytes");
+        }
+        String over = overBound(line, limits, scanner);
+        if (over != null) {
+            return Parsed.bad(null, over);
         }
         JsonNode n;
         try {
@@ -244,6 +321,51 @@ public final class DatasetParser {
             case CLASSIFICATION -> labeled(n, slice);
             case TEXT -> text(n, slice);
         };
+    }
+
+    /**
+     * One streaming pass over the line's tokens (constant memory): the bound the line exceeds, or
+     * null (also when it is not valid JSON: the tree parse then reports why).
+     */
+    private static String overBound(String line, LineLimits limits, JsonFactory scanner) {
+        try (JsonParser p = scanner.createParser(line)) {
+            int depth = 0;
+            int messagesDepth = -1; // depth inside the top-level 'messages' array while in it
+            int messages = 0;
+            String field = null;    // the top-level field whose value comes next
+            for (JsonToken t; (t = p.nextToken()) != null; ) {
+                if (t == JsonToken.FIELD_NAME) {
+                    if (depth == 1) {
+                        field = p.currentName();
+                    }
+                    continue;
+                }
+                if (depth == messagesDepth && t != JsonToken.END_ARRAY && ++messages > limits.maxMessages()) {
+                    return "more than " + limits.maxMessages() + " messages (loragate.files.max-messages-per-line)";
+                }
+                if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+                    if (++depth > limits.maxDepth()) {
+                        return "nesting depth over " + limits.maxDepth() + " (loragate.files.max-line-depth)";
+                    }
+                    if (t == JsonToken.START_ARRAY && depth == 2 && "messages".equals(field)) {
+                        messagesDepth = 2;
+                    }
+                } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                    if (depth == messagesDepth) {
+                        messagesDepth = -1;
+                    }
+                    depth--;
+                }
+                if (depth <= 1) {
+                    field = null;
+                }
+            }
+            return null;
+        } catch (JsonProcessingException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Parsed chat(JsonNode n, String slice) {
@@ -311,6 +433,9 @@ public final class DatasetParser {
         }
         if (label.asText().isBlank()) {
             return Parsed.bad(DatasetFormat.CLASSIFICATION, "empty label");
+        }
+        if (label.asText().length() > MAX_LABEL_LENGTH) {
+            return Parsed.bad(DatasetFormat.CLASSIFICATION, "'label' longer than " + MAX_LABEL_LENGTH + " characters");
         }
         return Parsed.ok(new DatasetExample.Labeled(n.get("text").asText(), label.asText(), slice));
     }

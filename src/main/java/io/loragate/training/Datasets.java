@@ -41,11 +41,21 @@ public class Datasets {
     private final DatasetStore store;
     private final ResidentModel resident;
     private final LoragateConfig config;
+    private final DatasetParser.LineLimits lineLimits;
+    private final ValidationGate validations;
 
     public Datasets(DatasetStore store, ResidentModel resident, LoragateConfig config) {
         this.store = store;
         this.resident = resident;
         this.config = config;
+        LoragateConfig.FileSettings f = config.files();
+        this.lineLimits = new DatasetParser.LineLimits(f.maxMessagesPerLine(), f.maxLineDepth(), f.maxLabels());
+        this.validations = new ValidationGate(f.maxConcurrentValidations());
+    }
+
+    /** The bound on validations running at once ({@code loragate.files.max-concurrent-validations}). */
+    public ValidationGate validationGate() {
+        return validations;
     }
 
     /**
@@ -95,7 +105,7 @@ public class Datasets {
         /** Validates the complete file and stores it with its report. */
         public DatasetFile commit() {
             staging.finish();
-            DatasetReport report = parser().validate(staging.path(), defaultMaxLength());
+            DatasetReport report = validations.run(() -> parser().validate(staging.path(), defaultMaxLength()));
             StoredFile f = store.publish(tenant, staging, filename, PURPOSE, toJson(report));
             LOG.infof("stored dataset %s/%s (%s, %d bytes, %s, %d examples, %d bad lines)", tenant, f.id(), filename,
                     f.bytes(), report.format(), report.examples(), report.errorCount());
@@ -163,7 +173,7 @@ public class Datasets {
         if (stored != null && stored.maxLength() == maxLength) {
             return stored;
         }
-        return readable(id, () -> parser().validate(store.blob(f), maxLength));
+        return readable(id, () -> validations.run(() -> parser().validate(store.blob(f), maxLength)));
     }
 
     /** {@code loragate.training.max-seq-length}: the length stored reports count truncation at. */
@@ -175,7 +185,7 @@ public class Datasets {
 
     private DatasetParser parser() {
         resident.awaitModel(BASE_WAIT_SECONDS);
-        return new DatasetParser(resident.tokenizer(), resident.chatTemplate());
+        return new DatasetParser(resident.tokenizer(), resident.chatTemplate(), lineLimits);
     }
 
     /** A file deleted while it is being read is simply not found. */

@@ -56,6 +56,47 @@ class EncoderRestTest {
         assertTrue(r.getInt("usage.prompt_tokens") > 10);
     }
 
+    /**
+     * Issue 14: a request of long inputs runs in micro-batches of at most
+     * {@code loragate.engine.encoder-batch-tokens} (4096) padded tokens, longest first, and answers in
+     * input order what each input alone gives; a request over {@code loragate.limits.max-inputs} (64),
+     * e.g. 2,000 inputs, is refused with 400 naming the limit before any forward.
+     */
+    @Test
+    void longInputsRunInMicroBatchesWithinTheTokenBudget() {
+        EncoderModel model = (EncoderModel) resident.model();
+        List<String> input = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            input.add(i % 4 == 3 ? "short input number " + i : "cat ".repeat(500 + i));
+        }
+        List<long[]> ids = input.stream().map(s -> resident.tokenizer().encode(s)).toList();
+        assertEquals(510, ids.get(8).length);
+        long forwards = model.inferenceForwards();
+        String body = "{\"model\":\"all-minilm-l6-v2\",\"input\":[\"" + String.join("\",\"", input) + "\"]}";
+        var r = given().contentType(ContentType.JSON).body(body).post("/v1/embeddings").then().statusCode(200)
+                .extract().jsonPath();
+        assertEquals(io.loragate.model.EncoderBatches.plan(ids, 4096).size(), model.inferenceForwards() - forwards);
+        assertEquals(2, io.loragate.model.EncoderBatches.plan(ids, 4096).size()); // 8 rows of ~510 tokens, then the rest
+        assertTrue(model.largestForwardTokens() <= 4096, "a forward of " + model.largestForwardTokens() + " tokens");
+        for (int i = 0; i < ids.size(); i++) {
+            float[] alone = model.embed(List.of(ids.get(i)), EncoderModel.Pooling.MEAN, AdapterHook.NONE)[0];
+            List<Float> got = r.getList("data[" + i + "].embedding", Float.class);
+            assertEquals(i, r.getInt("data[" + i + "].index"));
+            for (int k = 0; k < alone.length; k++) {
+                assertEquals(alone[k], got.get(k), 1e-5, "input " + i + " component " + k);
+            }
+        }
+
+        String many = "{\"model\":\"all-minilm-l6-v2\",\"input\":[" + String.join(",", java.util.Collections.nCopies(2000, "\"x\"")) + "]}";
+        long before = model.inferenceForwards();
+        given().contentType(ContentType.JSON).body(many).post("/v1/embeddings").then().statusCode(400)
+                .body("error.param", equalTo("input")).body("error.type", equalTo("invalid_request_error"))
+                .body("error.message", equalTo("at most 64 inputs per request, got 2000"));
+        given().contentType(ContentType.JSON).body(many).post("/v1/classifications").then().statusCode(400)
+                .body("error.param", equalTo("input"));
+        assertEquals(before, model.inferenceForwards());
+    }
+
     @Test
     void modelsListsTheBaseAndAnEncoderRefusesGeneration() {
         given().get("/v1/models").then().statusCode(200).body("data[0].id", equalTo("all-minilm-l6-v2"))
