@@ -127,10 +127,9 @@ public class ProbeRoutes {
             return;
         }
         String accept = ctx.request().getHeader("Accept");
-        // what Quarkus's handler answers: Prometheus text unless OpenMetrics is asked for
-        String type = accept != null && accept.contains("application/openmetrics-text")
-                && !accept.contains("text/plain") ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                : "text/plain; version=0.0.4; charset=utf-8";
+        // Quarkus's handler's choice: Prometheus text when the client names text/plain or text/html, else OpenMetrics
+        String type = accept != null && (accept.contains("text/plain") || accept.contains("text/html"))
+                ? "text/plain; version=0.0.4; charset=utf-8" : "application/openmetrics-text; version=1.0.0; charset=utf-8";
         offload(ctx, () -> {
             String text = prometheus.get().scrape(type);
             ctx.response().setStatusCode(200).putHeader("Content-Type", type).end(text);
