@@ -103,6 +103,19 @@ public interface LoragateConfig {
         int maxConcurrentValidations();
     }
 
+    /** How uploads (multipart {@code /v1/adapters}, {@code /v1/files}) are read: streamed on the event loop, never on a worker. */
+    UploadSettings uploads();
+
+    interface UploadSettings {
+        /** An upload that receives no byte for this long is answered 408 and its partial files are deleted. */
+        @WithDefault("30s")
+        java.time.Duration idleTimeout();
+
+        /** Uploads one tenant may have in flight at once; beyond it 429 with {@code Retry-After}, before any byte is read. */
+        @WithDefault("4")
+        int maxConcurrentPerTenant();
+    }
+
     interface TrainingSettings {
         /** Longest training example in tokens; longer ones are truncated (dataset reports count them). */
         @WithDefault("512")

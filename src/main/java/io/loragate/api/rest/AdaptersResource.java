@@ -70,15 +70,23 @@ public class AdaptersResource {
         return view(registry.get(tenants.tenant(), name));
     }
 
-    /** Multipart: {@code name} (text), {@code config} (adapter_config.json), {@code weights} (adapter_model.safetensors). */
+    /**
+     * Multipart: {@code name} (text), {@code config} (adapter_config.json), {@code weights} (adapter_model.safetensors).
+     * Multipart requests are served by {@link UploadRoutes} before they reach here; this method stays for the
+     * contract (OpenAPI) and as the fallback.
+     */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     public Map<String, Object> register(@RestForm("name") String name, @RestForm("config") FileUpload config,
             @RestForm("weights") FileUpload weights) {
-        AdapterRegistry.checkName(name);
-        AdapterVersion v = registry.register(tenants.tenant(), name, config == null ? null : config.uploadedFile(),
+        return register(tenants.tenant(), name, config == null ? null : config.uploadedFile(),
                 weights == null ? null : weights.uploadedFile());
-        return versionView(v);
+    }
+
+    /** The registration itself, for {@link UploadRoutes} (which streams the parts to files without a worker thread). */
+    Map<String, Object> register(String tenant, String name, java.nio.file.Path config, java.nio.file.Path weights) {
+        AdapterRegistry.checkName(name);
+        return versionView(registry.register(tenant, name, config, weights));
     }
 
     @PUT

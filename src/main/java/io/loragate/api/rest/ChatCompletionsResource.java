@@ -13,6 +13,7 @@ import io.loragate.service.CompletionResult;
 import io.loragate.service.InferenceService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -46,7 +47,7 @@ public class ChatCompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    public Response create(JsonNode body, @Context HttpServerResponse response) {
+    public Uni<Response> create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         JsonNode msgs = body.get("messages");
@@ -89,9 +90,13 @@ public class ChatCompletionsResource {
                 first[0] = false;
                 return s;
             }).onFailure().recoverWithItem(e -> "{\"error\":{\"message\":" + quote(e.getMessage()) + ",\"type\":\"server_error\"}}");
-            return SseStream.of(events, response);
+            return Uni.createFrom().item(SseStream.of(events, response));
         }
-        CompletionResult r = Await.of(inference.complete(tenant, command));
+        // no worker waits for the engine; a client that disconnects cancels the request
+        return Await.async(inference.complete(tenant, command), response).map(r -> answer(r, logprobs, tokenIds));
+    }
+
+    private Response answer(CompletionResult r, boolean logprobs, boolean tokenIds) {
         ObjectNode o = json.createObjectNode();
         o.put("id", r.id().replace("cmpl-", "chatcmpl-"));
         o.put("object", "chat.completion");

@@ -12,6 +12,7 @@ import io.loragate.service.CompletionCommand;
 import io.loragate.service.CompletionResult;
 import io.loragate.service.InferenceService;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -41,7 +42,7 @@ public class CompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    public Response create(JsonNode body, @Context HttpServerResponse response) {
+    public Uni<Response> create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> prompts = Requests.strings(body, "prompt", true);
@@ -58,10 +59,12 @@ public class CompletionsResource {
             Multi<String> events = inference.stream(tenant, command)
                     .map(c -> chunkJson(c, tokenIds))
                     .onFailure().recoverWithItem(e -> errorJson(e));
-            return SseStream.of(events, response);
+            return Uni.createFrom().item(SseStream.of(events, response));
         }
-        return Response.ok(resultJson(Await.of(inference.complete(tenant, command)), tokenIds, logprobs))
-                .type(MediaType.APPLICATION_JSON).build();
+        // no worker waits for the engine; a client that disconnects cancels the request
+        boolean withLogprobs = logprobs;
+        return Await.async(inference.complete(tenant, command), response)
+                .map(r -> Response.ok(resultJson(r, tokenIds, withLogprobs)).type(MediaType.APPLICATION_JSON).build());
     }
 
     ObjectNode resultJson(CompletionResult r, boolean tokenIds, boolean logprobs) {

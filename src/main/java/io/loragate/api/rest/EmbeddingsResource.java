@@ -14,7 +14,10 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 import java.util.Map;
 
@@ -37,7 +40,7 @@ public class EmbeddingsResource {
     @Path("/embeddings")
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
-    public ObjectNode embeddings(JsonNode body) {
+    public Uni<ObjectNode> embeddings(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
@@ -45,7 +48,10 @@ public class EmbeddingsResource {
         if (format != null && !format.equals("float")) {
             throw Requests.bad("encoding_format", "only encoding_format 'float' is supported");
         }
-        EmbeddingResult r = Await.of(inference.embed(tenants.tenant(), model, input));
+        return Await.async(inference.embed(tenants.tenant(), model, input), response).map(this::embeddingsJson);
+    }
+
+    private ObjectNode embeddingsJson(EmbeddingResult r) {
         ObjectNode o = json.createObjectNode();
         o.put("object", "list");
         ArrayNode data = o.putArray("data");
@@ -67,11 +73,14 @@ public class EmbeddingsResource {
     @Path("/classifications")
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
-    public ObjectNode classifications(JsonNode body) {
+    public Uni<ObjectNode> classifications(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
-        ClassificationResult r = Await.of(inference.classify(tenants.tenant(), model, input));
+        return Await.async(inference.classify(tenants.tenant(), model, input), response).map(this::classificationsJson);
+    }
+
+    private ObjectNode classificationsJson(ClassificationResult r) {
         ObjectNode o = json.createObjectNode();
         o.put("object", "list");
         o.put("model", r.model());

@@ -51,8 +51,13 @@ public class FilesResource {
         if (file == null) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "part 'file' (the JSON Lines dataset) is missing").withParam("file");
         }
-        try (InputStream in = Files.newInputStream(file.uploadedFile())) {
-            return view(datasets.upload(tenants.tenant(), file.fileName(), purpose, in));
+        return upload(tenants.tenant(), file.fileName(), purpose, file.uploadedFile());
+    }
+
+    /** The upload itself, for {@link UploadRoutes} (which streams the part to a file without a worker thread). */
+    Map<String, Object> upload(String tenant, String filename, String purpose, java.nio.file.Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            return view(datasets.upload(tenant, filename, purpose, in));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
