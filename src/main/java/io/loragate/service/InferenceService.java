@@ -120,6 +120,19 @@ public class InferenceService {
         return cache.acquire(v).thenApply(lease -> new Target(v.id(), lease));
     }
 
+    /**
+     * Fails as {@link #target} would for a missing or unknown {@code model}, without leasing anything:
+     * the model is resolved before any length check, so an unknown id answers "not found" rather than
+     * a context-length error measured against a model the caller does not have.
+     */
+    private void checkModel(String tenant, String model) {
+        if (model == null || model.isBlank()) {
+            target(tenant, model); // throws the 'model is required' error
+        } else if (!model.equals(resident.id())) {
+            registry.resolve(tenant, model);
+        }
+    }
+
     /** {@link #target}, after charging {@code tokens} input tokens to the tenant's quota. */
     private CompletableFuture<Target> charged(String tenant, String model, int tokens) {
         CompletableFuture<Target> t = target(tenant, model);
@@ -191,6 +204,7 @@ public class InferenceService {
      */
     public CompletableFuture<CompletionResult> complete(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
+        checkModel(tenant, command.model());
         List<long[]> prompts = tokenizePrompts(command);
         CompletableFuture<Target> target = target(tenant, command.model());
         TokenCharge charge;
@@ -324,13 +338,9 @@ public class InferenceService {
      */
     public Multi<CompletionChunk> stream(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
-        List<long[]> prompts = tokenizePrompts(command);
         // unknown ids fail before the stream starts, so the transport can answer with a status
-        if (command.model() == null || command.model().isBlank()) {
-            target(tenant, command.model());
-        } else if (!command.model().equals(resident.id())) {
-            registry.resolve(tenant, command.model());
-        }
+        checkModel(tenant, command.model());
+        List<long[]> prompts = tokenizePrompts(command);
         // checked now so that a tenant at its limit gets a status rather than a broken stream; the slot
         // itself is taken on subscription and freed on termination, so a stream nobody reads holds none
         limits.checkStreamRoom(tenant);

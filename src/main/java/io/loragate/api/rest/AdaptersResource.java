@@ -48,10 +48,6 @@ public class AdaptersResource {
         this.tenants = tenants;
     }
 
-    /** Body of {@code PUT /v1/adapters/{name}/active}. */
-    public record ActiveRequest(Integer version) {
-    }
-
     @GET
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
@@ -92,11 +88,19 @@ public class AdaptersResource {
     @PUT
     @Path("{name}/active")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Map<String, Object> setActive(@PathParam("name") String name, ActiveRequest body) {
-        if (body == null || body.version() == null) {
+    public Map<String, Object> setActive(@PathParam("name") String name, com.fasterxml.jackson.databind.JsonNode body) {
+        Requests.object(body);
+        KnownFields.check(body, "", java.util.Set.of("version"));
+        com.fasterxml.jackson.databind.JsonNode v = body.get("version");
+        if (v == null || v.isNull()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "field 'version' is required").withParam("version");
         }
-        return versionView(registry.setActive(tenants.tenant(), name, body.version()));
+        // strict: 1.5 or "x@1" used to activate version 1 or answer an empty 400
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "'version' must be a version number (an integer from 1), got " + v)
+                    .withParam("version");
+        }
+        return versionView(registry.setActive(tenants.tenant(), name, v.asInt()));
     }
 
     @POST

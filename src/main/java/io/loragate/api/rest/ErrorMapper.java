@@ -58,7 +58,20 @@ public class ErrorMapper {
     }
 
     @ServerExceptionMapper
-    public Response web(WebApplicationException e) {
+    public Response web(WebApplicationException e, jakarta.ws.rs.core.HttpHeaders headers, jakarta.ws.rs.core.UriInfo uri) {
+        if (e.getResponse().getStatus() == 415) {
+            String sent = headers == null ? null : headers.getHeaderString("Content-Type");
+            String path = uri == null ? "" : uri.getPath();
+            boolean upload = (path.endsWith("/v1/files") || path.endsWith("/v1/adapters"));
+            return body(415, "unsupported content type " + (sent == null ? "(none sent)" : "'" + sent + "'") + ": send "
+                    + (upload ? "Content-Type: multipart/form-data (an upload: curl -F field=@file)"
+                            : "Content-Type: application/json with a JSON body"),
+                    "invalid_request_error", null, "http_415").build();
+        }
+        return web(e);
+    }
+
+    private Response web(WebApplicationException e) {
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
             if (c instanceof JsonProcessingException j) {
                 return json(j); // a body Jackson could not read
@@ -69,7 +82,6 @@ public class ErrorMapper {
             case 404 -> "no such endpoint";
             case 405 -> "method not allowed on this endpoint";
             case 413 -> "request body too large";
-            case 415 -> "unsupported content type";
             case 406 -> "cannot produce the requested content type";
             case 400 -> "malformed request: " + e.getMessage();
             default -> e.getMessage();
@@ -80,7 +92,7 @@ public class ErrorMapper {
     @ServerExceptionMapper
     public Response unexpected(RuntimeException e) {
         if (e instanceof WebApplicationException w) {
-            return web(w);
+            return web(w, null, null);
         }
         if (e instanceof IllegalArgumentException) {
             return body(400, e.getMessage(), "invalid_request_error", null, "invalid_argument").build();

@@ -40,6 +40,27 @@ class CompletionsRestTest {
         }
     }
 
+    /** Mistakes a client can fix get a body saying what to send: the model first, the content type, a strict version. */
+    @Test
+    void mistakesAnswerWithWhatToSend() {
+        // the model is resolved before any length check: an unknown id is "not found", whatever max_tokens says
+        given().contentType(ContentType.JSON)
+                .body("{\"model\": \"no-such-adapter\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 100000}")
+                .post("/v1/chat/completions").then().statusCode(404).body("error.param", equalTo("model"));
+        given().contentType(ContentType.JSON).body("{\"model\": \"no-such-adapter\", \"prompt\": \"hi\", \"max_tokens\": 100000, \"stream\": true}")
+                .post("/v1/completions").then().statusCode(404).body("error.param", equalTo("model"));
+        // 415 names the content type to send
+        given().contentType("text/plain").body("hello").post("/v1/completions").then().statusCode(415)
+                .body("error.message", containsString("'text/plain'")).body("error.message", containsString("application/json"));
+        // activating a version: an integer from 1, nothing else (1.5 used to activate version 1; "x@1" answered an empty 400)
+        for (String bad : List.of("1.5", "\"x@1\"", "0", "true")) {
+            given().contentType(ContentType.JSON).body("{\"version\": " + bad + "}").put("/v1/adapters/anything/active")
+                    .then().statusCode(400).body("error.param", equalTo("version"));
+        }
+        given().contentType(ContentType.JSON).body("{\"versoin\": 1}").put("/v1/adapters/anything/active")
+                .then().statusCode(400).body("error.message", containsString("did you mean 'version'?"));
+    }
+
     static long[] expectedGreedy(String key) {
         try (SafetensorsFile ref = Fixtures.reference("tiny-llama")) {
             long[] g = ref.readLongs(key);
