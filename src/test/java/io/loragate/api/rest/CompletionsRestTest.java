@@ -46,9 +46,9 @@ class CompletionsRestTest {
         // the model is resolved before any length check: an unknown id is "not found", whatever max_tokens says
         given().contentType(ContentType.JSON)
                 .body("{\"model\": \"no-such-adapter\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 100000}")
-                .post("/v1/chat/completions").then().statusCode(404).body("error.param", equalTo("model"));
+                .post("/v1/chat/completions").then().statusCode(404).body("error.type", equalTo("not_found_error"));
         given().contentType(ContentType.JSON).body("{\"model\": \"no-such-adapter\", \"prompt\": \"hi\", \"max_tokens\": 100000, \"stream\": true}")
-                .post("/v1/completions").then().statusCode(404).body("error.param", equalTo("model"));
+                .post("/v1/completions").then().statusCode(404).body("error.type", equalTo("not_found_error"));
         // 415 names the content type to send
         given().contentType("text/plain").body("hello").post("/v1/completions").then().statusCode(415)
                 .body("error.message", containsString("'text/plain'")).body("error.message", containsString("application/json"));
