@@ -2,6 +2,7 @@ package io.loragate.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -15,7 +16,10 @@ import java.util.Map;
  */
 public abstract class CausalModel extends BaseModel {
 
-    /** Additive mask for a forbidden attention score; finite so a fully masked (padding) row stays NaN-free. */
+    /**
+     * What a forbidden attention score is replaced with (a select, never an add: a NaN or infinite
+     * score in a masked column must not survive); finite so a fully masked (padding) row stays NaN-free.
+     */
     static final float MASKED = -1e9f;
 
     static final ai.djl.ndarray.types.DataType FLOAT = ai.djl.ndarray.types.DataType.FLOAT32;
@@ -93,19 +97,22 @@ public abstract class CausalModel extends BaseModel {
         }
         cache.extend(t, newReal);
         int columns = cache.columns();
-        float[] mask = new float[batch * t * columns]; // (batch, 1, t, columns)
+        boolean[] mask = new boolean[batch * t * columns]; // (batch, 1, t, columns): true where attention may look
         for (int r = 0; r < batch; r++) {
             for (int s = 0; s < t; s++) {
                 int q = past + s;
                 int base = (r * t + s) * columns;
                 for (int j = 0; j < columns; j++) {
-                    mask[base + j] = j <= q && cache.isReal(r, j) ? 0f : MASKED;
+                    mask[base + j] = j <= q && cache.isReal(r, j);
                 }
             }
         }
         NDArray idArray = step.create(ids, new Shape(batch, t));
         NDArray posArray = step.create(positions, new Shape(batch, t));
-        NDArray maskArray = step.create(mask, new Shape(batch, 1, t, columns));
+        // a native copy: where() keeps its condition for a backward (training), see Scalars
+        NDArray javaMask = step.create(mask, new Shape(batch, 1, t, columns));
+        NDArray maskArray = Scalars.owned(javaMask);
+        javaMask.close();
         return decode(step, idArray, posArray, maskArray, cache, hook);
     }
 
@@ -182,11 +189,19 @@ public abstract class CausalModel extends BaseModel {
         long columns = kv[0].getShape().get(2);
         NDArray qh = q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
                 .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
+        NDArray allowed = mask.expandDims(1);                                    // (batch, 1, 1, t, L) boolean
         NDArray scores = Scalars.mul(qh.matMul(kv[0].transpose(0, 1, 3, 2)),      // (batch, kvHeads, g·t, L)
                 (float) (1.0 / Math.sqrt(d)))
-                .reshape(batch, kvHeads, g, t, columns)
-                .add(mask.expandDims(1));                                        // mask: (batch, 1, 1, t, L)
-        NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, g * t, columns);
+                .reshape(batch, kvHeads, g, t, columns);
+        // select, not add: whatever a masked column holds (NaN or ±Inf included) is replaced, and its
+        // probability is exactly 0; the cache keeps masked columns zeroed (KvCache), so 0·value is 0 too
+        // DJL's where() does not broadcast: expand (views, no copies) the mask and the constants
+        Shape shape = scores.getShape();
+        NDArray keep = allowed.broadcast(shape);
+        NDArray masked = scores.getManager().full(new Shape(), MASKED, scores.getDataType()).broadcast(shape);
+        NDArray zero = scores.getManager().zeros(new Shape(), scores.getDataType()).broadcast(shape);
+        NDArray probs = NDArrays.where(keep, NDArrays.where(keep, scores, masked).softmax(-1), zero)
+                .reshape(batch, kvHeads, g * t, columns);
         return probs.matMul(kv[1])                                               // (batch, kvHeads, g·t, d)
                 .reshape(batch, kvHeads, g, t, d)
                 .transpose(0, 3, 1, 2, 4)                                        // (batch, t, kvHeads, g, d)

@@ -2,6 +2,7 @@ package io.loragate.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -273,7 +274,9 @@ public final class EncoderModel extends BaseModel {
                 : hook.embeddings(idArray, lookup(step, wordEmb, idArray.maximum(0L)));
         NDArray x = words.add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
         x = Layers.layerNorm(x, embLnW, embLnB, config.normEps());                      // (batch, len, hidden)
-        NDArray bias = paddingMask(step, ids).sub(1f).mul(-CausalModel.MASKED).reshape(batch, 1, 1, len); // 0 or -1e9
+        NDArray real = paddingMask(step, ids).gt(0.5f).reshape(batch, 1, 1, len);      // native boolean: where() keeps it for a backward
+        NDArray masked = step.full(new Shape(), CausalModel.MASKED, x.getDataType());
+        NDArray zero = step.zeros(new Shape(), x.getDataType());
         int heads = config.numHeads();
         int d = config.headDim();
         float scale = (float) (1.0 / Math.sqrt(d));
@@ -283,7 +286,12 @@ public final class EncoderModel extends BaseModel {
             NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
             NDArray k = heads(Layers.linear(hook, s + ".key", x, L.kW, L.kB), heads, d);
             NDArray v = heads(Layers.linear(hook, s + ".value", x, L.vW, L.vB), heads, d);
-            NDArray probs = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale).add(bias).softmax(-1); // (batch, heads, len, len)
+            // padding is selected away, never added to: a non-finite score or value there cannot leak into the row
+            NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale);                   // (batch, heads, len, len)
+            Shape shape = scores.getShape(); // DJL's where() does not broadcast: expand (views) mask and constants
+            NDArray keep = real.broadcast(shape);
+            NDArray probs = NDArrays.where(keep, NDArrays.where(keep, scores, masked.broadcast(shape)).softmax(-1),
+                    zero.broadcast(shape));
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, len, (long) heads * d);
             NDArray attnOut = Layers.linear(hook, L.prefix + ".attention.output.dense", ctx, L.oW, L.oB);
             attnOut = hook.afterSublayer(L.prefix + ".attention", attnOut);
