@@ -109,9 +109,12 @@ public abstract class CausalModel extends BaseModel {
         }
         NDArray idArray = step.create(ids, new Shape(batch, t));
         NDArray posArray = step.create(positions, new Shape(batch, t));
-        // a native copy: where() keeps its condition for a backward (training), see Scalars
-        NDArray javaMask = step.create(mask, new Shape(batch, 1, t, columns));
-        NDArray maskArray = Scalars.owned(javaMask);
+        // a native copy: where() keeps its condition for a backward (training), see Scalars; expanded
+        // (a view) once per forward to the scores' shape (batch, kvHeads, groups, t, columns), as DJL's
+        // where() does not broadcast
+        NDArray javaMask = step.create(mask, new Shape(batch, 1, 1, t, columns));
+        NDArray maskArray = Scalars.owned(javaMask)
+                .broadcast(new Shape(batch, config.numKvHeads(), config.groups(), t, columns));
         javaMask.close();
         return decode(step, idArray, posArray, maskArray, cache, hook);
     }
@@ -174,6 +177,7 @@ public abstract class CausalModel extends BaseModel {
      * @param q (batch, t, heads·headDim)
      * @param k (batch, t, kvHeads·headDim) new keys (positions already encoded)
      * @param v (batch, t, kvHeads·headDim)
+     * @param mask (batch, kvHeads, groups, t, L) boolean: true where a query may look
      * @return (batch, t, heads·headDim)
      */
     protected NDArray attention(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, KvCache cache) {
@@ -189,18 +193,14 @@ public abstract class CausalModel extends BaseModel {
         long columns = kv[0].getShape().get(2);
         NDArray qh = q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
                 .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
-        NDArray allowed = mask.expandDims(1);                                    // (batch, 1, 1, t, L) boolean
         NDArray scores = Scalars.mul(qh.matMul(kv[0].transpose(0, 1, 3, 2)),      // (batch, kvHeads, g·t, L)
                 (float) (1.0 / Math.sqrt(d)))
                 .reshape(batch, kvHeads, g, t, columns);
-        // select, not add: whatever a masked column holds (NaN or ±Inf included) is replaced, and its
-        // probability is exactly 0; the cache keeps masked columns zeroed (KvCache), so 0·value is 0 too
-        // DJL's where() does not broadcast: expand (views, no copies) the mask and the constants
-        Shape shape = scores.getShape();
-        NDArray keep = allowed.broadcast(shape);
-        NDArray masked = scores.getManager().full(new Shape(), MASKED, scores.getDataType()).broadcast(shape);
-        NDArray zero = scores.getManager().zeros(new Shape(), scores.getDataType()).broadcast(shape);
-        NDArray probs = NDArrays.where(keep, NDArrays.where(keep, scores, masked).softmax(-1), zero)
+        // select, not add: whatever a masked column's score is (NaN or ±Inf included) is replaced, so its
+        // probability is exactly 0 (exp(-1e9 - max) underflows); the cache keeps masked columns zeroed
+        // (KvCache), so 0·value is 0 too
+        NDArray masked = scores.getManager().full(scores.getShape(), MASKED, scores.getDataType());
+        NDArray probs = NDArrays.where(mask, scores, masked).softmax(-1)
                 .reshape(batch, kvHeads, g * t, columns);
         return probs.matMul(kv[1])                                               // (batch, kvHeads, g·t, d)
                 .reshape(batch, kvHeads, g, t, d)

@@ -274,10 +274,11 @@ public final class EncoderModel extends BaseModel {
                 : hook.embeddings(idArray, lookup(step, wordEmb, idArray.maximum(0L)));
         NDArray x = words.add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
         x = Layers.layerNorm(x, embLnW, embLnB, config.normEps());                      // (batch, len, hidden)
-        NDArray real = paddingMask(step, ids).gt(0.5f).reshape(batch, 1, 1, len);      // native boolean: where() keeps it for a backward
-        NDArray masked = step.full(new Shape(), CausalModel.MASKED, x.getDataType());
-        NDArray zero = step.zeros(new Shape(), x.getDataType());
         int heads = config.numHeads();
+        Shape scoreShape = new Shape(batch, heads, len, len);
+        // native boolean (where() keeps it for a backward), expanded once (a view): DJL's where() does not broadcast
+        NDArray real = paddingMask(step, ids).gt(0.5f).reshape(batch, 1, 1, len).broadcast(scoreShape);
+        NDArray masked = step.full(scoreShape, CausalModel.MASKED, x.getDataType());
         int d = config.headDim();
         float scale = (float) (1.0 / Math.sqrt(d));
         for (int li = 0; li < layers.length; li++) {
@@ -288,10 +289,7 @@ public final class EncoderModel extends BaseModel {
             NDArray v = heads(Layers.linear(hook, s + ".value", x, L.vW, L.vB), heads, d);
             // padding is selected away, never added to: a non-finite score or value there cannot leak into the row
             NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale);                   // (batch, heads, len, len)
-            Shape shape = scores.getShape(); // DJL's where() does not broadcast: expand (views) mask and constants
-            NDArray keep = real.broadcast(shape);
-            NDArray probs = NDArrays.where(keep, NDArrays.where(keep, scores, masked.broadcast(shape)).softmax(-1),
-                    zero.broadcast(shape));
+            NDArray probs = NDArrays.where(real, scores, masked).softmax(-1);
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, len, (long) heads * d);
             NDArray attnOut = Layers.linear(hook, L.prefix + ".attention.output.dense", ctx, L.oW, L.oB);
             attnOut = hook.afterSublayer(L.prefix + ".attention", attnOut);
