@@ -202,6 +202,26 @@ class NumericContainmentTest {
         assertArrayEquals(Arrays.copyOf(solo, n), Arrays.copyOf(attacked.lateTokens(), n));
     }
 
+    @Test
+    void theFiniteScanSeesEveryNonFiniteValueWhereverItIs() {
+        float[] row = new float[3 * 1003];
+        for (int i = 0; i < row.length; i++) {
+            row[i] = (float) Math.sin(i) * 1e30f; // huge but finite: x·0 is still 0
+        }
+        for (int r = 0; r < 3; r++) {
+            assertTrue(Engine.finite(row, r * 1003, 1003));
+        }
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            for (int at : new int[] {1003, 1004, 1010, 2000, 2005}) { // the middle row: its first, unrolled and tail elements
+                float keep = row[at];
+                row[at] = bad;
+                assertFalse(Engine.finite(row, 1003, 1003), bad + " at " + at);
+                assertTrue(Engine.finite(row, 0, 1003) && Engine.finite(row, 2006, 1003), "other rows are not affected");
+                row[at] = keep;
+            }
+        }
+    }
+
     /** Records the output of a sequence, logprobs included. */
     static final class Recorder implements SequenceListener {
         final List<Long> tokens = new ArrayList<>();
