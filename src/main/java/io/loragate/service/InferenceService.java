@@ -514,6 +514,9 @@ public class InferenceService {
             List<long[]> rows = withVirtualTokens(t, ids); // mean pooling then averages over the virtual tokens too, as PEFT's outputs hold them
             return engine.execute(base -> {
                 float[][] v = encoder.embed(rows, EncoderModel.Pooling.MEAN, hook(t));
+                for (float[] row : v) {
+                    requireFinite(row, t, "embeddings");
+                }
                 return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
             }).whenComplete((r, e) -> t.release());
         });
@@ -591,7 +594,23 @@ public class InferenceService {
         });
     }
 
+    /** Numbers that would reach JSON as NaN or Infinity end the request with an error instead. */
+    private static void requireFinite(float[] v, Target t, String what) {
+        for (float x : v) {
+            if (!Float.isFinite(x)) {
+                throw new LoragateException(Kind.INTERNAL, (t.adapter() == null ? "the base model" : "adapter '" + t.id() + "'")
+                        + " produced non-finite " + what + " (NaN or infinity)");
+            }
+        }
+    }
+
     static ClassificationResult.Item item(int index, float[] logits, List<String> labels) {
+        for (float x : logits) {
+            if (!Float.isFinite(x)) {
+                throw new LoragateException(Kind.INTERNAL, "the classifier produced non-finite logits (NaN or infinity) for input "
+                        + index);
+            }
+        }
         double[] p = ClassificationMetrics.softmax(logits);
         Map<String, Double> scores = new LinkedHashMap<>();
         int best = 0;
