@@ -151,6 +151,9 @@ public final class LoraAdapter implements AutoCloseable {
             if (config.isPromptTuning()) {
                 PromptPart.check(config, file, baseParamShapes);
             }
+            if (AdapterNumbers.enabled()) {
+                checkNumbers(config, file, layout);
+            }
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
                 LoraAdapter adapter = read(config, file, layout, manager, baseParams);
@@ -163,6 +166,31 @@ public final class LoraAdapter implements AutoCloseable {
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
+            }
+        }
+    }
+
+    /**
+     * Every stored float finite and within {@link AdapterNumbers#MAX_ABS_KEY}, and so are the
+     * config's alphas and each LoRA module's scale (see {@link AdapterNumbers}).
+     */
+    private static void checkNumbers(PeftConfig config, SafetensorsFile file, Layout layout) {
+        double max = AdapterNumbers.maxAbs();
+        Path path = file.path();
+        Path cfg = path.resolveSibling(PeftConfig.FILE_NAME);
+        if (!layout.loraModules().isEmpty()) {
+            AdapterNumbers.checkScalar(cfg, "lora_alpha", config.loraAlpha(), max);
+            for (Map.Entry<String, Double> e : config.alphaPattern().entrySet()) {
+                AdapterNumbers.checkScalar(cfg, "alpha_pattern['" + e.getKey() + "']", e.getValue(), max);
+            }
+            for (String module : layout.loraModules().keySet()) {
+                AdapterNumbers.checkScalar(cfg, "the scale of module '" + module + "' (" + (config.useRslora()
+                        ? "lora_alpha/sqrt(r)" : "lora_alpha/r") + ")", config.scale(module), max);
+            }
+        }
+        for (TensorInfo t : file.tensors().values()) {
+            if (t.dtype() == Dtype.F32 || t.dtype() == Dtype.F16 || t.dtype() == Dtype.BF16) {
+                AdapterNumbers.checkTensor(path, t.name(), file.readFloats(t.name()), max);
             }
         }
     }
@@ -398,6 +426,9 @@ public final class LoraAdapter implements AutoCloseable {
                 float original = bT[i];
                 bT[i] = original * scale;
                 invertible &= Float.floatToRawIntBits(bT[i] / scale) == Float.floatToRawIntBits(original);
+            }
+            if (AdapterNumbers.enabled()) {
+                AdapterNumbers.checkDerived(file.path(), "module '" + module + "': lora_B times its scale " + scale, bT);
             }
             NDArray aArray = manager.create(aT, new Shape(in, r));
             NDArray bArray = manager.create(bT, new Shape(r, out));

@@ -269,6 +269,9 @@ final class PartFormats {
                         g[o] = magnitude[o] / norms[o];
                         c[o] = b == null ? 0f : b[o] - b[o] * g[o];
                     }
+                    if (AdapterNumbers.enabled()) {
+                        AdapterNumbers.checkDerived(file.path(), "DoRA module '" + module + "': magnitude / ‖W + scale·B·A‖", g);
+                    }
                     served.put(module, new DoraPart.Served(manager.create(magnitude), manager.create(g), manager.create(c)));
                     bytes[0] += 12L * magnitude.length;
                 }

@@ -52,6 +52,17 @@ public interface LoragateConfig {
          */
         @WithDefault("512M")
         MemorySize maxUploadBytes();
+
+        /**
+         * Largest absolute value of any stored adapter weight and of lora_alpha / alpha_pattern / the
+         * LoRA scales; every such number must also be finite (see {@code AdapterNumbers}).
+         */
+        @WithDefault("1e4")
+        double maxAbsValue();
+
+        /** Tests only: false loads adapters without the number check, to prove the engine contains them. Never disable in production. */
+        @WithDefault("true")
+        boolean checkNumbers();
     }
 
     interface CacheSettings {

@@ -79,6 +79,12 @@ public class EngineMetrics implements EngineObserver {
     }
 
     @Override
+    public void nonFinite(String tenant, String adapterId) {
+        Counter.builder("loragate_nonfinite_rows_total").description("Sequences ended because their logits went NaN or infinite")
+                .tag("tenant", tenant).tag("adapter", label(adapterId)).register(registry).increment();
+    }
+
+    @Override
     public void finished(String tenant, String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
         Tags a = who(tenant, adapterId);
         Counter.builder("loragate_requests_total").tags(a).tag("finish_reason", reason)

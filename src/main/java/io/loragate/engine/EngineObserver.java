@@ -14,6 +14,10 @@ public interface EngineObserver {
     default void firstToken(String tenant, String adapterId, long nanos) {
     }
 
+    /** A sequence of {@code tenant} was ended because its logits went non-finite (NaN or infinity). */
+    default void nonFinite(String tenant, String adapterId) {
+    }
+
     /** A sequence finished with {@code generated} tokens after {@code nanos} of decoding. */
     default void finished(String tenant, String adapterId, String reason, int promptTokens, int generated, long decodeNanos) {
     }

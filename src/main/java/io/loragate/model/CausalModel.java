@@ -2,6 +2,7 @@ package io.loragate.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -15,7 +16,10 @@ import java.util.Map;
  */
 public abstract class CausalModel extends BaseModel {
 
-    /** Additive mask for a forbidden attention score; finite so a fully masked (padding) row stays NaN-free. */
+    /**
+     * What a forbidden attention score is replaced with (a select, never an add: a NaN or infinite
+     * score in a masked column must not survive); finite so a fully masked (padding) row stays NaN-free.
+     */
     static final float MASKED = -1e9f;
 
     static final ai.djl.ndarray.types.DataType FLOAT = ai.djl.ndarray.types.DataType.FLOAT32;
@@ -93,19 +97,25 @@ public abstract class CausalModel extends BaseModel {
         }
         cache.extend(t, newReal);
         int columns = cache.columns();
-        float[] mask = new float[batch * t * columns]; // (batch, 1, t, columns)
+        boolean[] mask = new boolean[batch * t * columns]; // (batch, 1, t, columns): true where attention may look
         for (int r = 0; r < batch; r++) {
             for (int s = 0; s < t; s++) {
                 int q = past + s;
                 int base = (r * t + s) * columns;
                 for (int j = 0; j < columns; j++) {
-                    mask[base + j] = j <= q && cache.isReal(r, j) ? 0f : MASKED;
+                    mask[base + j] = j <= q && cache.isReal(r, j);
                 }
             }
         }
         NDArray idArray = step.create(ids, new Shape(batch, t));
         NDArray posArray = step.create(positions, new Shape(batch, t));
-        NDArray maskArray = step.create(mask, new Shape(batch, 1, t, columns));
+        // a native copy: where() keeps its condition for a backward (training), see Scalars; expanded
+        // (a view) once per forward to the scores' shape (batch, kvHeads, groups, t, columns), as DJL's
+        // where() does not broadcast
+        NDArray javaMask = step.create(mask, new Shape(batch, 1, 1, t, columns));
+        NDArray maskArray = Scalars.owned(javaMask)
+                .broadcast(new Shape(batch, config.numKvHeads(), config.groups(), t, columns));
+        javaMask.close();
         return decode(step, idArray, posArray, maskArray, cache, hook);
     }
 
@@ -167,6 +177,7 @@ public abstract class CausalModel extends BaseModel {
      * @param q (batch, t, heads·headDim)
      * @param k (batch, t, kvHeads·headDim) new keys (positions already encoded)
      * @param v (batch, t, kvHeads·headDim)
+     * @param mask (batch, kvHeads, groups, t, L) boolean: true where a query may look
      * @return (batch, t, heads·headDim)
      */
     protected NDArray attention(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, KvCache cache) {
@@ -184,9 +195,13 @@ public abstract class CausalModel extends BaseModel {
                 .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
         NDArray scores = Scalars.mul(qh.matMul(kv[0].transpose(0, 1, 3, 2)),      // (batch, kvHeads, g·t, L)
                 (float) (1.0 / Math.sqrt(d)))
-                .reshape(batch, kvHeads, g, t, columns)
-                .add(mask.expandDims(1));                                        // mask: (batch, 1, 1, t, L)
-        NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, g * t, columns);
+                .reshape(batch, kvHeads, g, t, columns);
+        // select, not add: whatever a masked column's score is (NaN or ±Inf included) is replaced, so its
+        // probability is exactly 0 (exp(-1e9 - max) underflows); the cache keeps masked columns zeroed
+        // (KvCache), so 0·value is 0 too
+        NDArray masked = scores.getManager().full(scores.getShape(), MASKED, scores.getDataType());
+        NDArray probs = NDArrays.where(mask, scores, masked).softmax(-1)
+                .reshape(batch, kvHeads, g * t, columns);
         return probs.matMul(kv[1])                                               // (batch, kvHeads, g·t, d)
                 .reshape(batch, kvHeads, g, t, d)
                 .transpose(0, 3, 1, 2, 4)                                        // (batch, t, kvHeads, g, d)

@@ -63,7 +63,7 @@ public final class EncoderBatches {
     }
 
     /** The rows of one micro-batch. */
-    static List<long[]> rows(List<long[]> ids, int[] group) {
+    public static List<long[]> rows(List<long[]> ids, int[] group) {
         List<long[]> out = new ArrayList<>(group.length);
         for (int i : group) {
             out.add(ids.get(i));

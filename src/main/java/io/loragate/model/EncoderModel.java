@@ -2,6 +2,7 @@ package io.loragate.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -342,8 +343,11 @@ public final class EncoderModel extends BaseModel {
                 : hook.embeddings(idArray, lookup(step, wordEmb, idArray.maximum(0L)));
         NDArray x = words.add(lookup(step, posEmb, posArray)).add(lookup(step, typeEmb, typeArray));
         x = Layers.layerNorm(x, embLnW, embLnB, config.normEps());                      // (batch, len, hidden)
-        NDArray bias = paddingMask(step, ids).sub(1f).mul(-CausalModel.MASKED).reshape(batch, 1, 1, len); // 0 or -1e9
         int heads = config.numHeads();
+        Shape scoreShape = new Shape(batch, heads, len, len);
+        // native boolean (where() keeps it for a backward), expanded once (a view): DJL's where() does not broadcast
+        NDArray real = paddingMask(step, ids).gt(0.5f).reshape(batch, 1, 1, len).broadcast(scoreShape);
+        NDArray masked = step.full(scoreShape, CausalModel.MASKED, x.getDataType());
         int d = config.headDim();
         float scale = (float) (1.0 / Math.sqrt(d));
         for (int li = 0; li < layers.length; li++) {
@@ -356,7 +360,9 @@ public final class EncoderModel extends BaseModel {
             NDArray q = heads(Layers.linear(hook, s + ".query", x, L.qW, L.qB), heads, d); // (batch, heads, len, d)
             NDArray k = heads(Layers.linear(hook, s + ".key", x, L.kW, L.kB), heads, d);
             NDArray v = heads(Layers.linear(hook, s + ".value", x, L.vW, L.vB), heads, d);
-            NDArray probs = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale).add(bias).softmax(-1); // (batch, heads, len, len)
+            // padding is selected away, never added to: a non-finite score or value there cannot leak into the row
+            NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scale);                   // (batch, heads, len, len)
+            NDArray probs = NDArrays.where(real, scores, masked).softmax(-1);
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, len, (long) heads * d);
             NDArray attnOut = Layers.linear(hook, L.prefix + ".attention.output.dense", ctx, L.oW, L.oB);
             attnOut = hook.afterSublayer(L.prefix + ".attention", attnOut);

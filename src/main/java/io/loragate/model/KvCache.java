@@ -19,6 +19,11 @@ import java.util.Arrays;
  * no active row uses any more are reclaimed by shifting, so that its width tracks the longest live
  * sequence rather than the engine's uptime.
  *
+ * <p>Invariant: every column a row does not hold a real token in is zero in every layer (fresh
+ * storage is zeros; {@link #adopt}, {@link #remove} and the reclaiming shift zero what a previous
+ * occupant left), so that attention, which masks such columns, never meets another sequence's
+ * numbers there (a NaN left by a poisoned sequence would survive the mask as 0·NaN).
+ *
  * <p>The cache owns its manager: closing it frees every key and value.
  */
 public final class KvCache implements AutoCloseable {
@@ -126,6 +131,8 @@ public final class KvCache implements AutoCloseable {
                 values[l].set(front, v);
             }
         }
+        // the vacated tail is zeroed: it becomes the next columns, masked for rows that do not write them
+        zero(new NDIndex(":, :, {}:{}", columns - s, columns), new Shape(rowCapacity, kvHeads, s, headDim));
         for (int r = 0; r < rowCapacity; r++) {
             boolean[] shifted = new boolean[capacity];
             if (columns - s > 0) {
@@ -134,6 +141,16 @@ public final class KvCache implements AutoCloseable {
             real[r] = shifted;
         }
         columns -= s;
+    }
+
+    /** Sets {@code index} (of {@code shape}) to zero in every layer's keys and values. */
+    private void zero(NDIndex index, Shape shape) {
+        try (NDArray z = manager.zeros(shape, DataType.FLOAT32)) {
+            for (int l = 0; l < layers; l++) {
+                keys[l].set(index, z);
+                values[l].set(index, z);
+            }
+        }
     }
 
     /** Reallocates to {@code newCapacity} columns, moving the used columns right by {@code offset}. */
@@ -211,6 +228,11 @@ public final class KvCache implements AutoCloseable {
         int row = active++;
         NDIndex dst = new NDIndex("{}, :, {}:{}", row, columns - len, columns);
         NDIndex from = new NDIndex("{}, :, {}:{}", srcRow, srcEnd - len, srcEnd);
+        if (columns > len) {
+            // the row's columns before its tokens are masked, but they must not hold a previous
+            // occupant's numbers: masked attention still multiplies them by 0, and 0·NaN is NaN
+            zero(new NDIndex("{}, :, :{}", row, columns - len), new Shape(kvHeads, columns - len, headDim));
+        }
         for (int l = 0; l < layers; l++) {
             try (NDArray k = src.keys[l].get(from); NDArray v = src.values[l].get(from)) {
                 keys[l].set(dst, k);
@@ -225,7 +247,10 @@ public final class KvCache implements AutoCloseable {
         return row;
     }
 
-    /** Frees {@code row}: the last active row moves into it (callers mirror the move). */
+    /**
+     * Frees {@code row}: the last active row moves into it (callers mirror the move), and the
+     * vacated last row is zeroed in every layer.
+     */
     public void remove(int row) {
         int last = active - 1;
         if (row < 0 || row > last) {
@@ -243,6 +268,10 @@ public final class KvCache implements AutoCloseable {
             real[row] = real[last];
             real[last] = tmp;
             lengths[row] = lengths[last];
+        }
+        // a freed row holds zeros: nothing of its sequence (NaN included) is left for the next one
+        if (capacity > 0) {
+            zero(new NDIndex("{}", last), new Shape(kvHeads, capacity, headDim));
         }
         java.util.Arrays.fill(real[last], false);
         lengths[last] = 0;
