@@ -97,13 +97,7 @@ class ClassificationRestTest {
      */
     @Test
     void aClassificationJobTrainsPublishesAndServes() throws Exception {
-        resident.whenLoaded().get(120, TimeUnit.SECONDS);
-        byte[] topics;
-        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
-            topics = in.readAllBytes();
-        }
-        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
-                .post("/v1/files").then().statusCode(200).extract().path("id");
+        String file = uploadTopics();
         String id = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
                 + file + "\", \"suffix\": \"topic-job\", \"seed\": 11, \"activate\": true,"
                 + " \"publish_if\": {\"min_eval_accuracy\": 0.7},"
@@ -158,13 +152,7 @@ class ClassificationRestTest {
      */
     @Test
     void theBaselineGateRefusesAnAdapterThatDoesNotBeatBagOfWordsByTheMargin() throws Exception {
-        resident.whenLoaded().get(120, TimeUnit.SECONDS);
-        byte[] topics;
-        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
-            topics = in.readAllBytes();
-        }
-        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
-                .post("/v1/files").then().statusCode(200).extract().path("id");
+        String file = uploadTopics();
         String job = "{\"model\": \"" + resident.id() + "\", \"training_file\": \"" + file + "\", \"suffix\": \"gated\", \"seed\": 5,"
                 + " \"publish_if\": {\"min_gain_over_baseline\": %s}, \"method\": {\"type\": \"classification\","
                 + " \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 8, \"validation_split\": 0.25},"
@@ -190,13 +178,7 @@ class ClassificationRestTest {
      */
     @Test
     void aLinearProbeJobTrainsPublishesAndServes() throws Exception {
-        resident.whenLoaded().get(120, TimeUnit.SECONDS);
-        byte[] topics;
-        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
-            topics = in.readAllBytes();
-        }
-        String file = given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
-                .post("/v1/files").then().statusCode(200).extract().path("id");
+        String file = uploadTopics();
         var created = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
                 + file + "\", \"suffix\": \"probe-job\", \"seed\": 5, \"publish_if\": {\"min_eval_accuracy\": 0.7},"
                 + " \"method\": {\"type\": \"classification\", \"hyperparameters\": {\"epochs\": 6, \"batch_size\": 8,"
@@ -219,5 +201,16 @@ class ClassificationRestTest {
                 .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
         assertEquals(published, r.getString("model"));
         assertEquals(List.of("sports", "food", "tech"), r.getList("data.label", String.class));
+    }
+
+    /** Uploads the topics dataset (60 labelled sentences) once the base is resident; its file id. */
+    private String uploadTopics() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        byte[] topics;
+        try (InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            topics = in.readAllBytes();
+        }
+        return given().multiPart("file", "topics.jsonl", topics, "application/jsonl").multiPart("purpose", "fine-tune")
+                .post("/v1/files").then().statusCode(200).extract().path("id");
     }
 }
