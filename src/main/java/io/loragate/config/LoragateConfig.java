@@ -125,6 +125,14 @@ public interface LoragateConfig {
         /** Uploads one tenant may have in flight at once; beyond it 429 with {@code Retry-After}, before any byte is read. */
         @WithDefault("4")
         int maxConcurrentPerTenant();
+
+        /**
+         * Slowest upload kept: one that delivers fewer bytes than this per second over an idle-timeout
+         * window is answered 408 (0: only the idle timeout applies). A trickle of a byte now and then
+         * would otherwise hold its slot for as long as the client likes.
+         */
+        @WithDefault("1024")
+        long minBytesPerSecond();
     }
 
     interface TrainingSettings {

@@ -83,6 +83,8 @@ public class UploadRoutes {
     private final long adapterLimit;
     private final long fileLimit;
     private final long idleMillis;
+    /** Bytes an upload must deliver in each idle-timeout window (loragate.uploads.min-bytes-per-second). */
+    private final long minBytesPerWindow;
     private final int perTenant;
     private final Path spool;
     private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
@@ -99,6 +101,7 @@ public class UploadRoutes {
         this.adapterLimit = config.adapters().maxUploadBytes().asLongValue();
         this.fileLimit = config.files().maxBytes().asLongValue();
         this.idleMillis = Math.max(1, config.uploads().idleTimeout().toMillis());
+        this.minBytesPerWindow = Math.max(0, config.uploads().minBytesPerSecond()) * idleMillis / 1000;
         this.perTenant = config.uploads().maxConcurrentPerTenant();
         this.spool = Path.of(uploadsDirectory);
     }
@@ -288,6 +291,8 @@ public class UploadRoutes {
         private long received;
         private long timer = -1;
         private long lastByte = System.nanoTime();
+        private long windowStartNanos = System.nanoTime();
+        private long windowStartBytes;
         private boolean over; // finished: answered, failed or handed over
         private boolean released;
 
@@ -327,13 +332,27 @@ public class UploadRoutes {
             if (over) {
                 return;
             }
-            long idle = (System.nanoTime() - lastByte) / 1_000_000;
+            long now = System.nanoTime();
+            long idle = (now - lastByte) / 1_000_000;
             if (idle >= idleMillis) {
                 fail(ErrorMapper.body(408, "upload timed out: no data received for " + idle + " ms (loragate.uploads.idle-timeout)",
                         "invalid_request_error", null, "request_timeout").build());
-            } else {
-                timer = vertx.setTimer(idleMillis - idle, id -> checkIdle());
+                return;
             }
+            long windowMillis = (now - windowStartNanos) / 1_000_000;
+            if (windowMillis >= idleMillis) {
+                long got = received - windowStartBytes;
+                if (got < minBytesPerWindow) {
+                    fail(ErrorMapper.body(408, "upload too slow: " + got + " bytes in the last " + windowMillis + " ms; at least "
+                            + minBytesPerWindow * 1000 / idleMillis + " bytes per second are needed"
+                            + " (loragate.uploads.min-bytes-per-second)", "invalid_request_error", null, "request_timeout").build());
+                    return;
+                }
+                windowStartNanos = now;
+                windowStartBytes = received;
+            }
+            timer = vertx.setTimer(Math.min(idleMillis - idle, idleMillis - (now - windowStartNanos) / 1_000_000),
+                    id -> checkIdle());
         }
 
         private void part(HttpServerFileUpload up) {

@@ -12,6 +12,8 @@ public class IsolationProfile extends AuthProfile {
 
     static final long ADAPTER_LIMIT = 1024 * 1024;
     static final int UPLOADS_PER_TENANT = 4;
+    /** Bytes per second an upload must deliver (the flood test's trickle sends about 5). */
+    static final long MIN_RATE = 2;
 
     @Override
     public Map<String, String> getConfigOverrides() {
@@ -25,6 +27,7 @@ public class IsolationProfile extends AuthProfile {
                 Map.entry("loragate.adapters.max-upload-bytes", "1M"),
                 Map.entry("loragate.files.max-bytes", "512K"),
                 Map.entry("loragate.uploads.idle-timeout", "3s"),
+                Map.entry("loragate.uploads.min-bytes-per-second", Long.toString(MIN_RATE)),
                 Map.entry("loragate.uploads.max-concurrent-per-tenant", Integer.toString(UPLOADS_PER_TENANT)),
                 Map.entry("loragate.engine.max-batch", "2"),
                 Map.entry("loragate.engine.max-queue", "300"));

@@ -192,6 +192,37 @@ class WorkerStarvationTest {
                 .multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200);
     }
 
+    /**
+     * A trickle that is never idle (a byte every second, under the 3 s idle timeout) but slower than
+     * loragate.uploads.min-bytes-per-second (2 here) is answered 408 too, so it cannot hold its
+     * upload slot for as long as the client likes; its partial file is deleted.
+     */
+    @Test
+    void anUploadSlowerThanTheMinimumRateIsAnswered408() throws Exception {
+        try (Socket s = slowUpload("/v1/adapters", -1)) {
+            CompletableFuture<Integer> answer = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return status(s);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            int sent = 0;
+            try {
+                while (!answer.isDone() && sent < 60) {
+                    chunk(s.getOutputStream(), new byte[] {'x'});
+                    sent++;
+                    Thread.sleep(1000);
+                }
+            } catch (IOException e) {
+                // the server closed the connection after its answer
+            }
+            assertEquals(408, answer.get(HANG.toSeconds(), TimeUnit.SECONDS), "after " + sent + " bytes, one a second");
+            assertTrue(sent < 60, "answered while it was still trickling");
+        }
+        await(() -> spooled().isEmpty(), 10_000, "the slow upload's part is still in the spool: " + spooled());
+    }
+
     @Test
     void anUploadOverTheLimitStopsAt413AndTheSpoolNeverHoldsMore() throws Exception {
         long limit = IsolationProfile.ADAPTER_LIMIT;
