@@ -182,9 +182,9 @@ public class UploadRoutes {
 
     private static Response tooLarge(Target target, long limit) {
         if (target == Target.FILE) {
-            // the dataset store's own answer (400, param file), as before and as over gRPC
-            return new ErrorMapper().loragate(new LoragateException(Kind.INVALID_ARGUMENT, "file is larger than the limit of "
-                    + limit + " bytes (loragate.files.max-bytes)").withParam("file"));
+            // the dataset store's message, with HTTP's status for it (gRPC: INVALID_ARGUMENT)
+            return ErrorMapper.body(413, "file is larger than the limit of " + limit + " bytes (loragate.files.max-bytes)",
+                    "invalid_request_error", "file", "http_413").build();
         }
         return ErrorMapper.body(413, "request body too large: an adapter upload (all parts together) is at most " + limit
                 + " bytes (loragate.adapters.max-upload-bytes)", "invalid_request_error", null, "http_413").build();

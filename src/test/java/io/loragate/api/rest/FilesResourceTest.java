@@ -180,7 +180,7 @@ class FilesResourceTest {
         Path big = tmp.resolve("big.jsonl");
         String line = "{\"text\": \"" + "x".repeat(1000) + "\"}\n";
         Files.writeString(big, line.repeat((int) (DatasetsProfile.MAX_BYTES / line.length()) + 1));
-        upload(big, "fine-tune").statusCode(400)
+        upload(big, "fine-tune").statusCode(413)
                 .body("error.message", equalTo("file is larger than the limit of " + DatasetsProfile.MAX_BYTES
                         + " bytes (loragate.files.max-bytes)"))
                 .body("error.param", equalTo("file"))

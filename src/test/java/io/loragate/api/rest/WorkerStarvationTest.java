@@ -174,8 +174,7 @@ class WorkerStarvationTest {
             System.out.println("slow-upload flood: answers by status " + statuses);
             assertEquals(IsolationProfile.UPLOADS_PER_TENANT, statuses.getOrDefault(408, 0), "idle uploads timed out: " + statuses);
             assertEquals(300 - 50 - IsolationProfile.UPLOADS_PER_TENANT, statuses.getOrDefault(429, 0), "over the tenant's limit: " + statuses);
-            assertEquals(25, statuses.getOrDefault(413, 0), "declared adapter bodies over the limit: " + statuses);
-            assertEquals(25, statuses.getOrDefault(400, 0), "declared dataset bodies over the file limit: " + statuses);
+            assertEquals(50, statuses.getOrDefault(413, 0), "declared adapter and dataset bodies over their limits: " + statuses);
         } finally {
             trickle[0] = false;
             if (trickler != null) {
