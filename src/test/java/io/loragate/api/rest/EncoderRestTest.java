@@ -108,16 +108,18 @@ class EncoderRestTest {
     void aSmallRequestIsServedBetweenTheMicroBatchesOfALargeOne() throws Exception {
         EncoderModel model = (EncoderModel) resident.model();
         List<String> input = new java.util.ArrayList<>();
-        for (int i = 0; i < 48; i++) {
-            input.add("dog ".repeat(480 + i % 30)); // 482-511 tokens: within the model's 512 positions
+        for (int i = 0; i < 24; i++) {
+            input.add("dog ".repeat(480 + i)); // 482-505 tokens: within the model's 512 positions
         }
         List<long[]> ids = input.stream().map(s -> resident.tokenizer().encode(s)).toList();
         int microBatches = io.loragate.model.EncoderBatches.plan(ids, 4096).size();
-        assertTrue(microBatches >= 5, microBatches + " micro-batches");
+        assertTrue(microBatches >= 3, microBatches + " micro-batches");
         String big = "{\"model\":\"all-minilm-l6-v2\",\"input\":[\"" + String.join("\",\"", input) + "\"]}";
         long forwards = model.inferenceForwards();
         java.util.concurrent.CompletableFuture<Integer> large = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> given().contentType(ContentType.JSON).body(big).post("/v1/embeddings").statusCode());
+                () -> given().config(io.restassured.RestAssured.config().httpClient(io.restassured.config.HttpClientConfig
+                        .httpClientConfig().setParam("http.socket.timeout", 300_000))) // a loaded machine may take minutes
+                        .contentType(ContentType.JSON).body(big).post("/v1/embeddings").statusCode());
         // once the large request's first micro-batch has run, send a small one
         for (int i = 0; i < 6000 && model.inferenceForwards() == forwards && !large.isDone(); i++) {
             Thread.sleep(10);
