@@ -2,8 +2,6 @@ package io.loragate.adapter;
 
 import io.loragate.model.ModelFormatException;
 import java.nio.file.Path;
-import org.eclipse.microprofile.config.Config;
-import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
  * The numbers an adapter may carry: every stored weight (LoRA A/B, DoRA magnitudes, IA3 vectors,
@@ -47,18 +45,30 @@ public final class AdapterNumbers {
         return d;
     }
 
-    /** A system property (read live, so that plain unit tests can set it), else the application's config. */
+    /** What the application configured ({@link #configure}); the defaults until then. */
+    private static volatile boolean configuredCheck = true;
+    private static volatile double configuredMaxAbs = DEFAULT_MAX_ABS;
+
+    /**
+     * Sets the application's settings (called once at start-up from {@code LoragateConfig}; this package
+     * reads no configuration itself). A system property of the same key still wins, so that plain unit
+     * tests can set it.
+     */
+    public static void configure(boolean check, double maxAbs) {
+        if (!(maxAbs > 0) || Double.isNaN(maxAbs)) {
+            throw new IllegalStateException(MAX_ABS_KEY + " must be a positive number, was " + maxAbs);
+        }
+        configuredCheck = check;
+        configuredMaxAbs = maxAbs;
+    }
+
+    /** A system property (read live, so that plain unit tests can set it), else what {@link #configure} set. */
     private static String value(String key) {
         String p = System.getProperty(key);
         if (p != null) {
             return p;
         }
-        try {
-            Config c = ConfigProvider.getConfig();
-            return c.getOptionalValue(key, String.class).orElse(null);
-        } catch (RuntimeException | LinkageError e) {
-            return null;
-        }
+        return key.equals(CHECK_KEY) ? Boolean.toString(configuredCheck) : Double.toString(configuredMaxAbs);
     }
 
     /** A stored tensor: finite, and within the bound. */
