@@ -9,7 +9,8 @@ Writes OUT_DIR/<dataset>/{train-64,train-1000,validation,test}.jsonl (classifica
 
 - spam: the SpamAssassin public mail corpus, label spam (spam-1, spam-2) / ham (easy-ham-1,
   easy-ham-2, hard-ham-1). Text: the Subject line and the body (headers dropped, HTML tags and
-  whitespace collapsed), cut to its first 60 words; exact duplicate texts are dropped.
+  whitespace collapsed), its first 60 words (each cut to 24 characters), at most 400 characters;
+  exact duplicate texts are dropped.
 - sotu: the State of the Union addresses 1790-2021, label the era of the address (1790-1860,
   1861-1912, 1913-1964, 1965-2021). Each address is cut into passages of whole sentences
   (40-80 words). Addresses, not passages, are split between train / validation / test, so no
@@ -28,6 +29,8 @@ import sys
 
 SEED = 17
 WORDS = 60
+MAX_WORD = 24  # mail "words" such as URLs or base64 lines are cut to this many characters
+MAX_CHARS = 400
 SIZES = {"train-1000": 1000, "validation": 100, "test": 500}
 
 
@@ -44,8 +47,8 @@ def mail_text(raw):
         if line.lower().startswith("subject:"):
             subject = line[8:].strip()
             break
-    words = clean(subject + " . " + body).split(" ")
-    return " ".join(words[:WORDS])
+    words = [w[:MAX_WORD] for w in clean(subject + " . " + body).split(" ")]
+    return " ".join(words[:WORDS])[:MAX_CHARS].strip()
 
 
 def balanced(pool_by_label, n, rng):
