@@ -494,7 +494,7 @@ public final class QualityHarness {
                 if (row == null) {
                     b.append("not run | ");
                 } else if (!row.path("test").has("accuracy")) {
-                    b.append(row.path("status").asText()).append(" | ");
+                    b.append(row.path("status").asText("not finished")).append(" | ");
                 } else {
                     b.append(cell(row.path("test"))).append(" | ");
                 }
@@ -517,11 +517,11 @@ public final class QualityHarness {
             b.append(cell(s.path("bag_of_words_test"))).append(" |\n");
         }
         b.append("\nPer job (validation = the job report's, on the validation file; test = through /v1/classifications)\n\n");
-        b.append("| dataset | train | role | method | status | steps | job s | val acc | val bag-of-words | gain | test acc | test macro-F1 |\n");
+        b.append("| dataset | train | role | method | status | steps | s from queueing to done | val acc | val bag-of-words | gain | test acc | test macro-F1 |\n");
         b.append("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (JsonNode r : doc.path("rows")) {
             b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %d | %.0f | %s | %s | %s | %s | %s |\n", r.path("dataset").asText(),
-                    r.path("train_examples").asInt(), r.path("role").asText(), r.path("method").asText(), r.path("status").asText(),
+                    r.path("train_examples").asInt(), r.path("role").asText(), r.path("method").asText(), r.path("status").asText("not finished"),
                     r.path("steps").asInt(), r.path("job_wall_seconds").asDouble(), fmt(r.path("validation").path("accuracy")),
                     fmt(r.path("validation_bag_of_words").path("accuracy")), fmt(r.path("gain_over_baseline")),
                     fmt(r.path("test").path("accuracy")), fmt(r.path("test").path("macro_f1"))));
