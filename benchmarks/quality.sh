@@ -57,30 +57,10 @@ javac -nowarn -d target/quality-classes -cp "$cp" benchmarks/QualityHarness.java
 # 3. the gateway and the harness
 run="$(mktemp -d "$PWD/target/quality-XXXXXX")"
 echo "quality: run folder $run (gateway log, data dir, partial.json)" >&2
-pid=""
-stop_gateway() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-  fi
-}
+. benchmarks/gateway.sh
 trap stop_gateway EXIT
-# shellcheck disable=SC2086
-OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OMP_WAIT_POLICY=PASSIVE java -Xms256m -Xmx3g -XX:+ExitOnOutOfMemoryError \
-  -Dai.djl.offline=true -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" -Dloragate.data-dir="$run/data" \
-  -Dloragate.jobs.yield-policy=none -Dloragate.jobs.max-per-tenant=32 -Dloragate.jobs.max-concurrent="${JOBS_CONCURRENT:-1}" ${GATEWAY_OPTS:-} \
-  -jar target/quarkus-app/quarkus-run.jar >"$run/gateway.log" 2>&1 &
-pid=$!
-for i in $(seq 1 600); do
-  if curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || { echo "quality: the gateway exited; see $run/gateway.log" >&2; exit 1; }
-  [ "$i" = 600 ] && { echo "quality: the gateway was not ready after 300 s; see $run/gateway.log" >&2; exit 1; }
-  sleep 0.5
-done
-echo "quality: gateway ready (pid $pid, port $port)" >&2
+start_gateway quality "$port" "$run/data" "$run/gateway.log" -Xmx3g -Dloragate.jobs.yield-policy=none \
+  -Dloragate.jobs.max-per-tenant=32 -Dloragate.jobs.max-concurrent="${JOBS_CONCURRENT:-1}" || exit 1
 QUALITY_BUILD="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+uncommitted src changes')" \
 QUALITY_COMMAND="DATASETS=${DATASETS:-spam,sotu} SIZES=${SIZES:-64,1000} METHODS=$methods METHODS_64=${METHODS_64:-$methods} METHODS_1000=${METHODS_1000:-$methods} EPOCHS_64=${EPOCHS_64:-3} EPOCHS_1000=${EPOCHS_1000:-3} PICK=${PICK:-true} JOBS_CONCURRENT=${JOBS_CONCURRENT:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} GATEWAY_OPTS=${GATEWAY_OPTS:-} benchmarks/quality.sh" \
   java -Xmx2g -cp "target/quality-classes:$cp" QualityHarness --url "http://127.0.0.1:$port" \

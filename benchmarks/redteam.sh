@@ -38,40 +38,15 @@ admin_key="redteam-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 admin_sha="$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)"
 echo "redteam: run folder $run (gateway logs, data dirs, rows)" >&2
 
-pid=""
-stop_gateway() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-  fi
-}
+. benchmarks/gateway.sh
 trap stop_gateway EXIT
 
-# start_gateway NAME PORT [JVM options...]: data dir $run/data-NAME, log $run/gateway-NAME.log
-start_gateway() {
+# redteam_gateway NAME PORT [JVM options...]: data dir $run/data-NAME, log $run/gateway-NAME.log, auth on
+redteam_gateway() {
   local name="$1" p="$2"; shift 2
-  local data="$run/data-$name"
-  mkdir -p "$data"
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OMP_WAIT_POLICY=PASSIVE java -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError \
-    -Dai.djl.offline=true -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$p" -Dloragate.data-dir="$data" \
+  start_gateway "redteam: $name" "$p" "$run/data-$name" "$run/gateway-$name.log" -Xmx1g \
     -Dloragate.auth.enabled=true -Dloragate.auth.admin-key-sha256="$admin_sha" \
-    -Dloragate.files.max-bytes=${file_limit_mb}M "$@" ${GATEWAY_OPTS:-} \
-    -jar target/quarkus-app/quarkus-run.jar >"$run/gateway-$name.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 600); do
-    if curl -sf "http://127.0.0.1:$p/q/health/ready" >/dev/null 2>&1; then
-      echo "redteam: $name gateway ready (pid $pid, port $p)" >&2
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || { echo "redteam: the $name gateway exited; see $run/gateway-$name.log" >&2; pid=""; return 1; }
-    sleep 0.5
-  done
-  echo "redteam: the $name gateway was not ready after 300 s; see $run/gateway-$name.log" >&2
-  return 1
+    -Dloragate.files.max-bytes=${file_limit_mb}M "$@"
 }
 
 run_phase() {
@@ -86,14 +61,14 @@ run_phase() {
 outs=()
 if [[ ",$phases," == *",decoder,"* ]]; then
   outs+=("$run/decoder.json")
-  if start_gateway decoder "$port" -Dloragate.model.path="$PWD/src/test/resources/fixtures/hf/tiny-llama"; then
+  if redteam_gateway decoder "$port" -Dloragate.model.path="$PWD/src/test/resources/fixtures/hf/tiny-llama"; then
     run_phase decoder "$port"
   fi
   stop_gateway
 fi
 if [[ ",$phases," == *",encoder,"* ]]; then
   outs+=("$run/encoder.json")
-  if start_gateway encoder "$((port + 1))"; then
+  if redteam_gateway encoder "$((port + 1))"; then
     run_phase encoder "$((port + 1))" --encoder-inputs "$encoder_inputs"
   fi
   stop_gateway
