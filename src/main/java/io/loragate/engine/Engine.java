@@ -406,11 +406,11 @@ public final class Engine implements AutoCloseable {
         LOG.warnf("tenant %s: %s produced non-finite logits after %d generated tokens; the request is ended",
                 s.tenant, who, s.count);
         observer.nonFinite(s.tenant, s.adapterId);
+        observer.finished(s.tenant, s.adapterId, "error", s.promptTokens(), s.count,
+                s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
         end(s, "error", new LoragateException(LoragateException.Kind.INTERNAL, who + " produced non-finite logits"
                 + " (NaN or infinity) after " + s.count + " generated tokens; the request was ended (other requests"
                 + " are unaffected)"));
-        observer.finished(s.tenant, s.adapterId, "error", s.promptTokens(), s.count,
-                s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
     }
 
     private final java.util.concurrent.atomic.AtomicLong nonFiniteRows = new java.util.concurrent.atomic.AtomicLong();
@@ -428,10 +428,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Counts the request in the metrics before it ends, so whoever sees the end also sees it counted. */
     private void finish(Sequence s, String reason) {
-        end(s, reason, null);
         observer.finished(s.tenant, s.adapterId, reason, s.promptTokens(), s.count,
                 s.firstTokenNanos == 0 ? 0 : System.nanoTime() - s.firstTokenNanos);
+        end(s, reason, null);
     }
 
     private static AdapterHook hookFor(List<LoraAdapter> adapters) {
