@@ -4,12 +4,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * The engine's Prometheus metrics (served at {@code /q/metrics}): per-adapter requests and tokens,
@@ -24,13 +24,13 @@ public class EngineMetrics implements EngineObserver {
     private final DistributionSummary batchSize;
     private final DistributionSummary prefillBatchSize;
     private final Timer stepTime;
-    private final MultiGauge loraInfo;
     private volatile Engine engine;
 
     /** {@code loragate.metrics.tenant-labels}: false leaves tenant and adapter names out of every label. */
     private final boolean names;
 
-    public EngineMetrics(MeterRegistry registry, io.loragate.config.LoragateConfig config) {
+    public EngineMetrics(MeterRegistry registry, Instance<PrometheusMeterRegistry> prometheus,
+            io.loragate.config.LoragateConfig config) {
         this.registry = registry;
         this.names = config.metrics().tenantLabels();
         this.batchSize = DistributionSummary.builder("loragate_batch_size").description("sequences per decode step")
@@ -39,9 +39,8 @@ public class EngineMetrics implements EngineObserver {
                 .description("sequences admitted per prefill step").register(registry);
         this.stepTime = Timer.builder("loragate_engine_step_seconds").description("duration of an engine forward step")
                 .publishPercentileHistogram().register(registry);
-        this.loraInfo = MultiGauge.builder("vllm:lora_requests_info")
-                .description("running and waiting adapters (vLLM-compatible; the value is the time of the sample)")
-                .register(registry);
+        prometheus.stream().findFirst().ifPresent(p -> new LoraInfoCollector(() -> engine, names)
+                .register(p.getPrometheusRegistry()));
     }
 
     void bind(Engine en) {
@@ -49,27 +48,29 @@ public class EngineMetrics implements EngineObserver {
         Gauge.builder("loragate_queue_depth", en, Engine::waiting).description("requests waiting for admission").register(registry);
         Gauge.builder("loragate_running_sequences", en, Engine::running).description("sequences in the running batch").register(registry);
         Gauge.builder("loragate_engine_alive", en, e -> e.alive() ? 1 : 0).register(registry);
+        // The model-server protocol of the Kubernetes Gateway API Inference Extension (llm-d's endpoint
+        // picker) scores replicas by these vLLM gauges; same names, types and meaning (docs/operations.md).
+        Gauge.builder("vllm:num_requests_waiting", en, Engine::waiting).description("requests waiting for admission (vLLM-compatible)")
+                .register(registry);
+        Gauge.builder("vllm:num_requests_running", en, Engine::running).description("sequences in the running batch (vLLM-compatible)")
+                .register(registry);
+        // vLLM's value is the fraction (0..1) of KV-cache blocks in use; loragate's KV cache is one row per
+        // running sequence (maxBatch rows), so the fraction of rows in use is what makes a request wait.
+        Gauge.builder("vllm:kv_cache_usage_perc", en, EngineMetrics::kvCacheUsage)
+                .description("fraction (0..1) of KV-cache rows in use (vLLM-compatible)").register(registry);
+        Gauge.builder("vllm:gpu_cache_usage_perc", en, EngineMetrics::kvCacheUsage)
+                .description("the same as vllm:kv_cache_usage_perc, under vLLM's older name").register(registry);
     }
 
-    /** Re-reads the running/waiting adapter sets into the vLLM-style info gauge. */
-    double refreshLoraInfo() {
-        Engine en = engine;
-        if (en == null) {
-            return 0;
-        }
-        double now = System.currentTimeMillis() / 1000.0;
-        loraInfo.register(List.of(MultiGauge.Row.of(Tags.of(
-                "running_lora_adapters", names ? String.join(",", en.runningAdapters()) : "",
-                "waiting_lora_adapters", names ? String.join(",", en.waitingAdapters()) : "",
-                "max_lora", String.valueOf(en.settings().maxBatch())), now)), true);
-        return now;
+    /** Running sequences over KV-cache rows: 0 idle, 1 full (the next request waits). */
+    static double kvCacheUsage(Engine en) {
+        return Math.min(1.0, en.running() / (double) en.settings().maxBatch());
     }
 
     @Override
     public void step(boolean prefill, int batch, int tokens, long nanos) {
         (prefill ? prefillBatchSize : batchSize).record(batch);
         stepTime.record(Duration.ofNanos(nanos));
-        refreshLoraInfo();
     }
 
     @Override
