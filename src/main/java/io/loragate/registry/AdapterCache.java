@@ -471,6 +471,19 @@ public class AdapterCache {
         return pinned.containsKey(k) || pinWanted.contains(k);
     }
 
+    /** A version whose weights this process holds, for the metrics that say which adapters a replica serves warm. */
+    public record ResidentVersion(String tenant, String name, int version, boolean pinned, long bytes) {
+    }
+
+    /** The versions resident now (cached or pinned), sorted by tenant, name and version. */
+    public List<ResidentVersion> residents() {
+        java.util.Map<Key, ResidentVersion> out = new java.util.TreeMap<>(java.util.Comparator.comparing(Key::tenant)
+                .thenComparing(Key::name).thenComparingInt(Key::version));
+        cache.asMap().forEach((k, r) -> out.put(k, new ResidentVersion(k.tenant(), k.name(), k.version(), false, r.bytes)));
+        pinned.forEach((k, r) -> out.put(k, new ResidentVersion(k.tenant(), k.name(), k.version(), true, r.bytes)));
+        return List.copyOf(out.values());
+    }
+
     /** Called with the duration in nanoseconds of every successful cold load (for a latency histogram). */
     public void addLoadListener(LongConsumer nanos) {
         loadListeners.add(nanos);

@@ -19,9 +19,16 @@ public class CacheMetrics {
     private final AdapterCache cache;
     private final MeterRegistry registry;
 
-    public CacheMetrics(AdapterCache cache, MeterRegistry registry) {
+    private final jakarta.enterprise.inject.Instance<io.micrometer.prometheus.PrometheusMeterRegistry> prometheus;
+    private final boolean names;
+
+    public CacheMetrics(AdapterCache cache, MeterRegistry registry,
+            jakarta.enterprise.inject.Instance<io.micrometer.prometheus.PrometheusMeterRegistry> prometheus,
+            io.loragate.config.LoragateConfig config) {
         this.cache = cache;
         this.registry = registry;
+        this.prometheus = prometheus;
+        this.names = config.metrics().tenantLabels();
     }
 
     void onStart(@Observes StartupEvent e) {
@@ -38,6 +45,7 @@ public class CacheMetrics {
         Timer loads = Timer.builder("loragate_adapter_cold_load_seconds").description("time to load a cold adapter onto the device")
                 .publishPercentileHistogram().register(registry);
         cache.addLoadListener(nanos -> loads.record(Duration.ofNanos(nanos)));
+        prometheus.stream().findFirst().ifPresent(p -> new ResidentAdaptersCollector(cache, names).register(p.getPrometheusRegistry()));
     }
 
     private void counter(String name, String help, ToDoubleFunction<CacheStats> f) {

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * model server ({@code vllm:num_requests_waiting}, {@code vllm:num_requests_running},
  * {@code vllm:kv_cache_usage_perc} and {@code vllm:lora_requests_info}) read what the engine holds:
  * with a batch of 2 and three long streams, 2 running, 1 waiting, the KV cache full (1.0) and the
- * adapter listed as running and waiting; all back to 0 once the clients leave.
+ * adapter listed as running and waiting, and as resident in {@code loragate_adapter_resident_info}; all back
+ * to 0 once the clients leave.
  */
 @QuarkusTest
 @TestProfile(ReliabilityProfile.class)
@@ -108,6 +109,9 @@ class VllmGaugesTest {
             assertTrue(info.find(), "the LoRA info gauge: " + busy.lines().filter(l -> l.contains("lora")).toList());
             assertTrue(info.group(1).contains("max_lora=\"" + ReliabilityProfile.MAX_BATCH + "\""), info.group(1));
             assertTrue(info.group(1).matches(".*running_lora_adapters=\"[^\"]*" + ADAPTER + ".*"), info.group(1));
+            assertTrue(busy.lines().anyMatch(l -> l.startsWith("loragate_adapter_resident_info{") && l.contains("adapter=\"" + ADAPTER + "\"")
+                    && l.contains("version=\"1\"") && l.endsWith(" 1.0")), "the replica lists the adapter it holds: "
+                    + busy.lines().filter(l -> l.startsWith("loragate_adapter_resident_info")).toList());
         } finally {
             for (Socket s : clients) {
                 s.close();
