@@ -6,12 +6,14 @@
 Lists the models, embeds two sentences with the base, shows how an OpenAI error from the gateway
 reads (the encoder base cannot complete text), lists the newest events of the newest fine-tuning job,
 and classifies with the adapter: the SDK has no classification call, so that one is plain HTTP
-through the SDK's own httpx client.
+(the standard library's urllib).
 """
 import argparse
+import json
 import os
+import urllib.error
+import urllib.request
 
-import httpx
 import openai
 
 parser = argparse.ArgumentParser()
@@ -26,7 +28,9 @@ models = [m.id for m in client.models.list()]
 print("models:", models)
 base = models[0]
 
-emb = client.embeddings.create(model=base, input=["Where is my parcel?", "My package has not arrived."])
+# The SDK asks for base64 unless told otherwise; the gateway answers floats only.
+emb = client.embeddings.create(model=base, input=["Where is my parcel?", "My package has not arrived."],
+                               encoding_format="float")
 a, b = (d.embedding for d in emb.data)
 print(f"embeddings: {len(a)} dimensions, cosine similarity {sum(x * y for x, y in zip(a, b)):.3f}")
 
@@ -39,14 +43,18 @@ jobs = client.fine_tuning.jobs.list(limit=1).data
 if jobs:
     job = jobs[0]
     print(f"newest job {job.id}: {job.status}, published {job.fine_tuned_model}")
-    for event in client.fine_tuning.jobs.list_events(job.id, limit=3):  # newest first, as OpenAI pages them
+    # one page of 3, newest first as OpenAI pages them (iterating the page itself would fetch every page)
+    for event in client.fine_tuning.jobs.list_events(job.id, limit=3).data:
         print("  event:", event.message)
 
-r = httpx.post(args.url + "/v1/classifications",
-               json={"model": args.adapter, "input": ["I was charged twice this month.", "The app crashes on start."]},
-               headers={"Authorization": "Bearer " + client.api_key})
-if r.status_code != 200:
-    print("classifications:", r.status_code, r.json()["error"]["message"])
-else:
-    body = r.json()
+request = urllib.request.Request(
+    args.url + "/v1/classifications",
+    data=json.dumps({"model": args.adapter,
+                     "input": ["I was charged twice this month.", "The app crashes on start."]}).encode(),
+    headers={"Content-Type": "application/json", "Authorization": "Bearer " + client.api_key})
+try:
+    with urllib.request.urlopen(request, timeout=60) as r:
+        body = json.load(r)
     print("classifications by", body["model"] + ":", [d["label"] for d in body["data"]])
+except urllib.error.HTTPError as e:  # errors are OpenAI's shape: {"error": {"message", "type", "param", "code"}}
+    print("classifications:", e.code, json.load(e)["error"]["message"])
