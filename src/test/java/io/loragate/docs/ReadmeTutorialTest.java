@@ -88,7 +88,9 @@ class ReadmeTutorialTest {
         }
         Files.createDirectories(out);
         String host = "localhost:" + gateway.getPort();
-        StringBuilder script = new StringBuilder("set -euo pipefail\n");
+        StringBuilder script = new StringBuilder("set -euo pipefail\n")
+                // what the README asks a reader to have, checked first for a clear message
+                .append("for tool in curl jq java; do command -v $tool > /dev/null || { echo \"the tutorial needs $tool\" >&2; exit 127; }; done\n");
         for (int b = 0; b < tutorial.size(); b++) {
             Block block = tutorial.get(b);
             Path log = out.resolve("block-" + (b + 1) + ".log");
