@@ -28,9 +28,8 @@ models = [m.id for m in client.models.list()]
 print("models:", models)
 base = models[0]
 
-# The SDK asks for base64 unless told otherwise; the gateway answers floats only.
-emb = client.embeddings.create(model=base, input=["Where is my parcel?", "My package has not arrived."],
-                               encoding_format="float")
+# The SDK asks for base64 (little-endian float32) by default and decodes it; the gateway answers both forms.
+emb = client.embeddings.create(model=base, input=["Where is my parcel?", "My package has not arrived."])
 a, b = (d.embedding for d in emb.data)
 print(f"embeddings: {len(a)} dimensions, cosine similarity {sum(x * y for x, y in zip(a, b)):.3f}")
 

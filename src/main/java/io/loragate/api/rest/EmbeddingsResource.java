@@ -45,13 +45,23 @@ public class EmbeddingsResource {
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
         String format = Requests.string(body, "encoding_format", false);
-        if (format != null && !format.equals("float")) {
-            throw Requests.bad("encoding_format", "only encoding_format 'float' is supported");
+        if (format != null && !format.equals("float") && !format.equals("base64")) {
+            throw Requests.bad("encoding_format", "encoding_format must be 'float' or 'base64'");
         }
-        return Await.async(inference.embed(tenants.tenant(), model, input), response).map(this::embeddingsJson);
+        boolean base64 = "base64".equals(format);
+        return Await.async(inference.embed(tenants.tenant(), model, input), response).map(r -> embeddingsJson(r, base64));
     }
 
-    private ObjectNode embeddingsJson(EmbeddingResult r) {
+    /** OpenAI's base64 form (what its Python SDK asks for by default): the float32 values, little-endian. */
+    static String base64(float[] vector) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * vector.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (float f : vector) {
+            bytes.putFloat(f);
+        }
+        return java.util.Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    private ObjectNode embeddingsJson(EmbeddingResult r, boolean base64) {
         ObjectNode o = json.createObjectNode();
         o.put("object", "list");
         ArrayNode data = o.putArray("data");
@@ -59,6 +69,10 @@ public class EmbeddingsResource {
             ObjectNode d = data.addObject();
             d.put("object", "embedding");
             d.put("index", i);
+            if (base64) {
+                d.put("embedding", base64(r.vectors().get(i)));
+                continue;
+            }
             ArrayNode v = d.putArray("embedding");
             for (float f : r.vectors().get(i)) {
                 v.add(f);

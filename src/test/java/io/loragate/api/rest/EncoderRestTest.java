@@ -56,6 +56,24 @@ class EncoderRestTest {
         assertTrue(r.getInt("usage.prompt_tokens") > 10);
     }
 
+    /** OpenAI's Python SDK asks for {@code encoding_format: "base64"} by default: little-endian float32, the same vector. */
+    @Test
+    void base64EmbeddingsAreTheSameFloatsLittleEndian() {
+        String body = "{\"model\":\"all-minilm-l6-v2\",\"input\":[\"A cat sits on the mat.\"]";
+        List<Float> floats = given().contentType(ContentType.JSON).body(body + "}").post("/v1/embeddings").then().statusCode(200)
+                .extract().jsonPath().getList("data[0].embedding", Float.class);
+        String encoded = given().contentType(ContentType.JSON).body(body + ",\"encoding_format\":\"base64\"}").post("/v1/embeddings")
+                .then().statusCode(200).extract().path("data[0].embedding");
+        java.nio.FloatBuffer decoded = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(encoded))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        assertEquals(384, decoded.remaining());
+        for (int k = 0; k < 384; k++) {
+            assertEquals(floats.get(k), decoded.get(k), 0f, "component " + k);
+        }
+        given().contentType(ContentType.JSON).body(body + ",\"encoding_format\":\"int8\"}").post("/v1/embeddings").then()
+                .statusCode(400).body("error.message", org.hamcrest.Matchers.containsString("'float' or 'base64'"));
+    }
+
     /**
      * Issue 14: a request of long inputs runs in micro-batches of at most
      * {@code loragate.engine.encoder-batch-tokens} (4096) padded tokens, longest first, and answers in
