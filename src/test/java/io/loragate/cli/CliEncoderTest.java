@@ -78,6 +78,7 @@ class CliEncoderTest {
                 "--validation-split", "0.25", "--seed", "11", "-r", "8", "--set", "method.hyperparameters.warmup_steps=2",
                 "--activate", "--watch", "--interval", "0.2");
         String out = job.out();
+        Files.writeString(Path.of("target", "cli-jobs-create-watch.txt"), out); // what a user sees (piped), for the docs
         assertTrue(out.matches("(?s).*step 1/\\d+  loss .*"), job.toString());
         assertTrue(out.contains("eval loss") && out.contains("eval acc"), job.toString());
         assertTrue(out.contains("evaluation on 15 validation examples"), job.toString());
