@@ -72,7 +72,12 @@ class AdaptersCommand {
             String n = name != null ? name : dir.toAbsolutePath().normalize().getFileName().toString();
             Multipart body = new Multipart().field("name", n).file("config", config).file("weights", weights);
             Transfer t = new Transfer(printer().progress(err()), n, body.length());
-            JsonNode v = api().upload("/v1/adapters", body.onProgress(t::sent));
+            JsonNode v;
+            try {
+                v = api().upload("/v1/adapters", body.onProgress(t::sent));
+            } finally {
+                t.close();
+            }
             if (printedJson(v)) {
                 return ExitCodes.OK;
             }

@@ -43,7 +43,11 @@ class FilesCommand {
         }
         Multipart body = new Multipart().field("purpose", purpose).file("file", file);
         Transfer t = new Transfer(c.printer().progress(c.err()), file.getFileName().toString(), body.length());
-        return c.api().upload("/v1/files", body.onProgress(t::sent));
+        try {
+            return c.api().upload("/v1/files", body.onProgress(t::sent));
+        } finally {
+            t.close();
+        }
     }
 
     @Command(name = "list", description = "Your datasets, newest first.")

@@ -12,7 +12,7 @@ import picocli.CommandLine.ScopeType;
  * starts no Quarkus and imports nothing of the server (ArchitectureTest), so it runs from the same
  * jars as the server without touching its data.
  */
-@Command(name = "loragate", mixinStandardHelpOptions = true, version = "loragate CLI 0.1.0",
+@Command(name = "loragate", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "loragate CLI 0.1.0",
         description = "Command-line client of a loragate gateway (REST API).",
         subcommands = {ModelsCommand.class, AdaptersCommand.class, FilesCommand.class, JobsCommand.class, CompleteCommand.class,
                 ChatCommand.class, ClassifyCommand.class, EmbedCommand.class, RecommendCommand.class, TenantsCommand.class,

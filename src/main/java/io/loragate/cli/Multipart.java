@@ -31,7 +31,10 @@ public final class Multipart {
     }
 
     public Multipart file(String name, Path file) {
-        parts.add(bytes(head(name, file.getFileName().toString()) ));
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw CliException.usage(file + ": no such file, or not readable");
+        }
+        parts.add(bytes(head(name, file.getFileName().toString())));
         parts.add(file);
         parts.add(bytes("\r\n"));
         return this;

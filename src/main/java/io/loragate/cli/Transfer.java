@@ -53,6 +53,11 @@ final class Transfer {
         bar.line("validating " + label + " on the server...");
     }
 
+    /** Ends the bar's line whatever happened (an upload refused half-way leaves no half-drawn line). */
+    synchronized void close() {
+        bar.finish();
+    }
+
     private String text(long n) {
         double seconds = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
         return String.format(Locale.ROOT, "uploading %s %s %s / %s  %s/s", label, ProgressBar.bar(n, total), ProgressBar.bytes(n),

@@ -63,6 +63,9 @@ class CliOfflineTest {
                 "tenants", "LORAGATE_URL", "Exit codes"}) {
             assertTrue(r.out().contains(c), c + " in\n" + r.out());
         }
+        CliRun sub = CliRun.run(Map.of(), false, "jobs", "create", "--help");
+        assertEquals(0, sub.code(), sub.toString());
+        assertTrue(sub.out().contains("--watch") && sub.out().contains("--training-file"), sub.toString());
     }
 
     @Test
