@@ -18,8 +18,8 @@ import picocli.CommandLine.ScopeType;
                 ChatCommand.class, ClassifyCommand.class, EmbedCommand.class, RecommendCommand.class, TenantsCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Environment: LORAGATE_URL, LORAGATE_API_KEY (LORAGATE_ADMIN_KEY for tenants).",
-                "Exit codes: 0 ok, 1 a watched job did not succeed, 2 usage error, 3 server refused (HTTP 4xx),",
-                "            4 server failed (HTTP 5xx), 5 server unreachable."})
+                "Exit codes: 0 ok, 1 a watched job did not succeed, 2 usage error,",
+                "  3 server refused (HTTP 4xx), 4 server failed (HTTP 5xx), 5 server unreachable."})
 public class LoragateCli implements Runnable {
 
     static final String DEFAULT_URL = "http://localhost:8080";
