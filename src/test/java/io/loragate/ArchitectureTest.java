@@ -119,4 +119,16 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAPackage("io.loragate.api..")
                 .check(classes);
     }
+
+    /** The CLI is a pure HTTP client: no server package, no Quarkus/CDI/Vert.x, only the JDK, Jackson and picocli. */
+    @Test
+    void cliIsAPureHttpClient() {
+        classes().that().resideInAPackage("io.loragate.cli..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.cli..", "java..", "javax..",
+                        "com.fasterxml.jackson..", "picocli..")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackage("io.loragate.cli..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.cli..")
+                .check(classes);
+    }
 }
