@@ -52,7 +52,9 @@ public class ResidentModel {
         try {
             Path folder = config.model().path().orElseGet(() -> MiniLmImporter.ensureImported(config.dataDir()));
             Device device = resolveDevice(config.device());
-            LOG.infof("loading base model %s on %s", folder, device);
+            // the one line about the device (DJL's own GPU probing warnings are silenced in application.properties)
+            LOG.infof("loading base model %s on %s (loragate.device=%s%s)", folder, device, config.device(),
+                    device.isGpu() ? "" : config.device().equalsIgnoreCase("cpu") ? "" : "; PyTorch sees no usable GPU");
             BaseModel m = BaseModel.load(folder, device);
             tokenizer = TextTokenizer.load(folder);
             id = config.model().id().orElse(folder.getFileName().toString());

@@ -54,8 +54,11 @@ public class ProbeRoutes {
                 return t;
             });
 
+    private final HealthChanges changes;
+
     public ProbeRoutes(@Any Instance<HealthCheck> checks, @Any Instance<AsyncHealthCheck> asyncChecks,
-            Instance<PrometheusMeterRegistry> prometheus, ObjectMapper json) {
+            Instance<PrometheusMeterRegistry> prometheus, ObjectMapper json, HealthChanges changes) {
+        this.changes = changes;
         this.checks = checks;
         this.asyncChecks = asyncChecks;
         this.prometheus = prometheus;
@@ -84,6 +87,7 @@ public class ProbeRoutes {
             } else {
                 responses.addAll(run(kind));
             }
+            changes.observe(responses); // logged once per change, not once per probe
             boolean up = responses.stream().allMatch(r -> r.getStatus() == HealthCheckResponse.Status.UP);
             List<Object> list = new ArrayList<>();
             for (HealthCheckResponse r : responses) {
