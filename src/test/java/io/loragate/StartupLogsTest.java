@@ -72,10 +72,10 @@ class StartupLogsTest {
         // SmallRye's own handler (reached by paths the probe routes do not take) logs nothing per call either
         given().get("/q/health/group").then().statusCode(org.hamcrest.Matchers.anyOf(org.hamcrest.Matchers.is(200),
                 org.hamcrest.Matchers.is(503), org.hamcrest.Matchers.is(404)));
-        List<String> ready = await(l -> l.contains("health check base-model is DOWN"), 1);
+        List<String> ready = await(l -> l.contains("health check base-model (readiness) is DOWN"), 1);
         assertEquals(1, ready.size(), ready.toString());
         assertTrue(ready.get(0).contains("state=FAILED"), ready.get(0));
-        assertEquals(1, await(l -> l.contains("health check base-model-loaded is DOWN"), 1).size());
+        assertEquals(1, await(l -> l.contains("health check base-model-loaded (startup) is DOWN"), 1).size());
         assertEquals(List.of(), lines().stream().filter(l -> l.contains("Reporting health down status")).toList());
     }
 }

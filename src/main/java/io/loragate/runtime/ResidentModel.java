@@ -42,9 +42,24 @@ public class ResidentModel {
 
     void onStart(@Observes StartupEvent event) {
         System.setProperty("ai.djl.offline", "true");
+        loadSocketLibrary();
         Thread t = new Thread(this::load, "loragate-model-loader");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * Loads the JDK's socket library before the loader thread starts. The HTTP server binds after
+     * this event, on a Vert.x event loop, and its first socket loads that library; meanwhile the
+     * loader dlopens libtorch (seconds), and the C library's loader lock made the event loops wait:
+     * Vert.x printed blocked-thread stack traces at every start.
+     */
+    private static void loadSocketLibrary() {
+        try (java.nio.channels.ServerSocketChannel warm = java.nio.channels.ServerSocketChannel.open()) {
+            LOG.trace("socket library loaded");
+        } catch (java.io.IOException e) {
+            LOG.debugf("cannot open a socket before loading the model: %s", e.getMessage());
+        }
     }
 
     private void load() {

@@ -19,14 +19,17 @@ public class HealthChanges {
     /** Longest check name or data value logged; names and errors come from our checks, but bound them anyway. */
     private static final int MAX_TEXT = 300;
 
-    /** The last status seen per check name. */
+    /** The last status seen per kind and check name (one name may be a liveness and a readiness check). */
     private final Map<String, HealthCheckResponse.Status> last = new ConcurrentHashMap<>();
 
-    /** Records the statuses of one probe's checks; logs those that changed. */
-    public void observe(List<HealthCheckResponse> responses) {
+    /**
+     * Records the statuses of one probe's checks of {@code kind} (liveness, readiness, startup) and
+     * logs those that changed; a check first seen UP is not logged (nothing to act on).
+     */
+    public void observe(String kind, List<HealthCheckResponse> responses) {
         for (HealthCheckResponse r : responses) {
-            HealthCheckResponse.Status before = last.put(r.getName(), r.getStatus());
-            if (before == r.getStatus()) {
+            HealthCheckResponse.Status before = last.put(kind + "/" + r.getName(), r.getStatus());
+            if (before == r.getStatus() || before == null && r.getStatus() == HealthCheckResponse.Status.UP) {
                 continue;
             }
             String detail = r.getData().map(d -> {
@@ -38,7 +41,7 @@ public class HealthChanges {
                 }
                 return s.isEmpty() ? "" : s.append(')').toString();
             }).orElse("");
-            String line = "health check " + cut(r.getName()) + " is " + r.getStatus() + (before == null ? "" : " (was " + before + ")")
+            String line = "health check " + cut(r.getName()) + " (" + kind + ") is " + r.getStatus() + (before == null ? "" : " (was " + before + ")")
                     + detail;
             if (r.getStatus() == HealthCheckResponse.Status.UP) {
                 LOG.info(line);

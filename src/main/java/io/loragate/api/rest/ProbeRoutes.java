@@ -80,14 +80,14 @@ public class ProbeRoutes {
     private void health(RoutingContext ctx, Annotation kind) {
         offload(ctx, () -> {
             List<HealthCheckResponse> responses = new ArrayList<>();
-            if (kind == null) {
-                for (Annotation k : List.of(Liveness.Literal.INSTANCE, Readiness.Literal.INSTANCE, Startup.Literal.INSTANCE)) {
-                    responses.addAll(run(k));
-                }
-            } else {
-                responses.addAll(run(kind));
+            List<Annotation> kinds = kind == null
+                    ? List.<Annotation>of(Liveness.Literal.INSTANCE, Readiness.Literal.INSTANCE, Startup.Literal.INSTANCE)
+                    : List.of(kind);
+            for (Annotation k : kinds) {
+                List<HealthCheckResponse> ofKind = run(k);
+                changes.observe(k.annotationType().getSimpleName().toLowerCase(java.util.Locale.ROOT), ofKind); // once per change
+                responses.addAll(ofKind);
             }
-            changes.observe(responses); // logged once per change, not once per probe
             boolean up = responses.stream().allMatch(r -> r.getStatus() == HealthCheckResponse.Status.UP);
             List<Object> list = new ArrayList<>();
             for (HealthCheckResponse r : responses) {

@@ -11,7 +11,10 @@ import java.util.logging.Logger;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.Test;
 
-/** {@link HealthChanges} logs a check's first status and each change, never a repeat, captured from its log category. */
+/**
+ * {@link HealthChanges} logs a check's first DOWN and each change, never a repeat nor a first UP,
+ * captured from its log category.
+ */
 class HealthChangesTest {
 
     static HealthCheckResponse down(String state) {
@@ -39,19 +42,23 @@ class HealthChangesTest {
         logger.addHandler(capture);
         try {
             HealthChanges changes = new HealthChanges();
+            HealthCheckResponse database = HealthCheckResponse.named("database").up().build();
             for (int i = 0; i < 12; i++) {
-                changes.observe(List.of(down("LOADING")));
+                changes.observe("readiness", List.of(down("LOADING"), database));
+                // the same name as a liveness check is another check: its own status, its own line
+                changes.observe("liveness", List.of(HealthCheckResponse.named("base-model").up().build()));
             }
             for (int i = 0; i < 3; i++) {
-                changes.observe(List.of(HealthCheckResponse.named("base-model").up().withData("state", "READY").build()));
+                changes.observe("readiness", List.of(HealthCheckResponse.named("base-model").up().withData("state", "READY").build(),
+                        database));
             }
-            changes.observe(List.of(down("CLOSED")));
-            changes.observe(List.of(down("CLOSED")));
+            changes.observe("readiness", List.of(down("CLOSED")));
+            changes.observe("readiness", List.of(down("CLOSED")));
             List<String> lines = records.stream()
                     .map(r -> (r.getLevel().intValue() >= Level.WARNING.intValue() ? "WARN " : "INFO ") + r.getMessage()).toList();
-            assertEquals(List.of("INFO health check base-model is DOWN (state=LOADING)",
-                    "INFO health check base-model is UP (was DOWN) (state=READY)",
-                    "WARN health check base-model is DOWN (was UP) (state=CLOSED)"), lines);
+            assertEquals(List.of("INFO health check base-model (readiness) is DOWN (state=LOADING)",
+                    "INFO health check base-model (readiness) is UP (was DOWN) (state=READY)",
+                    "WARN health check base-model (readiness) is DOWN (was UP) (state=CLOSED)"), lines);
         } finally {
             logger.removeHandler(capture);
         }
