@@ -45,7 +45,7 @@ public class JobStore {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String COLUMNS = "id, tenant, model, training_file, validation_file, suffix, seed, method, publish_if,"
             + " activate, status, cancel_requested, fine_tuned_model, error, trained_tokens, completed_steps, total_steps,"
-            + " report, attempts, created, started, finished, diagnostics";
+            + " report, attempts, created, started, finished, diagnostics, estimated_finish";
 
     private final DataSource db;
     private final LoragateConfig config;
@@ -206,6 +206,9 @@ public class JobStore {
             if (isFinal(to)) {
                 sql.append(", finished = ?, error = ?, fine_tuned_model = ?");
             }
+            if (!RUNNING.equals(to)) {
+                sql.append(", estimated_finish = NULL"); // only a running job has an estimate
+            }
             sql.append(" WHERE id = ?");
             try (PreparedStatement s = c.prepareStatement(sql.toString())) {
                 int i = 1;
@@ -263,10 +266,16 @@ public class JobStore {
         });
     }
 
-    /** Records progress (and the step count the next start resumes after is in the checkpoints). */
+    /** Records progress (and the step count the next start resumes after is in the checkpoints); no estimate yet. */
     public void progress(String id, long completedSteps, long totalSteps, long trainedTokens) {
+        progress(id, completedSteps, totalSteps, trainedTokens, null);
+    }
+
+    /** Records progress and when the job should finish ({@code estimatedFinish}, null: not known). */
+    public void progress(String id, long completedSteps, long totalSteps, long trainedTokens, Instant estimatedFinish) {
+        OffsetDateTime finish = estimatedFinish == null ? null : OffsetDateTime.ofInstant(estimatedFinish, ZoneOffset.UTC);
         inTransaction("record progress of " + id, c -> update(c, "UPDATE jobs SET completed_steps = ?, total_steps = ?,"
-                + " trained_tokens = ? WHERE id = ?", completedSteps, totalSteps, trainedTokens, id));
+                + " trained_tokens = ?, estimated_finish = ? WHERE id = ?", completedSteps, totalSteps, trainedTokens, finish, id));
     }
 
     /** Stores the evaluation report. */
@@ -429,7 +438,8 @@ public class JobStore {
                 out.add(new JobRecord(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5),
                         r.getString(6), r.getLong(7), r.getString(8), r.getString(9), r.getBoolean(10), r.getString(11),
                         r.getBoolean(12), r.getString(13), r.getString(14), r.getLong(15), r.getLong(16), r.getLong(17),
-                        r.getString(18), r.getInt(19), instant(r, 20), instant(r, 21), instant(r, 22), r.getString(23)));
+                        r.getString(18), r.getInt(19), instant(r, 20), instant(r, 21), instant(r, 22), r.getString(23),
+                        instant(r, 24)));
             }
         }
         return out;

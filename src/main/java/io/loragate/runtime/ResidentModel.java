@@ -42,9 +42,24 @@ public class ResidentModel {
 
     void onStart(@Observes StartupEvent event) {
         System.setProperty("ai.djl.offline", "true");
+        loadSocketLibrary();
         Thread t = new Thread(this::load, "loragate-model-loader");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * Loads the JDK's socket library before the loader thread starts. The HTTP server binds after
+     * this event, on a Vert.x event loop, and its first socket loads that library; meanwhile the
+     * loader dlopens libtorch (seconds), and the C library's loader lock made the event loops wait:
+     * Vert.x printed blocked-thread stack traces at every start.
+     */
+    private static void loadSocketLibrary() {
+        try (java.nio.channels.ServerSocketChannel warm = java.nio.channels.ServerSocketChannel.open()) {
+            LOG.trace("socket library loaded");
+        } catch (java.io.IOException e) {
+            LOG.debugf("cannot open a socket before loading the model: %s", e.getMessage());
+        }
     }
 
     private void load() {
@@ -52,7 +67,9 @@ public class ResidentModel {
         try {
             Path folder = config.model().path().orElseGet(() -> MiniLmImporter.ensureImported(config.dataDir()));
             Device device = resolveDevice(config.device());
-            LOG.infof("loading base model %s on %s", folder, device);
+            // the one line about the device (DJL's own GPU probing warnings are silenced in application.properties)
+            LOG.infof("loading base model %s on %s (loragate.device=%s%s)", folder, device, config.device(),
+                    device.isGpu() ? "" : config.device().equalsIgnoreCase("cpu") ? "" : "; PyTorch sees no usable GPU");
             BaseModel m = BaseModel.load(folder, device);
             tokenizer = TextTokenizer.load(folder);
             id = config.model().id().orElse(folder.getFileName().toString());

@@ -293,7 +293,7 @@ public final class DatasetParser {
         try {
             n = JSON.readTree(line);
         } catch (JsonProcessingException e) {
-            return Parsed.bad(null, "invalid JSON: " + e.getOriginalMessage().split("\n")[0]);
+            return Parsed.bad(null, "invalid JSON: " + jsonError(e));
         }
         if (n == null || !n.isObject()) {
             return Parsed.bad(null, "not a JSON object");
@@ -322,6 +322,17 @@ public final class DatasetParser {
             case TEXT -> text(n, slice);
         };
     }
+
+    /** Jackson's reason without its source locations ("[Source: REDACTED ...; line: 1, column: 2]"): the line is named already. */
+    static String jsonError(JsonProcessingException e) {
+        String m = e.getOriginalMessage().split("\n")[0];
+        m = SOURCE_LOCATION.matcher(m).replaceAll("column $1");
+        int leftover = m.indexOf("[Source:");
+        return (leftover < 0 ? m : m.substring(0, leftover)).strip();
+    }
+
+    private static final java.util.regex.Pattern SOURCE_LOCATION =
+            java.util.regex.Pattern.compile("\\[Source: .*?; line: \\d+, column: (\\d+)\\]");
 
     /**
      * One streaming pass over the line's tokens (constant memory): the bound the line exceeds, or

@@ -22,9 +22,9 @@ import org.jboss.logging.Logger;
  * delete, content, and the parsed examples for training. Every call is scoped by tenant; another
  * tenant's id is NOT_FOUND exactly like an unknown one.
  *
- * <p>A file without a single valid example is stored all the same (its report lists every bad line,
- * which a refusal could not carry in full); {@link #examples} refuses it, so a job on it fails
- * validation with that reason.
+ * <p>A file without a single valid example is refused at upload (INVALID_ARGUMENT, param {@code file})
+ * with its likely cause ({@link NoExampleDiagnosis}) and nothing is stored. Files stored before that
+ * rule may still have none: {@link #examples} refuses them, so a job on one fails validation.
  */
 @ApplicationScoped
 public class Datasets {
@@ -106,6 +106,11 @@ public class Datasets {
         public DatasetFile commit() {
             staging.finish();
             DatasetReport report = validations.run(() -> parser().validate(staging.path(), defaultMaxLength()));
+            String why = NoExampleDiagnosis.refusal(staging.path(), report);
+            if (why != null) { // nothing to train on: refused with the likely cause, nothing stored
+                LOG.infof("refused dataset upload %s/%s (%d bytes): %s", tenant, filename, staging.bytes(), why);
+                throw new LoragateException(Kind.INVALID_ARGUMENT, why).withParam("file");
+            }
             StoredFile f = store.publish(tenant, staging, filename, PURPOSE, toJson(report));
             LOG.infof("stored dataset %s/%s (%s, %d bytes, %s, %d examples, %d bad lines)", tenant, f.id(), filename,
                     f.bytes(), report.format(), report.examples(), report.errorCount());

@@ -203,7 +203,8 @@ final class JobRunner {
             store.event(id, "info", "metrics", String.format(java.util.Locale.ROOT, "Step %d/%d: training loss=%.4f%s", step,
                     total, m.loss(), eval == null ? "" : String.format(java.util.Locale.ROOT, ", validation loss=%.4f", eval.loss())),
                     json);
-            store.progress(id, step, total, p.tokens);
+            // OpenAI's estimated_finish: the remaining steps at this attempt's mean pace (evaluations included)
+            store.progress(id, step, total, p.tokens, java.time.Instant.now().plusMillis(Math.round(eta * 1000)));
             boolean stopEarly = eval != null && h.earlyStoppingPatience() > 0 && p.evalsWithoutImprovement >= h.earlyStoppingPatience()
                     && step < total;
             if (eval != null || step % h.checkpointEverySteps() == 0 || shutdown) {
@@ -314,7 +315,7 @@ final class JobRunner {
         store.event(id, "info", "metrics", String.format(java.util.Locale.ROOT, "Evaluation: base loss=%.4f, adapter loss=%.4f%s",
                 base.loss(), adapter.loss(), adapter.accuracy() == null ? ""
                         : String.format(java.util.Locale.ROOT, ", base accuracy=%.3f, adapter accuracy=%.3f", base.accuracy(),
-                                adapter.accuracy())), report.toString());
+                                adapter.accuracy())), evaluationData(r, result, base, adapter, report).toString());
         if (cancelled) {
             finishCancelled();
             return;
@@ -436,6 +437,31 @@ final class JobRunner {
             }
         }
         return refused;
+    }
+
+    /**
+     * The evaluation event's data: the final point of the curves (step, total_steps, eval_loss,
+     * eval_accuracy of the adapter, and the base's), as the step events carry them, then the report.
+     */
+    private static ObjectNode evaluationData(TrainingRun r, TrainingResult result, EvalMetrics base, EvalMetrics adapter,
+            ObjectNode report) {
+        ObjectNode d = FineTuningJobs.JSON.createObjectNode();
+        d.put("step", result.steps());
+        d.put("total_steps", r.totalSteps());
+        putFinite(d, "eval_loss", adapter.loss());
+        if (adapter.accuracy() != null) {
+            d.put("eval_accuracy", adapter.accuracy());
+        }
+        putFinite(d, "base_eval_loss", base.loss());
+        if (base.accuracy() != null) {
+            d.put("base_eval_accuracy", base.accuracy());
+        }
+        report.fields().forEachRemaining(e -> {
+            if (!d.has(e.getKey())) {
+                d.set(e.getKey(), e.getValue());
+            }
+        });
+        return d;
     }
 
     private static ObjectNode metricsJson(EvalMetrics m) {

@@ -10,6 +10,7 @@ import io.loragate.api.grpc.v1.Hyperparameters;
 import io.loragate.api.grpc.v1.Job;
 import io.loragate.api.grpc.v1.JobEvent;
 import io.loragate.api.grpc.v1.JobMetrics;
+import io.loragate.api.grpc.v1.JobProgress;
 import io.loragate.api.grpc.v1.Method;
 import io.loragate.api.grpc.v1.PublishIf;
 import io.loragate.registry.JobEventRecord;
@@ -142,6 +143,10 @@ final class JobMessages {
         if (report != null) {
             b.setReport(report);
         }
+        b.setProgress(JobProgress.newBuilder().setStep(j.completedSteps()).setTotalSteps(j.totalSteps()));
+        if (j.estimatedFinish() != null) {
+            b.setEstimatedFinish(j.estimatedFinish().getEpochSecond());
+        }
         return b.build();
     }
 
@@ -170,6 +175,13 @@ final class JobMessages {
                     }
                     if (d.has("eta_seconds")) {
                         m.setEtaSeconds(d.get("eta_seconds").asDouble());
+                    }
+                    if (d.has("total_steps")) {
+                        m.setTotalSteps(d.get("total_steps").asLong());
+                    }
+                    Struct details = JsonStructs.struct(d);
+                    if (details != null) {
+                        m.setDetails(details);
                     }
                     b.setData(m);
                 }

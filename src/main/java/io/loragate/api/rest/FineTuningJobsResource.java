@@ -126,6 +126,8 @@ public class FineTuningJobsResource {
         m.put("activate", j.activate());
         m.put("trained_tokens", j.trainedTokens());
         m.put("progress", Map.of("step", j.completedSteps(), "total_steps", j.totalSteps()));
+        // OpenAI's field: Unix seconds, null until the running job has timed a step (and once it stops running)
+        m.put("estimated_finish", j.estimatedFinish() == null ? null : j.estimatedFinish().getEpochSecond());
         m.put("error", j.error() == null ? null : Map.of("code", "job_failed", "message", j.error()));
         m.put("report", j.reportJson() == null ? null : tree(j.reportJson()));
         m.put("result_files", List.of());

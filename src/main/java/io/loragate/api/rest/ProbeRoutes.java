@@ -54,8 +54,11 @@ public class ProbeRoutes {
                 return t;
             });
 
+    private final HealthChanges changes;
+
     public ProbeRoutes(@Any Instance<HealthCheck> checks, @Any Instance<AsyncHealthCheck> asyncChecks,
-            Instance<PrometheusMeterRegistry> prometheus, ObjectMapper json) {
+            Instance<PrometheusMeterRegistry> prometheus, ObjectMapper json, HealthChanges changes) {
+        this.changes = changes;
         this.checks = checks;
         this.asyncChecks = asyncChecks;
         this.prometheus = prometheus;
@@ -77,12 +80,13 @@ public class ProbeRoutes {
     private void health(RoutingContext ctx, Annotation kind) {
         offload(ctx, () -> {
             List<HealthCheckResponse> responses = new ArrayList<>();
-            if (kind == null) {
-                for (Annotation k : List.of(Liveness.Literal.INSTANCE, Readiness.Literal.INSTANCE, Startup.Literal.INSTANCE)) {
-                    responses.addAll(run(k));
-                }
-            } else {
-                responses.addAll(run(kind));
+            List<Annotation> kinds = kind == null
+                    ? List.<Annotation>of(Liveness.Literal.INSTANCE, Readiness.Literal.INSTANCE, Startup.Literal.INSTANCE)
+                    : List.of(kind);
+            for (Annotation k : kinds) {
+                List<HealthCheckResponse> ofKind = run(k);
+                changes.observe(k.annotationType().getSimpleName().toLowerCase(java.util.Locale.ROOT), ofKind); // once per change
+                responses.addAll(ofKind);
             }
             boolean up = responses.stream().allMatch(r -> r.getStatus() == HealthCheckResponse.Status.UP);
             List<Object> list = new ArrayList<>();

@@ -17,6 +17,12 @@ import io.loragate.runtime.ResidentModel;
 import io.loragate.training.DatasetExample;
 import io.loragate.training.DatasetFile;
 import io.loragate.training.Datasets;
+import io.loragate.training.DatasetParser;
+import io.loragate.training.DatasetReport;
+import io.loragate.registry.DatasetStore;
+import io.loragate.registry.StoredFile;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
@@ -52,6 +58,9 @@ class FilesResourceTest {
 
     @Inject
     LoragateConfig config;
+
+    @Inject
+    DatasetStore store;
 
     @TempDir
     Path tmp;
@@ -224,18 +233,24 @@ class FilesResourceTest {
         datasets.delete("other-tenant", theirs.id());
     }
 
+    /**
+     * A file without a valid example is refused at upload now (DatasetRefusalTest); one stored before
+     * that rule (published here straight into the store, with the report it was stored with) still
+     * cannot train.
+     */
     @Test
-    void aFileWithoutValidExamplesIsStoredButCannotTrain() throws IOException {
+    void aStoredFileWithoutValidExamplesCannotTrain() throws IOException {
         Path junk = tmp.resolve("junk.jsonl");
         Files.writeString(junk, "not json\n{\"foo\": 1}\n");
-        JsonPath r = upload(junk, "fine-tune").statusCode(200)
-                .body("report.format", equalTo(null))
-                .body("report.examples", equalTo(0))
-                .body("report.error_count", equalTo(2))
-                .extract().jsonPath();
-        LoragateException e = assertThrows(LoragateException.class, () -> datasets.examples(TENANT, r.getString("id")));
+        upload(junk, "fine-tune").statusCode(400).body("error.param", equalTo("file"));
+        DatasetReport report = new DatasetParser(resident.tokenizer(), resident.chatTemplate()).validate(junk, 48);
+        StoredFile f;
+        try (InputStream in = Files.newInputStream(junk)) {
+            f = store.publish(TENANT, store.stage(in), "junk.jsonl", "fine-tune", new ObjectMapper().writeValueAsString(report));
+        }
+        LoragateException e = assertThrows(LoragateException.class, () -> datasets.examples(TENANT, f.id()));
         assertEquals(LoragateException.Kind.FAILED_PRECONDITION, e.kind());
         assertTrue(e.getMessage().contains("has no valid example (2 bad lines; line 1: invalid JSON"), e.getMessage());
-        given().delete("/v1/files/" + r.getString("id")).then().statusCode(200);
+        given().delete("/v1/files/" + f.id()).then().statusCode(200);
     }
 }
