@@ -6,9 +6,12 @@
 
 (function () {
   const KEY_STORAGE = 'loragate.apiKey';
-  const REFRESH_MS = 4000;        // adapters, files, jobs, sweeps
-  const JOB_POLL_MS = 1000;       // the selected job and its events
-  const EVENT_PAGE = 500;         // events per request (the API allows up to 999)
+  // The page's own calls count against the tenant's requests_per_second quota: it polls gently,
+  // not at all while the tab is hidden, and waits out a 429's Retry-After.
+  const REFRESH_MS = 5000;        // adapters, files, jobs, sweeps, models: 5 calls
+  const JOB_POLL_MS = 1500;       // the selected job and its new events: 2 calls
+  const EVENT_PAGE = 500;         // events per request when catching up (the API allows up to 999)
+  const EVENT_TAIL = 50;          // events per request when following a job
   const MAX_EVENT_PAGES = 40;     // at most 20,000 events read back when a job is opened
   const MAX_LOG_LINES = 300;      // event messages kept in the log view
   const FINAL = ['succeeded', 'failed', 'cancelled'];
@@ -134,6 +137,12 @@
   // ---------------------------------------------------------------------------------------------
   // API
 
+  let pausedUntil = 0;             // Date.now() before which nothing polls (after a 429)
+
+  function mayPoll() {
+    return document.visibilityState !== 'hidden' && Date.now() >= pausedUntil;
+  }
+
   class ApiError extends Error {
     constructor(httpStatus, message, param) {
       super(message);
@@ -174,6 +183,10 @@
       json = null;
     }
     if (!response.ok) {
+      if (response.status === 429) {
+        const wait = Number(response.headers.get('Retry-After'));
+        pausedUntil = Date.now() + 1000 * (Number.isFinite(wait) && wait > 0 ? Math.min(wait, 60) : 5);
+      }
       throw errorFrom(response.status, json);
     }
     return json;
@@ -236,18 +249,21 @@
   // periodic refresh
 
   let refreshing = false;
+  let refreshFailed = false;
 
   async function refreshAll(announce) {
-    if (refreshing) {
+    if (refreshing || (!announce && !mayPoll())) {
       return;
     }
     refreshing = true;
     try {
       await Promise.all([refreshAdapters(), refreshFiles(), refreshJobs(), refreshSweeps(), refreshModels()]);
-      if (announce) {
-        status('');
+      if (announce || refreshFailed) {
+        status(''); // the error the last refresh showed is over
       }
+      refreshFailed = false;
     } catch (e) {
+      refreshFailed = true;
       report(e);
     } finally {
       refreshing = false;
@@ -373,7 +389,7 @@
     }
     const rows = state.files.map(f => {
       const r = f.report || {};
-      return [f.filename, f.id, bytes(f.bytes), r.format || 'no valid line', r.examples, r.error_count, time(f.created_at)];
+      return [f.filename, el('code', null, f.id), bytes(f.bytes), r.format || 'no valid line', r.examples, r.error_count, time(f.created_at)];
     });
     root.appendChild(table(['file', 'id', 'size', 'format', 'examples', 'bad lines', 'uploaded'], rows, i => ({
       'class': 'clickable' + (state.files[i].id === state.selectedFile ? ' selected' : ''),
@@ -472,6 +488,7 @@
         state.rendered.files = null;
         refreshFiles().then(() => {
           $('job-file').value = body.id;
+          $('job-file').dispatchEvent(new Event('change')); // suggests the task for its format
         }).catch(report);
       } else {
         $('upload-state').textContent = '';
@@ -512,9 +529,9 @@
   async function refreshJobs() {
     const list = await api('GET', '/v1/fine_tuning/jobs?limit=50');
     const jobs = list.data || [];
-    const rows = jobs.map(j => [j.id, j.suffix, j.status, j.progress ? j.progress.step + ' / ' + j.progress.total_steps : '—',
+    const rows = jobs.map(j => [el('code', null, j.id), j.suffix, j.status, j.progress ? j.progress.step + ' / ' + j.progress.total_steps : '—',
       j.fine_tuned_model, time(j.created_at)]);
-    if (!changed('jobs', rows)) {
+    if (!changed('jobs', jobs.map(j => [j.id, j.suffix, j.status, j.progress, j.fine_tuned_model]))) {
       return;
     }
     const root = $('jobs');
@@ -631,6 +648,10 @@
     if (state.job !== view) {
       return;
     }
+    if (!mayPoll()) {
+      view.timer = setTimeout(() => pollJob(view), JOB_POLL_MS);
+      return;
+    }
     let job = null;
     try {
       job = await api('GET', '/v1/fine_tuning/jobs/' + encodeURIComponent(view.id));
@@ -663,7 +684,8 @@
     const fresh = [];
     let after = null;
     for (let page = 0; page < MAX_EVENT_PAGES; page++) {
-      const query = '?limit=' + EVENT_PAGE + (after ? '&after=' + encodeURIComponent(after) : '');
+      const size = page === 0 && view.seen.size > 0 ? EVENT_TAIL : EVENT_PAGE;
+      const query = '?limit=' + size + (after ? '&after=' + encodeURIComponent(after) : '');
       const list = await api('GET', '/v1/fine_tuning/jobs/' + encodeURIComponent(view.id) + '/events' + query);
       const data = list.data || [];
       let reachedSeen = false;
@@ -871,6 +893,11 @@
     return out;
   }
 
+  /** 5.5, not 5.500: ticks are round numbers, printed without trailing zeros. */
+  function tickLabel(t) {
+    return String(Number(t.toPrecision(6)));
+  }
+
   /**
    * Draws series [{name, cls, points: [[x, y], ...], dots}] into the SVG (viewBox 760 x 280) with
    * axes, grid, tick labels and a legend. The SVG's data-points-<cls> attributes say how many points
@@ -905,11 +932,11 @@
     const sy = y => H - m.bottom - ((y - y0) / (y1 - y0)) * (H - m.top - m.bottom);
     for (const t of ticks(y0, y1, 5)) {
       svg.appendChild(svgEl('line', {class: 'grid', x1: m.left, x2: W - m.right, y1: sy(t), y2: sy(t)}));
-      svg.appendChild(svgEl('text', {x: m.left - 6, y: sy(t) + 4, 'text-anchor': 'end'}, fmt(t)));
+      svg.appendChild(svgEl('text', {x: m.left - 6, y: sy(t) + 4, 'text-anchor': 'end'}, tickLabel(t)));
     }
     for (const t of ticks(x0, x1, 8).filter(v => Number.isInteger(v) || x1 - x0 < 8)) {
       svg.appendChild(svgEl('line', {class: 'grid', x1: sx(t), x2: sx(t), y1: m.top, y2: H - m.bottom}));
-      svg.appendChild(svgEl('text', {x: sx(t), y: H - m.bottom + 16, 'text-anchor': 'middle'}, fmt(t)));
+      svg.appendChild(svgEl('text', {x: sx(t), y: H - m.bottom + 16, 'text-anchor': 'middle'}, tickLabel(t)));
     }
     svg.appendChild(svgEl('line', {class: 'axis', x1: m.left, x2: m.left, y1: m.top, y2: H - m.bottom}));
     svg.appendChild(svgEl('line', {class: 'axis', x1: m.left, x2: W - m.right, y1: H - m.bottom, y2: H - m.bottom}));

@@ -15,7 +15,7 @@ import jakarta.enterprise.event.Observes;
 @ApplicationScoped
 public class ConsoleRoutes {
 
-    static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     void install(@Observes Router router) {
