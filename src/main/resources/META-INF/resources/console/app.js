@@ -855,8 +855,8 @@
       clear($('sweep-detail'));
       return;
     }
-    root.appendChild(table(['sweep', 'status', 'methods', 'created'], sweeps.map(s => [s.id, s.status,
-      Array.isArray(s.table) ? s.table.map(row => row.method).join(', ') : '—', time(s.created_at)]), i => ({
+    root.appendChild(table(['sweep', 'status', 'methods', 'created'], sweeps.map(s => [el('code', null, s.id), s.status,
+      Array.isArray(s.methods) ? s.methods.join(', ') : '—', time(s.created_at)]), i => ({
       'class': 'clickable' + (sweeps[i].id === state.selectedSweep ? ' selected' : ''),
       'data-sweep-id': sweeps[i].id,
     })));
@@ -870,7 +870,7 @@
     const s = sweeps.find(x => x.id === state.selectedSweep);
     if (s && Array.isArray(s.table)) {
       detail.appendChild(el('h3', null, 'Sweep ', s.id));
-      detail.appendChild(table(SWEEP_COLUMNS, s.table.map(row => SWEEP_COLUMNS.map(c => row[c]))));
+      detail.appendChild(el('div', {id: 'sweep-table'}, table(SWEEP_COLUMNS, s.table.map(row => SWEEP_COLUMNS.map(c => row[c])))));
     }
   }
 

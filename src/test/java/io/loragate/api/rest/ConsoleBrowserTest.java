@@ -259,6 +259,11 @@ class ConsoleBrowserTest {
         shot("3-job-finished");
         jpeg("console"); // the docs' picture (docs/images/console.jpg): a JPEG stays small
 
+        // a sweep of two methods on the same file (through the API: the page shows sweeps, it does not start them)
+        String sweepId = as(key).contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \"" + fileId
+                + "\", \"methods\": [\"lora\", \"ia3\"], \"seed\": 7, \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 4}}")
+                .post("/v1/fine_tuning/sweeps").then().statusCode(200).extract().path("id");
+
         // the job activated version 2; switch back to 1 by clicking
         wait.until(d -> text(d, ".adapter[data-adapter='qa'] [data-role='active-version']").equals("v2"));
         click(wait, ".adapter[data-adapter='qa'] button[data-action='activate'][data-version='1']");
@@ -281,6 +286,30 @@ class ConsoleBrowserTest {
         assertEquals(2, total);
         wait.until(d -> text(d, ".adapter[data-adapter='qa'] .adapter-head").contains("(" + total + " in 5 min)"));
         wait.until(d -> text(d, ".adapter[data-adapter='qa'] tr[data-version-id='qa@1'] [data-role='resident']").equals("resident"));
+
+        // the sweep's comparison table is the API's
+        JsonPath sweep = null;
+        long sweepDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (sweep == null || !List.of("succeeded", "failed", "cancelled").contains(sweep.getString("status"))) {
+            assertTrue(System.nanoTime() < sweepDeadline, "sweep " + sweepId + " unfinished after 180 s");
+            Thread.sleep(300);
+            sweep = as(key).get("/v1/fine_tuning/sweeps/" + sweepId).then().statusCode(200).extract().jsonPath();
+        }
+        List<Map<String, Object>> rows = sweep.getList("table");
+        assertEquals(2, rows.size());
+        String sweepStatus = sweep.getString("status");
+        wait.until(d -> text(d, "#sweeps tr[data-sweep-id='" + sweepId + "']").contains(sweepStatus));
+        click(wait, "#sweeps tr[data-sweep-id='" + sweepId + "']");
+        wait.until(d -> d.findElements(By.cssSelector("#sweep-table tbody tr")).size() == rows.size());
+        List<WebElement> shownRows = browser.findElements(By.cssSelector("#sweep-table tbody tr"));
+        for (int i = 0; i < rows.size(); i++) {
+            String shown = shownRows.get(i).getText();
+            Map<String, Object> sweepRow = rows.get(i);
+            assertTrue(shown.startsWith(sweepRow.get("method") + " " + sweepRow.get("status")), shown + " vs " + sweepRow);
+            Object model = sweepRow.get("fine_tuned_model");
+            assertTrue(shown.contains(model == null ? "—" : (String) model), shown + " vs " + sweepRow);
+        }
+        shot("5-sweep");
 
         // nothing the page ran broke its own policy; and the policy does stop an inline script
         List<String> violations = new ArrayList<>();
