@@ -48,10 +48,12 @@ public class InferenceService {
     private final AdapterCache cache;
     private final LoragateConfig config;
     private final TenantLimits limits;
+    private final RecentRequests recent;
 
     public InferenceService(EngineService engines, ResidentModel resident, AdapterRegistry registry, AdapterCache cache,
-            LoragateConfig config, TenantLimits limits) {
+            LoragateConfig config, TenantLimits limits, RecentRequests recent) {
         this.limits = limits;
+        this.recent = recent;
         this.engines = engines;
         this.resident = resident;
         this.registry = registry;
@@ -118,6 +120,7 @@ public class InferenceService {
             return CompletableFuture.completedFuture(new Target(model, null));
         }
         AdapterVersion v = registry.resolve(tenant, model);
+        recent.count(tenant, v.name()); // the console's recent request rate
         return cache.acquire(v).thenApply(lease -> new Target(v.id(), lease));
     }
 

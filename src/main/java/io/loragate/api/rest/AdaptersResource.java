@@ -7,6 +7,7 @@ import io.loragate.registry.AdapterInfo;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.registry.VersionStatus;
+import io.loragate.service.RecentRequests;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -41,8 +42,10 @@ public class AdaptersResource {
     private final AdapterRegistry registry;
     private final AdapterCache cache;
     private final TenantResolver tenants;
+    private final RecentRequests recent;
 
-    public AdaptersResource(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants) {
+    public AdaptersResource(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants, RecentRequests recent) {
+        this.recent = recent;
         this.registry = registry;
         this.cache = cache;
         this.tenants = tenants;
@@ -199,6 +202,22 @@ public class AdaptersResource {
         out.put("active_id", info.name() + "@" + info.activeVersion());
         out.put("pinned", info.pinned());
         out.put("versions", versions);
+        out.put("recent_requests", recentRequests(info));
+        return out;
+    }
+
+    /** Requests for this name (any version) in ten-second buckets over the last five minutes, oldest first. */
+    private Map<String, Object> recentRequests(AdapterInfo info) {
+        int[] counts = recent.counts(info.tenant(), info.name());
+        int total = 0;
+        for (int c : counts) {
+            total += c;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("bucket_seconds", RecentRequests.BUCKET_SECONDS);
+        out.put("counts", counts);
+        out.put("total", total);
+        out.put("per_minute", total * 60.0 / (RecentRequests.BUCKET_SECONDS * RecentRequests.BUCKETS));
         return out;
     }
 
@@ -226,6 +245,7 @@ public class AdaptersResource {
             out.put("error", status.error());
         }
         out.put("pinned", (status != null && status.pinned()) || (info.pinned() && active));
+        out.put("version_pinned", status != null && status.pinned()); // its own pin, not the alias's (?version=n)
         out.put("loaded", cache.isResident(v));
         return out;
     }
