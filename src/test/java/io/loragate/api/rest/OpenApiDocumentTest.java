@@ -288,6 +288,12 @@ class OpenApiDocumentTest {
             });
         });
         assertEquals(List.of(), untyped);
+        Set<String> ids = new java.util.HashSet<>();
+        doc.path("paths").properties().forEach(path -> path.getValue().properties().forEach(op -> {
+            String id = op.getValue().path("operationId").asText("");
+            assertTrue(path.getKey().startsWith("/q") || (!id.isEmpty() && ids.add(id)),
+                    op.getKey() + " " + path.getKey() + ": no operationId, or a duplicate (OpenApiOperationIds)");
+        }));
         assertFalse(doc.path("components").path("schemas").has("JsonNode"), "no body is documented as Jackson's JsonNode");
     }
 
