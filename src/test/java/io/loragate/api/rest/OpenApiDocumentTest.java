@@ -293,6 +293,8 @@ class OpenApiDocumentTest {
             String id = op.getValue().path("operationId").asText("");
             assertTrue(path.getKey().startsWith("/q") || (!id.isEmpty() && ids.add(id)),
                     op.getKey() + " " + path.getKey() + ": no operationId, or a duplicate (OpenApiOperationIds)");
+            assertTrue(path.getKey().startsWith("/q") || !op.getValue().path("tags").toString().contains("Resource"),
+                    op.getKey() + " " + path.getKey() + ": tagged by Java class " + op.getValue().path("tags"));
         }));
         assertFalse(doc.path("components").path("schemas").has("JsonNode"), "no body is documented as Jackson's JsonNode");
     }
