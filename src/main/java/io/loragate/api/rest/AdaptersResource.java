@@ -27,6 +27,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
+import io.loragate.api.rest.dto.AdapterSchemas;
+import io.loragate.api.rest.dto.CommonSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * Adapter management (DESIGN.md's contract): list, get, register (multipart), switch the active
@@ -52,6 +58,9 @@ public class AdaptersResource {
     }
 
     @GET
+    @APIResponse(responseCode = "200", description = "The caller's adapters",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
         for (AdapterInfo info : registry.list(tenants.tenant())) {
@@ -65,6 +74,9 @@ public class AdaptersResource {
 
     @GET
     @Path("{name}")
+    @APIResponse(responseCode = "200", description = "The adapter with its versions",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.Adapter.class)))
     public Map<String, Object> get(@PathParam("name") String name) {
         return view(registry.get(tenants.tenant(), name));
     }
@@ -76,6 +88,12 @@ public class AdaptersResource {
      */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.MULTIPART_FORM_DATA,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterUpload.class)))
+    @APIResponse(responseCode = "200", description = "The new version",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> register(@RestForm("name") String name, @RestForm("config") FileUpload config,
             @RestForm("weights") FileUpload weights) {
         return register(tenants.tenant(), name, config == null ? null : config.uploadedFile(),
@@ -91,6 +109,12 @@ public class AdaptersResource {
     @PUT
     @Path("{name}/active")
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.ActivateRequest.class)))
+    @APIResponse(responseCode = "200", description = "The version now active",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> setActive(@PathParam("name") String name, com.fasterxml.jackson.databind.JsonNode body) {
         Requests.object(body);
         KnownFields.check(body, "", java.util.Set.of("version"));
@@ -108,12 +132,18 @@ public class AdaptersResource {
 
     @POST
     @Path("{name}/pin")
+    @APIResponse(responseCode = "200", description = "The pinned version",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> pin(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(registry.pin(tenants.tenant(), name, parseVersion(version)));
     }
 
     @POST
     @Path("{name}/unpin")
+    @APIResponse(responseCode = "200", description = "The unpinned version",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> unpin(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(registry.unpin(tenants.tenant(), name, parseVersion(version)));
     }
@@ -121,6 +151,9 @@ public class AdaptersResource {
     /** Loads the active version (or {@code ?version=n}) into the cache and answers once it is resident. */
     @POST
     @Path("{name}/load")
+    @APIResponse(responseCode = "200", description = "The version, resident",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> load(@PathParam("name") String name, @QueryParam("version") String version) {
         AdapterVersion v = target(name, version);
         try {
@@ -140,6 +173,9 @@ public class AdaptersResource {
     /** Drops the active version (or {@code ?version=n}) from the cache; running requests keep their weights. */
     @POST
     @Path("{name}/unload")
+    @APIResponse(responseCode = "200", description = "The version, dropped from the cache",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> unload(@PathParam("name") String name, @QueryParam("version") String version) {
         AdapterVersion v = target(name, version);
         cache.unload(v);
@@ -149,6 +185,9 @@ public class AdaptersResource {
     /** {@code DELETE /v1/adapters/{name}@{version}}. */
     @DELETE
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The deleted version",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
     public Map<String, Object> delete(@PathParam("id") String id) {
         int at = id.lastIndexOf('@');
         if (at < 0) {

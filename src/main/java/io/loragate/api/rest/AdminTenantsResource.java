@@ -16,6 +16,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import io.loragate.api.rest.dto.TenantSchemas;
+import io.loragate.api.rest.dto.CommonSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * Tenant management, admin key only ({@link AuthFilter}): create (answers the API key, the only
@@ -34,6 +40,12 @@ public class AdminTenantsResource {
     /** Body: {@code {"id": "acme", "quotas": {...}}} ({@code quotas} optional, as in {@code PUT .../quotas}). */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.TenantCreateRequest.class)))
+    @APIResponse(responseCode = "200", description = "The tenant with its API key (shown only here and on rotate)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> create(JsonNode body) {
         Requests.object(body);
         String id = Requests.string(body, "id", true);
@@ -50,6 +62,9 @@ public class AdminTenantsResource {
     }
 
     @GET
+    @APIResponse(responseCode = "200", description = "Every tenant",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.TenantList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
         for (Tenants.Tenant t : tenants.list()) {
@@ -64,6 +79,9 @@ public class AdminTenantsResource {
     /** The tenant with its effective quotas and what it stores. */
     @GET
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The tenant with its effective quotas and usage",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> get(@PathParam("id") String id) {
         return view(tenants.get(id), true);
     }
@@ -71,6 +89,9 @@ public class AdminTenantsResource {
     /** A new key; the old one stops working at once. */
     @POST
     @Path("{id}/rotate")
+    @APIResponse(responseCode = "200", description = "The tenant with its new API key",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> rotate(@PathParam("id") String id) {
         Tenants.Issued issued = tenants.rotate(id);
         Map<String, Object> out = view(issued.tenant(), false);
@@ -80,6 +101,9 @@ public class AdminTenantsResource {
 
     @DELETE
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The deleted tenant",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
     public Map<String, Object> delete(@PathParam("id") String id) {
         tenants.delete(id);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -93,6 +117,12 @@ public class AdminTenantsResource {
     @PUT
     @Path("{id}/quotas")
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.QuotaOverrides.class)))
+    @APIResponse(responseCode = "200", description = "The tenant with its effective quotas and usage",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> quotas(@PathParam("id") String id, JsonNode body) {
         Requests.object(body);
         tenants.get(id);

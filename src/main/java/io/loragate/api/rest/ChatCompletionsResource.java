@@ -24,6 +24,11 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
 import java.util.List;
+import io.loragate.api.rest.dto.ChatSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * {@code POST /v1/chat/completions}: the messages are rendered with the base model's chat template
@@ -47,6 +52,12 @@ public class ChatCompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = ChatSchemas.ChatCompletionRequest.class)))
+    @APIResponse(responseCode = "200", description = "The answer; with stream: server-sent events of chunks, then [DONE]", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ChatSchemas.ChatCompletion.class)),
+            @Content(mediaType = MediaType.SERVER_SENT_EVENTS, schema = @Schema(implementation = ChatSchemas.ChatCompletionChunk.class))})
     public Uni<Response> create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);

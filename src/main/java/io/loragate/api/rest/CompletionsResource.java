@@ -23,6 +23,11 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
+import io.loragate.api.rest.dto.CompletionSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /** {@code POST /v1/completions}, OpenAI-compatible, with vLLM's {@code return_token_ids} extension. */
 @Path("/v1/completions")
@@ -42,6 +47,12 @@ public class CompletionsResource {
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = CompletionSchemas.CompletionRequest.class)))
+    @APIResponse(responseCode = "200", description = "The completion; with stream: server-sent events (one chunk per token), then [DONE]", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CompletionSchemas.Completion.class)),
+            @Content(mediaType = MediaType.SERVER_SENT_EVENTS, schema = @Schema(implementation = CompletionSchemas.Completion.class))})
     public Uni<Response> create(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);

@@ -10,6 +10,11 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.ArrayList;
 import java.util.List;
+import io.loragate.api.rest.dto.AdvisorSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * On-demand diagnostics of an adapter ({@code name} = its active version, or {@code name@v}) on one
@@ -31,6 +36,12 @@ public class DiagnosticsResource {
     /** Body: {@code {"file": "file-...", "layers": [0, 2], "max_examples": 32, "reference_file": "file-..."}}. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdvisorSchemas.DiagnosticsRequest.class)))
+    @APIResponse(responseCode = "200", description = "The diagnostics report (docs: diagnostics)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public JsonNode run(@PathParam("id") String id, JsonNode body) {
         JsonNode b = Requests.object(body);
         DiagnosticsService.Request r = new DiagnosticsService.Request(Requests.string(b, "file", true), layers(b, ""),

@@ -20,6 +20,11 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 import java.util.Map;
+import io.loragate.api.rest.dto.EmbeddingSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /** {@code /v1/embeddings}, {@code /v1/classifications} and {@code /v1/models}. */
 @Path("/v1")
@@ -40,6 +45,12 @@ public class EmbeddingsResource {
     @Path("/embeddings")
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = EmbeddingSchemas.EmbeddingRequest.class)))
+    @APIResponse(responseCode = "200", description = "One vector per input",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = EmbeddingSchemas.EmbeddingList.class)))
     public Uni<ObjectNode> embeddings(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
@@ -87,6 +98,12 @@ public class EmbeddingsResource {
     @Path("/classifications")
     @Blocking
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = EmbeddingSchemas.ClassificationRequest.class)))
+    @APIResponse(responseCode = "200", description = "One label and its scores per input",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = EmbeddingSchemas.ClassificationList.class)))
     public Uni<ObjectNode> classifications(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
@@ -114,6 +131,9 @@ public class EmbeddingsResource {
 
     @GET
     @Path("/models")
+    @APIResponse(responseCode = "200", description = "The base model and the caller's adapters",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = EmbeddingSchemas.ModelList.class)))
     public ObjectNode models() {
         ObjectNode o = json.createObjectNode();
         o.put("object", "list");

@@ -26,6 +26,12 @@ import java.util.List;
 import java.util.Map;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
+import io.loragate.api.rest.dto.FileSchemas;
+import io.loragate.api.rest.dto.CommonSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * OpenAI-compatible files ({@code /v1/files}): datasets for fine-tuning, each answered as OpenAI's
@@ -47,6 +53,12 @@ public class FilesResource {
     /** Multipart: {@code file} (JSON Lines), {@code purpose} ({@code fine-tune}). */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.MULTIPART_FORM_DATA,
+                    schema = @Schema(implementation = FileSchemas.FileUpload.class)))
+    @APIResponse(responseCode = "200", description = "The stored file with its validation report",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = FileSchemas.FileObject.class)))
     public Map<String, Object> upload(@RestForm("file") FileUpload file, @RestForm("purpose") String purpose) {
         if (file == null) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "part 'file' (the JSON Lines dataset) is missing").withParam("file");
@@ -64,6 +76,9 @@ public class FilesResource {
     }
 
     @GET
+    @APIResponse(responseCode = "200", description = "The caller's files",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = FileSchemas.FileList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
         for (DatasetFile f : datasets.list(tenants.tenant())) {
@@ -78,6 +93,9 @@ public class FilesResource {
     /** The file object; {@code ?max_length=n} recomputes the report's truncation count for another length. */
     @GET
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The file with its validation report",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = FileSchemas.FileObject.class)))
     public Map<String, Object> get(@PathParam("id") String id, @QueryParam("max_length") String maxLength) {
         return view(maxLength == null ? datasets.get(tenants.tenant(), id) : datasets.get(tenants.tenant(), id, integer(maxLength)));
     }
@@ -94,6 +112,9 @@ public class FilesResource {
 
     @DELETE
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The deleted file",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
     public Map<String, Object> delete(@PathParam("id") String id) {
         datasets.delete(tenants.tenant(), id);
         Map<String, Object> out = new LinkedHashMap<>();

@@ -21,6 +21,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import io.loragate.api.rest.dto.JobSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * OpenAI-compatible fine-tuning jobs (DESIGN.md): create, list (paged, newest first), get, cancel,
@@ -42,11 +47,20 @@ public class FineTuningJobsResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.FineTuningJobRequest.class)))
+    @APIResponse(responseCode = "200", description = "The new job (validating_files)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.FineTuningJob.class)))
     public Map<String, Object> create(JsonNode body) {
         return job(jobs.create(tenants.tenant(), request(Requests.object(body))));
     }
 
     @GET
+    @APIResponse(responseCode = "200", description = "The caller's jobs, newest first",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.FineTuningJobList.class)))
     public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit, @QueryParam("after") String after) {
         FineTuningJobs.Page page = jobs.list(tenants.tenant(), limit, after);
         List<Object> data = new ArrayList<>();
@@ -56,12 +70,18 @@ public class FineTuningJobsResource {
 
     @GET
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The job",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.FineTuningJob.class)))
     public Map<String, Object> get(@PathParam("id") String id) {
         return job(jobs.get(tenants.tenant(), id));
     }
 
     @POST
     @Path("{id}/cancel")
+    @APIResponse(responseCode = "200", description = "The job, cancelled or already finished",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.FineTuningJob.class)))
     public Map<String, Object> cancel(@PathParam("id") String id) {
         return job(jobs.cancel(tenants.tenant(), id));
     }
@@ -72,6 +92,9 @@ public class FineTuningJobsResource {
      */
     @GET
     @Path("{id}/events")
+    @APIResponse(responseCode = "200", description = "The job's events, newest first",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.JobEventList.class)))
     public Map<String, Object> events(@PathParam("id") String id, @QueryParam("limit") @DefaultValue("100") int limit,
             @QueryParam("after") String after) {
         String tenant = tenants.tenant();
@@ -87,6 +110,9 @@ public class FineTuningJobsResource {
 
     @GET
     @Path("{id}/checkpoints")
+    @APIResponse(responseCode = "200", description = "The job's checkpoints",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobSchemas.JobCheckpointList.class)))
     public Map<String, Object> checkpoints(@PathParam("id") String id) {
         List<Object> data = new ArrayList<>();
         for (CheckpointRecord c : jobs.checkpoints(tenants.tenant(), id)) {

@@ -9,6 +9,11 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import io.loragate.api.rest.dto.AdvisorSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * {@code POST /v1/recommendations}: which adaptation methods to try first on a dataset, with their
@@ -29,6 +34,12 @@ public class RecommendationsResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdvisorSchemas.RecommendationRequest.class)))
+    @APIResponse(responseCode = "200", description = "The ranked methods with settings, costs and reasons (docs: recommendations)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public ObjectNode recommend(JsonNode body) {
         Requests.object(body);
         return Recommendations.json(recommendations.recommend(tenants.tenant(), request(body)));

@@ -16,6 +16,11 @@ import jakarta.ws.rs.core.MediaType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import io.loragate.api.rest.dto.AdvisorSchemas;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * Sweeps ({@code /v1/fine_tuning/sweeps}): one fine-tuning job per method on the same data and one
@@ -35,11 +40,20 @@ public class SweepsResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @RequestBody(required = true,
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = AdvisorSchemas.SweepRequest.class)))
+    @APIResponse(responseCode = "200", description = "The sweep with its comparison table (docs: sweeps)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public ObjectNode create(JsonNode body) {
         return Recommendations.json(sweeps.create(tenants.tenant(), request(Requests.object(body))));
     }
 
     @GET
+    @APIResponse(responseCode = "200", description = "The caller's sweeps: {object: list, data: [...]}",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit) {
         List<Object> data = new ArrayList<>();
         sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(Recommendations.json(v)));
@@ -48,12 +62,18 @@ public class SweepsResource {
 
     @GET
     @Path("{id}")
+    @APIResponse(responseCode = "200", description = "The sweep with its comparison table",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public ObjectNode get(@PathParam("id") String id) {
         return Recommendations.json(sweeps.get(tenants.tenant(), id));
     }
 
     @POST
     @Path("{id}/cancel")
+    @APIResponse(responseCode = "200", description = "The sweep, its unfinished jobs cancelled",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
     public ObjectNode cancel(@PathParam("id") String id) {
         return Recommendations.json(sweeps.cancel(tenants.tenant(), id));
     }

@@ -1,0 +1,61 @@
+package io.loragate.api.rest.dto;
+
+import java.util.List;
+import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
+/** {@code POST /v1/embeddings}, {@code POST /v1/classifications} and {@code GET /v1/models}. */
+public final class EmbeddingSchemas {
+
+    private EmbeddingSchemas() {
+    }
+
+    @Schema(name = "EmbeddingRequest")
+    public record EmbeddingRequest(@Schema(required = true, description = "A base model id, an adapter name or name@version")
+            String model,
+            @Schema(required = true, description = "One text or several", oneOf = {String.class, String[].class}, maxItems = 64)
+            Object input,
+            @Schema(name = "encoding_format", enumeration = "float", defaultValue = "float") String encodingFormat) {
+    }
+
+    @Schema(name = "EmbeddingList")
+    public record EmbeddingList(@Schema(required = true, enumeration = "list") String object,
+            @Schema(required = true) List<Embedding> data, @Schema(required = true) String model,
+            @Schema(required = true) CommonSchemas.Usage usage) {
+    }
+
+    @Schema(name = "Embedding")
+    public record Embedding(@Schema(required = true, enumeration = "embedding") String object, @Schema(required = true) int index,
+            @Schema(required = true) List<Float> embedding) {
+    }
+
+    @Schema(name = "ClassificationRequest")
+    public record ClassificationRequest(@Schema(required = true, description = "A classifier adapter (name or name@version)")
+            String model,
+            @Schema(required = true, description = "One text or several", oneOf = {String.class, String[].class}, maxItems = 64)
+            Object input) {
+    }
+
+    @Schema(name = "ClassificationList")
+    public record ClassificationList(@Schema(required = true, enumeration = "list") String object,
+            @Schema(required = true) String model, @Schema(required = true) List<Classification> data,
+            @Schema(required = true) CommonSchemas.Usage usage) {
+    }
+
+    @Schema(name = "Classification")
+    public record Classification(@Schema(required = true) int index, @Schema(required = true) String label,
+            @Schema(required = true, description = "Probability of every label") Map<String, Double> scores) {
+    }
+
+    @Schema(name = "ModelList")
+    public record ModelList(@Schema(required = true, enumeration = "list") String object, @Schema(required = true) List<Model> data) {
+    }
+
+    @Schema(name = "Model", description = "The base model or one of the caller's adapters")
+    public record Model(@Schema(required = true) String id, @Schema(required = true, enumeration = "model") String object,
+            @Schema(required = true) long created, @Schema(name = "owned_by", required = true) String ownedBy,
+            @Schema(required = true) String root, @Schema(required = true, nullable = true, description = "Adapters: the base model")
+            String parent,
+            @Schema(name = "active_version", description = "Adapters only") Integer activeVersion) {
+    }
+}
