@@ -34,7 +34,15 @@ public final class AdapterSchemas {
     public record Adapter(@Schema(required = true) String id, @Schema(required = true, enumeration = "adapter") String object,
             @Schema(required = true) String name, @Schema(name = "active_version", required = true) int activeVersion,
             @Schema(name = "active_id", required = true, description = "name@active_version") String activeId,
-            @Schema(required = true) boolean pinned, @Schema(required = true) List<AdapterVersion> versions) {
+            @Schema(required = true) boolean pinned, @Schema(required = true) List<AdapterVersion> versions,
+            @Schema(name = "recent_requests", required = true, description = "Requests for this name (any version) in this"
+                    + " process over the last five minutes") RecentRequests recentRequests) {
+    }
+
+    @Schema(name = "RecentRequests")
+    public record RecentRequests(@Schema(name = "bucket_seconds", required = true) int bucketSeconds,
+            @Schema(required = true, description = "Requests per bucket, oldest first") List<Integer> counts,
+            @Schema(required = true) int total, @Schema(name = "per_minute", required = true) double perMinute) {
     }
 
     @Schema(name = "AdapterVersion")
@@ -47,7 +55,9 @@ public final class AdapterSchemas {
             @Schema(name = "created_at", required = true, description = "Unix seconds") long createdAt,
             @Schema(required = true, description = "ready, loading, failed, deleted, ...") String state,
             @Schema(description = "Why the version failed to load") String error,
-            @Schema(required = true) boolean pinned,
+            @Schema(required = true, description = "Pinned itself, or as the active version of a pinned alias") boolean pinned,
+            @Schema(name = "version_pinned", required = true, description = "Pinned itself (not through the alias)")
+            boolean versionPinned,
             @Schema(required = true, description = "Resident in the adapter cache") boolean loaded) {
     }
 }

@@ -15,7 +15,7 @@ public final class EmbeddingSchemas {
             String model,
             @Schema(required = true, description = "One text or several", oneOf = {String.class, String[].class}, maxItems = 64)
             Object input,
-            @Schema(name = "encoding_format", enumeration = "float", defaultValue = "float") String encodingFormat) {
+            @Schema(name = "encoding_format", enumeration = {"float", "base64"}, defaultValue = "float") String encodingFormat) {
     }
 
     @Schema(name = "EmbeddingList")
@@ -26,7 +26,8 @@ public final class EmbeddingSchemas {
 
     @Schema(name = "Embedding")
     public record Embedding(@Schema(required = true, enumeration = "embedding") String object, @Schema(required = true) int index,
-            @Schema(required = true) List<Float> embedding) {
+            @Schema(required = true, description = "The vector; with encoding_format 'base64', a string: base64 of its"
+                    + " little-endian float32 values", oneOf = {Float[].class, String.class}) Object embedding) {
     }
 
     @Schema(name = "ClassificationRequest")

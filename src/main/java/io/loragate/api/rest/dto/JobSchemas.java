@@ -111,6 +111,9 @@ public final class JobSchemas {
             @Schema(required = true) String id, @Schema(required = true) String model,
             @Schema(name = "created_at", required = true) long createdAt,
             @Schema(name = "finished_at", required = true, nullable = true) Long finishedAt,
+            @Schema(name = "estimated_finish", required = true, nullable = true,
+                    description = "Unix seconds when the running job should end, from its step timings; null until the"
+                            + " first step of an attempt and when not running") Long estimatedFinish,
             @Schema(required = true, enumeration = {"validating_files", "queued", "running", "succeeded", "failed", "cancelled"})
             String status,
             @Schema(name = "training_file", required = true) String trainingFile,
