@@ -200,16 +200,14 @@ public class JobStore {
     }
 
     private static int activeCount(Connection c, String tenant) throws SQLException {
-        {
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN (?, ?, ?)")) {
-                s.setString(1, tenant);
-                s.setString(2, VALIDATING);
-                s.setString(3, QUEUED);
-                s.setString(4, RUNNING);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    return r.getInt(1);
-                }
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN (?, ?, ?)")) {
+            s.setString(1, tenant);
+            s.setString(2, VALIDATING);
+            s.setString(3, QUEUED);
+            s.setString(4, RUNNING);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getInt(1);
             }
         }
     }

@@ -411,40 +411,36 @@ public class Tenants {
     }
 
     private static Usage usage(Connection c, String tenant) throws SQLException {
-        {
-            int adapters;
-            long adapterBytes;
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(DISTINCT name), COALESCE(SUM(bytes), 0)"
-                    + " FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'")) {
-                s.setString(1, tenant);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    adapters = r.getInt(1);
-                    adapterBytes = r.getLong(2);
-                }
+        int adapters;
+        long adapterBytes;
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(DISTINCT name), COALESCE(SUM(bytes), 0)"
+                + " FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                adapters = r.getInt(1);
+                adapterBytes = r.getLong(2);
             }
-            long fileBytes;
-            try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?")) {
-                s.setString(1, tenant);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    fileBytes = r.getLong(1);
-                }
-            }
-            return new Usage(adapters, adapterBytes, fileBytes);
         }
+        long fileBytes;
+        try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                fileBytes = r.getLong(1);
+            }
+        }
+        return new Usage(adapters, adapterBytes, fileBytes);
     }
 
     private static boolean hasLiveVersion(Connection c, String tenant, String name) throws SQLException {
-        {
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM adapter_versions WHERE tenant = ? AND name = ?"
-                    + " AND state <> 'deleted'")) {
-                s.setString(1, tenant);
-                s.setString(2, name);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    return r.getLong(1) > 0;
-                }
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM adapter_versions WHERE tenant = ? AND name = ?"
+                + " AND state <> 'deleted'")) {
+            s.setString(1, tenant);
+            s.setString(2, name);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1) > 0;
             }
         }
     }
