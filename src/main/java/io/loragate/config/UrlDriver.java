@@ -48,9 +48,13 @@ public final class UrlDriver implements Driver {
         return driverFor(url).connect(url, info);
     }
 
+    /**
+     * Any URL: the pool then calls {@link #connect}, whose error names what is supported, instead of
+     * warning with the whole URL (which may carry a password).
+     */
     @Override
     public boolean acceptsURL(String url) {
-        return url != null && (url.startsWith(H2_PREFIX) || url.startsWith(POSTGRES_PREFIX));
+        return true;
     }
 
     @Override
