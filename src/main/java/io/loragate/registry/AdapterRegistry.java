@@ -127,7 +127,6 @@ public class AdapterRegistry {
             fsyncDirectory(staging);
             Validated valid = validate(staging, name);
             synchronized (tenants.quotaLock(tenant)) {
-                tenants.checkStorage(tenant, weightsBytes, name, "weights");
                 return publish(tenant, name, staging, valid, weightsBytes, sha256);
             }
         } catch (IOException e) {
@@ -209,7 +208,9 @@ public class AdapterRegistry {
                     // the tenant's row first (the lock order of a tenant's deletion): deleted meanwhile, nothing is published
                     try {
                         Tenants.requireAlive(c, tenant);
-                    } catch (LoragateException gone) {
+                        // in this transaction, under the tenant's quota row: holds across processes
+                        tenants.checkStorage(c, tenant, bytes, name, "weights");
+                    } catch (LoragateException gone) { // deleted or over quota: nothing is published
                         rollback(c);
                         c.setAutoCommit(true);
                         update(c, "DELETE FROM adapters WHERE tenant = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM"

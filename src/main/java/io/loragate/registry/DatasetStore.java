@@ -271,6 +271,8 @@ public class DatasetStore {
             try {
                 Jdbc.inTransaction(db, "record file " + file.id(), c -> {
                     Tenants.requireAlive(c, tenant); // deleted meanwhile: no row, and the blob goes below
+                    // the check that counts: in this transaction, under the tenant's quota row (across processes)
+                    tenants.checkStorage(c, tenant, file.bytes(), null, "file");
                     insert(c, file);
                     return null;
                 });

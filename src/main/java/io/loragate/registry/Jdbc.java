@@ -61,7 +61,8 @@ final class Jdbc {
         try (java.sql.PreparedStatement s = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 if (args[i] == null) {
-                    s.setNull(i + 1, java.sql.Types.VARCHAR);
+                    // untyped: PostgreSQL refuses a VARCHAR null for an INTEGER column
+                    s.setNull(i + 1, java.sql.Types.NULL);
                 } else {
                     s.setObject(i + 1, args[i]);
                 }

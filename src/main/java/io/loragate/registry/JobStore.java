@@ -85,10 +85,27 @@ public class JobStore {
     /** Inserts a new job in {@code validating_files} with its "created" event; {@code diagnosticsJson} may be null. */
     public JobRecord create(String tenant, String model, String trainingFile, String validationFile, String suffix, long seed,
             String methodJson, String publishIfJson, boolean activate, String diagnosticsJson) {
+        return create(tenant, model, trainingFile, validationFile, suffix, seed, methodJson, publishIfJson, activate,
+                diagnosticsJson, 0);
+    }
+
+    /**
+     * {@link #create}, refused with {@link #quotaExceeded} when the tenant already has
+     * {@code maxActive} unfinished jobs (0: unlimited). Counted under the tenant's quota row lock in
+     * the inserting transaction, so the limit holds across processes sharing the database.
+     */
+    public JobRecord create(String tenant, String model, String trainingFile, String validationFile, String suffix, long seed,
+            String methodJson, String publishIfJson, boolean activate, String diagnosticsJson, int maxActive) {
         String id = "ftjob-" + HexFormat.of().formatHex(randomBytes(12));
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return inTransaction("create a job", c -> {
             Tenants.requireAlive(c, tenant); // a job of a deleted tenant would outlive it
+            if (maxActive > 0) {
+                Tenants.lockQuota(c, tenant);
+                if (activeCount(c, tenant) >= maxActive) {
+                    throw quotaExceeded(maxActive);
+                }
+            }
             try (PreparedStatement s = c.prepareStatement("INSERT INTO jobs (id, tenant, model, training_file, validation_file,"
                     + " suffix, seed, method, publish_if, activate, status, created, diagnostics)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -170,20 +187,29 @@ public class JobStore {
         });
     }
 
+    /** The error of a job beyond the tenant's limit of unfinished jobs. */
+    public static LoragateException quotaExceeded(int limit) {
+        return new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: this tenant already has " + limit
+                + " unfinished fine-tuning jobs, its limit (max_concurrent_jobs, default loragate.jobs.max-per-tenant);"
+                + " wait for one to finish or cancel one").retryAfter(60);
+    }
+
     /** Running (not final, started) jobs of a tenant: for the per-tenant limit. */
     public int activeCount(String tenant) {
-        return inTransaction("count jobs", c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN (?, ?, ?)")) {
-                s.setString(1, tenant);
-                s.setString(2, VALIDATING);
-                s.setString(3, QUEUED);
-                s.setString(4, RUNNING);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    return r.getInt(1);
-                }
+        return inTransaction("count jobs", c -> activeCount(c, tenant));
+    }
+
+    private static int activeCount(Connection c, String tenant) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM jobs WHERE tenant = ? AND status IN (?, ?, ?)")) {
+            s.setString(1, tenant);
+            s.setString(2, VALIDATING);
+            s.setString(3, QUEUED);
+            s.setString(4, RUNNING);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getInt(1);
             }
-        });
+        }
     }
 
     /**

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
@@ -189,6 +190,12 @@ public class Tenants {
                     s.setTimestamp(4, Timestamp.from(now));
                     s.setTimestamp(5, Timestamp.from(now));
                     s.executeUpdate();
+                } catch (SQLException e) {
+                    if ("23505".equals(e.getSQLState())) { // created (or deleted) meanwhile by another process
+                        throw new LoragateException(Kind.INVALID_ARGUMENT, "tenant '" + id + "' already exists (or belonged"
+                                + " to a deleted tenant; ids are never reused)").withParam("id");
+                    }
+                    throw e;
                 }
                 return null;
             });
@@ -400,42 +407,42 @@ public class Tenants {
 
     /** Adapters (names with a live version) and bytes stored by {@code tenant}. */
     public Usage usage(String tenant) {
-        return Jdbc.inTransaction(db, "measure the storage of " + tenant, c -> {
-            int adapters;
-            long adapterBytes;
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(DISTINCT name), COALESCE(SUM(bytes), 0)"
-                    + " FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'")) {
-                s.setString(1, tenant);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    adapters = r.getInt(1);
-                    adapterBytes = r.getLong(2);
-                }
-            }
-            long fileBytes;
-            try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?")) {
-                s.setString(1, tenant);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    fileBytes = r.getLong(1);
-                }
-            }
-            return new Usage(adapters, adapterBytes, fileBytes);
-        });
+        return Jdbc.inTransaction(db, "measure the storage of " + tenant, c -> usage(c, tenant));
     }
 
-    private boolean hasLiveVersion(String tenant, String name) {
-        return Jdbc.inTransaction(db, "look up adapter " + name, c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM adapter_versions WHERE tenant = ? AND name = ?"
-                    + " AND state <> 'deleted'")) {
-                s.setString(1, tenant);
-                s.setString(2, name);
-                try (ResultSet r = s.executeQuery()) {
-                    r.next();
-                    return r.getLong(1) > 0;
-                }
+    private static Usage usage(Connection c, String tenant) throws SQLException {
+        int adapters;
+        long adapterBytes;
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(DISTINCT name), COALESCE(SUM(bytes), 0)"
+                + " FROM adapter_versions WHERE tenant = ? AND state <> 'deleted'")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                adapters = r.getInt(1);
+                adapterBytes = r.getLong(2);
             }
-        });
+        }
+        long fileBytes;
+        try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(SUM(bytes), 0) FROM files WHERE tenant = ?")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                fileBytes = r.getLong(1);
+            }
+        }
+        return new Usage(adapters, adapterBytes, fileBytes);
+    }
+
+    private static boolean hasLiveVersion(Connection c, String tenant, String name) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM adapter_versions WHERE tenant = ? AND name = ?"
+                + " AND state <> 'deleted'")) {
+            s.setString(1, tenant);
+            s.setString(2, name);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1) > 0;
+            }
+        }
     }
 
     /**
@@ -448,16 +455,32 @@ public class Tenants {
 
     /**
      * Refuses (RESOURCE_EXHAUSTED) storing {@code bytes} more for {@code tenant}, and a new adapter
-     * name when {@code newAdapter}, beyond its quotas. Call it holding {@link #quotaLock};
-     * {@code adapterName}: the adapter a new version is for (null: not an adapter).
+     * name when {@code newAdapter}, beyond its quotas, in a transaction of its own: a pre-check that
+     * fails fast. The check that counts is {@link #checkStorage(Connection, String, long, String, String)}
+     * in the transaction that stores.
      */
     public void checkStorage(String tenant, long bytes, String adapterName, String param) {
+        Jdbc.inTransaction(db, "check the quotas of " + tenant, c -> {
+            checkStorage(c, tenant, bytes, adapterName, param);
+            return null;
+        });
+    }
+
+    /**
+     * {@link #checkStorage(String, long, String, String)} in the transaction {@code c} that then stores:
+     * when a quota applies, it first locks the tenant's quota row ({@link #lockQuota}) until {@code c}
+     * ends, so the check and the insert are atomic across processes sharing the database, not only
+     * across the threads that {@link #quotaLock} serialises. {@code adapterName}: the adapter a new
+     * version is for (null: not an adapter).
+     */
+    public void checkStorage(Connection c, String tenant, long bytes, String adapterName, String param) throws SQLException {
         Quota q = quota(tenant);
         if (q.maxStoredBytes() == 0 && (q.maxAdapters() == 0 || adapterName == null)) {
             return;
         }
-        Usage u = usage(tenant);
-        boolean newAdapter = adapterName != null && q.maxAdapters() > 0 && !hasLiveVersion(tenant, adapterName);
+        lockQuota(c, tenant);
+        Usage u = usage(c, tenant);
+        boolean newAdapter = adapterName != null && q.maxAdapters() > 0 && !hasLiveVersion(c, tenant, adapterName);
         if (newAdapter && q.maxAdapters() > 0 && u.adapters() >= q.maxAdapters()) {
             throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: this tenant already has " + u.adapters()
                     + " adapters, its limit (max_adapters); delete one first").withParam(param).retryAfter(60);
@@ -466,6 +489,32 @@ public class Tenants {
             throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: storing " + bytes + " bytes more would make "
                     + (u.storedBytes() + bytes) + " bytes; this tenant's limit (max_stored_bytes) is " + q.maxStoredBytes()
                     + " bytes").withParam(param).retryAfter(60);
+        }
+    }
+
+    /**
+     * Locks {@code tenant}'s row of {@code quota_locks} until the transaction {@code c} ends (creating
+     * the row on first use): every "check a quota, then store" of the tenant, in any process, holds
+     * it, so such transactions run one after the other and each counts what the previous stored.
+     */
+    public static void lockQuota(Connection c, String tenant) throws SQLException {
+        Savepoint before = c.setSavepoint();
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO quota_locks (tenant) SELECT ? WHERE NOT EXISTS"
+                + " (SELECT 1 FROM quota_locks WHERE tenant = ?)")) {
+            s.setString(1, tenant);
+            s.setString(2, tenant);
+            s.executeUpdate();
+        } catch (SQLException e) {
+            if (!"23505".equals(e.getSQLState())) {
+                throw e;
+            }
+            c.rollback(before); // another transaction created the row meanwhile: lock that one
+        }
+        try (PreparedStatement s = c.prepareStatement("SELECT tenant FROM quota_locks WHERE tenant = ? FOR UPDATE")) {
+            s.setString(1, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+            }
         }
     }
 

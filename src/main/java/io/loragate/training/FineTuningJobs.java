@@ -199,13 +199,9 @@ public class FineTuningJobs {
         JobRecord job;
         synchronized (tenants.quotaLock(tenant)) {
             int limit = tenants.quota(tenant).maxConcurrentJobs();
-            if (limit > 0 && store.activeCount(tenant) >= limit) {
-                throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "quota exceeded: this tenant already has " + limit
-                        + " unfinished fine-tuning jobs, its limit (max_concurrent_jobs, default loragate.jobs.max-per-tenant);"
-                        + " wait for one to finish or cancel one").retryAfter(60);
-            }
+            // counted by the store under the tenant's quota row lock: the limit holds across processes
             job = store.create(tenant, request.model(), request.trainingFile(), emptyToNull(request.validationFile()),
-                    request.suffix(), seed, spec.toJson(), gateJson, request.activate(), diagnosticsJson);
+                    request.suffix(), seed, spec.toJson(), gateJson, request.activate(), diagnosticsJson, limit);
         }
         LOG.infof("created fine-tuning job %s for %s: %s on %s -> %s", job.id(), tenant, spec.type(), job.trainingFile(),
                 job.suffix());
