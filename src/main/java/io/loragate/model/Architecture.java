@@ -6,7 +6,7 @@ import java.util.Map;
 
 /** The model families loragate runs, keyed by the {@code architectures} value of config.json. */
 public enum Architecture {
-    /** Llama, Mistral and Qwen2: RMSNorm, RoPE, grouped-query attention, SwiGLU. */
+    /** Llama, Mistral, Qwen2, Qwen3 and Phi-3: RMSNorm, RoPE, grouped-query attention, SwiGLU. */
     LLAMA(true),
     /** GPT-2: learned positions, LayerNorm, GELU, Conv1D weights stored {@code (in, out)}. */
     GPT2(true),
@@ -17,13 +17,15 @@ public enum Architecture {
             "LlamaForCausalLM", LLAMA,
             "MistralForCausalLM", LLAMA,
             "Qwen2ForCausalLM", LLAMA,
+            "Qwen3ForCausalLM", LLAMA,
+            "Phi3ForCausalLM", LLAMA,
             "GPT2LMHeadModel", GPT2,
             "BertModel", BERT,
             "BertForSequenceClassification", BERT);
 
     /** Every supported {@code architectures} value, for error messages and docs. */
     public static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM",
-            "Qwen2ForCausalLM", "GPT2LMHeadModel", "BertModel", "BertForSequenceClassification");
+            "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Phi3ForCausalLM", "GPT2LMHeadModel", "BertModel", "BertForSequenceClassification");
 
     private final boolean causal;
 

@@ -1,0 +1,106 @@
+package io.loragate.adapter;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.loragate.Fixtures;
+import io.loragate.model.AdapterHook;
+import io.loragate.model.BaseModel;
+import io.loragate.model.CausalModel;
+import io.loragate.model.KvCache;
+import io.loragate.model.safetensors.SafetensorsFile;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The model families that users bring (docs/model-families.md) against what transformers + PEFT
+ * computed for their fixtures (make_families.py): base and each adapter alone, then one left-padded
+ * batch mixing base and both adapters on every prompt, prefilled and decoded greedily.
+ */
+class FamilyParityTest {
+
+    static final double TOL = 1e-4;
+
+    private static LoraAdapter load(BaseModel model, String fixture, int k) {
+        return LoraAdapter.load(Fixtures.hf(fixture).resolve("adapter" + k), model.linears(), model.paramShapes(), Device.cpu());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama3", "tiny-qwen3", "tiny-mistral-sw", "tiny-qwen2-sw", "tiny-phi3",
+            "tiny-llama-linear", "tiny-llama-dynamic", "tiny-llama-yarn"})
+    void baseAndAdaptersMatchTransformersAloneAndMixed(String fixture) {
+        try (CausalModel model = (CausalModel) BaseModel.load(Fixtures.hf(fixture), Device.cpu());
+                LoraAdapter a0 = load(model, fixture, 0);
+                LoraAdapter a1 = load(model, fixture, 1);
+                SafetensorsFile ref = Fixtures.reference(fixture);
+                NDManager out = model.manager().newSubManager()) {
+            // alone: one row, all positions' logits
+            for (int p = 0; p < 3; p++) {
+                long[] ids = ref.readLongs("p" + p + ".input_ids");
+                check(fixture, ref, "p" + p + ".base", model.logits(out, ids, AdapterHook.NONE).toFloatArray());
+                check(fixture, ref, "p" + p + ".adapter0", model.logits(out, ids, MultiLoraHook.single(a0)).toFloatArray());
+                check(fixture, ref, "p" + p + ".adapter1", model.logits(out, ids, MultiLoraHook.single(a1)).toFloatArray());
+            }
+            // mixed: every prompt with every variant in one batch
+            int[] prompts = {0, 1, 2, 2, 0, 1, 1, 2, 0};
+            String[] variants = {"adapter1", "base", "adapter0", "base", "adapter0", "adapter1", "adapter0", "adapter1", "base"};
+            List<LoraAdapter> rows = new ArrayList<>();
+            long[][] tokens = new long[prompts.length][];
+            for (int r = 0; r < prompts.length; r++) {
+                rows.add(switch (variants[r]) {
+                    case "adapter0" -> a0;
+                    case "adapter1" -> a1;
+                    default -> null;
+                });
+                tokens[r] = ref.readLongs("p" + prompts[r] + ".input_ids");
+            }
+            int steps = 12;
+            long[][] generated = new long[prompts.length][steps];
+            try (KvCache cache = model.newCache(prompts.length); MultiLoraHook hook = new MultiLoraHook(rows)) {
+                NDArray logits = model.forward(out, tokens, cache, hook, true); // (batch, t, vocab), left-padded
+                long t = logits.getShape().get(1);
+                long vocab = logits.getShape().get(2);
+                float[] all = logits.toFloatArray();
+                long[][] next = new long[prompts.length][1];
+                for (int r = 0; r < prompts.length; r++) {
+                    int len = tokens[r].length;
+                    float[] row = Arrays.copyOfRange(all, (int) ((r * t + (t - len)) * vocab), (int) ((r * t + t) * vocab));
+                    check(fixture + " mixed row " + r, ref, "p" + prompts[r] + "." + variants[r], row);
+                    next[r][0] = argmax(row, len - 1, (int) vocab);
+                }
+                for (int s = 0; s < steps; s++) {
+                    float[] last = model.forward(out, next, cache, hook, false).toFloatArray(); // (batch, vocab)
+                    for (int r = 0; r < prompts.length; r++) {
+                        generated[r][s] = next[r][0];
+                        next[r][0] = argmax(last, r, (int) vocab);
+                    }
+                }
+            }
+            for (int r = 0; r < prompts.length; r++) {
+                String key = "p" + prompts[r] + "." + variants[r];
+                assertArrayEquals(ref.readLongs(key + ".greedy"), generated[r], fixture + " row " + r + " (" + key + ") greedy");
+            }
+        }
+    }
+
+    private static void check(String what, SafetensorsFile ref, String key, float[] logits) {
+        double diff = Fixtures.maxAbsDiff(ref.readFloats(key + ".logits"), logits);
+        assertTrue(diff < TOL, what + " " + key + ": max abs diff " + diff);
+    }
+
+    private static long argmax(float[] rows, int row, int width) {
+        int best = 0;
+        for (int i = 1; i < width; i++) {
+            if (rows[row * width + i] > rows[row * width + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
