@@ -30,53 +30,45 @@ public record AttentionWindows(int window, List<Boolean> sliding) {
     }
 
     /**
-     * Reads the family's keys: Mistral and Phi-3 slide every layer when {@code sliding_window} is set
-     * (Mistral's default when the key is absent is 4096, as transformers' MistralConfig); Qwen2 and
-     * Qwen3 only with {@code use_sliding_window}, in the layers {@code layer_types} marks
-     * {@code sliding_attention} (by default those from {@code max_window_layers} on); Llama never.
+     * Mistral's and Phi-3's keys: {@code sliding_window} applies to every layer; null turns it off;
+     * absent means {@code absent} (0: off).
      */
-    static AttentionWindows parse(Path file, JsonNode c, String architecture, int layers) {
-        switch (architecture) {
-            case "MistralForCausalLM", "Phi3ForCausalLM" -> {
-                boolean mistral = architecture.startsWith("Mistral");
-                if (!c.has("sliding_window") ? !mistral : c.get("sliding_window").isNull()) {
-                    return NONE;
-                }
-                int w = c.has("sliding_window") ? window(file, c.get("sliding_window")) : 4096;
-                return new AttentionWindows(w, Collections.nCopies(layers, true));
+    static AttentionWindows everyLayer(Path file, JsonNode c, int layers, int absent) {
+        int w = !c.has("sliding_window") ? absent : c.get("sliding_window").isNull() ? 0 : window(file, c.get("sliding_window"));
+        return w == 0 ? NONE : new AttentionWindows(w, Collections.nCopies(layers, true));
+    }
+
+    /**
+     * Qwen2's and Qwen3's keys: a window only with {@code use_sliding_window}, in the layers that
+     * {@code layer_types} marks {@code sliding_attention} (by default those from
+     * {@code max_window_layers} on, default 28); {@code sliding_window} defaults to 4096.
+     */
+    static AttentionWindows byLayerTypes(Path file, JsonNode c, int layers) {
+        if (!c.path("use_sliding_window").asBoolean(false) || (c.has("sliding_window") && c.get("sliding_window").isNull())) {
+            return NONE;
+        }
+        int w = c.has("sliding_window") ? window(file, c.get("sliding_window")) : 4096;
+        List<Boolean> sliding = new ArrayList<>();
+        JsonNode types = c.get("layer_types");
+        if (types != null && !types.isNull()) {
+            if (!types.isArray() || types.size() != layers) {
+                throw new ModelFormatException(file, "layer_types must list one type per layer (" + layers + ")");
             }
-            case "Qwen2ForCausalLM", "Qwen3ForCausalLM" -> {
-                if (!c.path("use_sliding_window").asBoolean(false)
-                        || (c.has("sliding_window") && c.get("sliding_window").isNull())) {
-                    return NONE;
+            for (JsonNode t : types) {
+                String type = t.asText();
+                if (!type.equals("sliding_attention") && !type.equals("full_attention")) {
+                    throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": layer type '" + type
+                            + "' is not supported (full_attention, sliding_attention)");
                 }
-                int w = c.has("sliding_window") ? window(file, c.get("sliding_window")) : 4096;
-                List<Boolean> sliding = new ArrayList<>();
-                JsonNode types = c.get("layer_types");
-                if (types != null && !types.isNull()) {
-                    if (!types.isArray() || types.size() != layers) {
-                        throw new ModelFormatException(file, "layer_types must list one type per layer (" + layers + ")");
-                    }
-                    for (JsonNode t : types) {
-                        String type = t.asText();
-                        if (!type.equals("sliding_attention") && !type.equals("full_attention")) {
-                            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": layer type '" + type
-                                    + "' is not supported (full_attention, sliding_attention)");
-                        }
-                        sliding.add(type.equals("sliding_attention"));
-                    }
-                } else {
-                    int from = c.path("max_window_layers").asInt(28);
-                    for (int i = 0; i < layers; i++) {
-                        sliding.add(i >= from);
-                    }
-                }
-                return new AttentionWindows(w, Collections.unmodifiableList(sliding));
+                sliding.add(type.equals("sliding_attention"));
             }
-            default -> {
-                return NONE;
+        } else {
+            int from = c.path("max_window_layers").asInt(28);
+            for (int i = 0; i < layers; i++) {
+                sliding.add(i >= from);
             }
         }
+        return new AttentionWindows(w, Collections.unmodifiableList(sliding));
     }
 
     private static int window(Path file, JsonNode n) {

@@ -53,8 +53,8 @@ public final class LlamaModel extends CausalModel {
             long qOut = (long) c.numHeads() * c.headDim();
             long kvOut = (long) c.numKvHeads() * c.headDim();
             long inter = c.intermediateSize();
-            boolean fused = c.architectureName().equals("Phi3ForCausalLM");
-            boolean qkNorm = c.architectureName().equals("Qwen3ForCausalLM");
+            boolean fused = c.family().fusedProjections().containsKey("qkv_proj");
+            boolean qkNorm = c.family().qkNorm();
             NDArray embed = l.param("model.embed_tokens.weight", c.vocabSize(), h);
             Layer[] layers = new Layer[c.numLayers()];
             for (int i = 0; i < layers.length; i++) {

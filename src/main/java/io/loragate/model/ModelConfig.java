@@ -37,7 +37,8 @@ public record ModelConfig(
         Long bosTokenId,
         Long padTokenId,
         RopeScaling rope,
-        AttentionWindows windows) {
+        AttentionWindows windows,
+        ModelFamily family) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,7 +56,8 @@ public record ModelConfig(
             throw new ModelFormatException(file, "missing 'architectures' (expected one of " + Architecture.SUPPORTED + ")");
         }
         String name = arch.get(0).asText();
-        Architecture a = Architecture.of(file, name);
+        ModelFamily family = ModelFamilies.of(file, name);
+        Architecture a = family.forward();
         JsonNode gen = readJson(folder.resolve("generation_config.json"), false);
         Set<Long> eos = new LinkedHashSet<>();
         addIds(eos, gen != null && gen.has("eos_token_id") ? gen.get("eos_token_id") : c.get("eos_token_id"));
@@ -124,10 +126,10 @@ public record ModelConfig(
                 // dynamic NTK exists to run past max_position_embeddings; its factor says how far
                 maxPos = (int) Math.min(Integer.MAX_VALUE, (long) Math.floor(rope.factor() * maxPos));
             }
-            windows = AttentionWindows.parse(file, c, name, layers);
+            windows = family.windows(file, c, layers);
         }
         boolean tie = c.path("tie_word_embeddings").asBoolean(a == Architecture.GPT2);
-        boolean bias = name.equals("Qwen2ForCausalLM") || c.path("attention_bias").asBoolean(false);
+        boolean bias = family.attentionBias(c);
         List<String> labels = new ArrayList<>();
         JsonNode id2label = c.get("id2label");
         int numLabels = c.path("num_labels").asInt(id2label != null ? id2label.size() : 0);
@@ -143,7 +145,7 @@ public record ModelConfig(
         return new ModelConfig(name, a, vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps,
                 ropeTheta(c), tie, bias, act, c.path("type_vocab_size").asInt(2),
                 Collections.unmodifiableList(labels), Collections.unmodifiableSet(eos),
-                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")), rope, windows);
+                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")), rope, windows, family);
     }
 
     private static double ropeTheta(JsonNode c) {
