@@ -89,6 +89,49 @@ class FamilyParityTest {
         }
     }
 
+    /**
+     * Continuous batching: each prompt is prefilled alone and joins a running slot cache
+     * ({@link KvCache#adopt}), so rows hold tokens in different columns; every row must still decode
+     * what transformers decodes for it alone (sliding windows and dynamic rope go by positions).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-mistral-sw", "tiny-qwen2-sw", "tiny-llama-dynamic", "tiny-phi3"})
+    void rowsJoiningARunningBatchMatchTheirOwnRuns(String fixture) {
+        try (CausalModel model = (CausalModel) BaseModel.load(Fixtures.hf(fixture), Device.cpu());
+                SafetensorsFile ref = Fixtures.reference(fixture);
+                NDManager out = model.manager().newSubManager();
+                KvCache slots = model.newSlots(3)) {
+            List<List<Long>> generated = new ArrayList<>();
+            long[] next = new long[3];
+            for (int p = 0; p < 3; p++) {
+                try (KvCache one = model.newCache(1)) {
+                    NDArray logits = model.forward(out, new long[][] {ref.readLongs("p" + p + ".input_ids")}, one,
+                            AdapterHook.NONE, false); // (1, vocab)
+                    int row = slots.adopt(one, 0);
+                    next[row] = argmax(logits.toFloatArray(), 0, (int) logits.getShape().get(1));
+                    generated.add(new ArrayList<>());
+                }
+                int steps = p < 2 ? 4 : 12; // the last row to join decodes until it has 12 tokens
+                for (int s = 0; s < steps; s++) {
+                    long[][] tokens = new long[slots.batch()][1];
+                    for (int r = 0; r < tokens.length; r++) {
+                        tokens[r][0] = next[r];
+                        generated.get(r).add(next[r]);
+                    }
+                    NDArray logits = model.forward(out, tokens, slots, AdapterHook.NONE, false); // (rows, vocab)
+                    float[] last = logits.toFloatArray();
+                    for (int r = 0; r < tokens.length; r++) {
+                        next[r] = argmax(last, r, (int) logits.getShape().get(1));
+                    }
+                }
+            }
+            for (int p = 0; p < 3; p++) {
+                long[] got = generated.get(p).subList(0, 12).stream().mapToLong(Long::longValue).toArray();
+                assertArrayEquals(ref.readLongs("p" + p + ".base.greedy"), got, fixture + " prompt " + p + " joined at step " + 4 * p);
+            }
+        }
+    }
+
     private static void check(String what, SafetensorsFile ref, String key, float[] logits) {
         double diff = Fixtures.maxAbsDiff(ref.readFloats(key + ".logits"), logits);
         assertTrue(diff < TOL, what + " " + key + ": max abs diff " + diff);
