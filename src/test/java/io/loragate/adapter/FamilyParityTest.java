@@ -113,15 +113,22 @@ class FamilyParityTest {
                 }
                 int steps = p < 2 ? 4 : 12; // the last row to join decodes until it has 12 tokens
                 for (int s = 0; s < steps; s++) {
-                    long[][] tokens = new long[slots.batch()][1];
+                    long[][] tokens = new long[slots.batch()][];
+                    // row 0 idles for one step once others have joined: a gap column in its cache, where
+                    // columns and positions part ways
+                    boolean idle = p == 1 && s == 0;
                     for (int r = 0; r < tokens.length; r++) {
-                        tokens[r][0] = next[r];
-                        generated.get(r).add(next[r]);
+                        tokens[r] = idle && r == 0 ? new long[0] : new long[] {next[r]};
+                        if (tokens[r].length > 0) {
+                            generated.get(r).add(next[r]);
+                        }
                     }
                     NDArray logits = model.forward(out, tokens, slots, AdapterHook.NONE, false); // (rows, vocab)
                     float[] last = logits.toFloatArray();
                     for (int r = 0; r < tokens.length; r++) {
-                        next[r] = argmax(last, r, (int) logits.getShape().get(1));
+                        if (tokens[r].length > 0) {
+                            next[r] = argmax(last, r, (int) logits.getShape().get(1));
+                        }
                     }
                 }
             }
