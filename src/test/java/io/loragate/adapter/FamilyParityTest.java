@@ -139,6 +139,47 @@ class FamilyParityTest {
         }
     }
 
+    /**
+     * A row that idles for a step gets a gap column in its cache; the window goes by positions, so
+     * its logits must be those of the run without the gap (greedy tokens alone did not notice a window
+     * counted in columns).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-mistral-sw", "tiny-qwen2-sw"})
+    void anIdleStepDoesNotMoveTheWindow(String fixture) {
+        try (CausalModel model = (CausalModel) BaseModel.load(Fixtures.hf(fixture), Device.cpu());
+                SafetensorsFile ref = Fixtures.reference(fixture);
+                NDManager out = model.manager().newSubManager()) {
+            float[] straight = row0After6Tokens(model, out, ref, false);
+            float[] withGap = row0After6Tokens(model, out, ref, true);
+            double diff = Fixtures.maxAbsDiff(straight, withGap);
+            assertTrue(diff < 1e-5, fixture + ": an idle step changed row 0's logits by " + diff);
+        }
+    }
+
+    /** Row 0 (prompt 0) decoding beside row 1 (prompt 2); with {@code idle}, row 0 skips the third step. */
+    private static float[] row0After6Tokens(CausalModel model, NDManager out, SafetensorsFile ref, boolean idle) {
+        try (KvCache cache = model.newCache(2)) {
+            long[][] prompts = {ref.readLongs("p0.input_ids"), ref.readLongs("p2.input_ids")};
+            float[] first = model.forward(out, prompts, cache, AdapterHook.NONE, false).toFloatArray(); // (2, vocab)
+            int vocab = first.length / 2;
+            long[] next = {argmax(first, 0, vocab), argmax(first, 1, vocab)};
+            float[] row0 = null;
+            for (int step = 0, fed = 0; fed < 6; step++) {
+                boolean skip = idle && step == 2;
+                long[][] tokens = {skip ? new long[0] : new long[] {next[0]}, new long[] {next[1]}};
+                float[] last = model.forward(out, tokens, cache, AdapterHook.NONE, false).toFloatArray();
+                if (!skip) {
+                    fed++;
+                    next[0] = argmax(last, 0, vocab);
+                    row0 = Arrays.copyOfRange(last, 0, vocab);
+                }
+                next[1] = argmax(last, 1, vocab);
+            }
+            return row0;
+        }
+    }
+
     private static void check(String what, SafetensorsFile ref, String key, float[] logits) {
         double diff = Fixtures.maxAbsDiff(ref.readFloats(key + ".logits"), logits);
         assertTrue(diff < TOL, what + " " + key + ": max abs diff " + diff);
