@@ -7,6 +7,9 @@ import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
 import io.loragate.model.LoragateException;
+import io.loragate.model.ModelFamilies;
+import io.loragate.model.ModelFamily;
+import io.loragate.model.ModuleSelection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -28,24 +31,29 @@ public final class MethodAdapters {
 
     /**
      * IA3's default targets: keys, values and the MLP down projection (PEFT's
-     * {@code TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING}); BERT's as full-path regular
-     * expressions, because the name {@code output.dense} also ends the attention's output layer.
+     * {@code TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING}) of the forward's first family.
      */
     public static PeftConfig.Modules ia3Targets(Architecture architecture) {
-        return switch (architecture) {
-            case LLAMA -> PeftConfig.Modules.list(List.of("k_proj", "v_proj", "down_proj"));
-            case GPT2 -> PeftConfig.Modules.list(List.of("c_attn", "mlp.c_proj"));
-            case BERT -> PeftConfig.Modules.regex(".*\\.attention\\.self\\.(key|value)|.*\\.layer\\.\\d+\\.output\\.dense");
-        };
+        return ia3Targets(ModelFamilies.reference(architecture));
     }
 
     /** The feed-forward modules among {@link #ia3Targets} (IA3 scales their input). */
     public static PeftConfig.Modules ia3Feedforward(Architecture architecture) {
-        return switch (architecture) {
-            case LLAMA -> PeftConfig.Modules.list(List.of("down_proj"));
-            case GPT2 -> PeftConfig.Modules.list(List.of("mlp.c_proj"));
-            case BERT -> PeftConfig.Modules.regex(".*\\.layer\\.\\d+\\.output\\.dense");
-        };
+        return ia3Feedforward(ModelFamilies.reference(architecture));
+    }
+
+    /** IA3's default targets as the family declares them. */
+    public static PeftConfig.Modules ia3Targets(ModelFamily family) {
+        return modules(family.ia3Targets());
+    }
+
+    /** The feed-forward modules among the family's IA3 targets. */
+    public static PeftConfig.Modules ia3Feedforward(ModelFamily family) {
+        return modules(family.ia3Feedforward());
+    }
+
+    private static PeftConfig.Modules modules(ModuleSelection s) {
+        return s.regex() != null ? PeftConfig.Modules.regex(s.regex()) : PeftConfig.Modules.list(s.names());
     }
 
     /** A fresh IA3 adapter: every targeted module's vector is ones (the base). */

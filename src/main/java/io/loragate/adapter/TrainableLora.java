@@ -14,6 +14,8 @@ import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
 import io.loragate.model.LoragateException;
+import io.loragate.model.ModelFamilies;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.Scalars;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -240,13 +242,14 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         }
     }
 
-    /** The modules LoRA adapts by default: the attention projections of the architecture. */
+    /** The modules LoRA adapts by default: the attention projections of the forward's first family (Llama for LLAMA). */
     public static List<String> defaultTargets(Architecture architecture) {
-        return switch (architecture) {
-            case LLAMA -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
-            case GPT2 -> List.of("c_attn");
-            case BERT -> List.of("query", "value");
-        };
+        return defaultTargets(ModelFamilies.reference(architecture));
+    }
+
+    /** The modules LoRA adapts by default: the family's attention projections. */
+    public static List<String> defaultTargets(ModelFamily family) {
+        return family.loraTargets();
     }
 
     /**

@@ -109,14 +109,51 @@ public abstract class CausalModel extends BaseModel {
         }
         NDArray idArray = step.create(ids, new Shape(batch, t));
         NDArray posArray = step.create(positions, new Shape(batch, t));
-        // a native copy: where() keeps its condition for a backward (training), see Scalars; expanded
-        // (a view) once per forward to the scores' shape (batch, kvHeads, groups, t, columns), as DJL's
-        // where() does not broadcast
+        NDArray maskArray = maskArray(step, mask, batch, t, columns);
+        AttentionWindows w = config.windows();
+        NDArray windowMask = w.any() ? maskArray(step, slidingMask(cache, mask, batch, t, past, w.window()), batch, t,
+                columns) : null;
+        return decode(step, idArray, posArray, maskArray, windowMask, cache, hook);
+    }
+
+    /**
+     * A native copy: where() keeps its condition for a backward (training), see Scalars; expanded
+     * (a view) once per forward to the scores' shape (batch, kvHeads, groups, t, columns), as DJL's
+     * where() does not broadcast.
+     */
+    private NDArray maskArray(NDManager step, boolean[] mask, int batch, int t, int columns) {
         NDArray javaMask = step.create(mask, new Shape(batch, 1, 1, t, columns));
-        NDArray maskArray = Scalars.owned(javaMask)
-                .broadcast(new Shape(batch, config.numKvHeads(), config.groups(), t, columns));
+        NDArray m = Scalars.owned(javaMask).broadcast(new Shape(batch, config.numKvHeads(), config.groups(), t, columns));
         javaMask.close();
-        return decode(step, idArray, posArray, maskArray, cache, hook);
+        return m;
+    }
+
+    /**
+     * The causal mask {@code (batch, t, columns)} narrowed to the last {@code window} positions of
+     * each query. Positions, not columns: a row's real columns need not be contiguous (left padding),
+     * so each column's position is the number of the row's real columns before it.
+     */
+    private static boolean[] slidingMask(KvCache cache, boolean[] causal, int batch, int t, int past, int window) {
+        int columns = cache.columns();
+        boolean[] out = causal.clone();
+        int[] position = new int[columns];
+        for (int r = 0; r < batch; r++) {
+            int n = 0;
+            for (int j = 0; j < columns; j++) {
+                position[j] = n;
+                if (cache.isReal(r, j)) {
+                    n++;
+                }
+            }
+            for (int s = 0; s < t; s++) {
+                int q = position[past + s];
+                int base = (r * t + s) * columns;
+                for (int j = 0; j < columns; j++) {
+                    out[base + j] &= q - position[j] < window;
+                }
+            }
+        }
+        return out;
     }
 
     /**
@@ -145,6 +182,15 @@ public abstract class CausalModel extends BaseModel {
     /** Embeddings, the decoder layers and the final norm: {@code (batch, t, hidden)}. */
     protected abstract NDArray decode(NDManager step, NDArray ids, NDArray positions, NDArray mask, KvCache cache,
             AdapterHook hook);
+
+    /**
+     * As {@link #decode(NDManager, NDArray, NDArray, NDArray, KvCache, AdapterHook)}, with the mask of
+     * the layers that use a sliding window ({@link ModelConfig#windows()}; null when none does).
+     */
+    protected NDArray decode(NDManager step, NDArray ids, NDArray positions, NDArray mask, NDArray windowMask,
+            KvCache cache, AdapterHook hook) {
+        return decode(step, ids, positions, mask, cache, hook);
+    }
 
     /** Hidden states to vocabulary logits. */
     protected abstract NDArray lmHead(NDArray h, AdapterHook hook);

@@ -35,7 +35,10 @@ public record ModelConfig(
         List<String> labels,
         Set<Long> eosTokenIds,
         Long bosTokenId,
-        Long padTokenId) {
+        Long padTokenId,
+        RopeScaling rope,
+        AttentionWindows windows,
+        ModelFamily family) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,7 +56,8 @@ public record ModelConfig(
             throw new ModelFormatException(file, "missing 'architectures' (expected one of " + Architecture.SUPPORTED + ")");
         }
         String name = arch.get(0).asText();
-        Architecture a = Architecture.of(file, name);
+        ModelFamily family = ModelFamilies.of(file, name);
+        Architecture a = family.forward();
         JsonNode gen = readJson(folder.resolve("generation_config.json"), false);
         Set<Long> eos = new LinkedHashSet<>();
         addIds(eos, gen != null && gen.has("eos_token_id") ? gen.get("eos_token_id") : c.get("eos_token_id"));
@@ -96,15 +100,6 @@ public record ModelConfig(
                 maxPos = c.path("max_position_embeddings").asInt(4096);
                 eps = c.path("rms_norm_eps").asDouble(1e-6);
                 act = c.path("hidden_act").asText("silu");
-                // transformers 5 writes "rope_parameters"; 4.x wrote "rope_theta" + "rope_scaling"
-                JsonNode scaling = c.hasNonNull("rope_parameters") ? c.get("rope_parameters") : c.get("rope_scaling");
-                if (scaling != null && !scaling.isNull()) {
-                    String type = scaling.path("rope_type").asText(scaling.path("type").asText("default"));
-                    if (!type.equals("default")) {
-                        throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
-                                file + ": rope_scaling type '" + type + "' is not supported (only default RoPE)");
-                    }
-                }
             }
         }
         int vocab = req(file, c, "vocab_size");
@@ -119,8 +114,22 @@ public record ModelConfig(
         if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
             throw new ModelFormatException(file, "hidden size " + hidden + " is not a multiple of " + heads + " heads");
         }
+        RopeScaling rope = null;
+        AttentionWindows windows = AttentionWindows.NONE;
+        if (a == Architecture.LLAMA) {
+            if (headDim <= 0 || headDim % 2 != 0 || headDim > 4096) {
+                throw new ModelFormatException(file, "head_dim " + headDim + " must be even and in 2..4096 (rotary embeddings)");
+            }
+            // transformers 5 writes "rope_parameters"; 4.x wrote "rope_theta" + "rope_scaling"
+            rope = RopeScaling.parse(file, c, headDim, maxPos);
+            if (rope.dynamic()) {
+                // dynamic NTK exists to run past max_position_embeddings; its factor says how far
+                maxPos = (int) Math.min(Integer.MAX_VALUE, (long) Math.floor(rope.factor() * maxPos));
+            }
+            windows = family.windows(file, c, layers);
+        }
         boolean tie = c.path("tie_word_embeddings").asBoolean(a == Architecture.GPT2);
-        boolean bias = name.equals("Qwen2ForCausalLM") || c.path("attention_bias").asBoolean(false);
+        boolean bias = family.attentionBias(c);
         List<String> labels = new ArrayList<>();
         JsonNode id2label = c.get("id2label");
         int numLabels = c.path("num_labels").asInt(id2label != null ? id2label.size() : 0);
@@ -136,7 +145,7 @@ public record ModelConfig(
         return new ModelConfig(name, a, vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps,
                 ropeTheta(c), tie, bias, act, c.path("type_vocab_size").asInt(2),
                 Collections.unmodifiableList(labels), Collections.unmodifiableSet(eos),
-                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")));
+                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")), rope, windows, family);
     }
 
     private static double ropeTheta(JsonNode c) {

@@ -141,7 +141,7 @@ public class Recommendations {
             shift = ShiftEstimator.perplexity((CausalModel) model, resident.tokenizer(), resident.chatTemplate(), examples,
                     sampleSize, maxTokens);
         }
-        ModelShape shape = ModelShape.of(model, TrainableLora.defaultTargets(model.config().architecture()));
+        ModelShape shape = ModelShape.of(model, TrainableLora.defaultTargets(model.config().family()));
         CostModel.Overheads overheads = new CostModel.Overheads(config.diagnostics().maxExamples(),
                 diagnostics.referenceTokens(config.training().maxSeqLength()));
         Recommender.Plan plan = Recommender.plan(facts, shift, shape, task, budget, epochs, config.adapters().maxRank(), overheads);

@@ -4,9 +4,9 @@ import io.loragate.adapter.MethodAdapters;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
-import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LoragateException;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +62,7 @@ final class AdapterMethods {
      * with the default feed-forward modules among them.
      */
     static PeftConfig ia3(BaseModel base, String baseId, JobSpec.Adapter a, String taskType) {
-        Architecture arch = base.config().architecture();
+        ModelFamily arch = base.config().family();
         List<String> given = a.targetModules();
         PeftConfig c;
         if (given.isEmpty() || given.equals(TrainableLora.defaultTargets(arch))) {

@@ -433,7 +433,7 @@ public class FineTuningJobs {
     }
 
     private List<String> defaultTargets() {
-        return TrainableLora.defaultTargets(resident.model().config().architecture());
+        return TrainableLora.defaultTargets(resident.model().config().family());
     }
 
     private void checkFile(String tenant, String fileId, String param, JobSpec spec) {
