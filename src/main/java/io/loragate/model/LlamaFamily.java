@@ -2,8 +2,11 @@ package io.loragate.model;
 
 import java.util.List;
 
-/** Llama 1/2/3.x ({@code LlamaForCausalLM}); any rope_type of {@link RopeScaling}; no sliding window. */
-final class LlamaFamily implements ModelFamily {
+/**
+ * Llama 1/2/3.x ({@code LlamaForCausalLM}); any rope_type of {@link RopeScaling}; no sliding window.
+ * The Llama-shaped families (Mistral, Qwen2, Qwen3) extend it: they share its module map.
+ */
+class LlamaFamily implements ModelFamily {
 
     @Override
     public String name() {

@@ -5,9 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Mistral ({@code MistralForCausalLM}): Llama's layers with a sliding window in every layer. */
-final class MistralFamily implements ModelFamily {
-
-    private final LlamaFamily llama = new LlamaFamily();
+final class MistralFamily extends LlamaFamily {
 
     @Override
     public String name() {
@@ -17,31 +15,6 @@ final class MistralFamily implements ModelFamily {
     @Override
     public List<String> architectures() {
         return List.of("MistralForCausalLM");
-    }
-
-    @Override
-    public Architecture forward() {
-        return Architecture.LLAMA;
-    }
-
-    @Override
-    public List<String> loraTargets() {
-        return llama.loraTargets();
-    }
-
-    @Override
-    public ModuleSelection ia3Targets() {
-        return llama.ia3Targets();
-    }
-
-    @Override
-    public ModuleSelection ia3Feedforward() {
-        return llama.ia3Feedforward();
-    }
-
-    @Override
-    public List<String> sublayerOutputs() {
-        return llama.sublayerOutputs();
     }
 
     /** {@code sliding_window} in every layer; transformers' MistralConfig defaults it to 4096 when absent. */

@@ -9,9 +9,7 @@ import java.util.List;
  * ({@code self_attn.q_norm}, {@code self_attn.k_norm}, weights of head_dim), no biases unless
  * {@code attention_bias}, and Qwen2's sliding-window keys.
  */
-final class Qwen3Family implements ModelFamily {
-
-    private final LlamaFamily llama = new LlamaFamily();
+final class Qwen3Family extends LlamaFamily {
 
     @Override
     public String name() {
@@ -21,31 +19,6 @@ final class Qwen3Family implements ModelFamily {
     @Override
     public List<String> architectures() {
         return List.of("Qwen3ForCausalLM");
-    }
-
-    @Override
-    public Architecture forward() {
-        return Architecture.LLAMA;
-    }
-
-    @Override
-    public List<String> loraTargets() {
-        return llama.loraTargets();
-    }
-
-    @Override
-    public ModuleSelection ia3Targets() {
-        return llama.ia3Targets();
-    }
-
-    @Override
-    public ModuleSelection ia3Feedforward() {
-        return llama.ia3Feedforward();
-    }
-
-    @Override
-    public List<String> sublayerOutputs() {
-        return llama.sublayerOutputs();
     }
 
     @Override
