@@ -9,7 +9,7 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The import arrows of DESIGN.md: each layer may import only the layers beneath it. */
+/** The import arrows of docs/architecture.md: each layer may import only the layers beneath it. */
 class ArchitectureTest {
 
     static JavaClasses classes;

@@ -205,7 +205,7 @@ class PeftConfigTest {
         assertEquals(Map.of(), plain.extras());
     }
 
-    // --- untrusted input (issue 5): found by PeftConfigFuzzTest or closed on review
+    // --- untrusted input (docs/security.md): found by PeftConfigFuzzTest or closed on review
 
     /** Found by the fuzzer: an invalid layers_pattern passed parsing and threw PatternSyntaxException at load. */
     @Test

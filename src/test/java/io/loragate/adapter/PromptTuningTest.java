@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Prompt tuning (PEFT {@code PROMPT_TUNING}): the closed form of issue 6 item 3 — a prompt whose
+ * Prompt tuning (PEFT {@code PROMPT_TUNING}): the closed form — a prompt whose
  * embeddings are those of real tokens {@code t1..tk} gives exactly the logits of the base with
  * {@code t1..tk} prepended to the input — on a decoder (tiny-llama, tiny-gpt2) and an encoder
  * (tiny-bert-cls), through the trainable hook and through the saved PEFT folder served by

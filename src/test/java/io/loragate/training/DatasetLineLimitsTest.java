@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 14: one dataset line cannot make validation do unbounded work. A chat of 200,000 messages, a
+ * Tenant isolation (docs/security.md): one dataset line cannot make validation do unbounded work. A chat of 200,000 messages, a
  * line nested thousands deep and a file of thousands of distinct labels are bad lines naming their
  * bound (found by a streaming scan, before any tree is built or the template renders), the lines
  * around them still count, and validations beyond the process bound are refused.

@@ -312,7 +312,7 @@ class DatasetParserTest {
         assertEquals(LoragateException.Kind.INVALID_ARGUMENT, e.kind());
     }
 
-    // --- untrusted input (issue 5)
+    // --- untrusted input (docs/security.md)
 
     @Test
     void aLineOverTheLimitIsOneBadLineAndTheOthersStillCount() throws IOException {

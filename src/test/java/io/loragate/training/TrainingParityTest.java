@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue 4's parity proof: one AdamW step on adapter0 and prompt 0 (labels = input ids), as PEFT and
+ * The training parity proof: one AdamW step on adapter0 and prompt 0 (labels = input ids), as PEFT and
  * torch.optim.AdamW computed it for the fixtures (see fixtures/hf/README.md).
  */
 class TrainingParityTest {

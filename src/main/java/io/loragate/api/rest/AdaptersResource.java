@@ -35,7 +35,7 @@ import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
- * Adapter management (DESIGN.md's contract): list, get, register (multipart), switch the active
+ * Adapter management (docs/adapters.md): list, get, register (multipart), switch the active
  * version, pin/unpin/load/unload, delete a version. Every call is scoped by the caller's tenant.
  */
 @Path("/v1/adapters")

@@ -28,7 +28,7 @@ import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
- * OpenAI-compatible fine-tuning jobs (DESIGN.md): create, list (paged, newest first), get, cancel,
+ * OpenAI-compatible fine-tuning jobs (docs/datasets-and-jobs.md): create, list (paged, newest first), get, cancel,
  * events (newest first, before a cursor) and checkpoints. Every call is scoped by the caller's tenant.
  */
 @Path("/v1/fine_tuning/jobs")

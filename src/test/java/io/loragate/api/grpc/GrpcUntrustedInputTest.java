@@ -37,7 +37,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 5 item 4 over gRPC, the twin of {@code UntrustedInputRestTest}: hostile ids in every
+ * Untrusted input (docs/security.md) over gRPC, the twin of {@code UntrustedInputRestTest}: hostile ids in every
  * id-taking rpc answer INVALID_ARGUMENT or NOT_FOUND with a description (no stack trace, nothing
  * else), and touch nothing in the data directory.
  */

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 14 over REST: a dataset line over a per-line bound is a bad line of the report naming the
+ * Tenant isolation (docs/security.md) over REST: a dataset line over a per-line bound is a bad line of the report naming the
  * bound and its key, and an upload arriving while {@code loragate.files.max-concurrent-validations}
  * (default 2) validations run is refused with 429, {@code Retry-After} and an OpenAI-shaped error,
  * storing nothing.

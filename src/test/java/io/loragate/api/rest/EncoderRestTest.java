@@ -75,7 +75,7 @@ class EncoderRestTest {
     }
 
     /**
-     * Issue 14: a request of long inputs runs in micro-batches of at most
+     * Tenant isolation: a request of long inputs runs in micro-batches of at most
      * {@code loragate.engine.encoder-batch-tokens} (4096) padded tokens, longest first, and answers in
      * input order what each input alone gives; a request over {@code loragate.limits.max-inputs} (64),
      * e.g. 2,000 inputs, is refused with 400 naming the limit before any forward.

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 5 item 4 through the real transport: hostile ids on every id-taking endpoint answer 400 or
+ * Untrusted input (docs/security.md) through the real transport: hostile ids on every id-taking endpoint answer 400 or
  * 404 with an error body and touch nothing; links planted in the data directory are refused, not
  * followed; JSON bodies over the depth and size limits get clean 400 / 413 answers.
  */
