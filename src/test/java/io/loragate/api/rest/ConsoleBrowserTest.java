@@ -201,11 +201,11 @@ class ConsoleBrowserTest {
         browser.findElement(By.id("job-suffix")).sendKeys(adapterName);
         new Select(browser.findElement(By.id("job-type"))).selectByValue("supervised");
         new Select(browser.findElement(By.id("job-method"))).selectByValue("lora");
-        setField("job-epochs", "20");
+        setField("job-epochs", "60"); // 240 steps: several of the page's 1.5 s polls even on a quiet machine
         setField("job-batch", "4");
         setField("job-lr", "0.02");
         setField("job-r", "4");
-        setField("job-eval-every", "8");
+        setField("job-eval-every", "24");
         setField("job-seed", "7");
         browser.findElement(By.id("job-activate")).click();
         browser.findElement(By.id("job-submit")).click();

@@ -176,6 +176,13 @@ class TenantDeletionTest {
         String job = given().auth().oauth2(key).contentType(ContentType.JSON).body(TenantsRestTest.jobBody(file))
                 .post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
         awaitStatus(key, job, "running");
+        // the job's folder appears with its first checkpoint: wait for it, so that the check below (nothing
+        // of it remains) is about a folder that existed (a fresh-clone run cancelled the job before it)
+        long folderDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(DATA.resolve("jobs").resolve(job))) {
+            assertTrue(System.nanoTime() < folderDeadline, "no checkpoint folder for the running job " + job);
+            Thread.sleep(20);
+        }
         given().auth().oauth2(ADMIN_KEY).delete("/v1/admin/tenants/" + id).then().statusCode(400)
                 .body("error.code", equalTo("failed_precondition"))
                 .body("error.message", containsString("1 unfinished fine-tuning job(s)"));
