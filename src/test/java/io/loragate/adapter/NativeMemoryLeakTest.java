@@ -27,9 +27,10 @@ import org.junit.jupiter.api.Test;
  * checked as well (outside the Java heap: RSS minus the heap's committed size), after a 1,000-forward
  * warm-up (measured here: the allocator grows ~90 MiB over the first 1,000 forwards, then stays
  * within a few MiB over the next 7,000) and a GC on both sides (the Java wrappers of closed arrays are heap garbage),
- * and must not grow by more than 64 MiB: allocator noise is ~30 MiB here, while a per-forward leak
- * of the smallest activation (4 rows × 64 floats) would already be 2 MiB and of one step's
- * activations hundreds of MiB.
+ * and must not grow by more than 128 MiB: allocator noise measured +38 to +66 MiB over the 2,000
+ * forwards on this 2-core machine (the same before and after the model-family changes; a fresh-clone
+ * run hit 66 against an earlier 64 MiB bound), while a per-forward leak of one step's activations
+ * would be hundreds of MiB. Smaller leaks are what the exact array count above is for.
  */
 class NativeMemoryLeakTest {
 
@@ -52,9 +53,11 @@ class NativeMemoryLeakTest {
             settle();
             int after = live(model.manager()) + live(a0) + live(a1);
             long rssAfter = rss();
+            System.out.printf("2,000 mixed-adapter forwards: live arrays %d -> %d, RSS outside the heap %+d MiB%n", before, after,
+                    (rssAfter - rssBefore) >> 20);
             assertEquals(2000, forwards);
             assertEquals(before, after, "live NDArrays after 2,000 forwards");
-            assertTrue(rssAfter - rssBefore < 64L << 20, "RSS grew by " + ((rssAfter - rssBefore) >> 20) + " MiB");
+            assertTrue(rssAfter - rssBefore < 128L << 20, "RSS grew by " + ((rssAfter - rssBefore) >> 20) + " MiB");
         }
     }
 
