@@ -2,6 +2,7 @@ package io.loragate;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -23,8 +24,8 @@ class ArchitectureTest {
     @Test
     void modelIsPureDjlWithoutQuarkusOrHigherLayers() {
         classes().that().resideInAPackage("io.loragate.model..")
-                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.model..", "java..", "javax..",
-                        "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.model..", "io.loragate.common..", "java..",
+                        "javax..", "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
                 .check(classes);
     }
 
@@ -32,7 +33,7 @@ class ArchitectureTest {
     void adapterImportsOnlyModel() {
         classes().that().resideInAPackage("io.loragate.adapter..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.adapter..", "io.loragate.model..",
-                        "java..", "javax..", "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
+                        "io.loragate.common..", "java..", "javax..", "ai.djl..", "com.fasterxml.jackson..", "org.slf4j..")
                 .allowEmptyShould(true)
                 .check(classes);
     }
@@ -130,5 +131,20 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackage("io.loragate.cli..")
                 .should().dependOnClassesThat().resideInAPackage("io.loragate.cli..")
                 .check(classes);
+    }
+
+    /** What every layer uses (errors, path checks, JSON limits, JDBC transactions) imports no loragate layer. */
+    @Test
+    void commonImportsNoOtherLayer() {
+        classes().that().resideInAPackage("io.loragate.common..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.common..", "java..", "javax..",
+                        "com.fasterxml.jackson..", "org.jboss.logging..")
+                .check(classes);
+    }
+
+    /** No two packages import each other, directly or through others. */
+    @Test
+    void noPackageCycles() {
+        slices().matching("io.loragate.(**)").should().beFreeOfCycles().check(classes);
     }
 }

@@ -2,7 +2,7 @@ package io.loragate;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

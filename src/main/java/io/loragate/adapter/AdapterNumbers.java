@@ -1,6 +1,6 @@
 package io.loragate.adapter;
 
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 
 /**

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.ModelFamilies;
 import io.loragate.model.ModelFamily;
 import io.loragate.model.ModuleSelection;

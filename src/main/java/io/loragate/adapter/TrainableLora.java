@@ -13,7 +13,7 @@ import io.loragate.model.AdapterHook;
 import io.loragate.model.Architecture;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.ModelFamilies;
 import io.loragate.model.ModelFamily;
 import io.loragate.model.Scalars;

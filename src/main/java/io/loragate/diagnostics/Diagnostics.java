@@ -574,7 +574,7 @@ public final class Diagnostics {
     static int room(BaseModel base, int k) {
         int room = base.config().maxPositions() - k;
         if (room < 2) {
-            throw new io.loragate.model.LoragateException(io.loragate.model.LoragateException.Kind.INVALID_ARGUMENT,
+            throw new io.loragate.common.LoragateException(io.loragate.common.LoragateException.Kind.INVALID_ARGUMENT,
                     "the adapter's " + k + " virtual tokens leave fewer than 2 of the base's " + base.config().maxPositions()
                     + " positions for the input");
         }
@@ -600,7 +600,7 @@ public final class Diagnostics {
         } else {
             for (int l : new TreeSet<>(s.layers())) {
                 if (l < 0 || l >= n) {
-                    throw new io.loragate.model.LoragateException(io.loragate.model.LoragateException.Kind.INVALID_ARGUMENT,
+                    throw new io.loragate.common.LoragateException(io.loragate.common.LoragateException.Kind.INVALID_ARGUMENT,
                             "layer " + l + " is out of range: the base has layers 0 to " + (n - 1)).withParam("layers");
                 }
                 asked.add(l);

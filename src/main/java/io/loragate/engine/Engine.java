@@ -7,7 +7,7 @@ import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.KvCache;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;
 import java.util.HashMap;

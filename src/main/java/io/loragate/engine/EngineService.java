@@ -1,7 +1,7 @@
 package io.loragate.engine;
 
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;

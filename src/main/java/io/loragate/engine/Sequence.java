@@ -1,7 +1,7 @@
 package io.loragate.engine;
 
 import io.loragate.adapter.LoraAdapter;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.Sampler;
 import io.loragate.model.TextTokenizer;
 import java.util.Arrays;

@@ -1,5 +1,8 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+import io.loragate.common.ModelFormatException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;

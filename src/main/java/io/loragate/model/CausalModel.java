@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;

@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.ModelFormatException;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;

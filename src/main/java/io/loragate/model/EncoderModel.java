@@ -1,5 +1,8 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+import io.loragate.common.ModelFormatException;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;

@@ -1,5 +1,8 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+import io.loragate.common.SamplingParams;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.Arrays;

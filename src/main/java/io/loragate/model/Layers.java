@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;

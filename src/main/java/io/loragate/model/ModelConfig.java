@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.ModelFormatException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

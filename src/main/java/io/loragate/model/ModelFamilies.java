@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

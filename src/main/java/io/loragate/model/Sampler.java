@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.SamplingParams;
+
 import java.util.Arrays;
 import java.util.SplittableRandom;
 

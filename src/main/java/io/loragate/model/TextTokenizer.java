@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.ModelFormatException;
+
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;

@@ -2,8 +2,8 @@ package io.loragate.recommend;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.security.SecureRandom;
 import java.sql.Connection;

@@ -1,13 +1,15 @@
 package io.loragate.registry;
 
+import io.loragate.common.Jdbc;
+
 import ai.djl.Device;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.config.LoragateConfig;
 import io.loragate.model.BaseModel;
-import io.loragate.model.DataPaths;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.DataPaths;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -1,9 +1,11 @@
 package io.loragate.registry;
 
+import io.loragate.common.Jdbc;
+
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.DataPaths;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.DataPaths;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;

@@ -1,7 +1,9 @@
 package io.loragate.registry;
 
+import io.loragate.common.Jdbc;
+
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.DataPaths;
+import io.loragate.common.DataPaths;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -1,8 +1,10 @@
 package io.loragate.registry;
 
+import io.loragate.common.Jdbc;
+
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;

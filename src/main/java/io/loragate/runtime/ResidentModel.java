@@ -4,7 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import io.loragate.config.LoragateConfig;
 import io.loragate.model.BaseModel;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.onnx.MiniLmImporter;
 import io.quarkus.runtime.ShutdownEvent;

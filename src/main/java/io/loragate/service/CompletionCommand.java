@@ -1,6 +1,6 @@
 package io.loragate.service;
 
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import java.util.List;
 
 /**

@@ -11,8 +11,8 @@ import io.loragate.engine.SequenceListener;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.EncoderBatches;
 import io.loragate.model.EncoderModel;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.model.TextTokenizer;
 import io.loragate.registry.AdapterCache;
 import io.loragate.registry.AdapterInfo;
@@ -311,7 +311,7 @@ public class InferenceService {
      * Renders a chat with the base model's template into a single-prompt completion command (the
      * adapter shares its base's template).
      */
-    public CompletionCommand chat(String model, List<ChatTemplate.Message> messages, io.loragate.model.SamplingParams params,
+    public CompletionCommand chat(String model, List<ChatTemplate.Message> messages, io.loragate.common.SamplingParams params,
             boolean logprobs) {
         if (messages == null || messages.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'messages' must be a non-empty array").withParam("messages");

@@ -1,7 +1,7 @@
 package io.loragate.service;
 
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.registry.Tenants;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;

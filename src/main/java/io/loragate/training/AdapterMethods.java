@@ -5,7 +5,7 @@ import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;

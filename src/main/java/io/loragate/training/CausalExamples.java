@@ -1,6 +1,6 @@
 package io.loragate.training;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;

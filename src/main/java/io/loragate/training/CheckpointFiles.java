@@ -2,7 +2,7 @@ package io.loragate.training;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.loragate.model.DataPaths;
+import io.loragate.common.DataPaths;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.SafetensorsWriter;
 import java.io.IOException;

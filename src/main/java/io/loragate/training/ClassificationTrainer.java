@@ -9,7 +9,7 @@ import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.EncoderModel;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.Scalars;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,7 +1,7 @@
 package io.loragate.training;
 
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.registry.JobRecord;
 import io.loragate.runtime.ChatTemplate;
 import io.loragate.runtime.ResidentModel;

@@ -2,7 +2,7 @@ package io.loragate.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.loragate.model.JsonLimits;
+import io.loragate.common.JsonLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

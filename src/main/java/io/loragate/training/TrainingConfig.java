@@ -38,7 +38,7 @@ public record TrainingConfig(int epochs, int batchSize, int gradientAccumulation
 
     private static void check(boolean ok, String name, Object value) {
         if (!ok) {
-            throw new io.loragate.model.LoragateException(io.loragate.model.LoragateException.Kind.INVALID_ARGUMENT,
+            throw new io.loragate.common.LoragateException(io.loragate.common.LoragateException.Kind.INVALID_ARGUMENT,
                     "hyperparameter " + name + " = " + value + " is out of range").withParam(name);
         }
     }

@@ -1,6 +1,6 @@
 package io.loragate.training;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 

@@ -8,7 +8,7 @@ import ai.djl.Device;
 import io.loragate.Fixtures;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
 import java.nio.file.Files;

@@ -13,7 +13,7 @@ import io.loragate.model.EncoderModel;
 import io.loragate.model.Generation;
 import io.loragate.model.Generator;
 import io.loragate.model.KvCache;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.safetensors.SafetensorsFile;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.loragate.model.LinearShape;
-import io.loragate.model.LoragateException;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.LoragateException;
+import io.loragate.common.ModelFormatException;
 import io.loragate.model.safetensors.SafetensorsFile;
 import java.io.IOException;
 import java.nio.file.Files;

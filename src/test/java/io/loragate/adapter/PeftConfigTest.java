@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loragate.model.LoragateException;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.LoragateException;
+import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -252,7 +252,7 @@ class PeftConfigTest {
     @Test
     void anOversizedConfigFileIsRefusedBeforeReading(@TempDir Path dir) throws java.io.IOException {
         Path f = dir.resolve("adapter_config.json");
-        java.nio.file.Files.write(f, new byte[(int) io.loragate.model.JsonLimits.MAX_CONFIG_BYTES + 1]);
+        java.nio.file.Files.write(f, new byte[(int) io.loragate.common.JsonLimits.MAX_CONFIG_BYTES + 1]);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> PeftConfig.read(f));
         assertTrue(e.getMessage().contains("at most"), e.getMessage());
     }

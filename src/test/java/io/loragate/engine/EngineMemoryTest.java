@@ -8,7 +8,7 @@ import io.loragate.Fixtures;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.TextTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;

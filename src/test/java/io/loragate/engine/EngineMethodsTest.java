@@ -15,7 +15,7 @@ import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.Generation;
 import io.loragate.model.Generator;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.TextTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -10,7 +10,7 @@ import io.loragate.adapter.PromptPart;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.TextTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;

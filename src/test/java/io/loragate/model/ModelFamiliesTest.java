@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.registry.AdapterEvent;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;

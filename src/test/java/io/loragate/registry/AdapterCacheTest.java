@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.adapter.AdapterAccess;
 import io.loragate.adapter.LoraAdapter;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;

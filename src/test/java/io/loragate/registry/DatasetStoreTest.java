@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.DatasetsProfile;
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;

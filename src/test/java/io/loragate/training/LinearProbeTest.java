@@ -15,7 +15,7 @@ import io.loragate.adapter.TrainableLora;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.EncoderModel;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.onnx.MiniLmImporter;
 import java.nio.file.Path;
@@ -141,7 +141,7 @@ class LinearProbeTest {
 
     @Test
     void aProbeNeedsAClassificationHead() {
-        var e = assertThrows(io.loragate.model.LoragateException.class, () -> AdapterMethods.create(miniLm, "m",
+        var e = assertThrows(io.loragate.common.LoragateException.class, () -> AdapterMethods.create(miniLm, "m",
                 method(JobSpec.LINEAR_PROBE, List.of(), List.of(), 1), "CAUSAL_LM", 1, null));
         assertTrue(e.getMessage().contains("classification"), e.getMessage());
     }
@@ -165,6 +165,6 @@ class LinearProbeTest {
         // and the trainer refuses a config with neither LoRA nor anything to save
         PeftConfig none = new PeftConfig("LORA", "SEQ_CLS", null, 8, 16, false, PeftConfig.Modules.list(List.of()),
                 null, null, null, false, null, null, null, null, false, 0.0, null);
-        assertThrows(io.loragate.model.LoragateException.class, () -> TrainableLora.create(miniLm, none, 1, null));
+        assertThrows(io.loragate.common.LoragateException.class, () -> TrainableLora.create(miniLm, none, 1, null));
     }
 }

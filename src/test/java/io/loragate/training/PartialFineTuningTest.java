@@ -18,7 +18,7 @@ import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.EncoderModel;
 import io.loragate.model.KvCache;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import java.nio.file.Path;

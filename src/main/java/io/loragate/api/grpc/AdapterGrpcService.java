@@ -13,7 +13,7 @@ import io.loragate.api.grpc.v1.RegisterAdapterRequest;
 import io.loragate.api.grpc.v1.SetActiveVersionRequest;
 import io.loragate.config.LoragateConfig;
 import io.loragate.diagnostics.DiagnosticsService;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.registry.AdapterCache;
 import io.loragate.registry.AdapterInfo;
 import io.loragate.registry.AdapterRegistry;

@@ -7,7 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusException;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.registry.Tenants;
 import io.loragate.service.TenantLimits;
 import io.quarkus.grpc.GlobalInterceptor;

@@ -6,7 +6,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.loragate.config.ErrorText;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.quarkus.grpc.ExceptionHandler;
 import io.quarkus.grpc.ExceptionHandlerProvider;
 import jakarta.enterprise.context.ApplicationScoped;

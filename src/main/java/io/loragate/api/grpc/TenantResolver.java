@@ -1,6 +1,6 @@
 package io.loragate.api.grpc;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.registry.Tenants;
 import jakarta.enterprise.context.ApplicationScoped;
 

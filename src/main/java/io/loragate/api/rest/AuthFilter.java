@@ -1,6 +1,6 @@
 package io.loragate.api.rest;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.registry.Tenants;
 import io.loragate.service.TenantLimits;
 import jakarta.ws.rs.container.ContainerRequestContext;

@@ -1,6 +1,6 @@
 package io.loragate.api.rest;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;

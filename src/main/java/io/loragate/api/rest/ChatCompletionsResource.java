@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.SamplingParams;
 import io.loragate.runtime.ChatTemplate;
 import io.loragate.service.CompletionChunk;
 import io.loragate.service.CompletionCommand;

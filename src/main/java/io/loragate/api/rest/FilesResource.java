@@ -1,7 +1,7 @@
 package io.loragate.api.rest;
 
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
 import io.loragate.training.DatasetFile;
 import io.loragate.training.DatasetReport;
 import io.loragate.training.Datasets;

@@ -2,7 +2,7 @@ package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.JsonLimits;
+import io.loragate.common.JsonLimits;
 import io.quarkus.jackson.ObjectMapperCustomizer;
 import jakarta.inject.Singleton;
 

@@ -1,9 +1,9 @@
 package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
-import io.loragate.model.SamplingParams;
+import io.loragate.common.LoragateException;
+import io.loragate.common.LoragateException.Kind;
+import io.loragate.common.SamplingParams;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

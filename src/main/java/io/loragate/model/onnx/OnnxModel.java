@@ -1,6 +1,6 @@
 package io.loragate.model.onnx;
 
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,7 +1,7 @@
 package io.loragate.model.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.Arrays;
 

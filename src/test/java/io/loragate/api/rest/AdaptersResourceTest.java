@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.registry.RegistryFixtures;

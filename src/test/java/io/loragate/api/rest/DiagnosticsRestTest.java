@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loragate.Fixtures;
 import io.loragate.TinyLlamaProfile;
 import io.loragate.diagnostics.DiagnosticsService;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.DatasetsProfile;
 import io.loragate.config.LoragateConfig;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.loragate.training.DatasetExample;
 import io.loragate.training.DatasetFile;

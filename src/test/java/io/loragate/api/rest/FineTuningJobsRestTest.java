@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.TinyLlamaProfile;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.loragate.training.FineTuningJobs;
 import io.loragate.training.JobRequest;

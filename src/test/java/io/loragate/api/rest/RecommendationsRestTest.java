@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.TinyLlamaProfile;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.recommend.Recommendations;
 import io.loragate.recommend.Recommender;
 import io.loragate.recommend.Sweeps;

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.HardeningProfile;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import io.loragate.recommend.SweepStore;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.DatasetStore;

@@ -239,12 +239,12 @@ class TenantsRestTest {
     void tokensAGenerationDidNotUseGoBackToTheBucket() throws Exception {
         String probe = uniqueTenant("probe");
         createTenant(probe, null);
-        io.loragate.model.SamplingParams one = new io.loragate.model.SamplingParams(1, 0, 0, 1, null, java.util.Set.of(),
+        io.loragate.common.SamplingParams one = new io.loragate.common.SamplingParams(1, 0, 0, 1, null, java.util.Set.of(),
                 java.util.List.of(), true);
         long first = inference.complete(probe, new io.loragate.service.CompletionCommand("tiny-llama", java.util.List.of(
                 "the software"), one, false)).get(60, TimeUnit.SECONDS).choices().get(0).tokenIds()[0];
         // stops at its first token, though it may take 60
-        io.loragate.model.SamplingParams early = new io.loragate.model.SamplingParams(60, 0, 0, 1, null, java.util.Set.of(first),
+        io.loragate.common.SamplingParams early = new io.loragate.common.SamplingParams(60, 0, 0, 1, null, java.util.Set.of(first),
                 java.util.List.of(), true);
         io.loragate.service.CompletionCommand command = new io.loragate.service.CompletionCommand("tiny-llama",
                 java.util.List.of("the software"), early, false);

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.model.Architecture;
 import io.loragate.model.ModelConfig;
-import io.loragate.model.ModelFormatException;
+import io.loragate.common.ModelFormatException;
 import io.loragate.model.safetensors.Dtype;
 import io.loragate.model.safetensors.SafetensorsFile;
 import java.io.IOException;

@@ -13,7 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.Fixtures;
 import io.loragate.FuzzSupport;
-import io.loragate.model.LoragateException;
+import io.loragate.common.LoragateException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package io.loragate.model;
+package io.loragate.common;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;

@@ -1,4 +1,5 @@
-package io.loragate.model;
+package io.loragate.common;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.loragate.model;
+package io.loragate.common;
 
 /**
  * Root of loragate's exception hierarchy. Every error a user can cause carries a {@link Kind} that

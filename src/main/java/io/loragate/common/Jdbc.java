@@ -1,27 +1,26 @@
-package io.loragate.registry;
+package io.loragate.common;
 
-import io.loragate.model.LoragateException;
-import io.loragate.model.LoragateException.Kind;
+import io.loragate.common.LoragateException.Kind;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /** Transactions of the registry's stores: retried on lock timeouts and deadlocks, failures mapped to INTERNAL. */
-final class Jdbc {
+public final class Jdbc {
 
     private static final Logger LOG = Logger.getLogger(Jdbc.class);
-    static final int TX_ATTEMPTS = 5;
+    public static final int TX_ATTEMPTS = 5;
 
     private Jdbc() {
     }
 
-    interface TxBody<T> {
+    public interface TxBody<T> {
         T run(Connection c) throws SQLException;
     }
 
     /** Runs {@code body} in one transaction; {@code what} names the operation in errors. */
-    static <T> T inTransaction(DataSource db, String what, TxBody<T> body) {
+    public static <T> T inTransaction(DataSource db, String what, TxBody<T> body) {
         for (int attempt = 1; ; attempt++) {
             try (Connection c = db.getConnection()) {
                 c.setAutoCommit(false);
@@ -42,7 +41,7 @@ final class Jdbc {
         }
     }
 
-    static void rollback(Connection c) {
+    public static void rollback(Connection c) {
         try {
             c.rollback();
         } catch (SQLException e) {
@@ -51,13 +50,13 @@ final class Jdbc {
     }
 
     /** Lock timeouts, deadlocks and serialization failures: the transaction may simply be retried. */
-    static boolean retryable(SQLException e) {
+    public static boolean retryable(SQLException e) {
         String state = e.getSQLState();
         return state != null && (state.startsWith("40") || state.equals("HYT00"));
     }
 
     /** Runs one statement with {@code args} bound in order (null as SQL NULL). */
-    static void update(Connection c, String sql, Object... args) throws SQLException {
+    public static void update(Connection c, String sql, Object... args) throws SQLException {
         try (java.sql.PreparedStatement s = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 if (args[i] == null) {
@@ -71,7 +70,7 @@ final class Jdbc {
         }
     }
 
-    static LoragateException dbError(String what, SQLException e) {
+    public static LoragateException dbError(String what, SQLException e) {
         return new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
     }
 }

@@ -1,4 +1,4 @@
-package io.loragate.model;
+package io.loragate.common;
 
 import java.nio.file.Path;
 
