@@ -1,6 +1,11 @@
 package io.loragate.cli;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -45,15 +50,27 @@ public class LoragateCli implements Runnable {
     private final Map<String, String> env;
     /** Whether stdout is a terminal (progress bars); tests set it. */
     private final boolean terminal;
+    /** Standard input ({@code chat -i}); tests give their own. */
+    private final BufferedReader stdin;
 
     public LoragateCli() {
-        this(System.getenv(), System.console() != null);
+        this(System.getenv(), System.console() != null, new InputStreamReader(System.in, StandardCharsets.UTF_8));
     }
 
     /** For tests: the environment and whether stdout counts as a terminal. */
     public LoragateCli(Map<String, String> env, boolean terminal) {
+        this(env, terminal, new StringReader(""));
+    }
+
+    /** For tests: also what standard input holds. */
+    public LoragateCli(Map<String, String> env, boolean terminal, Reader stdin) {
         this.env = env;
         this.terminal = terminal;
+        this.stdin = new BufferedReader(stdin);
+    }
+
+    BufferedReader stdin() {
+        return stdin;
     }
 
     @Override

@@ -53,6 +53,9 @@ class CliOfflineTest {
         CliRun missingOption = CliRun.run(Map.of(), false, "--url", url, "complete", "hello");
         assertEquals(ExitCodes.USAGE, missingOption.code(), missingOption.toString());
         assertTrue(missingOption.err().contains("--model"), missingOption.toString());
+        CliRun noMessage = CliRun.run(Map.of(), false, "--url", url, "chat", "-m", "tiny-llama");
+        assertEquals(ExitCodes.USAGE, noMessage.code(), noMessage.toString());
+        assertTrue(noMessage.err().contains("-i"), noMessage.toString());
     }
 
     @Test

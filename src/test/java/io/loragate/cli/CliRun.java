@@ -15,9 +15,14 @@ record CliRun(int code, String out, String err, List<String> flushes) {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static CliRun run(Map<String, String> env, boolean terminal, String... args) {
+        return runWithInput(env, terminal, "", args);
+    }
+
+    /** Runs with {@code stdin} as standard input. */
+    static CliRun runWithInput(Map<String, String> env, boolean terminal, String stdin, String... args) {
         Recording out = new Recording();
         StringWriter err = new StringWriter();
-        int code = LoragateCli.commandLine(new LoragateCli(env, terminal)).setOut(new PrintWriter(out, true))
+        int code = LoragateCli.commandLine(new LoragateCli(env, terminal, new java.io.StringReader(stdin))).setOut(new PrintWriter(out, true))
                 .setErr(new PrintWriter(err, true)).execute(args);
         return new CliRun(code, out.text.toString(), err.toString(), out.flushes);
     }

@@ -1,5 +1,7 @@
 package io.loragate.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +13,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.net.URL;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,7 +53,7 @@ class CliTenantsTest {
     }
 
     @Test
-    void tenantsThenServingAndAdaptersAsTheTenant() {
+    void tenantsThenServingAndAdaptersAsTheTenant() throws Exception {
         String admin = AuthProfile.ADMIN_KEY;
         String tenant = AuthProfile.uniqueTenant("cli");
         CliRun created = ok(admin, "tenants", "create", tenant, "--quota", "requests_per_second=50");
@@ -88,6 +91,17 @@ class CliTenantsTest {
         CliRun chat = ok(key, "chat", "-m", "tiny-llama", "--max-tokens", "6", "--system", "Be brief.", "Hi", "there");
         assertTrue(chat.flushes().size() >= 2, chat.toString());
         assertTrue(chat.err().contains("finish: "), chat.toString());
+        // a conversation: two more user turns from standard input; each request carries the turns before it
+        CliRun conversation = CliRun.runWithInput(Map.of("LORAGATE_URL", root.toString(), "LORAGATE_API_KEY", key), false,
+                "And then?\nWhy?\n", "chat", "-m", "tiny-llama", "--max-tokens", "4", "-i", "-o", "json", "Hi");
+        assertEquals(0, conversation.code(), conversation.toString());
+        List<JsonNode> turns = CliRun.JSON.readerFor(JsonNode.class).<JsonNode>readValues(conversation.out()).readAll();
+        assertEquals(3, turns.size(), conversation.toString());
+        for (int t = 1; t < 3; t++) {
+            JsonNode before = turns.get(t - 1).path("usage");
+            assertTrue(turns.get(t).path("usage").path("prompt_tokens").asInt()
+                    > before.path("prompt_tokens").asInt() + before.path("completion_tokens").asInt(), conversation.toString());
+        }
 
         // adapters: register a PEFT folder twice (two versions), activate, pin, unpin, delete
         String name = "cli-ad";
