@@ -122,7 +122,7 @@ public class AdminTenantsResource {
 
     // ---------------------------------------------------------------------------------------------
 
-    static TenantQuotas overrides(JsonNode q) {
+    private static TenantQuotas overrides(JsonNode q) {
         if (!q.isObject()) {
             throw Requests.bad("quotas", "'quotas' must be an object");
         }
