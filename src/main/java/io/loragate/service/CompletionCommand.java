@@ -4,7 +4,7 @@ import io.loragate.common.SamplingParams;
 import java.util.List;
 
 /**
- * A completion request as the transports hand it to {@link InferenceService}.
+ * A completion request as the transports hand it to {@link GenerationService}.
  *
  * @param model             the base model's id (no adapter) or an adapter id ({@code name} or {@code name@version})
  * @param prompts           one choice is generated per prompt (text prompts)

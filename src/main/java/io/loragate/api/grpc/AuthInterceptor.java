@@ -8,8 +8,8 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusException;
 import io.loragate.common.LoragateException;
-import io.loragate.registry.Tenants;
 import io.loragate.service.TenantLimits;
+import io.loragate.service.TenantService;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Optional;
@@ -30,10 +30,10 @@ public class AuthInterceptor implements ServerInterceptor {
 
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-    private final Tenants tenants;
+    private final TenantService tenants;
     private final TenantLimits limits;
 
-    public AuthInterceptor(Tenants tenants, TenantLimits limits) {
+    public AuthInterceptor(TenantService tenants, TenantLimits limits) {
         this.tenants = tenants;
         this.limits = limits;
     }
@@ -47,7 +47,7 @@ public class AuthInterceptor implements ServerInterceptor {
         }
         String tenant;
         if (tenants.authEnabled()) {
-            String key = Tenants.bearerKey(headers.get(AUTHORIZATION));
+            String key = TenantService.bearerKey(headers.get(AUTHORIZATION));
             Optional<String> t = key == null ? Optional.empty() : tenants.authenticate(key);
             if (t.isEmpty()) {
                 return refuse(call, new LoragateException(LoragateException.Kind.UNAUTHENTICATED, key == null

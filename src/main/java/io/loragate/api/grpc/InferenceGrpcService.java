@@ -10,27 +10,33 @@ import io.loragate.api.grpc.v1.Embedding;
 import io.loragate.api.grpc.v1.GenerateRequest;
 import io.loragate.api.grpc.v1.GenerateResponse;
 import io.loragate.api.grpc.v1.GenerateStreamResponse;
+import io.loragate.api.grpc.v1.InferenceService;
+import io.loragate.api.grpc.v1.ListModelsRequest;
+import io.loragate.api.grpc.v1.ListModelsResponse;
+import io.loragate.api.grpc.v1.Model;
 import io.loragate.api.grpc.v1.Usage;
 import io.loragate.common.LoragateException;
 import io.loragate.common.SamplingParams;
-import io.loragate.runtime.ChatTemplate;
+import io.loragate.service.AdapterService;
+import io.loragate.service.ChatMessage;
 import io.loragate.service.ClassificationResult;
 import io.loragate.service.CompletionChunk;
 import io.loragate.service.CompletionCommand;
 import io.loragate.service.CompletionResult;
 import io.loragate.service.EmbeddingResult;
-import io.loragate.service.InferenceService;
+import io.loragate.service.GenerationService;
 import io.loragate.service.ModelEntry;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * gRPC {@code loragate.v1.InferenceService} over {@link InferenceService}. Maps messages to service
+ * gRPC {@code loragate.v1.InferenceService} over {@link GenerationService}. Maps messages to service
  * calls and back; failures become statuses in {@link GrpcErrorMapper}.
  *
  * <p>Methods are {@link Blocking}: resolving an adapter id reads the registry's database, which must not
@@ -39,28 +45,29 @@ import java.util.function.Supplier;
  */
 @GrpcService
 @Blocking
-public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceService {
+public class InferenceGrpcService implements InferenceService {
 
     /** OpenAI's defaults for fields a request leaves unset. */
     static final int DEFAULT_MAX_TOKENS = 16;
     static final double DEFAULT_TEMPERATURE = 1.0;
 
-    private final InferenceService inference;
+    private final GenerationService generation;
+    private final AdapterService adapters;
     private final TenantResolver tenants;
-    private volatile String baseId;
 
-    public InferenceGrpcService(InferenceService inference, TenantResolver tenants) {
-        this.inference = inference;
+    public InferenceGrpcService(GenerationService generation, AdapterService adapters, TenantResolver tenants) {
+        this.generation = generation;
+        this.adapters = adapters;
         this.tenants = tenants;
     }
 
     @Override
-    public Uni<io.loragate.api.grpc.v1.ListModelsResponse> listModels(io.loragate.api.grpc.v1.ListModelsRequest request) {
+    public Uni<ListModelsResponse> listModels(ListModelsRequest request) {
         String tenant = tenants.tenant();
         return Uni.createFrom().item(() -> {
-            io.loragate.api.grpc.v1.ListModelsResponse.Builder b = io.loragate.api.grpc.v1.ListModelsResponse.newBuilder();
-            for (io.loragate.service.ModelEntry m : inference.models(tenant)) {
-                b.addModels(io.loragate.api.grpc.v1.Model.newBuilder().setId(m.id()).setCreated(m.created())
+            ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+            for (ModelEntry m : adapters.models(tenant)) {
+                b.addModels(Model.newBuilder().setId(m.id()).setCreated(m.created())
                         .setOwnedBy(m.ownedBy()).setRoot(m.root()).setActiveVersion(m.adapter() ? m.version() : 0)
                         .setAdapter(m.adapter()));
             }
@@ -72,8 +79,8 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     public Uni<GenerateResponse> generate(GenerateRequest request) {
         return unary(() -> {
             String tenant = tenants.tenant();
-            CompletionCommand command = command(tenant, request);
-            return inference.complete(tenant, command);
+            CompletionCommand command = command(request);
+            return generation.complete(tenant, command);
         }).map(result -> response(request, result));
     }
 
@@ -85,7 +92,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
     public Multi<GenerateStreamResponse> generateStream(GenerateRequest request) {
         return Multi.createFrom().deferred(() -> {
             String tenant = tenants.tenant();
-            return inference.stream(tenant, command(tenant, request));
+            return generation.stream(tenant, command(request));
         }).map(chunk -> chunk(request, chunk));
     }
 
@@ -94,7 +101,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
         return unary(() -> {
             String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
-            return inference.embed(tenant, model(tenant, request.getAdapterId()), request.getInputsList());
+            return generation.embed(tenant, model(request.getAdapterId()), request.getInputsList());
         }).map(InferenceGrpcService::response);
     }
 
@@ -103,13 +110,13 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
         return unary(() -> {
             String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
-            return inference.classify(tenant, model(tenant, request.getAdapterId()), request.getInputsList());
+            return generation.classify(tenant, model(request.getAdapterId()), request.getInputsList());
         }).map(InferenceGrpcService::response);
     }
 
     /**
      * A Uni over a service future. A unary call that the client cancels (or whose deadline passes)
-     * cancels the future. (InferenceService.complete does not yet stop its engine sequences when its
+     * cancels the future. (GenerationService.complete does not yet stop its engine sequences when its
      * future is cancelled: they end at max_tokens or loragate's request timeout. Streams do stop.)
      */
     private static <T> Uni<T> unary(Supplier<CompletableFuture<T>> call) {
@@ -125,7 +132,7 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
         });
     }
 
-    CompletionCommand command(String tenant, GenerateRequest r) {
+    CompletionCommand command(GenerateRequest r) {
         boolean chat = r.getMessagesCount() > 0;
         if (chat && !r.getPrompt().isEmpty()) {
             throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "give either prompt or messages, not both")
@@ -141,29 +148,20 @@ public class InferenceGrpcService implements io.loragate.api.grpc.v1.InferenceSe
                 r.getTopK(),
                 r.hasTopP() ? r.getTopP() : 1.0,
                 r.hasSeed() ? r.getSeed() : null,
-                java.util.Set.copyOf(r.getStopTokenIdsList()),
+                Set.copyOf(r.getStopTokenIdsList()),
                 r.getStopList(),
                 false);
         if (chat) {
-            List<ChatTemplate.Message> messages = r.getMessagesList().stream()
-                    .map(m -> new ChatTemplate.Message(m.getRole(), m.getContent())).toList();
-            return inference.chat(model(tenant, r.getAdapterId()), messages, params, r.getLogprobs());
+            List<ChatMessage> messages = r.getMessagesList().stream()
+                    .map(m -> new ChatMessage(m.getRole(), m.getContent())).toList();
+            return generation.chat(model(r.getAdapterId()), messages, params, r.getLogprobs());
         }
-        return new CompletionCommand(model(tenant, r.getAdapterId()), List.of(r.getPrompt()), params, r.getLogprobs());
+        return new CompletionCommand(model(r.getAdapterId()), List.of(r.getPrompt()), params, r.getLogprobs());
     }
 
     /** The service's model id for an adapter id: "" means the base model. */
-    private String model(String tenant, String adapterId) {
-        if (!adapterId.isEmpty()) {
-            return adapterId;
-        }
-        String id = baseId;
-        if (id == null) {
-            id = inference.models(tenant).stream().filter(m -> !m.adapter()).map(ModelEntry::id).findFirst()
-                    .orElseThrow(() -> new LoragateException(LoragateException.Kind.FAILED_PRECONDITION, "no base model is loaded"));
-            baseId = id;
-        }
-        return id;
+    private String model(String adapterId) {
+        return adapterId.isEmpty() ? generation.baseModelId() : adapterId;
     }
 
     private static void requireInputs(List<String> inputs) {

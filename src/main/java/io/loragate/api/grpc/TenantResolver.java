@@ -1,7 +1,7 @@
 package io.loragate.api.grpc;
 
 import io.loragate.common.LoragateException;
-import io.loragate.registry.Tenants;
+import io.loragate.service.TenantService;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -13,11 +13,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 public class TenantResolver {
 
     /** The tenant of every caller while authentication is off (as REST's). */
-    public static final String DEFAULT = Tenants.DEFAULT;
+    public static final String DEFAULT = TenantService.DEFAULT;
 
-    private final Tenants tenants;
+    private final TenantService tenants;
 
-    public TenantResolver(Tenants tenants) {
+    public TenantResolver(TenantService tenants) {
         this.tenants = tenants;
     }
 

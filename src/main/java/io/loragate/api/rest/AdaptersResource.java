@@ -2,12 +2,10 @@ package io.loragate.api.rest;
 
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
-import io.loragate.registry.AdapterCache;
-import io.loragate.registry.AdapterInfo;
-import io.loragate.registry.AdapterRegistry;
-import io.loragate.registry.AdapterVersion;
-import io.loragate.registry.VersionStatus;
-import io.loragate.service.RecentRequests;
+import io.loragate.service.AdapterService;
+import io.loragate.service.AdapterVersionView;
+import io.loragate.service.AdapterView;
+import io.loragate.service.RecentRequestRate;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -22,9 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.time.Duration;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 import io.loragate.api.rest.dto.AdapterSchemas;
@@ -43,17 +39,13 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 public class AdaptersResource {
 
     /** How long {@code POST .../load} waits for a cold load. */
-    private static final long LOAD_WAIT_SECONDS = 300;
+    private static final Duration LOAD_WAIT = Duration.ofSeconds(300);
 
-    private final AdapterRegistry registry;
-    private final AdapterCache cache;
+    private final AdapterService adapters;
     private final TenantResolver tenants;
-    private final RecentRequests recent;
 
-    public AdaptersResource(AdapterRegistry registry, AdapterCache cache, TenantResolver tenants, RecentRequests recent) {
-        this.recent = recent;
-        this.registry = registry;
-        this.cache = cache;
+    public AdaptersResource(AdapterService adapters, TenantResolver tenants) {
+        this.adapters = adapters;
         this.tenants = tenants;
     }
 
@@ -63,8 +55,8 @@ public class AdaptersResource {
                     schema = @Schema(implementation = AdapterSchemas.AdapterList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
-        for (AdapterInfo info : registry.list(tenants.tenant())) {
-            data.add(view(info));
+        for (AdapterView adapter : adapters.list(tenants.tenant())) {
+            data.add(view(adapter));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "list");
@@ -78,7 +70,7 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.Adapter.class)))
     public Map<String, Object> get(@PathParam("name") String name) {
-        return view(registry.get(tenants.tenant(), name));
+        return view(adapters.get(tenants.tenant(), name));
     }
 
     /**
@@ -102,8 +94,7 @@ public class AdaptersResource {
 
     /** The registration itself, for {@link UploadRoutes} (which streams the parts to files without a worker thread). */
     Map<String, Object> register(String tenant, String name, java.nio.file.Path config, java.nio.file.Path weights) {
-        AdapterRegistry.checkName(name);
-        return versionView(registry.register(tenant, name, config, weights));
+        return versionView(adapters.register(tenant, name, config, weights));
     }
 
     @PUT
@@ -127,7 +118,7 @@ public class AdaptersResource {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'version' must be a version number (an integer from 1), got " + v)
                     .withParam("version");
         }
-        return versionView(registry.setActive(tenants.tenant(), name, v.asInt()));
+        return versionView(adapters.setActive(tenants.tenant(), name, v.asInt()));
     }
 
     @POST
@@ -136,7 +127,7 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> pin(@PathParam("name") String name, @QueryParam("version") String version) {
-        return versionView(registry.pin(tenants.tenant(), name, parseVersion(version)));
+        return versionView(adapters.pin(tenants.tenant(), name, parseVersion(version)));
     }
 
     @POST
@@ -145,7 +136,7 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> unpin(@PathParam("name") String name, @QueryParam("version") String version) {
-        return versionView(registry.unpin(tenants.tenant(), name, parseVersion(version)));
+        return versionView(adapters.unpin(tenants.tenant(), name, parseVersion(version)));
     }
 
     /** Loads the active version (or {@code ?version=n}) into the cache and answers once it is resident. */
@@ -155,19 +146,7 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> load(@PathParam("name") String name, @QueryParam("version") String version) {
-        AdapterVersion v = target(name, version);
-        try {
-            cache.load(v).get(LOAD_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof LoragateException le ? le
-                    : new LoragateException(Kind.INTERNAL, "cannot load adapter " + v.id() + ": " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new LoragateException(Kind.RESOURCE_EXHAUSTED, "adapter " + v.id() + " is still loading").retryAfter(5);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LoragateException(Kind.INTERNAL, "interrupted while loading adapter " + v.id());
-        }
-        return versionView(v);
+        return versionView(adapters.loadAndWait(tenants.tenant(), target(name, version), LOAD_WAIT));
     }
 
     /** Drops the active version (or {@code ?version=n}) from the cache; running requests keep their weights. */
@@ -177,9 +156,7 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
     public Map<String, Object> unload(@PathParam("name") String name, @QueryParam("version") String version) {
-        AdapterVersion v = target(name, version);
-        cache.unload(v);
-        return versionView(v);
+        return versionView(adapters.unload(tenants.tenant(), target(name, version)));
     }
 
     /** {@code DELETE /v1/adapters/{name}@{version}}. */
@@ -196,7 +173,7 @@ public class AdaptersResource {
         }
         String name = id.substring(0, at);
         Integer version = parseVersion(id.substring(at + 1));
-        registry.deleteVersion(tenants.tenant(), name, version);
+        adapters.deleteVersion(tenants.tenant(), name, version);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", name + "@" + version);
         out.put("object", "adapter.version");
@@ -206,9 +183,10 @@ public class AdaptersResource {
 
     // ---------------------------------------------------------------------------------------------
 
-    private AdapterVersion target(String name, String version) {
+    /** The adapter id that {@code name} and {@code ?version=} address. */
+    private static String target(String name, String version) {
         Integer v = parseVersion(version);
-        return registry.resolve(tenants.tenant(), v == null ? name : name + "@" + v);
+        return v == null ? name : name + "@" + v;
     }
 
     private static Integer parseVersion(String s) {
@@ -216,7 +194,7 @@ public class AdaptersResource {
             return null;
         }
         try {
-            int v = io.loragate.registry.AdapterRegistry.versionNumber(s); // no spaces, no leading zeros
+            int v = AdapterService.versionNumber(s); // no spaces, no leading zeros
             if (v >= 1) {
                 return v;
             }
@@ -227,65 +205,52 @@ public class AdaptersResource {
                 .withParam("version");
     }
 
-    private Map<String, Object> view(AdapterInfo info) {
-        Map<Integer, VersionStatus> statuses = registry.statuses(info.tenant(), info.name());
+    private static Map<String, Object> view(AdapterView adapter) {
         List<Object> versions = new ArrayList<>();
-        for (AdapterVersion v : info.versions()) {
-            versions.add(versionView(v, info, statuses.get(v.version())));
+        for (AdapterVersionView v : adapter.versions()) {
+            versions.add(versionView(v));
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", info.name());
+        out.put("id", adapter.name());
         out.put("object", "adapter");
-        out.put("name", info.name());
-        out.put("active_version", info.activeVersion());
-        out.put("active_id", info.name() + "@" + info.activeVersion());
-        out.put("pinned", info.pinned());
+        out.put("name", adapter.name());
+        out.put("active_version", adapter.activeVersion());
+        out.put("active_id", adapter.activeId());
+        out.put("pinned", adapter.pinned());
         out.put("versions", versions);
-        out.put("recent_requests", recentRequests(info));
+        out.put("recent_requests", recentRequests(adapter.recentRequests()));
         return out;
     }
 
-    /** Requests for this name (any version) in ten-second buckets over the last five minutes, oldest first. */
-    private Map<String, Object> recentRequests(AdapterInfo info) {
-        int[] counts = recent.counts(info.tenant(), info.name());
-        int total = 0;
-        for (int c : counts) {
-            total += c;
-        }
+    private static Map<String, Object> recentRequests(RecentRequestRate rate) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("bucket_seconds", RecentRequests.BUCKET_SECONDS);
-        out.put("counts", counts);
-        out.put("total", total);
-        out.put("per_minute", total * 60.0 / (RecentRequests.BUCKET_SECONDS * RecentRequests.BUCKETS));
+        out.put("bucket_seconds", rate.bucketSeconds());
+        out.put("counts", rate.counts());
+        out.put("total", rate.total());
+        out.put("per_minute", rate.perMinute());
         return out;
     }
 
-    private Map<String, Object> versionView(AdapterVersion v) {
-        AdapterInfo info = registry.get(v.tenant(), v.name());
-        return versionView(v, info, registry.statuses(v.tenant(), v.name()).get(v.version()));
-    }
-
-    private Map<String, Object> versionView(AdapterVersion v, AdapterInfo info, VersionStatus status) {
-        boolean active = info.activeVersion() == v.version();
+    private static Map<String, Object> versionView(AdapterVersionView v) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", v.id());
         out.put("object", "adapter.version");
         out.put("name", v.name());
         out.put("version", v.version());
-        out.put("active", active);
-        out.put("active_version", info.activeVersion());
+        out.put("active", v.active());
+        out.put("active_version", v.activeVersion());
         out.put("peft_type", v.peftType());
         out.put("rank", v.rank());
         out.put("bytes", v.bytes());
         out.put("sha256", v.sha256());
         out.put("created_at", v.createdAt().getEpochSecond());
-        out.put("state", status == null ? VersionStatus.DELETED : status.state());
-        if (status != null && status.error() != null) {
-            out.put("error", status.error());
+        out.put("state", v.state());
+        if (v.error() != null) {
+            out.put("error", v.error());
         }
-        out.put("pinned", (status != null && status.pinned()) || (info.pinned() && active));
-        out.put("version_pinned", status != null && status.pinned()); // its own pin, not the alias's (?version=n)
-        out.put("loaded", cache.isResident(v));
+        out.put("pinned", v.pinned());
+        out.put("version_pinned", v.versionPinned()); // its own pin, not the alias's (?version=n)
+        out.put("loaded", v.loaded());
         return out;
     }
 }

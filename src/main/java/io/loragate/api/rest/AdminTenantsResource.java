@@ -1,8 +1,9 @@
 package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.loragate.registry.Tenants;
-import io.loragate.registry.Tenants.QuotaOverrides;
+import io.loragate.service.TenantQuotas;
+import io.loragate.service.TenantService;
+import io.loragate.service.TenantView;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -31,9 +32,9 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminTenantsResource {
 
-    private final Tenants tenants;
+    private final TenantService tenants;
 
-    public AdminTenantsResource(Tenants tenants) {
+    public AdminTenantsResource(TenantService tenants) {
         this.tenants = tenants;
     }
 
@@ -49,16 +50,9 @@ public class AdminTenantsResource {
     public Map<String, Object> create(JsonNode body) {
         Requests.object(body);
         String id = Requests.string(body, "id", true);
-        Tenants.checkId(id);
-        QuotaOverrides q = body.hasNonNull("quotas") ? overrides(body.get("quotas")) : null;
-        if (q != null) {
-            Tenants.validate(q);
-        }
-        Tenants.Issued issued = tenants.create(id);
-        Tenants.Tenant t = q == null ? issued.tenant() : tenants.setQuotas(id, q);
-        Map<String, Object> out = view(t, false);
-        out.put("api_key", issued.apiKey());
-        return out;
+        TenantService.checkId(id);
+        TenantQuotas q = body.hasNonNull("quotas") ? overrides(body.get("quotas")) : null;
+        return view(tenants.create(id, q));
     }
 
     @GET
@@ -67,8 +61,8 @@ public class AdminTenantsResource {
                     schema = @Schema(implementation = TenantSchemas.TenantList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
-        for (Tenants.Tenant t : tenants.list()) {
-            data.add(view(t, false));
+        for (TenantView t : tenants.list()) {
+            data.add(view(t));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "list");
@@ -83,7 +77,7 @@ public class AdminTenantsResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> get(@PathParam("id") String id) {
-        return view(tenants.get(id), true);
+        return view(tenants.get(id));
     }
 
     /** A new key; the old one stops working at once. */
@@ -93,10 +87,7 @@ public class AdminTenantsResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> rotate(@PathParam("id") String id) {
-        Tenants.Issued issued = tenants.rotate(id);
-        Map<String, Object> out = view(issued.tenant(), false);
-        out.put("api_key", issued.apiKey());
-        return out;
+        return view(tenants.rotate(id));
     }
 
     @DELETE
@@ -125,13 +116,13 @@ public class AdminTenantsResource {
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
     public Map<String, Object> quotas(@PathParam("id") String id, JsonNode body) {
         Requests.object(body);
-        tenants.get(id);
-        return view(tenants.setQuotas(id, overrides(body)), true);
+        tenants.checkExists(id);
+        return view(tenants.setQuotas(id, overrides(body)));
     }
 
     // ---------------------------------------------------------------------------------------------
 
-    static QuotaOverrides overrides(JsonNode q) {
+    private static TenantQuotas overrides(JsonNode q) {
         if (!q.isObject()) {
             throw Requests.bad("quotas", "'quotas' must be an object");
         }
@@ -146,51 +137,42 @@ public class AdminTenantsResource {
         if (rps != null && !rps.isNull() && !rps.isNumber()) {
             throw Requests.bad("requests_per_second", "'requests_per_second' must be a number, got " + rps);
         }
-        return new QuotaOverrides(rps == null || rps.isNull() ? null : rps.asDouble(), Requests.optionalLong(q, "tokens_per_minute"),
-                integer(q, "max_concurrent_streams"), integer(q, "max_adapters"), Requests.optionalLong(q, "max_stored_bytes"),
-                integer(q, "max_concurrent_jobs"));
+        return new TenantQuotas(rps == null || rps.isNull() ? null : rps.asDouble(), Requests.optionalLong(q, "tokens_per_minute"),
+                Requests.optionalInt(q, "max_concurrent_streams"), Requests.optionalInt(q, "max_adapters"),
+                Requests.optionalLong(q, "max_stored_bytes"), Requests.optionalInt(q, "max_concurrent_jobs"));
     }
 
-    private static Integer integer(JsonNode q, String field) {
-        Long v = Requests.optionalLong(q, field);
-        if (v != null && (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE)) {
-            throw Requests.bad(field, "'" + field + "' is too large: " + v);
-        }
-        return v == null ? null : v.intValue();
-    }
-
-    private Map<String, Object> view(Tenants.Tenant t, boolean details) {
+    private static Map<String, Object> view(TenantView t) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", t.id());
         out.put("object", "tenant");
         out.put("created_at", t.created().getEpochSecond());
         out.put("key_rotated_at", t.keyRotated().getEpochSecond());
         out.put("key_id", t.keyId());
-        QuotaOverrides o = t.overrides();
-        Map<String, Object> overrides = new LinkedHashMap<>();
-        overrides.put("requests_per_second", o.requestsPerSecond());
-        overrides.put("tokens_per_minute", o.tokensPerMinute());
-        overrides.put("max_concurrent_streams", o.maxConcurrentStreams());
-        overrides.put("max_adapters", o.maxAdapters());
-        overrides.put("max_stored_bytes", o.maxStoredBytes());
-        overrides.put("max_concurrent_jobs", o.maxConcurrentJobs());
-        out.put("quota_overrides", overrides);
-        if (details) {
-            Tenants.Quota q = tenants.quota(t.id());
-            Map<String, Object> quotas = new LinkedHashMap<>();
-            quotas.put("requests_per_second", q.requestsPerSecond());
-            quotas.put("tokens_per_minute", q.tokensPerMinute());
-            quotas.put("max_concurrent_streams", q.maxConcurrentStreams());
-            quotas.put("max_adapters", q.maxAdapters());
-            quotas.put("max_stored_bytes", q.maxStoredBytes());
-            quotas.put("max_concurrent_jobs", q.maxConcurrentJobs());
-            out.put("quotas", quotas);
-            Tenants.Usage u = tenants.usage(t.id());
+        out.put("quota_overrides", quotas(t.quotaOverrides()));
+        if (t.quotas() != null) {
+            out.put("quotas", quotas(t.quotas()));
+        }
+        if (t.usage() != null) {
             Map<String, Object> usage = new LinkedHashMap<>();
-            usage.put("adapters", u.adapters());
-            usage.put("stored_bytes", u.storedBytes());
+            usage.put("adapters", t.usage().adapters());
+            usage.put("stored_bytes", t.usage().storedBytes());
             out.put("usage", usage);
         }
+        if (t.apiKey() != null) {
+            out.put("api_key", t.apiKey());
+        }
+        return out;
+    }
+
+    private static Map<String, Object> quotas(TenantQuotas q) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("requests_per_second", q.requestsPerSecond());
+        out.put("tokens_per_minute", q.tokensPerMinute());
+        out.put("max_concurrent_streams", q.maxConcurrentStreams());
+        out.put("max_adapters", q.maxAdapters());
+        out.put("max_stored_bytes", q.maxStoredBytes());
+        out.put("max_concurrent_jobs", q.maxConcurrentJobs());
         return out;
     }
 }

@@ -1,8 +1,8 @@
 package io.loragate.api.rest;
 
 import io.loragate.common.LoragateException;
-import io.loragate.registry.Tenants;
 import io.loragate.service.TenantLimits;
+import io.loragate.service.TenantService;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.core.Response;
@@ -23,11 +23,11 @@ public class AuthFilter {
     static final String TENANT = "loragate.tenant";
     static final String ADMIN_PATH = "/v1/admin";
 
-    private final Tenants tenants;
+    private final TenantService tenants;
     private final TenantLimits limits;
     private final TenantResolver resolver;
 
-    public AuthFilter(Tenants tenants, TenantLimits limits, TenantResolver resolver) {
+    public AuthFilter(TenantService tenants, TenantLimits limits, TenantResolver resolver) {
         this.tenants = tenants;
         this.limits = limits;
         this.resolver = resolver;
@@ -36,7 +36,7 @@ public class AuthFilter {
     @ServerRequestFilter
     public Optional<Response> authenticate(ContainerRequestContext ctx) {
         String path = ctx.getUriInfo().getPath();
-        String key = Tenants.bearerKey(ctx.getHeaderString("Authorization"));
+        String key = TenantService.bearerKey(ctx.getHeaderString("Authorization"));
         if (path.startsWith(ADMIN_PATH)) {
             if (!tenants.adminConfigured()) {
                 return Optional.of(error(new LoragateException(LoragateException.Kind.UNAUTHENTICATED,

@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.SamplingParams;
-import io.loragate.runtime.ChatTemplate;
+import io.loragate.service.ChatMessage;
 import io.loragate.service.CompletionChunk;
 import io.loragate.service.CompletionCommand;
 import io.loragate.service.CompletionResult;
-import io.loragate.service.InferenceService;
+import io.loragate.service.GenerationService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -37,13 +37,12 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Path("/v1/chat/completions")
 public class ChatCompletionsResource {
 
-
-    private final InferenceService inference;
+    private final GenerationService generation;
     private final TenantResolver tenants;
     private final ObjectMapper json;
 
-    public ChatCompletionsResource(InferenceService inference, TenantResolver tenants, ObjectMapper json) {
-        this.inference = inference;
+    public ChatCompletionsResource(GenerationService generation, TenantResolver tenants, ObjectMapper json) {
+        this.generation = generation;
         this.tenants = tenants;
         this.json = json;
     }
@@ -65,7 +64,7 @@ public class ChatCompletionsResource {
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
             throw Requests.bad("messages", "'messages' must be a non-empty array of {role, content}");
         }
-        List<ChatTemplate.Message> messages = new ArrayList<>();
+        List<ChatMessage> messages = new ArrayList<>();
         for (int i = 0; i < msgs.size(); i++) {
             JsonNode m = msgs.get(i);
             JsonNode r = m.get("role");
@@ -86,17 +85,17 @@ public class ChatCompletionsResource {
             } else {
                 throw Requests.bad("messages[" + i + "].content", "messages[" + i + "].content must be a string");
             }
-            messages.add(new ChatTemplate.Message(role, text));
+            messages.add(new ChatMessage(role, text));
         }
         String maxField = body.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         SamplingParams params = Requests.sampling(body, maxField, 256);
         boolean logprobs = Requests.bool(body, "logprobs");
         boolean tokenIds = Requests.bool(body, "return_token_ids");
-        CompletionCommand command = inference.chat(model, messages, params, logprobs);
+        CompletionCommand command = generation.chat(model, messages, params, logprobs);
         String tenant = tenants.tenant();
         if (Requests.bool(body, "stream")) {
             boolean[] first = {true};
-            Multi<String> events = inference.stream(tenant, command).map(c -> {
+            Multi<String> events = generation.stream(tenant, command).map(c -> {
                 String s = chunk(c, first[0], tokenIds);
                 first[0] = false;
                 return s;
@@ -104,7 +103,7 @@ public class ChatCompletionsResource {
             return Uni.createFrom().item(SseStream.of(events, response));
         }
         // no worker waits for the engine; a client that disconnects cancels the request
-        return Await.async(inference.complete(tenant, command), response).map(r -> answer(r, logprobs, tokenIds));
+        return Await.async(generation.complete(tenant, command), response).map(r -> answer(r, logprobs, tokenIds));
     }
 
     private Response answer(CompletionResult r, boolean logprobs, boolean tokenIds) {
@@ -132,8 +131,8 @@ public class ChatCompletionsResource {
             }
             ch.put("finish_reason", c.finishReason());
             if (tokenIds) {
-                CompletionsResource.ids(ch.putArray("token_ids"), c.tokenIds());
-                CompletionsResource.ids(o.putArray("prompt_token_ids"), r.promptTokenIds().get(0));
+                TokenIdArrays.addAll(ch.putArray("token_ids"), c.tokenIds());
+                TokenIdArrays.addAll(o.putArray("prompt_token_ids"), r.promptTokenIds().get(0));
             }
         }
         ObjectNode u = o.putObject("usage");

@@ -10,7 +10,7 @@ import io.loragate.common.SamplingParams;
 import io.loragate.service.CompletionChunk;
 import io.loragate.service.CompletionCommand;
 import io.loragate.service.CompletionResult;
-import io.loragate.service.InferenceService;
+import io.loragate.service.GenerationService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.common.annotation.Blocking;
@@ -33,12 +33,12 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Path("/v1/completions")
 public class CompletionsResource {
 
-    private final InferenceService inference;
+    private final GenerationService generation;
     private final TenantResolver tenants;
     private final ObjectMapper json;
 
-    public CompletionsResource(InferenceService inference, TenantResolver tenants, ObjectMapper json) {
-        this.inference = inference;
+    public CompletionsResource(GenerationService generation, TenantResolver tenants, ObjectMapper json) {
+        this.generation = generation;
         this.tenants = tenants;
         this.json = json;
     }
@@ -67,14 +67,14 @@ public class CompletionsResource {
         CompletionCommand command = new CompletionCommand(model, prompts, params, logprobs);
         String tenant = tenants.tenant();
         if (Requests.bool(body, "stream")) {
-            Multi<String> events = inference.stream(tenant, command)
+            Multi<String> events = generation.stream(tenant, command)
                     .map(c -> chunkJson(c, tokenIds))
                     .onFailure().recoverWithItem(e -> errorJson(e));
             return Uni.createFrom().item(SseStream.of(events, response));
         }
         // no worker waits for the engine; a client that disconnects cancels the request
         boolean withLogprobs = logprobs;
-        return Await.async(inference.complete(tenant, command), response)
+        return Await.async(generation.complete(tenant, command), response)
                 .map(r -> Response.ok(resultJson(r, tokenIds, withLogprobs)).type(MediaType.APPLICATION_JSON).build());
     }
 
@@ -103,25 +103,19 @@ public class CompletionsResource {
             }
             ch.put("finish_reason", c.finishReason());
             if (tokenIds) {
-                ids(ch.putArray("token_ids"), c.tokenIds());
-                ids(ch.putArray("prompt_token_ids"), r.promptTokenIds().get(c.index()));
+                TokenIdArrays.addAll(ch.putArray("token_ids"), c.tokenIds());
+                TokenIdArrays.addAll(ch.putArray("prompt_token_ids"), r.promptTokenIds().get(c.index()));
             }
         }
         if (tokenIds) {
             ArrayNode p = o.putArray("prompt_token_ids");
-            r.promptTokenIds().forEach(ids -> ids(p.addArray(), ids));
+            r.promptTokenIds().forEach(ids -> TokenIdArrays.addAll(p.addArray(), ids));
         }
         ObjectNode u = o.putObject("usage");
         u.put("prompt_tokens", r.usage().promptTokens());
         u.put("completion_tokens", r.usage().completionTokens());
         u.put("total_tokens", r.usage().totalTokens());
         return o;
-    }
-
-    static void ids(ArrayNode a, long[] ids) {
-        for (long id : ids) {
-            a.add(id);
-        }
     }
 
     String chunkJson(CompletionChunk c, boolean tokenIds) {

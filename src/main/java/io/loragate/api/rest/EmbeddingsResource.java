@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.service.AdapterService;
 import io.loragate.service.ClassificationResult;
 import io.loragate.service.EmbeddingResult;
-import io.loragate.service.InferenceService;
+import io.loragate.service.GenerationService;
 import io.loragate.service.ModelEntry;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
@@ -31,12 +32,14 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class EmbeddingsResource {
 
-    private final InferenceService inference;
+    private final GenerationService generation;
+    private final AdapterService adapters;
     private final TenantResolver tenants;
     private final ObjectMapper json;
 
-    public EmbeddingsResource(InferenceService inference, TenantResolver tenants, ObjectMapper json) {
-        this.inference = inference;
+    public EmbeddingsResource(GenerationService generation, AdapterService adapters, TenantResolver tenants, ObjectMapper json) {
+        this.generation = generation;
+        this.adapters = adapters;
         this.tenants = tenants;
         this.json = json;
     }
@@ -60,7 +63,7 @@ public class EmbeddingsResource {
             throw Requests.bad("encoding_format", "encoding_format must be 'float' or 'base64'");
         }
         boolean base64 = "base64".equals(format);
-        return Await.async(inference.embed(tenants.tenant(), model, input), response).map(r -> embeddingsJson(r, base64));
+        return Await.async(generation.embed(tenants.tenant(), model, input), response).map(r -> embeddingsJson(r, base64));
     }
 
     /** OpenAI's base64 form (what its Python SDK asks for by default): the float32 values, little-endian. */
@@ -108,7 +111,7 @@ public class EmbeddingsResource {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
-        return Await.async(inference.classify(tenants.tenant(), model, input), response).map(this::classificationsJson);
+        return Await.async(generation.classify(tenants.tenant(), model, input), response).map(this::classificationsJson);
     }
 
     private ObjectNode classificationsJson(ClassificationResult r) {
@@ -138,7 +141,7 @@ public class EmbeddingsResource {
         ObjectNode o = json.createObjectNode();
         o.put("object", "list");
         ArrayNode data = o.putArray("data");
-        for (ModelEntry m : inference.models(tenants.tenant())) {
+        for (ModelEntry m : adapters.models(tenants.tenant())) {
             ObjectNode d = data.addObject();
             d.put("id", m.id());
             d.put("object", "model");

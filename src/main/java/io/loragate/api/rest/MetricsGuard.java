@@ -1,7 +1,7 @@
 package io.loragate.api.rest;
 
 import io.loragate.config.LoragateConfig;
-import io.loragate.registry.Tenants;
+import io.loragate.service.TenantService;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -20,9 +20,9 @@ public class MetricsGuard {
     static final String METRICS_PATH = "/q/metrics";
 
     private final LoragateConfig config;
-    private final Tenants tenants;
+    private final TenantService tenants;
 
-    public MetricsGuard(LoragateConfig config, Tenants tenants) {
+    public MetricsGuard(LoragateConfig config, TenantService tenants) {
         this.config = config;
         this.tenants = tenants;
     }
@@ -39,7 +39,7 @@ public class MetricsGuard {
             ctx.next();
             return;
         }
-        String key = Tenants.bearerKey(ctx.request().getHeader("Authorization"));
+        String key = TenantService.bearerKey(ctx.request().getHeader("Authorization"));
         if (key != null && tenants.isAdmin(key)) {
             ctx.next();
             return;

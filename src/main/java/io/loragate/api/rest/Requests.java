@@ -68,12 +68,26 @@ final class Requests {
     }
 
     static int integer(JsonNode body, String field, int dflt) {
+        Integer n = optionalInt(body, field);
+        return n == null ? dflt : n;
+    }
+
+    /** An integer field, or null when absent or null. */
+    static Integer optionalInt(JsonNode body, String field) {
+        return optionalInt(body, "", field);
+    }
+
+    /**
+     * An integer field of a nested object, or null when absent or null; {@code prefix} is the
+     * object's path ({@code "hyperparameters."}), so that the error names the full field.
+     */
+    static Integer optionalInt(JsonNode body, String prefix, String field) {
         JsonNode n = body.get(field);
         if (n == null || n.isNull()) {
-            return dflt;
+            return null;
         }
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw bad(field, "'" + field + "' must be an integer, got " + n);
+            throw bad(prefix + field, "'" + field + "' must be an integer, got " + n);
         }
         return n.asInt();
     }

@@ -1,7 +1,7 @@
 package io.loragate.api.rest;
 
 import io.loragate.common.LoragateException;
-import io.loragate.registry.Tenants;
+import io.loragate.service.TenantService;
 import jakarta.enterprise.context.RequestScoped;
 
 /**
@@ -13,12 +13,12 @@ import jakarta.enterprise.context.RequestScoped;
 public class TenantResolver {
 
     /** The tenant of unauthenticated deployments. */
-    public static final String DEFAULT = Tenants.DEFAULT;
+    public static final String DEFAULT = TenantService.DEFAULT;
 
-    private final Tenants tenants;
+    private final TenantService tenants;
     private String tenant;
 
-    public TenantResolver(Tenants tenants) {
+    public TenantResolver(TenantService tenants) {
         this.tenants = tenants;
     }
 

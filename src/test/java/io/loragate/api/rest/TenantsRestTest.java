@@ -53,7 +53,7 @@ class TenantsRestTest {
     ResidentModel resident;
 
     @Inject
-    io.loragate.service.InferenceService inference;
+    io.loragate.service.GenerationService inference;
 
     @Inject
     io.loragate.service.TenantLimits limits;

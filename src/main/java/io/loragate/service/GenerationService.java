@@ -13,9 +13,9 @@ import io.loragate.model.EncoderBatches;
 import io.loragate.model.EncoderModel;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
+import io.loragate.common.SamplingParams;
 import io.loragate.model.TextTokenizer;
 import io.loragate.registry.AdapterCache;
-import io.loragate.registry.AdapterInfo;
 import io.loragate.registry.AdapterLease;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link LoragateException} with a kind the transports map.
  */
 @ApplicationScoped
-public class InferenceService {
+public class GenerationService {
 
     private final EngineService engines;
     private final ResidentModel resident;
@@ -50,7 +50,7 @@ public class InferenceService {
     private final TenantLimits limits;
     private final RecentRequests recent;
 
-    public InferenceService(EngineService engines, ResidentModel resident, AdapterRegistry registry, AdapterCache cache,
+    public GenerationService(EngineService engines, ResidentModel resident, AdapterRegistry registry, AdapterCache cache,
             LoragateConfig config, TenantLimits limits, RecentRequests recent) {
         this.limits = limits;
         this.recent = recent;
@@ -311,8 +311,7 @@ public class InferenceService {
      * Renders a chat with the base model's template into a single-prompt completion command (the
      * adapter shares its base's template).
      */
-    public CompletionCommand chat(String model, List<ChatTemplate.Message> messages, io.loragate.common.SamplingParams params,
-            boolean logprobs) {
+    public CompletionCommand chat(String model, List<ChatMessage> messages, SamplingParams params, boolean logprobs) {
         if (messages == null || messages.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'messages' must be a non-empty array").withParam("messages");
         }
@@ -328,7 +327,8 @@ public class InferenceService {
             }
         }
         ChatTemplate template = chatTemplate();
-        return new CompletionCommand(model, List.of(template.render(messages)), params, logprobs, !template.fromModel());
+        List<ChatTemplate.Message> turns = messages.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList();
+        return new CompletionCommand(model, List.of(template.render(turns)), params, logprobs, !template.fromModel());
     }
 
     private ChatTemplate chatTemplate() {
@@ -667,15 +667,8 @@ public class InferenceService {
         return new ClassificationResult.Item(index, best < labels.size() ? labels.get(best) : "LABEL_" + best, scores);
     }
 
-    /** The base model and the adapters the tenant may use. */
-    public List<ModelEntry> models(String tenant) {
-        List<ModelEntry> out = new ArrayList<>();
-        out.add(new ModelEntry(resident.id(), false, 0, "loragate", 0, resident.id()));
-        for (AdapterInfo a : registry.list(tenant)) {
-            long created = a.versions().stream().filter(v -> v.version() == a.activeVersion()).findFirst()
-                    .map(v -> v.createdAt().getEpochSecond()).orElse(0L);
-            out.add(new ModelEntry(a.name(), true, a.activeVersion(), tenant, created, resident.id()));
-        }
-        return out;
+    /** The id of the resident base model (what an empty adapter id means). */
+    public String baseModelId() {
+        return resident.id();
     }
 }
