@@ -148,21 +148,12 @@ public final class LoraAdapter implements AutoCloseable {
         PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
-            if (config.isPromptTuning()) {
-                PromptPart.check(config, file, baseParamShapes);
-            }
             if (AdapterNumbers.enabled()) {
                 checkNumbers(config, file, layout);
             }
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
-                LoraAdapter adapter = read(config, file, layout, manager, baseParams);
-                if (config.isPromptTuning()) {
-                    PromptPart prompt = PromptPart.read(file, manager);
-                    adapter = new LoraAdapter(config, manager, adapter.lora, adapter.replacements, List.of(prompt),
-                            adapter.bytes + prompt.bytes());
-                }
-                return adapter;
+                return read(config, file, layout, manager, baseParams);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -195,24 +186,31 @@ public final class LoraAdapter implements AutoCloseable {
         }
     }
 
-    /** What the file holds, checked against the config and the base before any tensor is read. */
+    /**
+     * What the file holds, checked against the config and the base before any tensor is read.
+     *
+     * @param partMethod the method whose own tensors the file holds besides LoRA and saved modules, or null
+     * @param parts      those tensors, checked by the method
+     */
     private record Layout(Map<String, LinearShape> loraModules, Map<String, TensorInfo[]> loraTensors,
             Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut,
-            PartFormats.Layout parts) {
+            AdapterMethod partMethod, Map<String, TensorInfo> parts) {
 
         static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
                 Map<String, long[]> baseParamShapes) {
             Path path = file.path();
             Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
             Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
-            Map<String, TensorInfo> claimed = new TreeMap<>();  // IA3 / DoRA / bottleneck weights
-            boolean isLora = config.peftType().equals("LORA");
+            Map<String, TensorInfo> claimed = new TreeMap<>();  // the part's weights (IA3, DoRA, bottleneck, prompt)
+            AdapterMethod part = AdapterMethods.withPart(config);
+            boolean isLora = config.peftType().equals(PeftConfig.LORA);
             boolean prompt = config.isPromptTuning();           // prompt learning: no LoRA, saved modules under base_model.
             String prefix = prompt ? PromptPart.SAVED_PREFIX : PREFIX;
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
-                if (prompt && key.equals(PromptPart.KEY)) {
-                    continue; // checked by PromptPart
+                if (part != null && part.claims(config, key)) {
+                    claimed.put(key, t);
+                    continue;
                 }
                 if (!key.startsWith(prefix)) {
                     throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
@@ -220,10 +218,6 @@ public final class LoraAdapter implements AutoCloseable {
                             : PREFIX + "<module>.lora_A.weight')"));
                 }
                 String rest = key.substring(prefix.length());
-                if (PartFormats.claims(config, rest)) {
-                    claimed.put(key, t);
-                    continue;
-                }
                 Matcher m = LORA_KEY.matcher(rest);
                 if (m.matches() && !isLora) {
                     throw new ModelFormatException(path, "tensor '" + key + "' is a LoRA weight but adapter_config.json's"
@@ -377,8 +371,9 @@ public final class LoraAdapter implements AutoCloseable {
             }
             Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
             loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));
-            PartFormats.Layout parts = PartFormats.layout(config, path, claimed, baseLinears, loraModules.keySet());
-            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, parts);
+            Map<String, TensorInfo> parts = part == null ? Map.of()
+                    : part.checkPart(config, file, claimed, baseLinears, baseParamShapes, loraModules.keySet());
+            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, part, parts);
         }
 
         /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */
@@ -458,7 +453,8 @@ public final class LoraAdapter implements AutoCloseable {
         Map<String, PartFormats.LoraView> views = new LinkedHashMap<>();
         lora.forEach((m, l) -> views.put(m, new PartFormats.LoraView(l.aT, l.bTScaled)));
         long[] partBytes = {0};
-        List<AdapterPart> parts = PartFormats.read(config, file, layout.parts(), views, baseParams, manager, partBytes);
+        List<AdapterPart> parts = layout.parts().isEmpty() ? List.of()
+                : List.of(layout.partMethod().readPart(config, file, layout.parts(), views, baseParams, manager, partBytes));
         return new LoraAdapter(config, manager, lora, replacements, parts, bytes + partBytes[0]);
     }
 
