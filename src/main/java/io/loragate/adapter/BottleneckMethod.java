@@ -72,7 +72,7 @@ public final class BottleneckMethod implements AdapterMethod {
 
     @Override
     public boolean claims(PeftConfig config, String key) {
-        return key.startsWith(LoraAdapter.PREFIX) && KEY.matcher(key.substring(LoraAdapter.PREFIX.length())).matches();
+        return PartFormats.prefixedMatch(KEY, key);
     }
 
     /** The tensors by sub-layer and leaf: {@code <sub-layer>.down.weight}, {@code .down.bias}, {@code .up.weight}, {@code .up.bias}. */

@@ -57,7 +57,7 @@ final class DoraMethod implements AdapterMethod {
 
     @Override
     public boolean claims(PeftConfig config, String key) {
-        return key.startsWith(LoraAdapter.PREFIX) && KEY.matcher(key.substring(LoraAdapter.PREFIX.length())).matches();
+        return PartFormats.prefixedMatch(KEY, key);
     }
 
     @Override
@@ -173,17 +173,14 @@ final class DoraMethod implements AdapterMethod {
     /** LoRA's cost plus a magnitude per output row (one tensor per module), times {@link #OVERHEAD}. */
     @Override
     public MethodCost cost(MethodOptions o, MethodCost.Basis b) {
-        long q = 0;
-        long tensors = 0;
+        MethodCost lora = LoraMethod.LORA.cost(o, b);
+        long q = lora.params();
+        long tensors = lora.tensors();
         for (int l : b.layers()) {
-            q += (long) o.r() * b.shape().layerLoraInOut()[l];
-            tensors += 2L * b.shape().layerLoraModules()[l];
             q += b.shape().layerLoraOut()[l];
             tensors += b.shape().layerLoraModules()[l];
         }
-        double perToken = b.throughLayers(q);
-        perToken *= OVERHEAD;
-        return new MethodCost(q, tensors, perToken);
+        return new MethodCost(q, tensors, b.throughLayers(q) * OVERHEAD);
     }
 
     @Override

@@ -90,7 +90,7 @@ public final class Ia3Method implements AdapterMethod {
 
     @Override
     public boolean claims(PeftConfig config, String key) {
-        return key.startsWith(LoraAdapter.PREFIX) && KEY.matcher(key.substring(LoraAdapter.PREFIX.length())).matches();
+        return PartFormats.prefixedMatch(KEY, key);
     }
 
     @Override

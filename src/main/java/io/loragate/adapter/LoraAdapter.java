@@ -90,11 +90,6 @@ public final class LoraAdapter implements AutoCloseable {
     private final long bytes;
     private final int rank;
 
-    private LoraAdapter(PeftConfig config, NDManager manager, Map<String, Lora> lora,
-            Map<String, Replacement> replacements, long bytes) {
-        this(config, manager, lora, replacements, List.of(), bytes);
-    }
-
     /**
      * @param parts the other methods' weights (IA3, bottleneck, prompt, DoRA), owned by {@code manager}
      * @param bytes bytes of every weight, parts included
@@ -245,63 +240,8 @@ public final class LoraAdapter implements AutoCloseable {
                 }
             }
 
-            Map<String, LinearShape> loraModules = new LinkedHashMap<>();
-            for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
-                String module = e.getKey();
-                TensorInfo a = e.getValue()[0];
-                TensorInfo b = e.getValue()[1];
-                LinearShape base = baseLinears.get(module);
-                if (base == null) {
-                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
-                }
-                if (!config.targets(module)) {
-                    throw new ModelFormatException(path, "has LoRA weights for '" + module
-                            + "', which adapter_config.json's target_modules does not select");
-                }
-                if (a == null || b == null) {
-                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
-                            + " but no lora_" + (a == null ? "A" : "B"));
-                }
-                checkFloat(path, a);
-                checkFloat(path, b);
-                long[] as = a.shape();
-                long[] bs = b.shape();
-                if (as.length != 2 || bs.length != 2) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
-                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
-                }
-                if (as[1] != base.in() || bs[0] != base.out()) {
-                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
-                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
-                            + "); the adapter was made for another base model");
-                }
-                if (as[0] != bs[1]) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
-                            + " but lora_B has rank " + bs[1]);
-                }
-                int expected = config.rankFor(module);
-                if (as[0] != expected) {
-                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
-                            + " but adapter_config.json gives it r=" + expected);
-                }
-                loraModules.put(module, base);
-            }
-            int targeted = 0;
-            for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
-                if (config.targets(module)) {
-                    targeted++;
-                    if (!pairs.containsKey(module)) {
-                        throw new ModelFormatException(path, "adapter_config.json targets '" + module
-                                + "' but the file has no LoRA weights for it");
-                    }
-                }
-            }
+            Map<String, LinearShape> loraModules = loraModules(config, path, pairs, baseLinears, isLora);
             boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
-            if (targeted == 0 && isLora && !savesOnly) {
-                throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
-                        + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
-                        + " selects no linear layer of the base model");
-            }
 
             // modules_to_save: whole linear layers the adapter replaces.
             Map<String, LinearShape> replaced = new LinkedHashMap<>();
@@ -374,6 +314,69 @@ public final class LoraAdapter implements AutoCloseable {
             Map<String, TensorInfo> parts = part == null ? Map.of()
                     : part.checkPart(config, file, claimed, baseLinears, baseParamShapes, loraModules.keySet());
             return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, part, parts);
+        }
+
+        /** The LoRA pairs checked against the config and the base: every targeted module has one, of its rank and shape. */
+        private static Map<String, LinearShape> loraModules(PeftConfig config, Path path, Map<String, TensorInfo[]> pairs,
+                Map<String, LinearShape> baseLinears, boolean isLora) {
+            Map<String, LinearShape> loraModules = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
+                String module = e.getKey();
+                TensorInfo a = e.getValue()[0];
+                TensorInfo b = e.getValue()[1];
+                LinearShape base = baseLinears.get(module);
+                if (base == null) {
+                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
+                }
+                if (!config.targets(module)) {
+                    throw new ModelFormatException(path, "has LoRA weights for '" + module
+                            + "', which adapter_config.json's target_modules does not select");
+                }
+                if (a == null || b == null) {
+                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
+                            + " but no lora_" + (a == null ? "A" : "B"));
+                }
+                checkFloat(path, a);
+                checkFloat(path, b);
+                long[] as = a.shape();
+                long[] bs = b.shape();
+                if (as.length != 2 || bs.length != 2) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
+                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
+                }
+                if (as[1] != base.in() || bs[0] != base.out()) {
+                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
+                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
+                            + "); the adapter was made for another base model");
+                }
+                if (as[0] != bs[1]) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
+                            + " but lora_B has rank " + bs[1]);
+                }
+                int expected = config.rankFor(module);
+                if (as[0] != expected) {
+                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
+                            + " but adapter_config.json gives it r=" + expected);
+                }
+                loraModules.put(module, base);
+            }
+            int targeted = 0;
+            for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
+                if (config.targets(module)) {
+                    targeted++;
+                    if (!pairs.containsKey(module)) {
+                        throw new ModelFormatException(path, "adapter_config.json targets '" + module
+                                + "' but the file has no LoRA weights for it");
+                    }
+                }
+            }
+            boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
+            if (targeted == 0 && isLora && !savesOnly) {
+                throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
+                        + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
+                        + " selects no linear layer of the base model");
+            }
+            return loraModules;
         }
 
         /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */

@@ -65,6 +65,11 @@ final class PartFormats {
         return m.matches() ? Integer.valueOf(m.group(1)) : null;
     }
 
+    /** Whether a tensor key is PEFT's prefix followed by a match of {@code pattern}. */
+    static boolean prefixedMatch(Pattern pattern, String key) {
+        return key.startsWith(LoraAdapter.PREFIX) && pattern.matcher(key.substring(LoraAdapter.PREFIX.length())).matches();
+    }
+
     /** Adds a part tensor under what it adapts; refuses a second tensor for the same key. */
     static void put(Path path, Map<String, TensorInfo> byTarget, String key, TensorInfo t) {
         TensorInfo before = byTarget.put(key, t);

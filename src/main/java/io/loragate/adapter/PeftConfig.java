@@ -19,16 +19,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A PEFT {@code adapter_config.json}, mapped once at the boundary: the keys every type shares
@@ -330,6 +327,37 @@ public record PeftConfig(
         return parse(file, text);
     }
 
+    /** Parses config text; {@code file} only names the source in errors. */
+    public static PeftConfig parse(Path file, String json) {
+        JsonNode root;
+        try {
+            root = READER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new ModelFormatException(file, "not valid JSON: " + quote(e.getOriginalMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new ModelFormatException(file, "not a JSON object");
+        }
+        PeftConfigReader in = new PeftConfigReader(file, root);
+        String peftType = in.string("peft_type", null);
+        if (peftType == null) {
+            throw new ModelFormatException(file, "field 'peft_type' is missing");
+        }
+        PeftSection section = AdapterMethods.section(peftType);
+        if (section == null) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
+                    + "' is not supported (supported: " + String.join(", ", AdapterMethods.peftTypes()) + ")");
+        }
+        return section.parse(in);
+    }
+
+    /** Refuses {@code target_modules: "all-linear"}, which PEFT expands only when it creates an adapter. */
+    static void refuseAllLinear(Path file, Modules targets) {
+        if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
+                    + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
+        }
+    }
 
     // ---------------------------------------------------------------------------------------------
     // Prompt tuning (PEFT's PromptTuningConfig)
@@ -399,38 +427,6 @@ public record PeftConfig(
 
 
 
-
-    /** Parses config text; {@code file} only names the source in errors. */
-    public static PeftConfig parse(Path file, String json) {
-        JsonNode root;
-        try {
-            root = READER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new ModelFormatException(file, "not valid JSON: " + quote(e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject()) {
-            throw new ModelFormatException(file, "not a JSON object");
-        }
-        PeftConfigReader in = new PeftConfigReader(file, root);
-        String peftType = in.string("peft_type", null);
-        if (peftType == null) {
-            throw new ModelFormatException(file, "field 'peft_type' is missing");
-        }
-        PeftSection section = AdapterMethods.section(peftType);
-        if (section == null) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
-                    + "' is not supported (supported: " + String.join(", ", AdapterMethods.peftTypes()) + ")");
-        }
-        return section.parse(in);
-    }
-
-    /** Refuses {@code target_modules: "all-linear"}, which PEFT expands only when it creates an adapter. */
-    static void refuseAllLinear(Path file, Modules targets) {
-        if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
-                    + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
-        }
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Writing
