@@ -5,7 +5,6 @@ import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * loragate's own {@code peft_type: LORAGATE_BOTTLENECK} (PEFT has none): {@code bottleneck_size},
@@ -15,9 +14,6 @@ import java.util.Set;
 final class BottleneckSection implements PeftSection {
 
     static final BottleneckSection INSTANCE = new BottleneckSection();
-
-    private static final Set<String> MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
-            "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
 
     private BottleneckSection() {
     }
@@ -52,7 +48,7 @@ final class BottleneckSection implements PeftSection {
         return new PeftConfig(PeftConfig.BOTTLENECK, in.string("task_type", null), in.string("base_model_name_or_path", null),
                 0, 0, false, PeftConfig.Modules.NONE, PeftConfig.Modules.NONE, in.intOrIntList("layers_to_transform"),
                 layersPattern, in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0,
-                in.extrasExcept(MODELLED));
+                in.extrasExcept(PeftConfig.SHARED_KEYS));
     }
 
     @Override

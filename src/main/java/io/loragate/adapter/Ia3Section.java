@@ -6,7 +6,6 @@ import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * PEFT's {@code IA3Config} ({@code peft_type: IA3}): the module selection shared with LoRA in the
@@ -16,9 +15,6 @@ import java.util.Set;
 final class Ia3Section implements PeftSection {
 
     static final Ia3Section INSTANCE = new Ia3Section();
-
-    private static final Set<String> MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
-            "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
 
     private Ia3Section() {
     }
@@ -48,7 +44,7 @@ final class Ia3Section implements PeftSection {
         return new PeftConfig(PeftConfig.IA3, in.string("task_type", null), in.string("base_model_name_or_path", null), 0, 0,
                 false, targets, exclude == null ? PeftConfig.Modules.NONE : exclude, in.intOrIntList("layers_to_transform"),
                 layersPattern, in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0,
-                in.extrasExcept(MODELLED));
+                in.extrasExcept(PeftConfig.SHARED_KEYS));
     }
 
     @Override

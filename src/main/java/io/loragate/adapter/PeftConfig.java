@@ -36,11 +36,12 @@ import java.util.regex.Pattern;
  * an adapter selects exactly the modules here that it selects in PEFT. Keys this record does not
  * model are kept verbatim in {@link #extras} so that writing the config back loses nothing.
  *
- * @param peftType          only {@code "LORA"} is supported
+ * @param peftType          one of the registered methods' types ({@link AdapterMethods}): {@code LORA}, {@code IA3},
+ *                          {@code PROMPT_TUNING}, {@code LORAGATE_BOTTLENECK}
  * @param taskType          e.g. {@code "CAUSAL_LM"}, {@code "SEQ_CLS"}; may be null
  * @param baseModelNameOrPath informational; may be null
- * @param r                 default rank
- * @param loraAlpha         default alpha
+ * @param r                 default rank (LoRA; 0 for other types)
+ * @param loraAlpha         default alpha (LoRA; 0 for other types)
  * @param useRslora         scale {@code alpha/√r} instead of {@code alpha/r}
  * @param targetModules     which linear layers get LoRA
  * @param excludeModules    modules never targeted; {@link Modules#NONE} when absent
@@ -51,7 +52,7 @@ import java.util.regex.Pattern;
  * @param rankPattern       module regex → rank, first match wins
  * @param alphaPattern      module regex → alpha, first match wins
  * @param bias              only {@code "none"} is supported
- * @param useDora           must be false for now
+ * @param useDora           DoRA: a magnitude vector per LoRA module
  * @param loraDropout       training only; ignored at inference
  * @param extras            every other key of the file, in file order
  */
@@ -77,6 +78,10 @@ public record PeftConfig(
 
     /** PEFT's {@code peft_type} of LoRA (and of DoRA, linear probes and partial fine-tuning). */
     public static final String LORA = "LORA";
+
+    /** The keys IA3 and bottleneck configs keep in the components they share with LoRA; their own keys stay in {@link #extras}. */
+    static final Set<String> SHARED_KEYS = Set.of("peft_type", "task_type", "base_model_name_or_path", "target_modules",
+            "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
 
     /** File name inside an adapter folder. */
     public static final String FILE_NAME = "adapter_config.json";
