@@ -90,11 +90,6 @@ public final class LoraAdapter implements AutoCloseable {
     private final long bytes;
     private final int rank;
 
-    private LoraAdapter(PeftConfig config, NDManager manager, Map<String, Lora> lora,
-            Map<String, Replacement> replacements, long bytes) {
-        this(config, manager, lora, replacements, List.of(), bytes);
-    }
-
     /**
      * @param parts the other methods' weights (IA3, bottleneck, prompt, DoRA), owned by {@code manager}
      * @param bytes bytes of every weight, parts included
@@ -148,21 +143,12 @@ public final class LoraAdapter implements AutoCloseable {
         PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
-            if (config.isPromptTuning()) {
-                PromptPart.check(config, file, baseParamShapes);
-            }
             if (AdapterNumbers.enabled()) {
                 checkNumbers(config, file, layout);
             }
             NDManager manager = NDManager.newBaseManager(device, "PyTorch");
             try {
-                LoraAdapter adapter = read(config, file, layout, manager, baseParams);
-                if (config.isPromptTuning()) {
-                    PromptPart prompt = PromptPart.read(file, manager);
-                    adapter = new LoraAdapter(config, manager, adapter.lora, adapter.replacements, List.of(prompt),
-                            adapter.bytes + prompt.bytes());
-                }
-                return adapter;
+                return read(config, file, layout, manager, baseParams);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -195,24 +181,31 @@ public final class LoraAdapter implements AutoCloseable {
         }
     }
 
-    /** What the file holds, checked against the config and the base before any tensor is read. */
+    /**
+     * What the file holds, checked against the config and the base before any tensor is read.
+     *
+     * @param partMethod the method whose own tensors the file holds besides LoRA and saved modules, or null
+     * @param parts      those tensors, checked by the method
+     */
     private record Layout(Map<String, LinearShape> loraModules, Map<String, TensorInfo[]> loraTensors,
             Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut,
-            PartFormats.Layout parts) {
+            AdapterMethod partMethod, Map<String, TensorInfo> parts) {
 
         static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
                 Map<String, long[]> baseParamShapes) {
             Path path = file.path();
             Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
             Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
-            Map<String, TensorInfo> claimed = new TreeMap<>();  // IA3 / DoRA / bottleneck weights
-            boolean isLora = config.peftType().equals("LORA");
+            Map<String, TensorInfo> claimed = new TreeMap<>();  // the part's weights (IA3, DoRA, bottleneck, prompt)
+            AdapterMethod part = AdapterMethods.withPart(config);
+            boolean isLora = config.peftType().equals(PeftConfig.LORA);
             boolean prompt = config.isPromptTuning();           // prompt learning: no LoRA, saved modules under base_model.
             String prefix = prompt ? PromptPart.SAVED_PREFIX : PREFIX;
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
-                if (prompt && key.equals(PromptPart.KEY)) {
-                    continue; // checked by PromptPart
+                if (part != null && part.claims(config, key)) {
+                    claimed.put(key, t);
+                    continue;
                 }
                 if (!key.startsWith(prefix)) {
                     throw new ModelFormatException(path, "tensor '" + key + "' is not a PEFT adapter key (expected '"
@@ -220,10 +213,6 @@ public final class LoraAdapter implements AutoCloseable {
                             : PREFIX + "<module>.lora_A.weight')"));
                 }
                 String rest = key.substring(prefix.length());
-                if (PartFormats.claims(config, rest)) {
-                    claimed.put(key, t);
-                    continue;
-                }
                 Matcher m = LORA_KEY.matcher(rest);
                 if (m.matches() && !isLora) {
                     throw new ModelFormatException(path, "tensor '" + key + "' is a LoRA weight but adapter_config.json's"
@@ -251,63 +240,8 @@ public final class LoraAdapter implements AutoCloseable {
                 }
             }
 
-            Map<String, LinearShape> loraModules = new LinkedHashMap<>();
-            for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
-                String module = e.getKey();
-                TensorInfo a = e.getValue()[0];
-                TensorInfo b = e.getValue()[1];
-                LinearShape base = baseLinears.get(module);
-                if (base == null) {
-                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
-                }
-                if (!config.targets(module)) {
-                    throw new ModelFormatException(path, "has LoRA weights for '" + module
-                            + "', which adapter_config.json's target_modules does not select");
-                }
-                if (a == null || b == null) {
-                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
-                            + " but no lora_" + (a == null ? "A" : "B"));
-                }
-                checkFloat(path, a);
-                checkFloat(path, b);
-                long[] as = a.shape();
-                long[] bs = b.shape();
-                if (as.length != 2 || bs.length != 2) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
-                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
-                }
-                if (as[1] != base.in() || bs[0] != base.out()) {
-                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
-                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
-                            + "); the adapter was made for another base model");
-                }
-                if (as[0] != bs[1]) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
-                            + " but lora_B has rank " + bs[1]);
-                }
-                int expected = config.rankFor(module);
-                if (as[0] != expected) {
-                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
-                            + " but adapter_config.json gives it r=" + expected);
-                }
-                loraModules.put(module, base);
-            }
-            int targeted = 0;
-            for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
-                if (config.targets(module)) {
-                    targeted++;
-                    if (!pairs.containsKey(module)) {
-                        throw new ModelFormatException(path, "adapter_config.json targets '" + module
-                                + "' but the file has no LoRA weights for it");
-                    }
-                }
-            }
+            Map<String, LinearShape> loraModules = loraModules(config, path, pairs, baseLinears, isLora);
             boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
-            if (targeted == 0 && isLora && !savesOnly) {
-                throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
-                        + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
-                        + " selects no linear layer of the base model");
-            }
 
             // modules_to_save: whole linear layers the adapter replaces.
             Map<String, LinearShape> replaced = new LinkedHashMap<>();
@@ -377,8 +311,72 @@ public final class LoraAdapter implements AutoCloseable {
             }
             Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
             loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));
-            PartFormats.Layout parts = PartFormats.layout(config, path, claimed, baseLinears, loraModules.keySet());
-            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, parts);
+            Map<String, TensorInfo> parts = part == null ? Map.of()
+                    : part.checkPart(config, file, claimed, baseLinears, baseParamShapes, loraModules.keySet());
+            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, part, parts);
+        }
+
+        /** The LoRA pairs checked against the config and the base: every targeted module has one, of its rank and shape. */
+        private static Map<String, LinearShape> loraModules(PeftConfig config, Path path, Map<String, TensorInfo[]> pairs,
+                Map<String, LinearShape> baseLinears, boolean isLora) {
+            Map<String, LinearShape> loraModules = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
+                String module = e.getKey();
+                TensorInfo a = e.getValue()[0];
+                TensorInfo b = e.getValue()[1];
+                LinearShape base = baseLinears.get(module);
+                if (base == null) {
+                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
+                }
+                if (!config.targets(module)) {
+                    throw new ModelFormatException(path, "has LoRA weights for '" + module
+                            + "', which adapter_config.json's target_modules does not select");
+                }
+                if (a == null || b == null) {
+                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
+                            + " but no lora_" + (a == null ? "A" : "B"));
+                }
+                checkFloat(path, a);
+                checkFloat(path, b);
+                long[] as = a.shape();
+                long[] bs = b.shape();
+                if (as.length != 2 || bs.length != 2) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
+                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
+                }
+                if (as[1] != base.in() || bs[0] != base.out()) {
+                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
+                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
+                            + "); the adapter was made for another base model");
+                }
+                if (as[0] != bs[1]) {
+                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
+                            + " but lora_B has rank " + bs[1]);
+                }
+                int expected = config.rankFor(module);
+                if (as[0] != expected) {
+                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
+                            + " but adapter_config.json gives it r=" + expected);
+                }
+                loraModules.put(module, base);
+            }
+            int targeted = 0;
+            for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
+                if (config.targets(module)) {
+                    targeted++;
+                    if (!pairs.containsKey(module)) {
+                        throw new ModelFormatException(path, "adapter_config.json targets '" + module
+                                + "' but the file has no LoRA weights for it");
+                    }
+                }
+            }
+            boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
+            if (targeted == 0 && isLora && !savesOnly) {
+                throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME), "target_modules "
+                        + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
+                        + " selects no linear layer of the base model");
+            }
+            return loraModules;
         }
 
         /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */
@@ -458,7 +456,8 @@ public final class LoraAdapter implements AutoCloseable {
         Map<String, PartFormats.LoraView> views = new LinkedHashMap<>();
         lora.forEach((m, l) -> views.put(m, new PartFormats.LoraView(l.aT, l.bTScaled)));
         long[] partBytes = {0};
-        List<AdapterPart> parts = PartFormats.read(config, file, layout.parts(), views, baseParams, manager, partBytes);
+        List<AdapterPart> parts = layout.parts().isEmpty() ? List.of()
+                : List.of(layout.partMethod().readPart(config, file, layout.parts(), views, baseParams, manager, partBytes));
         return new LoraAdapter(config, manager, lora, replacements, parts, bytes + partBytes[0]);
     }
 

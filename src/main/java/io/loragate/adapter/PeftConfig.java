@@ -19,28 +19,29 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
- * A PEFT {@code adapter_config.json} for LoRA, mapped once at the boundary. Module selection follows
+ * A PEFT {@code adapter_config.json}, mapped once at the boundary: the keys every type shares
+ * (type, task, base, module selection, modules to save) and LoRA's, as components; each type's
+ * section ({@link PeftSection}, named by its {@link AdapterMethod}) reads and writes its own keys,
+ * keeping those of IA3, bottleneck and prompt tuning in {@link #extras}. Module selection follows
  * PEFT ({@code check_target_module_exists}, {@code get_pattern_key}, {@code _set_trainable}) so that
  * an adapter selects exactly the modules here that it selects in PEFT. Keys this record does not
  * model are kept verbatim in {@link #extras} so that writing the config back loses nothing.
  *
- * @param peftType          only {@code "LORA"} is supported
+ * @param peftType          one of the registered methods' types ({@link AdapterMethods}): {@code LORA}, {@code IA3},
+ *                          {@code PROMPT_TUNING}, {@code LORAGATE_BOTTLENECK}
  * @param taskType          e.g. {@code "CAUSAL_LM"}, {@code "SEQ_CLS"}; may be null
  * @param baseModelNameOrPath informational; may be null
- * @param r                 default rank
- * @param loraAlpha         default alpha
+ * @param r                 default rank (LoRA; 0 for other types)
+ * @param loraAlpha         default alpha (LoRA; 0 for other types)
  * @param useRslora         scale {@code alpha/√r} instead of {@code alpha/r}
  * @param targetModules     which linear layers get LoRA
  * @param excludeModules    modules never targeted; {@link Modules#NONE} when absent
@@ -51,7 +52,7 @@ import java.util.regex.PatternSyntaxException;
  * @param rankPattern       module regex → rank, first match wins
  * @param alphaPattern      module regex → alpha, first match wins
  * @param bias              only {@code "none"} is supported
- * @param useDora           must be false for now
+ * @param useDora           DoRA: a magnitude vector per LoRA module
  * @param loraDropout       training only; ignored at inference
  * @param extras            every other key of the file, in file order
  */
@@ -75,10 +76,17 @@ public record PeftConfig(
         double loraDropout,
         Map<String, JsonNode> extras) {
 
+    /** PEFT's {@code peft_type} of LoRA (and of DoRA, linear probes and partial fine-tuning). */
+    public static final String LORA = "LORA";
+
+    /** The keys IA3 and bottleneck configs keep in the components they share with LoRA; their own keys stay in {@link #extras}. */
+    static final Set<String> SHARED_KEYS = Set.of("peft_type", "task_type", "base_model_name_or_path", "target_modules",
+            "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
+
     /** File name inside an adapter folder. */
     public static final String FILE_NAME = "adapter_config.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Reads untrusted configs: bounded size and nesting, duplicate keys refused. */
     private static final ObjectMapper READER = JsonLimits.strict(JsonLimits.mapper(JsonLimits.MAX_DEPTH, JsonLimits.MAX_CONFIG_BYTES));
     /**
@@ -88,13 +96,7 @@ public record PeftConfig(
      */
     static final int MATCH_BUDGET = 1_000_000;
 
-    /** Keys that, when set to anything but their neutral value, change the forward in ways we do not implement. */
-    private static final List<String> UNSUPPORTED_WHEN_SET = List.of("lora_bias", "use_qalora", "layer_replication",
-            "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "arrow_config");
 
-    private static final Set<String> MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path", "r",
-            "lora_alpha", "use_rslora", "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern",
-            "fan_in_fan_out", "modules_to_save", "rank_pattern", "alpha_pattern", "bias", "use_dora", "lora_dropout");
 
     public PeftConfig {
         Objects.requireNonNull(peftType, "peftType");
@@ -111,8 +113,15 @@ public record PeftConfig(
 
     /** A plain LoRA config as the trainer makes it: {@code r}, {@code alpha}, list targets, nothing else set. */
     public static PeftConfig lora(int r, double alpha, List<String> targetModules, String taskType) {
-        return new PeftConfig("LORA", taskType, null, r, alpha, false, Modules.list(targetModules), Modules.NONE,
+        return new PeftConfig(LORA, taskType, null, r, alpha, false, Modules.list(targetModules), Modules.NONE,
                 List.of(), List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, Map.of());
+    }
+
+    /** This config with {@code base_model_name_or_path} set to {@code baseModel}. */
+    public PeftConfig withBaseModel(String baseModel) {
+        return new PeftConfig(peftType, taskType, baseModel, r, loraAlpha, useRslora, targetModules, excludeModules,
+                layersToTransform, layersPattern, fanInFanOut, modulesToSave, rankPattern, alphaPattern, bias, useDora,
+                loraDropout, extras);
     }
 
     /**
@@ -334,74 +343,25 @@ public record PeftConfig(
         if (root == null || !root.isObject()) {
             throw new ModelFormatException(file, "not a JSON object");
         }
-        Reader in = new Reader(file, root);
-
+        PeftConfigReader in = new PeftConfigReader(file, root);
         String peftType = in.string("peft_type", null);
         if (peftType == null) {
             throw new ModelFormatException(file, "field 'peft_type' is missing");
         }
-        if (peftType.equals(IA3) || peftType.equals(BOTTLENECK)) {
-            return parseMethod(file, root, in, peftType);
-        }
-        if (peftType.equals(PROMPT_TUNING)) {
-            return parsePromptTuning(file, root, in);
-        }
-        if (!peftType.equals("LORA")) {
+        PeftSection section = AdapterMethods.section(peftType);
+        if (section == null) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": adapter type '" + quote(peftType)
-                    + "' is not supported (supported: LORA, IA3, PROMPT_TUNING, " + BOTTLENECK + ")");
+                    + "' is not supported (supported: " + String.join(", ", AdapterMethods.peftTypes()) + ")");
         }
-        int r = in.positiveInt("r", 8);
-        double alpha = in.number("lora_alpha", 8);
-        String bias = in.string("bias", "none");
-        if (!bias.equals("none")) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field 'bias' is '" + quote(bias)
-                    + "'; only \"none\" is supported (trained base biases would change the base)");
-        }
-        boolean useDora = in.bool("use_dora", false);
-        for (String key : UNSUPPORTED_WHEN_SET) {
-            JsonNode v = root.get(key);
-            boolean neutral = v == null || v.isNull() || (v.isBoolean() && !v.booleanValue())
-                    || ((v.isArray() || v.isObject()) && v.isEmpty());
-            if (!neutral) {
-                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field '" + key + "' is "
-                        + quote(v) + "; this LoRA variant is not supported");
-            }
-        }
-        Modules targets = in.modules("target_modules");
-        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
-        // an empty list is no LoRA at all: allowed when the adapter saves whole modules instead (linear probe, partial fine-tuning)
-        boolean savesOnly = targets != null && !targets.isRegex() && targets.isEmpty() && !modulesToSave.isEmpty();
-        if ((targets == null || targets.isEmpty()) && !savesOnly) {
-            throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly"
-                    + " (an empty list is allowed only with a non-empty 'modules_to_save')");
-        }
+        return section.parse(in);
+    }
+
+    /** Refuses {@code target_modules: "all-linear"}, which PEFT expands only when it creates an adapter. */
+    static void refuseAllLinear(Path file, Modules targets) {
         if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
             throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
                     + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
         }
-        Modules exclude = in.modules("exclude_modules");
-        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
-
-        List<String> layersPattern = in.stringOrStringList("layers_pattern");
-        checkPatterns(file, "layers_pattern", layersPattern, p -> ".*\\." + p + "\\.(\\d+)\\.");
-
-        PeftConfig config = new PeftConfig(peftType,
-                in.string("task_type", null),
-                in.string("base_model_name_or_path", null),
-                r, alpha,
-                in.bool("use_rslora", false),
-                targets,
-                exclude,
-                in.intOrIntList("layers_to_transform"),
-                layersPattern,
-                in.bool("fan_in_fan_out", false),
-                modulesToSave,
-                in.rankPattern(),
-                in.alphaPattern(),
-                bias, useDora,
-                in.number("lora_dropout", 0.0),
-                extras(root));
-        return config;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -464,308 +424,47 @@ public record PeftConfig(
                 List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
     }
 
-    private static final String NUM_ATTENTION_HEADS = "num_attention_heads";
-    private static final String NUM_LAYERS = "num_layers";
+    static final String NUM_ATTENTION_HEADS = "num_attention_heads";
+    static final String NUM_LAYERS = "num_layers";
 
-    /**
-     * PEFT's {@code PromptTuningConfig}: {@code num_virtual_tokens} (1..{@value io.loragate.model.AdapterHook#MAX_VIRTUAL_TOKENS}),
-     * {@code token_dim}, {@code num_transformer_submodules} (1 only: encoder-decoder models are not
-     * served), {@code prompt_tuning_init} ({@code RANDOM}, {@code TEXT}, {@code SAMPLE_VOCAB}),
-     * {@code prompt_tuning_init_text}, {@code tokenizer_name_or_path}, {@code modules_to_save}. The
-     * prompt keys stay in {@link #extras}; LoRA's components hold their neutral values
-     * ({@code r = 0}, no targets).
-     */
-    private static PeftConfig parsePromptTuning(Path file, JsonNode root, Reader in) {
-        int k = in.positiveInt(NUM_VIRTUAL_TOKENS, -1);
-        if (k < 0) {
-            throw new ModelFormatException(file, "field '" + NUM_VIRTUAL_TOKENS + "' is missing");
-        }
-        if (k > io.loragate.model.AdapterHook.MAX_VIRTUAL_TOKENS) {
-            throw new ModelFormatException(file, "field '" + NUM_VIRTUAL_TOKENS + "' is " + k + "; at most "
-                    + io.loragate.model.AdapterHook.MAX_VIRTUAL_TOKENS + " virtual tokens are supported");
-        }
-        in.positiveInt(TOKEN_DIM, 1);
-        in.positiveInt(NUM_ATTENTION_HEADS, 1);
-        in.positiveInt(NUM_LAYERS, 1);
-        int submodules = in.positiveInt(NUM_TRANSFORMER_SUBMODULES, 1);
-        if (submodules != 1) {
-            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file + ": field '" + NUM_TRANSFORMER_SUBMODULES
-                    + "' is " + submodules + "; only 1 (decoder-only or encoder-only models) is supported");
-        }
-        String init = in.string(PROMPT_TUNING_INIT, "RANDOM");
-        if (!PROMPT_INITS.contains(init)) {
-            throw new ModelFormatException(file, "field '" + PROMPT_TUNING_INIT + "' must be one of " + PROMPT_INITS
-                    + ", got " + quote(init));
-        }
-        in.string(PROMPT_TUNING_INIT_TEXT, null);
-        in.string(TOKENIZER_NAME_OR_PATH, null);
-        in.bool("inference_mode", true);
-        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
-        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
-        Map<String, JsonNode> extras = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!PROMPT_MODELLED.contains(e.getKey())) {
-                extras.put(e.getKey(), e.getValue().deepCopy());
-            }
-        }
-        return new PeftConfig(PROMPT_TUNING, in.string("task_type", null), in.string("base_model_name_or_path", null),
-                0, 0, false, Modules.NONE, Modules.NONE, List.of(), List.of(), false, modulesToSave, Map.of(), Map.of(),
-                "none", false, 0.0, extras);
-    }
 
-    /** Keys of a prompt-tuning config held by the record's components rather than {@link #extras}. */
-    private static final Set<String> PROMPT_MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
-            "modules_to_save");
 
-    /** A prompt-tuning config as PEFT writes it: its own keys and the extras, no LoRA keys. */
-    private ObjectNode promptTuningJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("base_model_name_or_path", baseModelNameOrPath);
-        o.set("modules_to_save", modulesToSave.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(modulesToSave));
-        o.put("peft_type", peftType);
-        o.put("task_type", taskType);
-        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
-        return o;
-    }
 
-    /** Refuses an entry of {@code field} whose regular expression, as {@code asRegex} builds it, does not compile. */
-    private static void checkPatterns(Path file, String field, List<String> entries,
-            java.util.function.UnaryOperator<String> asRegex) {
-        for (String e : entries) {
-            try {
-                Pattern.compile(asRegex.apply(e));
-            } catch (PatternSyntaxException ex) {
-                throw new ModelFormatException(file, "field '" + field + "' entry '" + quote(e)
-                        + "' is not a valid regular expression: " + ex.getDescription());
-            }
-        }
-    }
 
-    private static Map<String, JsonNode> extras(JsonNode root) {
-        Map<String, JsonNode> extras = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!MODELLED.contains(e.getKey())) {
-                extras.put(e.getKey(), e.getValue().deepCopy());
-            }
-        }
-        return extras;
-    }
 
-    /** Typed access to the fields of one config file; every error names the file and the field. */
-    private record Reader(Path file, JsonNode root) {
-
-        private ModelFormatException wrong(String field, String expected) {
-            return new ModelFormatException(file, "field '" + field + "' must be " + expected + ", got " + quote(root.get(field)));
-        }
-
-        private JsonNode get(String field) {
-            JsonNode v = root.get(field);
-            return v == null || v.isNull() ? null : v;
-        }
-
-        String string(String field, String absent) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return absent;
-            }
-            if (!v.isTextual()) {
-                throw wrong(field, "a string");
-            }
-            return v.textValue();
-        }
-
-        boolean bool(String field, boolean absent) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return absent;
-            }
-            if (!v.isBoolean()) {
-                throw wrong(field, "true or false");
-            }
-            return v.booleanValue();
-        }
-
-        double number(String field, double absent) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return absent;
-            }
-            if (!v.isNumber()) {
-                throw wrong(field, "a number");
-            }
-            double d = v.doubleValue();
-            if (!Double.isFinite(d)) {
-                throw wrong(field, "a finite number");
-            }
-            return d;
-        }
-
-        int positiveInt(String field, int absent) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return absent;
-            }
-            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-                throw wrong(field, "an integer");
-            }
-            if (v.intValue() <= 0) {
-                throw wrong(field, "a positive integer");
-            }
-            return v.intValue();
-        }
-
-        Modules modules(String field) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return null;
-            }
-            if (v.isTextual()) {
-                try {
-                    return Modules.regex(v.textValue());
-                } catch (PatternSyntaxException e) {
-                    throw new ModelFormatException(file, "field '" + field + "' is not a valid regular expression: "
-                            + e.getDescription());
-                }
-            }
-            return Modules.list(strings(field, v));
-        }
-
-        private List<String> strings(String field, JsonNode v) {
-            if (!v.isArray()) {
-                throw wrong(field, "a string or a list of strings");
-            }
-            Set<String> out = new LinkedHashSet<>(); // a list of 100k names must not take quadratic time
-            for (JsonNode e : v) {
-                if (!e.isTextual()) {
-                    throw wrong(field, "a string or a list of strings");
-                }
-                out.add(e.textValue());
-            }
-            return new ArrayList<>(out);
-        }
-
-        List<String> stringOrStringList(String field) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return List.of();
-            }
-            return v.isTextual() ? List.of(v.textValue()) : strings(field, v);
-        }
-
-        List<Integer> intOrIntList(String field) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return List.of();
-            }
-            List<Integer> out = new ArrayList<>();
-            if (v.isIntegralNumber() && v.canConvertToInt()) {
-                out.add(v.intValue());
-                return out;
-            }
-            if (!v.isArray()) {
-                throw wrong(field, "an integer or a list of integers");
-            }
-            for (JsonNode e : v) {
-                if (!e.isIntegralNumber() || !e.canConvertToInt()) {
-                    throw wrong(field, "an integer or a list of integers");
-                }
-                out.add(e.intValue());
-            }
-            return out;
-        }
-
-        Map<String, Integer> rankPattern() {
-            Map<String, Integer> out = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonNode> e : patternEntries("rank_pattern")) {
-                JsonNode v = e.getValue();
-                if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) {
-                    throw new ModelFormatException(file, "field 'rank_pattern' maps '" + quote(e.getKey())
-                            + "' to " + quote(v) + "; ranks must be positive integers");
-                }
-                out.put(e.getKey(), v.intValue());
-            }
-            return out;
-        }
-
-        Map<String, Double> alphaPattern() {
-            Map<String, Double> out = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonNode> e : patternEntries("alpha_pattern")) {
-                JsonNode v = e.getValue();
-                if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
-                    throw new ModelFormatException(file, "field 'alpha_pattern' maps '" + quote(e.getKey()) + "' to " + quote(v)
-                            + "; alphas must be numbers");
-                }
-                out.put(e.getKey(), v.doubleValue());
-            }
-            return out;
-        }
-
-        private List<Map.Entry<String, JsonNode>> patternEntries(String field) {
-            JsonNode v = get(field);
-            if (v == null) {
-                return List.of();
-            }
-            if (!v.isObject()) {
-                throw wrong(field, "an object");
-            }
-            List<Map.Entry<String, JsonNode>> out = new ArrayList<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                try {
-                    Pattern.compile("(.*\\.)?(" + e.getKey() + ")");
-                } catch (PatternSyntaxException ex) {
-                    throw new ModelFormatException(file, "field '" + field + "' key '" + quote(e.getKey())
-                            + "' is not a valid regular expression: " + ex.getDescription());
-                }
-                out.add(e);
-            }
-            return out;
-        }
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Writing
 
-    /** The config as PEFT writes it: every field PEFT knows, plus the extras this config was read with. */
+    /** The config as PEFT writes it: every field its type knows, plus the extras this config was read with; keys sorted. */
     public ObjectNode toJson() {
-        if (isPromptTuning()) {
-            return sorted(promptTuningJson());
-        }
-        if (!peftType.equals("LORA")) {
-            return sorted(methodJson());
-        }
-        return sorted(loraJson());
+        return sorted(AdapterMethods.section(peftType).write(this));
     }
 
-    private ObjectNode loraJson() {
+    /** The keys every type writes: {@code peft_type}, {@code task_type}, {@code base_model_name_or_path}, {@code modules_to_save}. */
+    static ObjectNode commonJson(PeftConfig c) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.set("alpha_pattern", JSON.valueToTree(alphaPattern));
-        o.put("base_model_name_or_path", baseModelNameOrPath);
-        o.put("bias", bias);
-        o.set("exclude_modules", excludeModules.isEmpty() ? JsonNodeFactory.instance.nullNode() : excludeModules.toJson());
-        o.put("fan_in_fan_out", fanInFanOut);
-        o.set("layers_pattern", layersPattern.isEmpty() ? JsonNodeFactory.instance.nullNode()
-                : layersPattern.size() == 1 ? JsonNodeFactory.instance.textNode(layersPattern.get(0)) : JSON.valueToTree(layersPattern));
-        o.set("layers_to_transform", layersToTransform.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(layersToTransform));
-        if (loraAlpha == Math.rint(loraAlpha) && Math.abs(loraAlpha) < Integer.MAX_VALUE) {
-            o.put("lora_alpha", (int) loraAlpha);
-        } else {
-            o.put("lora_alpha", loraAlpha);
-        }
-        o.put("lora_dropout", loraDropout);
-        o.set("modules_to_save", modulesToSave.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(modulesToSave));
-        o.put("peft_type", peftType);
-        o.put("r", r);
-        o.set("rank_pattern", JSON.valueToTree(rankPattern));
-        o.set("target_modules", targetModules.toJson());
-        o.put("task_type", taskType);
-        o.put("use_dora", useDora);
-        o.put("use_rslora", useRslora);
-        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
+        o.put("peft_type", c.peftType());
+        o.put("task_type", c.taskType());
+        o.put("base_model_name_or_path", c.baseModelNameOrPath());
+        o.set("modules_to_save", c.modulesToSave().isEmpty() ? JsonNodeFactory.instance.nullNode()
+                : JSON.valueToTree(c.modulesToSave()));
         return o;
     }
+
+    /** {@code layers_pattern} as PEFT writes it: null, one string, or a list. */
+    static JsonNode layersPatternJson(List<String> layersPattern) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        return layersPattern.isEmpty() ? f.nullNode()
+                : layersPattern.size() == 1 ? f.textNode(layersPattern.get(0)) : JSON.valueToTree(layersPattern);
+    }
+
+    /** {@code layers_to_transform}: null when empty. */
+    static JsonNode layersToTransformJson(List<Integer> layers) {
+        return layers.isEmpty() ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(layers);
+    }
+
+
 
     private static ObjectNode sorted(ObjectNode o) {
         ObjectNode sorted = JsonNodeFactory.instance.objectNode();
@@ -895,81 +594,6 @@ public record PeftConfig(
         return layersToTransform.isEmpty() || layersToTransform.contains(index);
     }
 
-    private static final Set<String> METHOD_MODELLED = Set.of("peft_type", "task_type", "base_model_name_or_path",
-            "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
 
-    /** IA3 and bottleneck configs: the fields they share with LoRA in the record, their own checked and kept in extras. */
-    private static PeftConfig parseMethod(Path file, JsonNode root, Reader in, String peftType) {
-        boolean ia3 = peftType.equals(IA3);
-        Modules targets = Modules.NONE;
-        Modules exclude = Modules.NONE;
-        if (ia3) {
-            targets = in.modules("target_modules");
-            if (targets == null || targets.isEmpty()) {
-                throw new ModelFormatException(file, "field 'target_modules' is missing or empty; name the target modules explicitly");
-            }
-            if (targets.isRegex() && targets.regex().equalsIgnoreCase("all-linear")) {
-                throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, file
-                        + ": field 'target_modules' is 'all-linear'; PEFT expands it when training, save the expanded list");
-            }
-            Modules ff = in.modules("feedforward_modules");
-            if (ff != null && !ff.isRegex() && !targets.isRegex() && !targets.names().containsAll(ff.names())) {
-                throw new ModelFormatException(file, "field 'feedforward_modules' " + quote(ff.names())
-                        + " must be a subset of target_modules " + quote(targets.names()));
-            }
-            in.bool("init_ia3_weights", true);
-            exclude = in.modules("exclude_modules");
-        } else {
-            int size = in.positiveInt("bottleneck_size", 0);
-            if (size == 0) {
-                throw new ModelFormatException(file, "field 'bottleneck_size' is missing");
-            }
-            if (size > MAX_BOTTLENECK) {
-                throw new ModelFormatException(file, "field 'bottleneck_size' is " + size + "; at most " + MAX_BOTTLENECK);
-            }
-            String placement = in.string("placement", PFEIFFER);
-            if (!placement.equals(PFEIFFER) && !placement.equals(HOULSBY)) {
-                throw new ModelFormatException(file, "field 'placement' must be \"pfeiffer\" or \"houlsby\", got " + quote(placement));
-            }
-            String activation = in.string("activation", "relu");
-            if (!BOTTLENECK_ACTIVATIONS.contains(activation)) {
-                throw new ModelFormatException(file, "field 'activation' must be one of " + BOTTLENECK_ACTIVATIONS + ", got "
-                        + quote(activation));
-            }
-        }
-        List<String> modulesToSave = in.stringOrStringList("modules_to_save");
-        checkPatterns(file, "modules_to_save", modulesToSave, m -> "(^|.*\\.)" + m + "($|\\..*)");
-        List<String> layersPattern = in.stringOrStringList("layers_pattern");
-        checkPatterns(file, "layers_pattern", layersPattern, p -> ".*\\." + p + "\\.(\\d+)\\.");
-        Map<String, JsonNode> extras = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!METHOD_MODELLED.contains(e.getKey())) {
-                extras.put(e.getKey(), e.getValue().deepCopy());
-            }
-        }
-        return new PeftConfig(peftType, in.string("task_type", null), in.string("base_model_name_or_path", null), 0, 0,
-                false, targets, exclude == null ? Modules.NONE : exclude, in.intOrIntList("layers_to_transform"), layersPattern,
-                in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0, extras);
-    }
 
-    /** An IA3 or bottleneck config as written: the shared fields, then its own (kept in extras). */
-    private ObjectNode methodJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        JsonNodeFactory f = JsonNodeFactory.instance;
-        o.put("peft_type", peftType);
-        o.put("task_type", taskType);
-        o.put("base_model_name_or_path", baseModelNameOrPath);
-        if (peftType.equals(IA3)) {
-            o.set("target_modules", targetModules.toJson());
-            o.set("exclude_modules", excludeModules.isEmpty() ? f.nullNode() : excludeModules.toJson());
-            o.put("fan_in_fan_out", fanInFanOut);
-            o.set("layers_pattern", layersPattern.isEmpty() ? f.nullNode()
-                    : layersPattern.size() == 1 ? f.textNode(layersPattern.get(0)) : JSON.valueToTree(layersPattern));
-        }
-        o.set("layers_to_transform", layersToTransform.isEmpty() ? f.nullNode() : JSON.valueToTree(layersToTransform));
-        o.set("modules_to_save", modulesToSave.isEmpty() ? f.nullNode() : JSON.valueToTree(modulesToSave));
-        extras.forEach((k, v) -> o.set(k, v.deepCopy()));
-        return o;
-    }
 }

@@ -346,6 +346,21 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     }
 
     /**
+     * An adapter without LoRA pairs whose only trainable leaves are one {@link AdapterPart} (IA3,
+     * bottleneck), drawn first from the seed, then the head as in {@link #ofParts}. Training
+     * {@code modules_to_save} beside a part is not supported.
+     */
+    static TrainableLora ofPart(BaseModel base, PeftConfig config, long seed, HeadSpec headSpec,
+            java.util.function.BiFunction<NDManager, SplittableRandom, AdapterPart> part) {
+        Objects.requireNonNull(config, "config");
+        if (!config.modulesToSave().isEmpty()) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED,
+                    "training modules_to_save " + config.modulesToSave() + " is not supported yet");
+        }
+        return ofParts(base, config, seed, headSpec, (manager, rng) -> List.of(part.apply(manager, rng)));
+    }
+
+    /**
      * Trainable copies of the base's linear layers that {@code modules_to_save} selects (other than
      * the head), from the base's values; every entry must select something (the head counts).
      */

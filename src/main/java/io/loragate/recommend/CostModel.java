@@ -1,5 +1,9 @@
 package io.loragate.recommend;
 
+import io.loragate.adapter.AdapterMethod;
+import io.loragate.adapter.AdapterMethods;
+import io.loragate.adapter.MethodCost;
+import io.loragate.adapter.ModelShape;
 import io.loragate.training.JobSpec;
 import java.util.List;
 
@@ -11,7 +15,7 @@ import java.util.List;
  *
  * <p>With {@code N} the weights of the linear layers a token passes ({@code lm_head} included for
  * supervised jobs), a forward costs {@code F = 2N} FLOPs per token (attention scores are left out:
- * short sequences). Per training token:
+ * short sequences). Per training token, as each method's {@link AdapterMethod#cost} estimates it:
  * <ul>
  * <li>{@code linear_probe}: {@code F} (forward only: nothing inside the base needs a gradient);</li>
  * <li>{@code prompt_tuning}: {@code 2F · (1 + k / mean tokens)} (forward and the activation
@@ -19,7 +23,7 @@ import java.util.List;
  * <li>{@code ia3}, {@code bottleneck}, {@code lora}, {@code rslora}: {@code F · (1 + b) + 6P}, where
  * {@code b} is the share of layers from the lowest transformed one up (the backward stops there) and
  * {@code P} the trainable parameters (their forward, backward and weight gradient);</li>
- * <li>{@code dora}: as LoRA × {@link #DORA_OVERHEAD} (the weight norms of {@code W + BA});</li>
+ * <li>{@code dora}: as LoRA × 1.25 (the weight norms of {@code W + BA});</li>
  * <li>{@code partial}: {@code F · (1 + N_layers / layers) + 4P}.</li>
  * </ul>
  * The job's time ({@code trainSeconds}) = {@code (epochs · training tokens · per-token FLOPs +
@@ -48,8 +52,6 @@ public final class CostModel {
     public static final double FLOPS_PER_SECOND = 6.0e10;
     /** Per optimizer step: AdamW, clipping, metrics and checkpoint bookkeeping, seconds. */
     public static final double STEP_OVERHEAD_SECONDS = 0.02;
-    /** DoRA's cost relative to LoRA (column norms of the adapted weights in every forward). */
-    public static final double DORA_OVERHEAD = 1.25;
     /** Safetensors header bytes per tensor (its JSON entry). */
     public static final long HEADER_BYTES_PER_TENSOR = 128;
     /** Default validation share and batch size of a job (JobSpec's defaults). */
@@ -103,58 +105,14 @@ public final class CostModel {
         double fwd = 2.0 * (m.layerParams() + (classification ? 0 : m.headParams()));
         int lowest = layers.isEmpty() ? m.layers() : layers.stream().mapToInt(Integer::intValue).min().orElse(0);
         double back = (double) (m.layers() - lowest) / Math.max(1, m.layers());
-        int r = s.r() == null ? 8 : s.r();
-        double perToken;
-        switch (s.method()) {
-            case JobSpec.LINEAR_PROBE -> perToken = fwd;
-            case JobSpec.PROMPT_TUNING -> {
-                int k = s.numVirtualTokens() == null ? 8 : s.numVirtualTokens();
-                p += (long) k * m.hidden();
-                tensors += 1;
-                perToken = 2 * fwd * (1 + k / Math.max(1.0, facts.meanTokens()));
-            }
-            case JobSpec.IA3 -> {
-                long q = (long) layers.size() * (2L * m.kvHidden() + m.intermediate());
-                p += q;
-                tensors += 3L * layers.size();
-                perToken = fwd * (1 + back) + 6.0 * q;
-            }
-            case JobSpec.BOTTLENECK -> {
-                int b = s.bottleneckSize() == null ? 16 : s.bottleneckSize();
-                int sites = "houlsby".equals(s.placement()) ? 2 : 1;
-                long q = (long) layers.size() * sites * (2L * m.hidden() * b + b + m.hidden());
-                p += q;
-                tensors += 4L * sites * layers.size();
-                perToken = fwd * (1 + back) + 6.0 * q;
-            }
-            case JobSpec.LORA, JobSpec.RSLORA, JobSpec.DORA -> {
-                long q = 0;
-                for (int l : layers) {
-                    q += (long) r * m.layerLoraInOut()[l];
-                    tensors += 2L * m.layerLoraModules()[l];
-                    if (s.method().equals(JobSpec.DORA)) {
-                        q += m.layerLoraOut()[l];
-                        tensors += m.layerLoraModules()[l];
-                    }
-                }
-                p += q;
-                perToken = fwd * (1 + back) + 6.0 * q;
-                if (s.method().equals(JobSpec.DORA)) {
-                    perToken *= DORA_OVERHEAD;
-                }
-            }
-            case JobSpec.PARTIAL -> {
-                int n = Math.min(m.layers(), s.partialLayers() == null ? 1 : s.partialLayers());
-                long q = 0;
-                for (int l = m.layers() - n; l < m.layers(); l++) {
-                    q += m.layerLinearParams()[l];
-                    tensors += 7;
-                }
-                p += q;
-                perToken = fwd * (1 + (double) n / Math.max(1, m.layers())) + 4.0 * q;
-            }
-            default -> throw new IllegalArgumentException("unknown method " + s.method());
+        AdapterMethod method = AdapterMethods.find(s.method());
+        if (method == null) {
+            throw new IllegalArgumentException("unknown method " + s.method());
         }
+        MethodCost cost = method.cost(s.toOptions(), new MethodCost.Basis(m, layers, fwd, back, facts.meanTokens()));
+        p += cost.params();
+        tensors += cost.tensors();
+        double perToken = cost.flopsPerToken();
         double trainTokens = facts.tokens() * (1 - VALIDATION_SHARE);
         double evalTokens = facts.tokens() * VALIDATION_SHARE * (epochs + 2);
         long trainExamples = Math.max(1, Math.round(facts.examples() * (1 - VALIDATION_SHARE)));

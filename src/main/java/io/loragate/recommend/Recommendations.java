@@ -1,5 +1,6 @@
 package io.loragate.recommend;
 
+import io.loragate.adapter.ModelShape;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;

@@ -1,5 +1,8 @@
 package io.loragate.recommend;
 
+import io.loragate.adapter.ModelShape;
+import io.loragate.adapter.AdapterMethod;
+import io.loragate.adapter.AdapterMethods;
 import io.loragate.training.JobSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,13 +46,6 @@ public final class Recommender {
     public static final String TINY = "tiny";
     public static final String MEDIUM = "medium";
     public static final String LARGE = "large";
-
-    /** Suggested learning rates per method (what a sweep uses unless the request sets one). */
-    static final Map<String, Double> LEARNING_RATE_SUPERVISED = Map.of(JobSpec.PROMPT_TUNING, 3e-2, JobSpec.IA3, 3e-3,
-            JobSpec.BOTTLENECK, 1e-3, JobSpec.LORA, 2e-4, JobSpec.RSLORA, 2e-4, JobSpec.DORA, 2e-4, JobSpec.PARTIAL, 5e-5);
-    static final Map<String, Double> LEARNING_RATE_CLASSIFICATION = Map.of(JobSpec.LINEAR_PROBE, 1e-2, JobSpec.PROMPT_TUNING,
-            3e-2, JobSpec.IA3, 5e-3, JobSpec.BOTTLENECK, 2e-3, JobSpec.LORA, 2e-3, JobSpec.RSLORA, 2e-3, JobSpec.DORA, 2e-3,
-            JobSpec.PARTIAL, 1e-4);
 
     private Recommender() {
     }
@@ -155,27 +151,12 @@ public final class Recommender {
         }
         // the rest of the ladder, cheapest first
         int r = regime.equals(TINY) ? 4 : 8;
-        for (String m : JobSpec.METHODS) {
-            if (order.containsKey(m) || (m.equals(JobSpec.LINEAR_PROBE) && !cls)) {
+        for (AdapterMethod m : AdapterMethods.ALL) {
+            if (order.containsKey(m.name()) || (m.needsClassification() && !cls)) {
                 continue;
             }
-            MethodSettings s = switch (m) {
-                case JobSpec.LORA, JobSpec.RSLORA, JobSpec.DORA -> lora(m, r, maxRank, null);
-                case JobSpec.PROMPT_TUNING -> new MethodSettings(m, null, null, null, 8, null, null, null);
-                case JobSpec.BOTTLENECK -> new MethodSettings(m, null, null, null, null, 16, "pfeiffer", null);
-                case JobSpec.PARTIAL -> new MethodSettings(m, null, null, null, null, null, null, 1);
-                default -> MethodSettings.of(m);
-            };
-            String why = switch (m) {
-                case JobSpec.PARTIAL -> regime.equals(TINY) ? "last resort: full weights overfit a tiny dataset"
-                        : "full weights of the last layer: most capacity, largest adapter";
-                case JobSpec.LINEAR_PROBE -> "baseline: a head on the frozen features";
-                case JobSpec.PROMPT_TUNING -> "cheapest, but weakest when the base must change its features";
-                default -> "a further candidate of the ladder";
-            };
-            put(order, s, why);
+            put(order, MethodSettings.defaults(m.name(), Math.max(1, Math.min(r, maxRank))), m.ladderReason(regime.equals(TINY)));
         }
-        Map<String, Double> lrs = cls ? LEARNING_RATE_CLASSIFICATION : LEARNING_RATE_SUPERVISED;
         List<MethodPlan> ranked = new ArrayList<>();
         List<MethodPlan> excluded = new ArrayList<>();
         for (Object[] e : order.values()) {
@@ -197,7 +178,7 @@ public final class Recommender {
                 over.add(String.format(Locale.ROOT, "over budget: adapter %,d bytes > max_adapter_bytes %,d", c.adapterBytes(),
                         budget.maxAdapterBytes()));
             }
-            double lr = lrs.getOrDefault(s.method(), 2e-4);
+            double lr = AdapterMethods.get(s.method()).suggestedLearningRate(cls);
             if (over.isEmpty()) {
                 ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, List.copyOf(reasons)));
             } else {

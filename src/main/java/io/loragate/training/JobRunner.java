@@ -2,6 +2,7 @@ package io.loragate.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.adapter.AdapterMethods;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.TrainableLora;
@@ -121,7 +122,7 @@ final class JobRunner {
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
             List<ClassificationExample> validation = data.validationLabeled.stream()
                     .map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
-            TrainableLora adapter = AdapterMethods.create(base, tok, jobs.resident().id(), a, "SEQ_CLS", seed,
+            TrainableLora adapter = AdapterMethods.create(base, tok, jobs.resident().id(), a.options(), "SEQ_CLS", seed,
                     ClassificationTrainer.headSpec(base, ClassificationTrainer.labelSet(train)));
             try {
                 return new Built(new ClassificationTrainer(base, adapter, config, train, validation), adapter);
@@ -130,7 +131,7 @@ final class JobRunner {
                 throw e;
             }
         }
-        TrainableLora lora = AdapterMethods.create(base, jobs.resident().tokenizer(), jobs.resident().id(), a, "CAUSAL_LM",
+        TrainableLora lora = AdapterMethods.create(base, jobs.resident().tokenizer(), jobs.resident().id(), a.options(), "CAUSAL_LM",
                 seed, null);
         try {
             return new Built(new Trainer((CausalModel) base, lora, config, data.train, data.validation), lora);

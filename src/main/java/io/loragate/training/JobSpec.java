@@ -4,6 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.loragate.adapter.AdapterMethod;
+import io.loragate.adapter.AdapterMethods;
+import io.loragate.adapter.MethodOptions;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
 import java.util.List;
@@ -63,6 +66,12 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
             placement = placement == null ? "pfeiffer" : placement;
             partialLayers = partialLayers == 0 ? 1 : partialLayers;
         }
+
+        /** These settings as the adapter methods read them. */
+        public MethodOptions options() {
+            return new MethodOptions(method, r, alpha, dropout, targetModules, useRslora, layersToTransform, numVirtualTokens,
+                    promptInitText, bottleneckSize, placement, partialLayers);
+        }
     }
 
     public static final String LINEAR_PROBE = "linear_probe";
@@ -73,8 +82,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
     public static final String RSLORA = "rslora";
     public static final String DORA = "dora";
     public static final String PARTIAL = "partial";
-    /** Every adaptation method, cheapest first (the order of the transfer-learning ladder). */
-    public static final List<String> METHODS = List.of(LINEAR_PROBE, PROMPT_TUNING, IA3, BOTTLENECK, LORA, RSLORA, DORA, PARTIAL);
+    /** Every adaptation method, cheapest first (the order of the transfer-learning ladder): {@link AdapterMethods#NAMES}. */
+    public static final List<String> METHODS = AdapterMethods.NAMES;
 
     /**
      * Fills in the defaults and checks every value (errors name the field).
@@ -114,7 +123,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
                 range("early_stopping_patience", or(h.earlyStoppingPatience(), 0), 0, 1000),
                 fraction(or(h.validationSplit(), 0.1)));
-        boolean ownTargets = m.equals(LINEAR_PROBE) || m.equals(PARTIAL); // none (the probe) or "the last layers" (partial)
+        AdapterMethod adapterMethod = AdapterMethods.get(m);
+        boolean ownTargets = !adapterMethod.takesDefaultTargets(); // none (the probe) or "the last layers" (partial)
         List<String> targets = a.targetModules() == null || a.targetModules().isEmpty()
                 ? (ownTargets ? List.of() : defaultTargets) : List.copyOf(a.targetModules());
         int r = or(a.r(), 8);
@@ -129,8 +139,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         if (!(dropout >= 0 && dropout < 1)) {
             throw bad("method.adapter.dropout", "adapter dropout must be in [0, 1), was " + dropout);
         }
-        if (m.equals(LINEAR_PROBE) && !type.equals(CLASSIFICATION)) {
-            throw bad("method.adapter.method", "a linear_probe trains a classifier: it needs method.type 'classification'");
+        if (adapterMethod.needsClassification() && !type.equals(CLASSIFICATION)) {
+            throw bad("method.adapter.method", "a " + m + " trains a classifier: it needs method.type 'classification'");
         }
         List<Integer> layers = a.layersToTransform() == null ? List.of() : List.copyOf(a.layersToTransform());
         for (Integer l : layers) {
@@ -156,10 +166,7 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
      * few epochs only with a larger step).
      */
     static double defaultLearningRate(String type, String method) {
-        if (method.equals(LINEAR_PROBE)) {
-            return 1e-2;
-        }
-        return type.equals(SUPERVISED) ? 2e-4 : 2e-3;
+        return AdapterMethods.get(method).defaultLearningRate(type.equals(CLASSIFICATION));
     }
 
     /** The trainer's hyperparameters for this spec. */

@@ -158,7 +158,7 @@ public class AdapterMethodsTest {
         LoraWriter w = new LoraWriter(config);
         int size = config.bottleneckSize();
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            for (PartFormats.Sublayer s : PartFormats.adapted(config, model.linears())) {
+            for (PartFormats.Sublayer s : BottleneckMethod.adapted(config, model.linears())) {
                 int h = (int) s.hidden();
                 String k = LoraAdapter.PREFIX + s.name();
                 w.tensor(k + ".adapter_down.weight", m.create(gaussian(random, size * h, 0, 0.3), new Shape(size, h)));
@@ -172,7 +172,7 @@ public class AdapterMethodsTest {
     }
 
     private static PeftConfig ia3Defaults(Architecture a) {
-        return PeftConfig.ia3(MethodAdapters.ia3Targets(a), MethodAdapters.ia3Feedforward(a), List.of(), "CAUSAL_LM");
+        return PeftConfig.ia3(Ia3Method.targets(a), Ia3Method.feedforward(a), List.of(), "CAUSAL_LM");
     }
 
     private static double diff(CausalModel model, AdapterHook a, AdapterHook b) {
@@ -193,7 +193,7 @@ public class AdapterMethodsTest {
     void ia3WithAllOnesIsExactlyTheBase() {
         for (CausalModel model : List.of(llama, gpt2, qwen)) {
             PeftConfig config = ia3Defaults(model.config().architecture());
-            try (TrainableLora fresh = MethodAdapters.ia3(model, config, 1, null)) {
+            try (TrainableLora fresh = Ia3Method.fresh(model, config, 1, null)) {
                 assertTrue(fresh.parameterCount() > 0);
                 assertEquals(0.0, diff(model, fresh, AdapterHook.NONE), model.config().architecture() + ": ones");
                 Path folder = tmp.resolve("ia3-ones-" + model.config().architecture());
@@ -232,7 +232,7 @@ public class AdapterMethodsTest {
         for (CausalModel model : List.of(llama, gpt2)) {
             for (String placement : List.of(PeftConfig.PFEIFFER, PeftConfig.HOULSBY)) {
                 PeftConfig config = PeftConfig.bottleneck(8, placement, "gelu", List.of(), "CAUSAL_LM");
-                try (TrainableLora fresh = MethodAdapters.bottleneck(model, config, 3, null)) {
+                try (TrainableLora fresh = BottleneckMethod.fresh(model, config, 3, null)) {
                     int layers = model.config().numLayers();
                     assertEquals((placement.equals(PeftConfig.HOULSBY) ? 2 : 1) * layers * 4, fresh.parameters().size());
                     assertEquals(0.0, diff(model, fresh, AdapterHook.NONE), model.config().architecture() + " " + placement);
@@ -256,7 +256,7 @@ public class AdapterMethodsTest {
             assertTrue(vsBase > 1e-2, "the LoRA changes the output");
         }
         // a fresh trainable DoRA (B = 0, magnitude = ||W||) is the base
-        try (TrainableLora fresh = MethodAdapters.dora(qwen, doraConfig(targets, true), 5, null)) {
+        try (TrainableLora fresh = DoraMethod.fresh(qwen, doraConfig(targets, true), 5, null)) {
             assertTrue(diff(qwen, fresh, AdapterHook.NONE) < 1e-5);
         }
     }
@@ -471,7 +471,7 @@ public class AdapterMethodsTest {
                 .contains("bottleneck_size=4"));
         // layers_to_transform: IA3 on layer 1 only targets layer 1's modules
         PeftConfig layer1 = PeftConfig.ia3(List.of("k_proj", "v_proj", "down_proj"), List.of("down_proj"), List.of(1), "CAUSAL_LM");
-        try (TrainableLora t = MethodAdapters.ia3(llama, layer1, 1, null)) {
+        try (TrainableLora t = Ia3Method.fresh(llama, layer1, 1, null)) {
             assertEquals(3, t.parameters().size());
             t.parameters().keySet().forEach(k -> assertTrue(k.contains("layers.1."), k));
         }

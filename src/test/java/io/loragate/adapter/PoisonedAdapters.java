@@ -58,8 +58,8 @@ public final class PoisonedAdapters {
         String mag = LORA + "1.mlp.down_proj.lora_magnitude_vector";
         cases.add(new Case("DoRA magnitude NaN", poison(dora, mag, Float.NaN), mag));
 
-        PeftConfig ia3 = PeftConfig.ia3(MethodAdapters.ia3Targets(llama.config().architecture()),
-                MethodAdapters.ia3Feedforward(llama.config().architecture()), List.of(), "CAUSAL_LM");
+        PeftConfig ia3 = PeftConfig.ia3(Ia3Method.targets(llama.config().architecture()),
+                Ia3Method.feedforward(llama.config().architecture()), List.of(), "CAUSAL_LM");
         Path ia3Folder = AdapterMethodsTest.writeIa3(llama, ia3, dir.resolve("ia3"), 5);
         String vec = LORA + "0.mlp.down_proj.ia3_l";
         cases.add(new Case("IA3 vector NaN", poison(ia3Folder, vec, Float.NaN), vec));

@@ -6,7 +6,7 @@ import ai.djl.Device;
 import io.loragate.Fixtures;
 import io.loragate.adapter.AdapterMethodsTest;
 import io.loragate.adapter.LoraAdapter;
-import io.loragate.adapter.MethodAdapters;
+import io.loragate.adapter.Ia3Method;
 import io.loragate.adapter.MultiLoraHook;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.model.AdapterHook;
@@ -34,7 +34,7 @@ class EngineMethodsTest {
                 TextTokenizer tokenizer = TextTokenizer.load(Fixtures.hf("tiny-llama"));
                 LoraAdapter lora = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model);
                 LoraAdapter ia3 = LoraAdapter.load(AdapterMethodsTest.writeIa3(model, PeftConfig.ia3(
-                        MethodAdapters.ia3Targets(Architecture.LLAMA), MethodAdapters.ia3Feedforward(Architecture.LLAMA), List.of(),
+                        Ia3Method.targets(Architecture.LLAMA), Ia3Method.feedforward(Architecture.LLAMA), List.of(),
                         "CAUSAL_LM"), tmp.resolve("ia3"), 1), model);
                 LoraAdapter dora = LoraAdapter.load(AdapterMethodsTest.writeDora(model, List.of("q_proj", "v_proj", "down_proj"),
                         true, 0.2, tmp.resolve("dora"), 2), model);

@@ -11,7 +11,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.Fixtures;
-import io.loragate.adapter.MethodAdapters;
+import io.loragate.adapter.Ia3Method;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.TrainableLora;
 import java.io.IOException;
@@ -45,7 +45,7 @@ class ModelFamiliesTest {
                 assertTrue(model.linears().keySet().stream().anyMatch(m -> m.endsWith("." + target)),
                         family + ": LoRA target " + target + " is no linear of " + model.linears().keySet());
             }
-            PeftConfig ia3 = PeftConfig.ia3(MethodAdapters.ia3Targets(f), MethodAdapters.ia3Feedforward(f), List.of(), "CAUSAL_LM");
+            PeftConfig ia3 = PeftConfig.ia3(Ia3Method.targets(f), Ia3Method.feedforward(f), List.of(), "CAUSAL_LM");
             assertTrue(model.linears().keySet().stream().anyMatch(ia3::targets), family + ": IA3 targets select nothing");
             assertTrue(model.linears().keySet().stream().anyMatch(ia3::feedforward), family + ": no feed-forward IA3 module");
             for (String out : f.sublayerOutputs()) {

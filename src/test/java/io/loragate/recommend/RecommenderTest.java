@@ -1,5 +1,6 @@
 package io.loragate.recommend;
 
+import io.loragate.adapter.ModelShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;

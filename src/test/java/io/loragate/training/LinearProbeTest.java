@@ -1,5 +1,7 @@
 package io.loragate.training;
 
+import io.loragate.adapter.MethodOptions;
+import io.loragate.adapter.AdapterMethods;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -67,8 +69,8 @@ class LinearProbeTest {
     }
 
     /** A job's adapter settings for {@code method} (the rest at their defaults). */
-    static JobSpec.Adapter method(String method, List<String> targets, List<Integer> layers, int partialLayers) {
-        return new JobSpec.Adapter(8, 16, 0.0, targets, false, method, layers, 8, null, 16, "pfeiffer", partialLayers);
+    static MethodOptions method(String method, List<String> targets, List<Integer> layers, int partialLayers) {
+        return new JobSpec.Adapter(8, 16, 0.0, targets, false, method, layers, 8, null, 16, "pfeiffer", partialLayers).options();
     }
 
     @Test

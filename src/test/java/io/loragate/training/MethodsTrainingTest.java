@@ -1,5 +1,6 @@
 package io.loragate.training;
 
+import io.loragate.adapter.AdapterMethods;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -66,7 +67,7 @@ class MethodsTrainingTest {
         TrainingConfig hyper = TrainingConfig.defaults().withEpochs(12).withBatchSize(4).withLearningRate(lr)
                 .withWarmup(0, LrSchedule.Kind.CONSTANT).withSeed(3);
         List<StepMetrics> steps = new ArrayList<>();
-        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 3, null);
+        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter().options(), "CAUSAL_LM", 3, null);
                 Trainer trainer = new Trainer(model, adapter, hyper)) {
             assertEquals(peftType, adapter.config().peftType());
             assertEquals(method.equals("dora"), adapter.config().useDora());
@@ -126,7 +127,7 @@ class MethodsTrainingTest {
         JobSpec spec = JobSpec.resolve(new JobRequest.Method("supervised", null, settings),
                 TrainableLora.defaultTargets(model.config().architecture()), 64, 64);
         String module = "model.layers.1.self_attn.q_proj";
-        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 3, null);
+        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter().options(), "CAUSAL_LM", 3, null);
                 NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             java.util.Random noise = new java.util.Random(5);
             java.util.Map<String, float[]> values = adapter.snapshot();
@@ -177,7 +178,7 @@ class MethodsTrainingTest {
     @CsvSource({"ia3", "bottleneck", "dora"})
     void layersToTransformLimitsEveryMethod(String method) {
         JobSpec spec = spec(method, "houlsby", List.of(1));
-        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 1, null)) {
+        try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter().options(), "CAUSAL_LM", 1, null)) {
             assertFalse(adapter.parameters().isEmpty());
             adapter.parameters().keySet().forEach(k -> assertTrue(k.contains("layers.1."), method + ": " + k));
         }
@@ -191,7 +192,7 @@ class MethodsTrainingTest {
                     null, null, null, null);
             JobSpec spec = JobSpec.resolve(new JobRequest.Method("supervised", null, settings),
                     TrainableLora.defaultTargets(bert.config().architecture()), 32, 64);
-            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter(), "FEATURE_EXTRACTION", 1, null)) {
+            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter().options(), "FEATURE_EXTRACTION", 1, null)) {
                 assertEquals(3, adapter.parameters().size(), adapter.parameters().keySet().toString()); // key, value, output.dense
                 adapter.parameters().keySet().forEach(k -> assertTrue(k.contains("layer.1."), k));
             }
@@ -213,7 +214,7 @@ class MethodsTrainingTest {
             JobSpec spec = JobSpec.resolve(new JobRequest.Method("classification", null, settings),
                     TrainableLora.defaultTargets(bert.config().architecture()), 32, 64);
             TrainingConfig hyper = TrainingConfig.defaults().withEpochs(3).withBatchSize(2).withLearningRate(1e-2).withSeed(1);
-            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter(), "SEQ_CLS", 1,
+            try (TrainableLora adapter = AdapterMethods.create(bert, "tiny-bert-cls", spec.adapter().options(), "SEQ_CLS", 1,
                     ClassificationTrainer.headSpec(bert, ClassificationTrainer.labelSet(train)));
                     ClassificationTrainer trainer = new ClassificationTrainer(bert, adapter, hyper, train, train)) {
                 trainer.train(m -> { }, 0);

@@ -1,5 +1,7 @@
 package io.loragate.training;
 
+import io.loragate.adapter.MethodOptions;
+import io.loragate.adapter.AdapterMethods;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,7 +44,7 @@ class PartialFineTuningTest {
 
     static final long[] PROMPT = {1, 17, 42, 99, 7, 230, 5};
 
-    static JobSpec.Adapter partial(List<String> targets, List<Integer> layers, int partialLayers) {
+    static MethodOptions partial(List<String> targets, List<Integer> layers, int partialLayers) {
         return LinearProbeTest.method(JobSpec.PARTIAL, targets, layers, partialLayers);
     }
 

@@ -1,5 +1,7 @@
 package io.loragate.training;
 
+import io.loragate.adapter.MethodOptions;
+import io.loragate.adapter.AdapterMethods;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,8 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PromptTuningTrainingTest {
 
-    static JobSpec.Adapter promptTuning(int k, String initText) {
-        return new JobSpec.Adapter(8, 16, 0, List.of(), false, JobSpec.PROMPT_TUNING, List.of(), k, initText, 16, "pfeiffer", 1);
+    static MethodOptions promptTuning(int k, String initText) {
+        return new JobSpec.Adapter(8, 16, 0, List.of(), false, JobSpec.PROMPT_TUNING, List.of(), k, initText, 16, "pfeiffer", 1)
+                .options();
     }
 
     @Test

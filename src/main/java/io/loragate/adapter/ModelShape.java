@@ -1,4 +1,4 @@
-package io.loragate.recommend;
+package io.loragate.adapter;
 
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
@@ -9,7 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The base model's sizes that the cost model needs.
+ * The base model's sizes that the methods' cost estimates ({@link AdapterMethod#cost}) need.
  *
  * @param layers            transformer layers
  * @param hidden            hidden size
