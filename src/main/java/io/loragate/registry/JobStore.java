@@ -66,6 +66,14 @@ public class JobStore {
         return jobPath(id);
     }
 
+    /** The job's prefix in the blob store, {@code jobs/<id>} (its checkpoints lie under it). */
+    public static String blobPrefix(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "not a job id: '" + id + "'");
+        }
+        return JOBS_DIR + "/" + id;
+    }
+
     /** {@code <data-dir>/jobs/<id>/more...}, checked to stay there and to cross no symbolic link. */
     public Path jobPath(String id, String... more) {
         if (id == null || !ID.matcher(id).matches()) {

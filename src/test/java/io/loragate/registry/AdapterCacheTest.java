@@ -1,5 +1,6 @@
 package io.loragate.registry;
 
+import io.loragate.common.DurableFiles;
 import static io.loragate.registry.RegistryFixtures.adapter;
 import static io.loragate.registry.RegistryFixtures.config;
 import static io.loragate.registry.RegistryFixtures.uniqueName;
@@ -126,8 +127,8 @@ class AdapterCacheTest {
         assertEquals(retired + weights.bytes(), cache.stats().retiredBytes());
         // The arrays are still usable: writing the adapter back reads every one of them.
         weights.save(tmp.resolve("copy"));
-        assertEquals(AdapterRegistry.sha256(weights(adapter("tiny-llama", 0))).length(),
-                AdapterRegistry.sha256(weights(tmp.resolve("copy"))).length());
+        assertEquals(DurableFiles.sha256(weights(adapter("tiny-llama", 0))).length(),
+                DurableFiles.sha256(weights(tmp.resolve("copy"))).length());
 
         others.forEach(cache::unpin);
         lease.close();

@@ -1,5 +1,6 @@
 package io.loragate.registry;
 
+import io.loragate.common.DurableFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -66,7 +67,7 @@ class DatasetStoreTest {
         assertNotEquals(a.id(), b.id());
         assertTrue(a.id().matches("file-[0-9a-f]{24}"), a.id());
         assertEquals(a.sha256(), b.sha256());
-        assertEquals(AdapterRegistry.sha256(store.blob(a)), a.sha256());
+        assertEquals(DurableFiles.sha256(store.blob(a)), a.sha256());
         assertEquals(content.length, a.bytes());
         assertEquals(2, a.lines());
         assertEquals(StoredFile.PROCESSED, a.status());

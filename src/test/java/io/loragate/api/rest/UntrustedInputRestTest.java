@@ -1,5 +1,6 @@
 package io.loragate.api.rest;
 
+import io.loragate.common.DurableFiles;
 import static io.loragate.registry.RegistryFixtures.adapter;
 import static io.loragate.registry.RegistryFixtures.uniqueName;
 import static io.loragate.registry.RegistryFixtures.weights;
@@ -131,7 +132,7 @@ class UntrustedInputRestTest {
         Path elsewhere = Files.createDirectories(tmp.resolve("v1"));
         Files.copy(version.resolve("adapter_config.json"), elsewhere.resolve("adapter_config.json"));
         Files.copy(version.resolve("adapter_model.safetensors"), elsewhere.resolve("adapter_model.safetensors"));
-        AdapterRegistry.deleteRecursively(version);
+        DurableFiles.deleteRecursively(version);
         Files.createSymbolicLink(version, elsewhere.toAbsolutePath());
         given().post("/v1/adapters/" + name + "/load").then().statusCode(500)
                 .body("error.message", containsString("symbolic link"));
