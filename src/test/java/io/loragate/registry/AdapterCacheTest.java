@@ -1,6 +1,5 @@
 package io.loragate.registry;
 
-import io.loragate.common.DurableFiles;
 import static io.loragate.registry.RegistryFixtures.adapter;
 import static io.loragate.registry.RegistryFixtures.config;
 import static io.loragate.registry.RegistryFixtures.uniqueName;
@@ -14,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.adapter.AdapterAccess;
 import io.loragate.adapter.LoraAdapter;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;

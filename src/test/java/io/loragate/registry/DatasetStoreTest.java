@@ -1,6 +1,5 @@
 package io.loragate.registry;
 
-import io.loragate.common.DurableFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.DatasetsProfile;
+import io.loragate.common.DurableFiles;
 import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.quarkus.test.junit.QuarkusTest;

@@ -1,6 +1,5 @@
 package io.loragate.api.rest;
 
-import io.loragate.common.DurableFiles;
 import static io.loragate.registry.RegistryFixtures.adapter;
 import static io.loragate.registry.RegistryFixtures.config;
 import static io.loragate.registry.RegistryFixtures.uniqueName;
@@ -16,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;

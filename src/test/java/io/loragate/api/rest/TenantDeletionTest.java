@@ -1,6 +1,5 @@
 package io.loragate.api.rest;
 
-import io.loragate.common.DurableFiles;
 import static io.loragate.AuthProfile.ADMIN_KEY;
 import static io.loragate.AuthProfile.createTenant;
 import static io.loragate.AuthProfile.uniqueTenant;

@@ -1,6 +1,5 @@
 package io.loragate.api.rest;
 
-import io.loragate.common.DurableFiles;
 import static io.loragate.registry.RegistryFixtures.adapter;
 import static io.loragate.registry.RegistryFixtures.uniqueName;
 import static io.loragate.registry.RegistryFixtures.weights;
@@ -12,7 +11,7 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.loragate.registry.AdapterRegistry;
+import io.loragate.common.DurableFiles;
 import io.loragate.registry.TinyLlamaRegistryProfile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
