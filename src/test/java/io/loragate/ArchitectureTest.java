@@ -148,7 +148,7 @@ class ArchitectureTest {
                 .check(classes);
     }
 
-    /** Durable writes (forcing to disk, atomic renames) have one implementation: {@link DurableFiles}. */
+    /** Durable writes (forcing to disk, renaming into place) have one implementation: {@link DurableFiles}. */
     @Test
     void durableWritesOnlyThroughDurableFiles() {
         noClasses().that().doNotHaveFullyQualifiedName(DurableFiles.class.getName())

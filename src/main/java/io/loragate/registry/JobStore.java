@@ -61,7 +61,7 @@ public class JobStore {
         return SUCCEEDED.equals(status) || FAILED.equals(status) || CANCELLED.equals(status);
     }
 
-    /** The job's folder (checkpoints, staging of the adapter to publish). */
+    /** The job's local folder: the adapter it is about to publish (its checkpoints are blobs under {@link #blobPrefix}). */
     public Path jobDir(String id) {
         return jobPath(id);
     }
