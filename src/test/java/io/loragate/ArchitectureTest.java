@@ -12,6 +12,12 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.conditions.ArchConditions;
 import java.util.List;
+import io.loragate.common.DurableFiles;
+import java.nio.channels.FileChannel;
+import java.nio.file.CopyOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -211,6 +217,16 @@ class ArchitectureTest {
         classes().that().resideInAPackage("io.loragate.common..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.common..", "java..", "javax..",
                         "com.fasterxml.jackson..", "org.jboss.logging..")
+                .check(classes);
+    }
+
+    /** Durable writes (forcing to disk, renaming into place) have one implementation: {@link DurableFiles}. */
+    @Test
+    void durableWritesOnlyThroughDurableFiles() {
+        noClasses().that().doNotHaveFullyQualifiedName(DurableFiles.class.getName())
+                .should().callMethod(FileChannel.class, "force", boolean.class)
+                .orShould().callMethod(Files.class, "move", Path.class, Path.class, CopyOption[].class)
+                .orShould().accessField(StandardCopyOption.class, "ATOMIC_MOVE")
                 .check(classes);
     }
 

@@ -309,6 +309,17 @@ public interface LoragateConfig {
         Optional<Integer> maxConcurrentJobs();
     }
 
+    /** Where adapters, datasets and checkpoints are kept. */
+    StoreSettings store();
+
+    interface StoreSettings {
+        /**
+         * The blob store: {@code file:<folder>}; unset: {@code file:<data dir>}. Any other scheme
+         * stops the start-up with an error naming it.
+         */
+        Optional<String> url();
+    }
+
     /** Permissions of what loragate creates in the data directory (issue #14). */
     DataSettings data();
 

@@ -2,11 +2,11 @@ package io.loragate.recommend;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import io.loragate.common.Jdbc;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.security.SecureRandom;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -47,23 +47,16 @@ public class SweepStore {
             List<SweepRecord.Entry> entries) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         run("create a sweep", c -> {
-            c.setAutoCommit(false);
-            try {
-                io.loragate.registry.Tenants.requireAlive(c, tenant); // a sweep of a deleted tenant would start its jobs
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO sweeps (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")) {
-                    s.setString(1, id);
-                    s.setString(2, tenant);
-                    s.setString(3, requestJson);
-                    s.setString(4, recommendationJson);
-                    s.setString(5, json(entries));
-                    s.setString(6, Sweeps.RUNNING);
-                    s.setObject(7, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-                    s.executeUpdate();
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+            io.loragate.registry.Tenants.requireAlive(c, tenant); // a sweep of a deleted tenant would start its jobs
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO sweeps (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")) {
+                s.setString(1, id);
+                s.setString(2, tenant);
+                s.setString(3, requestJson);
+                s.setString(4, recommendationJson);
+                s.setString(5, json(entries));
+                s.setString(6, Sweeps.RUNNING);
+                s.setObject(7, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+                s.executeUpdate();
             }
             return null;
         });
@@ -133,22 +126,9 @@ public class SweepStore {
 
     // ---------------------------------------------------------------------------------------------
 
-    private interface Body<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T run(String what, Body<T> body) {
-        for (int attempt = 1; ; attempt++) {
-            try (Connection c = db.getConnection()) {
-                return body.run(c);
-            } catch (SQLException e) {
-                String state = e.getSQLState();
-                if (attempt < 5 && state != null && (state.startsWith("40") || state.equals("HYT00"))) {
-                    continue;
-                }
-                throw new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
-            }
-        }
+    /** One transaction, retried on lock timeouts and deadlocks like every store's. */
+    private <T> T run(String what, Jdbc.TxBody<T> body) {
+        return Jdbc.inTransaction(db, what, body);
     }
 
     private static List<SweepRecord> readAll(PreparedStatement s) throws SQLException {

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.config.LoragateConfig;
 import io.loragate.model.BaseModel;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
 import io.loragate.runtime.ResidentModel;
@@ -272,7 +273,7 @@ public class AdapterCache {
             registry.markErrored(v, msg);
             throw new LoragateException(Kind.DATA_LOSS, msg);
         }
-        String sha = AdapterRegistry.sha256(weights);
+        String sha = DurableFiles.sha256(weights);
         if (!sha.equals(v.sha256())) {
             String msg = "adapter " + v.id() + ": its " + LoraAdapter.WEIGHTS_FILE + " has sha256 " + sha + " but " + v.sha256()
                     + " was registered; the file is corrupted and the version is marked errored";

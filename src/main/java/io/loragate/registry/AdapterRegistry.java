@@ -1,5 +1,7 @@
 package io.loragate.registry;
 
+import io.loragate.common.BlobStore;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.Jdbc;
 
 import ai.djl.Device;
@@ -20,19 +22,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -42,7 +34,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +43,8 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /**
- * Tenants' adapters and their immutable versions: metadata in the database, weights under
- * {@code <data-dir>/adapters/<tenant>/<name>/<version>/}. Every method is scoped by tenant; another
+ * Tenants' adapters and their immutable versions: metadata in the database, weights in the
+ * {@link BlobStore} under {@code adapters/<tenant>/<name>/<version>/}. Every method is scoped by tenant; another
  * tenant's adapter is simply not found.
  *
  * <p>Errors are {@link LoragateException}s whose message names the bad value:
@@ -81,10 +72,12 @@ public class AdapterRegistry {
     private final ResidentModel resident;
     private final Event<AdapterEvent> events;
     private final Tenants tenants;
+    private final BlobStore blobs;
 
     public AdapterRegistry(DataSource db, LoragateConfig config, ResidentModel resident, Event<AdapterEvent> events,
-            Tenants tenants) {
+            Tenants tenants, BlobStore blobs) {
         this.db = db;
+        this.blobs = blobs;
         this.tenants = tenants;
         this.config = config;
         this.resident = resident;
@@ -97,8 +90,8 @@ public class AdapterRegistry {
     /**
      * Publishes a new version of {@code name} from a PEFT folder's two files. The files are copied
      * and validated fully (config, safetensors only, loads against the resident base, rank and size
-     * limits) before the version exists; publication then renames the copy into place and inserts
-     * the version row, so a crash leaves either no version or a whole one. Version numbers are
+     * limits) before the version exists; publication then publishes the copy to the blob store and
+     * inserts the version row, so a crash leaves either no version or a whole one. Version numbers are
      * {@code max+1} per name, assigned atomically and never reused. The first version of a name (or
      * the first after all its versions were deleted) becomes active.
      *
@@ -124,9 +117,9 @@ public class AdapterRegistry {
         Path staging = DataPaths.under(config.dataDir(), TMP_DIR, STAGING_PREFIX + UUID.randomUUID());
         try {
             Files.createDirectories(staging);
-            copy(adapterConfigJson, staging.resolve(PeftConfig.FILE_NAME), null);
-            String sha256 = copy(adapterWeights, staging.resolve(LoraAdapter.WEIGHTS_FILE), sha256Digest());
-            fsyncDirectory(staging);
+            DurableFiles.copy(adapterConfigJson, staging.resolve(PeftConfig.FILE_NAME), DataModes.fileAttributes());
+            String sha256 = DurableFiles.copy(adapterWeights, staging.resolve(LoraAdapter.WEIGHTS_FILE), DataModes.fileAttributes());
+            DurableFiles.fsyncDirectory(staging);
             Validated valid = validate(staging, name);
             synchronized (tenants.quotaLock(tenant)) {
                 return publish(tenant, name, staging, valid, weightsBytes, sha256);
@@ -134,7 +127,7 @@ public class AdapterRegistry {
         } catch (IOException e) {
             throw new LoragateException(Kind.INTERNAL, "cannot stage adapter '" + name + "': " + e.getMessage(), e);
         } finally {
-            deleteRecursively(staging);
+            DurableFiles.deleteRecursively(staging);
         }
     }
 
@@ -195,7 +188,7 @@ public class AdapterRegistry {
         return param == null ? rewritten : rewritten.withParam(param);
     }
 
-    /** Renames the staged folder into place and inserts the version row, under a lock on the name. */
+    /** Publishes the staged folder as the version's blobs and inserts the version row, under a lock on the name. */
     private AdapterVersion publish(String tenant, String name, Path staging, Validated valid, long bytes, String sha256) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         for (int attempt = 1; ; attempt++) {
@@ -222,12 +215,9 @@ public class AdapterRegistry {
                     }
                     Integer active = lockAdapter(c, tenant, name);
                     int version = maxVersion(c, tenant, name) + 1;
-                    Path target = versionDir(tenant, name, version);
-                    // A folder without a row is what a crash between rename and insert leaves behind.
-                    deleteRecursively(target);
-                    Files.createDirectories(target.getParent());
-                    move(staging, target);
-                    fsyncDirectory(target.getParent());
+                    String key = versionKey(tenant, name, version);
+                    // replaces blobs without a row: what a crash between publication and insert leaves behind
+                    blobs.publish(key, staging);
                     try {
                         try (PreparedStatement s = c.prepareStatement("INSERT INTO adapter_versions (tenant, name, version,"
                                 + " peft_type, rank, bytes, sha256, state, pinned, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)")) {
@@ -249,7 +239,7 @@ public class AdapterRegistry {
                     } catch (SQLException | RuntimeException e) {
                         rollback(c);
                         // Back to staging: a retry publishes it again, and the finally of register deletes it.
-                        moveBack(target, staging);
+                        unpublish(key, staging, e);
                         throw e;
                     }
                     AdapterVersion v = new AdapterVersion(tenant, name, version, valid.peftType(), valid.rank(), bytes, sha256, now);
@@ -360,10 +350,12 @@ public class AdapterRegistry {
 
     /** The PEFT folder of a version ({@code adapter_config.json} + {@code adapter_model.safetensors}). */
     public Path folder(AdapterVersion v) {
-        Path dir = versionDir(v.tenant(), v.name(), v.version());
-        DataPaths.refuseLinks(config.dataDir(), dir.resolve(PeftConfig.FILE_NAME));
-        DataPaths.refuseLinks(config.dataDir(), dir.resolve(LoraAdapter.WEIGHTS_FILE));
-        return dir;
+        String key = versionKey(v.tenant(), v.name(), v.version());
+        try {
+            return blobs.get(key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read adapter " + v.id() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Files handed to {@link #register} from inside the data directory (a job's output) must not be links. */
@@ -524,7 +516,7 @@ public class AdapterRegistry {
             }
             return target;
         });
-        deleteRecursively(folder(v));
+        deleteBlobs(versionKey(tenant, name, version));
         LOG.infof("deleted adapter %s/%s", tenant, v.id());
         events.fire(new AdapterEvent(AdapterEvent.Type.DELETED, tenant, name, version));
     }
@@ -558,7 +550,7 @@ public class AdapterRegistry {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(tmp, STAGING_PREFIX + "*")) {
                 for (Path d : dirs) {
                     LOG.infof("removing unfinished adapter publication %s", d);
-                    deleteRecursively(d);
+                    DurableFiles.deleteRecursively(d);
                 }
             } catch (IOException e) {
                 LOG.warnf("cannot clean %s: %s", tmp, e.getMessage());
@@ -568,7 +560,7 @@ public class AdapterRegistry {
                 "SELECT tenant, name, version FROM adapter_versions WHERE state = 'deleted'");
                 ResultSet r = s.executeQuery()) {
             while (r.next()) {
-                deleteRecursively(versionDir(r.getString(1), r.getString(2), r.getInt(3)));
+                deleteBlobs(versionKey(r.getString(1), r.getString(2), r.getInt(3)));
             }
         } catch (SQLException e) {
             LOG.warnf("cannot list deleted adapter versions: %s", e.getMessage());
@@ -577,62 +569,59 @@ public class AdapterRegistry {
     }
 
     /**
-     * Removes version folders that have no row: what a crash between the rename into place and the
-     * insert of the row leaves behind. Each folder is checked again and removed under the adapter's
-     * row lock, which a publication holds from before its rename until its commit, so a publication
-     * running meanwhile never loses its folder.
+     * Removes versions' blobs that have no row: what a crash between their publication and the
+     * insert of the row leaves behind. Each version is checked again and removed under the adapter's
+     * row lock, which a publication holds from before it publishes until its commit, so a
+     * publication running meanwhile never loses its blobs.
      */
     private void sweepOrphanVersions() {
-        Path root = config.dataDir().resolve(ADAPTERS_DIR);
-        if (!Files.isDirectory(root)) {
+        List<String> keys;
+        try {
+            keys = blobs.list(ADAPTERS_DIR);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("cannot list the adapters' blobs: %s", e.getMessage());
             return;
         }
-        List<Path> candidates = new ArrayList<>();
-        try (DirectoryStream<Path> tenants = Files.newDirectoryStream(root, Files::isDirectory)) {
-            for (Path t : tenants) {
-                try (DirectoryStream<Path> names = Files.newDirectoryStream(t, Files::isDirectory)) {
-                    for (Path n : names) {
-                        try (DirectoryStream<Path> versions = Files.newDirectoryStream(n, Files::isDirectory)) {
-                            versions.forEach(candidates::add);
-                        }
-                    }
-                }
+        // adapters/<tenant>/<name>/<version>/<file>: one candidate per version
+        java.util.Set<String> candidates = new java.util.LinkedHashSet<>();
+        for (String key : keys) {
+            String[] s = key.split("/");
+            if (s.length >= 5) {
+                candidates.add(String.join("/", s[0], s[1], s[2], s[3]));
             }
-        } catch (IOException e) {
-            LOG.warnf("cannot list %s: %s", root, e.getMessage());
-            return;
         }
-        for (Path dir : candidates) {
-            String tenant = dir.getParent().getParent().getFileName().toString();
-            String name = dir.getParent().getFileName().toString();
-            Integer version = parseVersion(dir.getFileName().toString());
+        for (String prefix : candidates) {
+            String[] s = prefix.split("/");
+            String tenant = s[1];
+            String name = s[2];
+            Integer version = parseVersion(s[3]);
             if (version == null || !NAME.matcher(tenant).matches() || !NAME.matcher(name).matches()) {
-                LOG.warnf("unexpected folder %s among adapter versions; left alone", dir);
+                LOG.warnf("unexpected folder %s among adapter versions; left alone", prefix);
                 continue;
             }
             try {
-                removeIfOrphan(tenant, name, version, dir);
+                removeIfOrphan(tenant, name, version, prefix);
             } catch (RuntimeException | SQLException e) {
-                LOG.warnf("cannot check %s: %s", dir, e.getMessage());
+                LOG.warnf("cannot check %s: %s", prefix, e.getMessage());
             }
         }
     }
 
-    private void removeIfOrphan(String tenant, String name, int version, Path dir) throws SQLException {
+    private void removeIfOrphan(String tenant, String name, int version, String key) throws SQLException {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(true);
             if (!hasVersionRow(c, tenant, name, version)) {
-                // so that the lock below exists (a publication inserts the same row before renaming)
+                // so that the lock below exists (a publication inserts the same row before publishing)
                 insertAdapterIfAbsent(c, tenant, name, Instant.now().truncatedTo(ChronoUnit.MILLIS));
             } else {
                 return;
             }
         }
-        inTransaction("sweep " + dir, c -> {
+        inTransaction("sweep " + key, c -> {
             lockAdapter(c, tenant, name);
             if (!hasVersionRow(c, tenant, name, version)) {
-                LOG.infof("removing adapter version folder without a row (unfinished publication): %s", dir);
-                deleteRecursively(dir);
+                LOG.infof("removing adapter version without a row (unfinished publication): %s", key);
+                deleteBlobs(key);
             }
             return null;
         });
@@ -660,8 +649,27 @@ public class AdapterRegistry {
                 r.getObject("created", OffsetDateTime.class).toInstant());
     }
 
-    private Path versionDir(String tenant, String name, int version) {
-        return DataPaths.under(config.dataDir(), ADAPTERS_DIR, tenant, name, Integer.toString(version));
+    /** The blob prefix of a version: {@code adapters/<tenant>/<name>/<version>}. */
+    static String versionKey(String tenant, String name, int version) {
+        return String.join("/", ADAPTERS_DIR, tenant, name, Integer.toString(version));
+    }
+
+    /** Deletes blobs; a failure is logged (the start-up sweep retries what has no row). */
+    private void deleteBlobs(String prefix) {
+        try {
+            blobs.delete(prefix);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("cannot delete %s: %s", prefix, e.getMessage());
+        }
+    }
+
+    /** Takes a publication back into staging after its transaction failed. */
+    private void unpublish(String key, Path staging, Exception failure) {
+        try {
+            blobs.unpublish(key, staging);
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
     }
 
     private static void checkTenant(String tenant) {
@@ -754,100 +762,6 @@ public class AdapterRegistry {
         if (n < 9 || headerLength < 2 || headerLength > size(file) - 8 || head[8] != '{') {
             throw new LoragateException(Kind.INVALID_ARGUMENT, what + " is not a safetensors file (it must start with an"
                     + " 8-byte header length and a JSON header)").withParam("weights");
-        }
-    }
-
-    static MessageDigest sha256Digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Hex SHA-256 of a file. */
-    public static String sha256(Path file) {
-        MessageDigest md = sha256Digest();
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
-    /** Copies and fsyncs a file; answers its hex digest when {@code md} is given. */
-    private static String copy(Path src, Path dst, MessageDigest md) throws IOException {
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(src);
-                FileChannel out = FileChannel.open(dst, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                        DataModes.fileAttributes())) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                if (md != null) {
-                    md.update(buf, 0, n);
-                }
-                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-                while (bb.hasRemaining()) {
-                    out.write(bb);
-                }
-            }
-            out.force(true);
-        }
-        return md == null ? null : HexFormat.of().formatHex(md.digest());
-    }
-
-    static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
-        }
-    }
-
-    private static void moveBack(Path target, Path staging) {
-        try {
-            if (Files.exists(target)) {
-                move(target, staging);
-            }
-        } catch (IOException e) {
-            deleteRecursively(target);
-        }
-    }
-
-    /** Makes a rename or a new entry durable (a no-op where directories cannot be synced). */
-    public static void fsyncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException e) {
-            // Some file systems do not support syncing directories; the rename is still atomic.
-        }
-    }
-
-    public static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (NoSuchFileException e) {
-            // already gone
-        } catch (IOException e) {
-            LOG.warnf("cannot delete %s: %s", dir, e.getMessage());
         }
     }
 

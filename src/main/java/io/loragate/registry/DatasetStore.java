@@ -1,5 +1,7 @@
 package io.loragate.registry;
 
+import io.loragate.common.BlobStore;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.Jdbc;
 
 import io.loragate.config.LoragateConfig;
@@ -38,13 +40,13 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /**
- * Tenants' uploaded files: rows in the {@code files} table, content on disk content-addressed under
- * {@code <data-dir>/files/<sha256[0:2]>/<sha256>}. The same content uploaded twice (by one tenant or
+ * Tenants' uploaded files: rows in the {@code files} table, content in the {@link BlobStore}
+ * content-addressed under {@code files/<sha256[0:2]>/<sha256>}. The same content uploaded twice (by one tenant or
  * two) is stored once; a blob is deleted with the last row that refers to it.
  *
  * <p>An upload streams into a {@link Staging} file under {@code <data-dir>/tmp} while it is hashed
  * and its bytes and lines are counted against {@code loragate.files.*} (constant memory; over a
- * limit the staging file is deleted at once). {@link #publish} then fsyncs and renames it into place
+ * limit the staging file is deleted at once). {@link #publish} then publishes it to the blob store
  * and only then inserts the row: a crash leaves either no row or a whole file, and the start-up
  * sweep deletes blobs without rows and staging leftovers.
  *
@@ -69,9 +71,11 @@ public class DatasetStore {
     private final Object blobs = new Object();
 
     private final Tenants tenants;
+    private final BlobStore store;
 
-    public DatasetStore(DataSource db, LoragateConfig config, Tenants tenants) {
+    public DatasetStore(DataSource db, LoragateConfig config, Tenants tenants, BlobStore store) {
         this.db = db;
+        this.store = store;
         this.config = config;
         this.tenants = tenants;
     }
@@ -118,7 +122,7 @@ public class DatasetStore {
 
         private final Path path;
         private final FileChannel out;
-        private final MessageDigest md = AdapterRegistry.sha256Digest();
+        private final MessageDigest md = DurableFiles.sha256Digest();
         private final long maxBytes = config.files().maxBytes().asLongValue();
         private final long maxLines = config.files().maxLines();
         private long bytes;
@@ -177,8 +181,8 @@ public class DatasetStore {
                 return;
             }
             try {
-                out.force(true);
                 out.close();
+                DurableFiles.fsync(path);
             } catch (IOException e) {
                 close();
                 throw new UncheckedIOException("cannot write the staging file " + path, e);
@@ -208,7 +212,7 @@ public class DatasetStore {
             return sha256;
         }
 
-        /** Deletes the staging file unless it was published. */
+        /** Deletes the staging file (what is left of it once published: nothing, or a copy). */
         @Override
         public void close() {
             if (closed) {
@@ -220,12 +224,10 @@ public class DatasetStore {
             } catch (IOException e) {
                 // deleted below
             }
-            if (!published) {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException e) {
-                    LOG.warnf("cannot delete staging file %s: %s", path, e.getMessage());
-                }
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                LOG.warnf("cannot delete staging file %s: %s", path, e.getMessage());
             }
         }
     }
@@ -252,21 +254,19 @@ public class DatasetStore {
         if (staged.closed || staged.published) {
             throw new IllegalStateException("staging file already closed");
         }
-        Path blob = blobPath(sha);
+        String key = blobKey(sha);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         StoredFile file = new StoredFile("file-" + randomHex(12), tenant, filename, purpose, staged.bytes(), sha,
                 staged.lines(), now, StoredFile.PROCESSED, report);
         synchronized (blobs) {
             boolean placed = false;
             try {
-                if (!isWhole(blob, staged.bytes())) {
-                    Files.createDirectories(blob.getParent());
-                    AdapterRegistry.move(staged.path(), blob);
-                    AdapterRegistry.fsyncDirectory(blob.getParent());
+                if (store.size(key) != staged.bytes()) { // absent, or cut short before publication was atomic
+                    store.publish(key, staged.path());
                     placed = true;
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot store " + blob, e);
+                throw new UncheckedIOException("cannot store " + key, e);
             }
             staged.published = placed;
             staged.close(); // drops the staged copy when the blob was already there
@@ -317,18 +317,24 @@ public class DatasetStore {
 
     /** Where the content of a stored file lies (read-only; it may vanish once the file is deleted). */
     public Path blob(StoredFile file) {
-        return blobPath(file.sha256());
+        String key = blobKey(file.sha256());
+        try {
+            return store.get(key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + key, e);
+        }
     }
 
     /** The content of one file of the tenant. */
     public InputStream open(String tenant, String id) {
         StoredFile f = get(tenant, id);
+        Path blob = blob(f);
         try {
-            return Files.newInputStream(blob(f), LinkOption.NOFOLLOW_LINKS);
+            return Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw notFound(id); // deleted meanwhile
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + blob(f), e);
+            throw new UncheckedIOException("cannot read " + blob, e);
         }
     }
 
@@ -382,30 +388,22 @@ public class DatasetStore {
                 LOG.warnf("cannot clean %s: %s", tmp, e.getMessage());
             }
         }
-        Path files = config.dataDir().resolve(FILES_DIR);
-        if (!Files.isDirectory(files)) {
+        List<String> keys;
+        try {
+            keys = store.list(FILES_DIR);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("cannot sweep the files' blobs: %s", e.getMessage());
             return;
         }
-        try (DirectoryStream<Path> shards = Files.newDirectoryStream(files)) {
-            for (Path shard : shards) {
-                if (!Files.isDirectory(shard)) {
-                    continue;
-                }
-                try (DirectoryStream<Path> blobsInShard = Files.newDirectoryStream(shard)) {
-                    for (Path blob : blobsInShard) {
-                        String name = blob.getFileName().toString();
-                        if (SHA256.matcher(name).matches()) {
-                            synchronized (blobs) {
-                                if (deleteBlobIfUnreferenced(name)) {
-                                    LOG.infof("removed file content %s that no file refers to", blob);
-                                }
-                            }
-                        }
+        for (String key : keys) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            if (SHA256.matcher(name).matches() && key.equals(blobKey(name))) {
+                synchronized (blobs) {
+                    if (deleteBlobIfUnreferenced(name)) {
+                        LOG.infof("removed file content %s that no file refers to", key);
                     }
                 }
             }
-        } catch (IOException e) {
-            LOG.warnf("cannot sweep %s: %s", files, e.getMessage());
         }
     }
 
@@ -437,15 +435,12 @@ public class DatasetStore {
     // ---------------------------------------------------------------------------------------------
     // Helpers
 
-    private Path blobPath(String sha256) {
+    /** The blob of a content: {@code files/<sha256[0:2]>/<sha256>}. */
+    private static String blobKey(String sha256) {
         if (sha256 == null || !SHA256.matcher(sha256).matches()) {
             throw new LoragateException(Kind.DATA_LOSS, "stored file content id '" + sha256 + "' is not a SHA-256");
         }
-        return DataPaths.under(config.dataDir(), FILES_DIR, sha256.substring(0, 2), sha256);
-    }
-
-    private static boolean isWhole(Path blob, long bytes) throws IOException {
-        return Files.isRegularFile(blob) && Files.size(blob) == bytes;
+        return String.join("/", FILES_DIR, sha256.substring(0, 2), sha256);
     }
 
     /** Call holding {@link #blobs}. Answers whether the blob was deleted. */
@@ -461,10 +456,15 @@ public class DatasetStore {
         if (referenced) {
             return false;
         }
+        String key = blobKey(sha256);
         try {
-            return Files.deleteIfExists(blobPath(sha256));
-        } catch (IOException e) {
-            LOG.warnf("cannot delete %s (the start-up sweep retries): %s", blobPath(sha256), e.getMessage());
+            if (!store.exists(key)) {
+                return false;
+            }
+            store.delete(key);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("cannot delete %s (the start-up sweep retries): %s", key, e.getMessage());
             return false;
         }
     }

@@ -61,9 +61,17 @@ public class JobStore {
         return SUCCEEDED.equals(status) || FAILED.equals(status) || CANCELLED.equals(status);
     }
 
-    /** The job's folder (checkpoints, staging of the adapter to publish). */
+    /** The job's local folder: the adapter it is about to publish (its checkpoints are blobs under {@link #blobPrefix}). */
     public Path jobDir(String id) {
         return jobPath(id);
+    }
+
+    /** The job's prefix in the blob store, {@code jobs/<id>} (its checkpoints lie under it). */
+    public static String blobPrefix(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "not a job id: '" + id + "'");
+        }
+        return JOBS_DIR + "/" + id;
     }
 
     /** {@code <data-dir>/jobs/<id>/more...}, checked to stay there and to cross no symbolic link. */

@@ -1,5 +1,7 @@
 package io.loragate.registry;
 
+import io.loragate.common.BlobStore;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.Jdbc;
 
 import io.loragate.config.LoragateConfig;
@@ -19,12 +21,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /**
  * Removes what is left of deleted tenants: their rows (deleted adapter versions and adapter names,
- * files, finished jobs with their events and checkpoints, sweeps) and their folders on disk
+ * files, finished jobs with their events and checkpoints, sweeps) and their blobs and folders
  * ({@code adapters/<tenant>/}, {@code jobs/<job id>/}, file blobs no other row refers to). The
  * tenant's own row stays as a tombstone, so its id is never issued again.
  *
@@ -41,9 +45,11 @@ public class TenantPurge {
     private final LoragateConfig config;
     private final DatasetStore datasets;
     private final JobStore jobs;
+    private final BlobStore blobs;
 
-    public TenantPurge(DataSource db, LoragateConfig config, DatasetStore datasets, JobStore jobs) {
+    public TenantPurge(DataSource db, LoragateConfig config, DatasetStore datasets, JobStore jobs, BlobStore blobs) {
         this.db = db;
+        this.blobs = blobs;
         this.config = config;
         this.datasets = datasets;
         this.jobs = jobs;
@@ -106,43 +112,66 @@ public class TenantPurge {
             datasets.delete(tenant, f); // the row, and the blob unless another row has the same content
         }
         for (String j : jobIds) {
-            AdapterRegistry.deleteRecursively(jobs.jobDir(j));
+            deleteJob(j);
         }
-        Path adapters = DataPaths.under(config.dataDir(), AdapterRegistry.ADAPTERS_DIR, tenant);
-        boolean hadFolder = Files.exists(adapters, LinkOption.NOFOLLOW_LINKS);
-        AdapterRegistry.deleteRecursively(adapters);
+        String adapters = AdapterRegistry.ADAPTERS_DIR + "/" + tenant;
+        boolean hadFolder = blobs.exists(adapters);
+        try {
+            blobs.delete(adapters);
+        } catch (IOException ex) {
+            LOG.warnf("cannot delete %s: %s", adapters, ex.getMessage());
+        }
         if (!jobIds.isEmpty() || !fileIds.isEmpty() || hadFolder) {
             LOG.infof("purged deleted tenant %s: %d job(s), %d file(s)%s", tenant, jobIds.size(), fileIds.size(),
                     hadFolder ? ", its adapters folder" : "");
         }
     }
 
-    /** Job folders whose job has no row (a job row is inserted before its folder is made). */
+    /** Job folders and blobs whose job has no row (a job row is inserted before its folder is made). */
     private void sweepOrphanJobFolders() {
+        Set<String> candidates = new TreeSet<>();
         Path root = config.dataDir().resolve("jobs");
-        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-            return;
+        if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
+                for (Path d : dirs) {
+                    if (JobStore.ID.matcher(d.getFileName().toString()).matches() && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                        candidates.add(d.getFileName().toString());
+                    }
+                }
+            } catch (IOException ex) {
+                LOG.warnf("cannot list %s: %s", root, ex.getMessage());
+                return;
+            }
         }
-        List<Path> candidates = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
-            for (Path d : dirs) {
-                if (JobStore.ID.matcher(d.getFileName().toString()).matches() && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                    candidates.add(d);
+        try {
+            for (String key : blobs.list("jobs")) { // jobs/<id>/...: the same folders when the store is the data directory
+                String[] s = key.split("/");
+                if (s.length > 2 && JobStore.ID.matcher(s[1]).matches()) {
+                    candidates.add(s[1]);
                 }
             }
-        } catch (IOException ex) {
-            LOG.warnf("cannot list %s: %s", root, ex.getMessage());
+        } catch (IOException | RuntimeException ex) {
+            LOG.warnf("cannot list the jobs' blobs: %s", ex.getMessage());
             return;
         }
-        for (Path d : candidates) {
-            String id = d.getFileName().toString();
+        for (String id : candidates) {
             boolean hasRow = Jdbc.inTransaction(db, "look up job " + id,
                     c -> !strings(c, "SELECT id FROM jobs WHERE id = ?", id).isEmpty());
             if (!hasRow) {
                 LOG.infof("removing job folder %s: no job refers to it", id);
-                AdapterRegistry.deleteRecursively(jobs.jobDir(id));
+                deleteJob(id);
             }
         }
+    }
+
+    /** A job's blobs (its checkpoints) and its local folder (the adapter it was about to publish). */
+    private void deleteJob(String id) {
+        try {
+            blobs.delete(JobStore.blobPrefix(id));
+        } catch (IOException ex) {
+            LOG.warnf("cannot delete the blobs of job %s: %s", id, ex.getMessage());
+        }
+        DurableFiles.deleteRecursively(jobs.jobDir(id));
     }
 
     private static List<String> strings(Connection c, String sql, String arg) throws SQLException {

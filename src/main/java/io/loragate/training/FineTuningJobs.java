@@ -3,6 +3,7 @@ package io.loragate.training;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.adapter.TrainableLora;
+import io.loragate.common.BlobStore;
 import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
@@ -18,7 +19,6 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,6 +60,7 @@ public class FineTuningJobs {
     @jakarta.inject.Inject
     Instance<JobDiagnostics> diagnostics;
     private final Tenants tenants;
+    private final BlobStore blobs;
     private final Map<String, JobRunner> active = new ConcurrentHashMap<>();
     private final ExecutorService validator = Executors.newSingleThreadExecutor(daemon("loragate-job-validator"));
     private final ExecutorService runners;
@@ -67,8 +68,9 @@ public class FineTuningJobs {
     private volatile boolean shuttingDown;
 
     public FineTuningJobs(JobStore store, Datasets datasets, AdapterRegistry registry, ResidentModel resident,
-            LoragateConfig config, Instance<TrainingGate> gates, Tenants tenants) {
+            LoragateConfig config, Instance<TrainingGate> gates, Tenants tenants, BlobStore blobs) {
         this.tenants = tenants;
+        this.blobs = blobs;
         this.store = store;
         this.datasets = datasets;
         this.registry = registry;
@@ -92,7 +94,7 @@ public class FineTuningJobs {
     /** Takes over the jobs a previous process left unfinished. */
     synchronized void recover() {
         for (JobRecord j : store.unfinished()) {
-            CheckpointFiles.sweep(checkpointDir(j.id()));
+            checkpoints(j.id()).sweep();
             switch (j.status()) {
                 case JobStore.RUNNING -> {
                     long step = latestCheckpointStep(j.id());
@@ -417,15 +419,15 @@ public class FineTuningJobs {
         return gates.isResolvable() ? gates.get() : TrainingGate.NONE;
     }
 
-    Path checkpointDir(String id) {
-        return store.jobPath(id, "checkpoints");
+    CheckpointFiles checkpoints(String id) {
+        return new CheckpointFiles(blobs, JobStore.blobPrefix(id) + "/checkpoints");
     }
 
     /** The newest checkpoint whose row says its state is kept and whose folder is complete (0: none). */
     long latestCheckpointStep(String id) {
-        Path dir = checkpointDir(id);
+        CheckpointFiles files = checkpoints(id);
         for (CheckpointRecord c : store.checkpoints(id)) {
-            if (c.hasState() && CheckpointFiles.exists(dir, c.step())) {
+            if (c.hasState() && files.exists(c.step())) {
                 return c.step();
             }
         }

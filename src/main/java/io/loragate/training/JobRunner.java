@@ -8,6 +8,7 @@ import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
 import io.loragate.common.LoragateException.Kind;
@@ -152,13 +153,13 @@ final class JobRunner {
 
     private void train(TrainingRun r, JobSpec spec, JobData data) {
         String id = job.id();
-        Path dir = jobs.checkpointDir(id);
-        CheckpointFiles.sweep(dir);
+        CheckpointFiles checkpoints = jobs.checkpoints(id);
+        checkpoints.sweep();
         Progress p = new Progress();
         long total = r.totalSteps();
         long resumeFrom = jobs.latestCheckpointStep(id);
         if (resumeFrom > 0) {
-            CheckpointFiles.Loaded c = CheckpointFiles.read(dir, resumeFrom);
+            CheckpointFiles.Loaded c = checkpoints.read(resumeFrom);
             r.restore(c.state(), ((Number) c.meta().getOrDefault("optimizer_steps", resumeFrom)).longValue());
             p.tokens = ((Number) c.meta().getOrDefault("trained_tokens", 0L)).longValue();
             p.bestEval = ((Number) c.meta().getOrDefault("best_eval_loss", Double.POSITIVE_INFINITY)).doubleValue();
@@ -241,7 +242,7 @@ final class JobRunner {
 
     private void checkpoint(TrainingRun r, long step, Progress p, String metricsJson) {
         String id = job.id();
-        Path dir = jobs.checkpointDir(id);
+        CheckpointFiles checkpoints = jobs.checkpoints(id);
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("optimizer_steps", r.optimizerSteps());
         meta.put("trained_tokens", p.tokens);
@@ -249,7 +250,7 @@ final class JobRunner {
             meta.put("best_eval_loss", p.bestEval);
         }
         meta.put("evals_without_improvement", p.evalsWithoutImprovement);
-        CheckpointFiles.write(dir, step, r.state(), meta);
+        checkpoints.write(step, r.state(), meta);
         store.addCheckpoint(id, step, metricsJson);
         int keep = Math.max(1, jobs.config().jobs().keepCheckpoints());
         int kept = 0;
@@ -258,7 +259,7 @@ final class JobRunner {
                 continue;
             }
             if (++kept > keep) {
-                CheckpointFiles.delete(dir, c.step());
+                checkpoints.delete(c.step());
                 store.checkpointPruned(id, c.step());
             }
         }
@@ -266,7 +267,7 @@ final class JobRunner {
 
     private void finishCancelled() {
         String id = job.id();
-        CheckpointFiles.deleteRecursively(jobs.store().jobPath(id, "adapter"));
+        DurableFiles.deleteRecursively(jobs.store().jobPath(id, "adapter"));
         store.transition(id, Set.of(JobStore.RUNNING), JobStore.CANCELLED, "info", "Job cancelled; nothing was published",
                 null, null);
     }
@@ -327,10 +328,10 @@ final class JobRunner {
             return;
         }
         Path folder = jobs.store().jobPath(id, "adapter");
-        CheckpointFiles.deleteRecursively(folder);
+        DurableFiles.deleteRecursively(folder);
         r.saveAdapter(folder);
         AdapterVersion v = publish(folder);
-        CheckpointFiles.deleteRecursively(folder);
+        DurableFiles.deleteRecursively(folder);
         String published = v.id();
         String activeNote = "";
         if (job.activate()) {
@@ -349,7 +350,7 @@ final class JobRunner {
      */
     private AdapterVersion publish(Path folder) {
         AdapterRegistry registry = jobs.registry();
-        String sha = AdapterRegistry.sha256(folder.resolve(LoraAdapter.WEIGHTS_FILE));
+        String sha = DurableFiles.sha256(folder.resolve(LoraAdapter.WEIGHTS_FILE));
         if (job.attempts() > 1) {
             try {
                 AdapterInfo info = registry.get(job.tenant(), job.suffix());

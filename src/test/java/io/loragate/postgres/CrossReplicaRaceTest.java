@@ -7,6 +7,7 @@ import static io.loragate.registry.RegistryFixtures.weights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loragate.common.BlobStore;
 import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
@@ -58,6 +59,8 @@ class CrossReplicaRaceTest {
     DataSource dbA;
     @Inject
     LoragateConfig config;
+    @Inject
+    BlobStore blobs;
     @Inject
     ResidentModel resident;
     @Inject
@@ -142,7 +145,7 @@ class CrossReplicaRaceTest {
 
     @Test
     void versionNumbersAreAssignedOnceAcrossReplicas() throws Exception {
-        AdapterRegistry registryB = new AdapterRegistry(dbB, config, resident, adapterEvents, tenantsB());
+        AdapterRegistry registryB = new AdapterRegistry(dbB, config, resident, adapterEvents, tenantsB(), blobs);
         String name = uniqueName("race-versions");
         Path folder = adapter("tiny-llama", 0);
         List<Callable<?>> tasks = new ArrayList<>();
@@ -164,7 +167,7 @@ class CrossReplicaRaceTest {
     void theAdapterQuotaHoldsAcrossReplicas() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
             String t = tenant("race-adapters", 1, null, null);
-            AdapterRegistry registryB = new AdapterRegistry(dbB, config, resident, adapterEvents, tenantsB());
+            AdapterRegistry registryB = new AdapterRegistry(dbB, config, resident, adapterEvents, tenantsB(), blobs);
             Path folder = adapter("tiny-llama", round % 2);
             List<Object> results = race(List.of(
                     () -> registryA.register(t, "a", config(folder), weights(folder)),
@@ -181,7 +184,7 @@ class CrossReplicaRaceTest {
         int size = 200;
         for (int round = 0; round < ROUNDS; round++) {
             String t = tenant("race-bytes", null, size * 3L / 2, null);
-            DatasetStore datasetsB = new DatasetStore(dbB, config, tenantsB());
+            DatasetStore datasetsB = new DatasetStore(dbB, config, tenantsB(), blobs);
             List<Object> results = race(List.of(() -> upload(datasetsA, t, size), () -> upload(datasetsB, t, size)));
             assertEquals(1, succeeded(results), "room for one file: exactly one of two racing replicas stores it " + results);
             assertEquals(1, refused(results, Kind.RESOURCE_EXHAUSTED), results.toString());

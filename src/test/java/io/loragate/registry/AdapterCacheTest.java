@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.adapter.AdapterAccess;
 import io.loragate.adapter.LoraAdapter;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;
@@ -126,8 +127,8 @@ class AdapterCacheTest {
         assertEquals(retired + weights.bytes(), cache.stats().retiredBytes());
         // The arrays are still usable: writing the adapter back reads every one of them.
         weights.save(tmp.resolve("copy"));
-        assertEquals(AdapterRegistry.sha256(weights(adapter("tiny-llama", 0))).length(),
-                AdapterRegistry.sha256(weights(tmp.resolve("copy"))).length());
+        assertEquals(DurableFiles.sha256(weights(adapter("tiny-llama", 0))).length(),
+                DurableFiles.sha256(weights(tmp.resolve("copy"))).length());
 
         others.forEach(cache::unpin);
         lease.close();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loragate.DatasetsProfile;
+import io.loragate.common.DurableFiles;
 import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.quarkus.test.junit.QuarkusTest;
@@ -66,7 +67,7 @@ class DatasetStoreTest {
         assertNotEquals(a.id(), b.id());
         assertTrue(a.id().matches("file-[0-9a-f]{24}"), a.id());
         assertEquals(a.sha256(), b.sha256());
-        assertEquals(AdapterRegistry.sha256(store.blob(a)), a.sha256());
+        assertEquals(DurableFiles.sha256(store.blob(a)), a.sha256());
         assertEquals(content.length, a.bytes());
         assertEquals(2, a.lines());
         assertEquals(StoredFile.PROCESSED, a.status());

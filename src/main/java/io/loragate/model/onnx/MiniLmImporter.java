@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.DataPaths;
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.model.safetensors.Dtype;
 import io.loragate.model.safetensors.SafetensorsWriter;
@@ -13,15 +14,11 @@ import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.URLConnection;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
@@ -83,7 +80,7 @@ public final class MiniLmImporter {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot import " + ONNX_RESOURCE + " into " + target + ": " + e.getMessage(), e);
         } finally {
-            deleteTree(tmp);
+            DurableFiles.deleteRecursively(tmp);
         }
         LOG.log(System.Logger.Level.INFO, "imported {0} into {1} in {2} ms", ONNX_RESOURCE, target,
                 (System.nanoTime() - start) / 1_000_000);
@@ -168,10 +165,10 @@ public final class MiniLmImporter {
         Path old = null;
         if (Files.exists(target)) {
             old = target.resolveSibling("." + MODEL_ID + ".old-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            DurableFiles.rename(target, old);
         }
         try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            DurableFiles.rename(tmp, target);
         } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
             // another process published meanwhile; its folder is as good as ours
             if (!isComplete(target, sourceBytes)) {
@@ -181,7 +178,7 @@ public final class MiniLmImporter {
             throw new IOException("the file system of " + target + " cannot rename directories atomically", e);
         } finally {
             if (old != null) {
-                deleteTree(old);
+                DurableFiles.deleteRecursively(old);
             }
         }
     }
@@ -189,7 +186,7 @@ public final class MiniLmImporter {
     /** Deletes temporary folders left by imports whose process has died. */
     private static void removeAbandoned(Path models) throws IOException {
         try (Stream<Path> s = Files.list(models)) {
-            s.filter(p -> ownerIsDead(p.getFileName().toString())).forEach(MiniLmImporter::deleteTree);
+            s.filter(p -> ownerIsDead(p.getFileName().toString())).forEach(DurableFiles::deleteRecursively);
         }
     }
 
@@ -256,27 +253,6 @@ public final class MiniLmImporter {
     }
 
     private static void writeJson(Path file, JsonNode json) throws IOException {
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(bytes));
-            ch.force(true);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a leftover temporary folder is removed by the next import
-                }
-            });
-        } catch (IOException ignored) {
-            // same as above
-        }
+        DurableFiles.write(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json));
     }
 }

@@ -5,16 +5,12 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.common.DurableFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +18,7 @@ import java.util.Map;
 
 /**
  * Writes safetensors files. Tensors are streamed one at a time; the file appears under its final
- * name only when complete (written to a sibling temporary file, forced to disk, then renamed).
+ * name only when complete ({@link DurableFiles#write}).
  */
 public final class SafetensorsWriter {
 
@@ -71,9 +67,7 @@ public final class SafetensorsWriter {
 
     /** Writes the file atomically: readers see either the previous file or this whole one. */
     public void write(Path target) {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         try {
-            Files.createDirectories(target.toAbsolutePath().getParent());
             ObjectNode header = JSON.createObjectNode();
             if (!metadata.isEmpty()) {
                 ObjectNode meta = header.putObject("__metadata__");
@@ -102,31 +96,14 @@ public final class SafetensorsWriter {
                 head.put((byte) ' ');
             }
             head.flip();
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                writeFully(ch, head);
+            DurableFiles.write(target, ch -> {
+                DurableFiles.writeFully(ch, head);
                 for (Entry e : entries) {
-                    writeFully(ch, e.data().duplicate());
+                    DurableFiles.writeFully(ch, e.data().duplicate());
                 }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            });
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the temporary file is garbage either way
-            }
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            ch.write(b);
         }
     }
 

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loragate.common.DurableFiles;
 import io.loragate.common.LoragateException;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
@@ -94,7 +95,7 @@ class AdaptersResourceTest {
                 .body("peft_type", equalTo("LORA"))
                 .body("rank", equalTo(4))
                 .body("state", equalTo("ready"))
-                .body("sha256", equalTo(AdapterRegistry.sha256(weights(adapter("tiny-llama", 0)))));
+                .body("sha256", equalTo(DurableFiles.sha256(weights(adapter("tiny-llama", 0)))));
 
         given().get("/v1/adapters").then().statusCode(200)
                 .body("object", equalTo("list"))
@@ -126,7 +127,7 @@ class AdaptersResourceTest {
         // The version's files are where the registry says, byte for byte.
         Path folder = registry.folder(registry.resolve(TENANT, name + "@2"));
         assertTrue(Files.isRegularFile(config(folder)));
-        assertEquals(AdapterRegistry.sha256(weights(adapter("tiny-llama", 1))), AdapterRegistry.sha256(weights(folder)));
+        assertEquals(DurableFiles.sha256(weights(adapter("tiny-llama", 1))), DurableFiles.sha256(weights(folder)));
     }
 
     @Test
@@ -267,7 +268,7 @@ class AdaptersResourceTest {
         RegistryFixtures.write(orphan.resolve("adapter_model.safetensors"), "half-written".getBytes());
         given().get("/v1/adapters/" + name).then().body("versions", hasSize(1));
         register(name, adapter("tiny-llama", 1)).statusCode(200).body("version", equalTo(2));
-        assertEquals(AdapterRegistry.sha256(weights(adapter("tiny-llama", 1))), AdapterRegistry.sha256(weights(orphan)));
+        assertEquals(DurableFiles.sha256(weights(adapter("tiny-llama", 1))), DurableFiles.sha256(weights(orphan)));
     }
 
     @Test

@@ -117,7 +117,7 @@ class TenantDeletionTest {
         Path data = Files.createTempFile("late", ".jsonl");
         // content no other tenant uploads: its blob must not stay behind
         Files.writeString(data, "{\"prompt\": \"Q: " + UUID.randomUUID() + "\\nA:\", \"completion\": \" yes.\"}\n");
-        String sha = io.loragate.registry.AdapterRegistry.sha256(data);
+        String sha = io.loragate.common.DurableFiles.sha256(data);
         byte[] body = multipart(Map.of("purpose", "fine-tune".getBytes(StandardCharsets.UTF_8)), Map.of("file", data));
         String answer = slowUpload("/v1/files", key, body, () -> given().auth().oauth2(ADMIN_KEY)
                 .delete("/v1/admin/tenants/" + id).then().statusCode(200));
@@ -245,7 +245,7 @@ class TenantDeletionTest {
         Files.createDirectories(DATA.resolve("jobs").resolve(jobId).resolve("checkpoints"));
         String orphanJob = "ftjob-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
         Files.createDirectories(DATA.resolve("jobs").resolve(orphanJob)); // a folder no row refers to
-        String sha = io.loragate.registry.AdapterRegistry.sha256(Files.writeString(Files.createTempFile("blob", ""),
+        String sha = io.loragate.common.DurableFiles.sha256(Files.writeString(Files.createTempFile("blob", ""),
                 UUID.randomUUID().toString()));
         Path blob = DATA.resolve("files").resolve(sha.substring(0, 2)).resolve(sha);
         Files.createDirectories(blob.getParent());

@@ -11,7 +11,7 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.loragate.registry.AdapterRegistry;
+import io.loragate.common.DurableFiles;
 import io.loragate.registry.TinyLlamaRegistryProfile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -131,7 +131,7 @@ class UntrustedInputRestTest {
         Path elsewhere = Files.createDirectories(tmp.resolve("v1"));
         Files.copy(version.resolve("adapter_config.json"), elsewhere.resolve("adapter_config.json"));
         Files.copy(version.resolve("adapter_model.safetensors"), elsewhere.resolve("adapter_model.safetensors"));
-        AdapterRegistry.deleteRecursively(version);
+        DurableFiles.deleteRecursively(version);
         Files.createSymbolicLink(version, elsewhere.toAbsolutePath());
         given().post("/v1/adapters/" + name + "/load").then().statusCode(500)
                 .body("error.message", containsString("symbolic link"));
