@@ -189,14 +189,14 @@ class OpenApiDriftTest {
 
         TracingNode r = trace("{\"training_file\": \"file-x\", \"task\": \"supervised\", \"top_k\": 2, \"epochs\": 1,"
                 + " \"sample_size\": 8, \"budget\": {\"max_train_minutes\": 1, \"max_adapter_bytes\": 1000}}");
-        RecommendationsResource.request(r);
+        TrainingRequests.recommendation(r);
         same("RecommendationRequest", r.read);
         same("Budget", r.child("budget").read);
 
         TracingNode s = trace("{\"model\": \"tiny-llama\", \"training_file\": \"file-x\", \"validation_file\": \"file-y\","
                 + " \"task\": \"supervised\", \"methods\": [\"lora\"], \"top_k\": 1, \"hyperparameters\": {}, \"budget\": {},"
                 + " \"seed\": 1, \"suffix\": \"s\"}");
-        SweepsResource.request(s);
+        TrainingRequests.sweep(s);
         same("SweepRequest", s.read);
 
         // negative quotas are refused after every field is read, before a tenant is created
@@ -210,18 +210,18 @@ class OpenApiDriftTest {
 
     @Test
     void jobRequestMatchesKnownFields() throws Exception {
-        same("FineTuningJobRequest", FineTuningJobsResource.JOB_FIELDS);
-        same("Hyperparameters", FineTuningJobsResource.HYPERPARAMETER_FIELDS);
-        same("AdapterSettings", FineTuningJobsResource.ADAPTER_FIELDS);
-        same("PublishIf", FineTuningJobsResource.PUBLISH_IF_FIELDS);
-        same("DiagnosticsOptions", FineTuningJobsResource.DIAGNOSTICS_FIELDS);
+        same("FineTuningJobRequest", TrainingRequests.JOB_FIELDS);
+        same("Hyperparameters", TrainingRequests.HYPERPARAMETER_FIELDS);
+        same("AdapterSettings", TrainingRequests.ADAPTER_FIELDS);
+        same("PublishIf", TrainingRequests.PUBLISH_IF_FIELDS);
+        same("DiagnosticsOptions", TrainingRequests.DIAGNOSTICS_FIELDS);
         // method: its fields plus one object named after each type (OpenAI's nesting)
         TracingNode a = trace("{\"model\": \"m\", \"training_file\": \"f\", \"suffix\": \"s\", \"method\": {\"type\": \"supervised\","
                 + " \"adapter\": {}, \"supervised\": {\"hyperparameters\": {}}}}");
         TracingNode b = trace("{\"model\": \"m\", \"training_file\": \"f\", \"suffix\": \"s\", \"method\": {\"type\": \"classification\","
                 + " \"hyperparameters\": {}, \"classification\": {}}}");
-        FineTuningJobsResource.request(a);
-        FineTuningJobsResource.request(b);
+        TrainingRequests.job(a);
+        TrainingRequests.job(b);
         same("JobMethod", union(a.child("method").read, b.child("method").read));
         same("MethodOptions", a.child("method", "supervised").read);
     }
