@@ -238,6 +238,15 @@ class OpenApiDocumentTest {
                 assertEquals(100, p.path("schema").path("maximum").asInt(), "FineTuningJobs.list's page size");
             }
         }
+        boolean eventLimit = false;
+        for (JsonNode p : operation(doc, "/v1/fine_tuning/jobs/{id}/events", "get").path("parameters")) {
+            if (p.path("name").asText().equals("limit")) {
+                assertEquals(1, p.path("schema").path("minimum").asInt(), p.toString());
+                assertEquals(999, p.path("schema").path("maximum").asInt(), "JobService.events' page size: " + p);
+                eventLimit = true;
+            }
+        }
+        assertTrue(eventLimit, "the events page size is documented");
     }
 
     /** Every /v1 operation answers its errors with the error schema, which types message, type, param and code. */
