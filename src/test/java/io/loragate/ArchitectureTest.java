@@ -4,6 +4,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -110,6 +111,23 @@ class ArchitectureTest {
         noClasses().that().resideInAnyPackage("io.loragate.engine..", "io.loragate.registry..", "io.loragate.training..")
                 .should().dependOnClassesThat().resideInAPackage("io.loragate.service..")
                 .allowEmptyShould(true)
+                .check(classes);
+    }
+
+    /**
+     * The transports of datasets, fine-tuning jobs, diagnostics, recommendations and sweeps reach them
+     * only through {@code service}: they parse and map, and import no training, registry, recommend or
+     * diagnostics class.
+     */
+    @Test
+    void trainingTransportsGoThroughTheServiceLayer() {
+        String files = "FilesResource|FineTuningJobsResource|DiagnosticsResource|RecommendationsResource|SweepsResource"
+                + "|TrainingRequests|SnakeCaseJson|MultipartFilenames|TrainingGrpcService|JobMessages|RecommendationMessages"
+                + "|SweepMessages";
+        classes().that().haveNameMatching("io\\.loragate\\.api\\.(rest|grpc)\\.(" + files + ")(\\$.*)?")
+                .should().onlyDependOnClassesThat(JavaClass.Predicates.resideOutsideOfPackage("io.loragate..")
+                        .or(JavaClass.Predicates.resideInAnyPackage("io.loragate.service..", "io.loragate.common..",
+                                "io.loragate.api..")))
                 .check(classes);
     }
 

@@ -9,6 +9,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import io.loragate.api.rest.dto.AdvisorSchemas;
+import io.loragate.api.rest.dto.ReportSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
@@ -39,7 +40,7 @@ public class DiagnosticsResource {
                     schema = @Schema(implementation = AdvisorSchemas.DiagnosticsRequest.class)))
     @APIResponse(responseCode = "200", description = "The diagnostics report (docs: diagnostics)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = ReportSchemas.DiagnosticsReport.class)))
     public JsonNode run(@PathParam("id") String id, JsonNode body) {
         return diagnostics.report(tenants.tenant(), id, TrainingRequests.diagnostics(Requests.object(body)));
     }

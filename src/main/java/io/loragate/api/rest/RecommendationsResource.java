@@ -38,7 +38,7 @@ public class RecommendationsResource {
                     schema = @Schema(implementation = AdvisorSchemas.RecommendationRequest.class)))
     @APIResponse(responseCode = "200", description = "The ranked methods with settings, costs and reasons (docs: recommendations)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Recommendation.class)))
     public ObjectNode recommend(JsonNode body) {
         Requests.object(body);
         return SnakeCaseJson.withoutNulls(recommendations.recommend(tenants.tenant(), TrainingRequests.recommendation(body)));

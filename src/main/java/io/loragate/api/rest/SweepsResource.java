@@ -44,7 +44,7 @@ public class SweepsResource {
                     schema = @Schema(implementation = AdvisorSchemas.SweepRequest.class)))
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table (docs: sweeps)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode create(JsonNode body) {
         return SnakeCaseJson.withoutNulls(sweeps.create(tenants.tenant(), TrainingRequests.sweep(Requests.object(body))));
     }
@@ -52,7 +52,7 @@ public class SweepsResource {
     @GET
     @APIResponse(responseCode = "200", description = "The caller's sweeps: {object: list, data: [...]}",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.SweepList.class)))
     public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit) {
         List<Object> data = new ArrayList<>();
         sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(SnakeCaseJson.withoutNulls(v)));
@@ -63,7 +63,7 @@ public class SweepsResource {
     @Path("{id}")
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode get(@PathParam("id") String id) {
         return SnakeCaseJson.withoutNulls(sweeps.get(tenants.tenant(), id));
     }
@@ -72,7 +72,7 @@ public class SweepsResource {
     @Path("{id}/cancel")
     @APIResponse(responseCode = "200", description = "The sweep, its unfinished jobs cancelled",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode cancel(@PathParam("id") String id) {
         return SnakeCaseJson.withoutNulls(sweeps.cancel(tenants.tenant(), id));
     }
