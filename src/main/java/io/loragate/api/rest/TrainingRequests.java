@@ -84,7 +84,7 @@ final class TrainingRequests {
             }
             KnownFields.check(d, "diagnostics.", DIAGNOSTICS_FIELDS);
             diagnostics = new JobCommand.Diagnostics(Requests.string(d, "reference_file", false), layers(d, "diagnostics."),
-                    strictInt(d, "diagnostics.", "max_examples"));
+                    integer(d, "diagnostics.", "max_examples"));
         }
         return new JobCommand(Requests.string(body, "model", true), Requests.string(body, "training_file", true),
                 Requests.string(body, "validation_file", false), Requests.string(body, "suffix", true),
@@ -179,7 +179,7 @@ final class TrainingRequests {
 
     static RecommendationCommand recommendation(JsonNode body) {
         return new RecommendationCommand(Requests.string(body, "training_file", true), Requests.string(body, "task", false),
-                budget(body), integer(body, "top_k"), integer(body, "epochs"), integer(body, "sample_size"));
+                budget(body), integer(body, "", "top_k"), integer(body, "", "epochs"), integer(body, "", "sample_size"));
     }
 
     static SweepCommand sweep(JsonNode body) {
@@ -199,7 +199,7 @@ final class TrainingRequests {
         }
         return new SweepCommand(Requests.string(body, "model", true), Requests.string(body, "training_file", true),
                 Requests.string(body, "validation_file", false), Requests.string(body, "task", false), methods,
-                integer(body, "top_k"), hyperparameters(body.get("hyperparameters")), budget(body),
+                integer(body, "", "top_k"), hyperparameters(body.get("hyperparameters")), budget(body),
                 Requests.optionalLong(body, "seed"), Requests.string(body, "suffix", false));
     }
 
@@ -234,7 +234,7 @@ final class TrainingRequests {
 
     static AdapterDiagnosticsService.Request diagnostics(JsonNode body) {
         return new AdapterDiagnosticsService.Request(Requests.string(body, "file", true), layers(body, ""),
-                strictInt(body, "", "max_examples"), Requests.string(body, "reference_file", false));
+                integer(body, "", "max_examples"), Requests.string(body, "reference_file", false));
     }
 
     /** {@code layers}: an array of layer indices, or absent / null. */
@@ -259,25 +259,13 @@ final class TrainingRequests {
     // --- field readers
 
     /** An integer, or null when absent or null (no {@code "auto"}). */
-    private static Integer strictInt(JsonNode body, String prefix, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || n.isNull()) {
-            return null;
-        }
-        if (!n.isInt()) {
-            throw Requests.bad(prefix + field, "'" + field + "' must be an integer");
-        }
-        return n.asInt();
-    }
-
-    /** An integer, or null when absent or null; the message quotes the value. */
-    private static Integer integer(JsonNode body, String field) {
+    private static Integer integer(JsonNode body, String prefix, String field) {
         JsonNode n = body.get(field);
         if (n == null || n.isNull()) {
             return null;
         }
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw Requests.bad(field, "'" + field + "' must be an integer, got " + n);
+            throw Requests.bad(prefix + field, "'" + field + "' must be an integer, got " + n);
         }
         return n.asInt();
     }
@@ -297,13 +285,7 @@ final class TrainingRequests {
     /** An integer, or null when absent, null or OpenAI's {@code "auto"}. */
     private static Integer optionalInt(JsonNode n, String prefix, String field) {
         JsonNode v = n.get(field);
-        if (v == null || v.isNull() || (v.isTextual() && v.asText().equals("auto"))) {
-            return null;
-        }
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw Requests.bad(prefix + field, "'" + field + "' must be an integer, got " + v);
-        }
-        return v.asInt();
+        return v != null && v.isTextual() && v.asText().equals("auto") ? null : integer(n, prefix, field);
     }
 
     /** A number, or null when absent, null or OpenAI's {@code "auto"}. */
