@@ -125,32 +125,6 @@ class ArchitectureTest {
     }
 
     /**
-     * Transport classes still reaching below the service layer, until their services exist (the
-     * datasets, jobs, diagnostics, recommendations and sweeps services). Remove an entry once its class
-     * calls only services; when the list is empty, {@link #transportsCallOnlyServicesCommonAndLibraries}
-     * covers every class in {@code api..}.
-     */
-    static final List<String> TRANSPORTS_NOT_YET_ON_SERVICES = List.of(
-            "io.loragate.api.rest.DiagnosticsResource",
-            "io.loragate.api.rest.FilesResource",
-            "io.loragate.api.rest.FineTuningJobsResource",
-            "io.loragate.api.rest.RecommendationsResource",
-            "io.loragate.api.rest.SweepsResource",
-            "io.loragate.api.rest.UploadRoutes",
-            "io.loragate.api.grpc.TrainingGrpcService",
-            "io.loragate.api.grpc.JobMessages",
-            "io.loragate.api.grpc.RecommendationMessages",
-            "io.loragate.api.grpc.SweepMessages");
-
-    /**
-     * Single dependencies below the service layer that the same work removes: origin class, target
-     * package. {@code AdapterGrpcService.diagnose} is {@code POST /v1/adapters/{id}/diagnostics},
-     * which moves behind a service together with {@code DiagnosticsResource}.
-     */
-    static final List<List<String>> DEPENDENCIES_NOT_YET_ON_SERVICES = List.of(
-            List.of("io.loragate.api.grpc.AdapterGrpcService", "io.loragate.diagnostics."));
-
-    /**
      * The transports ({@code api.rest}, {@code api.grpc} and the gRPC classes generated into
      * {@code api.grpc.v1}) call the service layer and nothing beneath it: they may use {@code service},
      * {@code common}, {@code api} and libraries, and of {@code config} only the settings
@@ -160,8 +134,6 @@ class ArchitectureTest {
     @Test
     void transportsCallOnlyServicesCommonAndLibraries() {
         classes().that().resideInAPackage("io.loragate.api..")
-                .and(DescribedPredicate.not(DescribedPredicate.describe("on the list TRANSPORTS_NOT_YET_ON_SERVICES",
-                        (JavaClass c) -> listed(c.getName(), TRANSPORTS_NOT_YET_ON_SERVICES))))
                 .should(ArchConditions.onlyHaveDependenciesWhere(DescribedPredicate.describe(
                         "the target is a service, common, a transport, the settings, ErrorText or a library",
                         ArchitectureTest::allowedForTransports)))
@@ -178,12 +150,7 @@ class ArchitectureTest {
                 return true;
             }
         }
-        if (target.equals("io.loragate.config.ErrorText") || listed(target, List.of("io.loragate.config.LoragateConfig"))) {
-            return true;
-        }
-        String origin = d.getOriginClass().getName();
-        return DEPENDENCIES_NOT_YET_ON_SERVICES.stream()
-                .anyMatch(e -> listed(origin, List.of(e.get(0))) && target.startsWith(e.get(1)));
+        return target.equals("io.loragate.config.ErrorText") || listed(target, List.of("io.loragate.config.LoragateConfig"));
     }
 
     /** Whether {@code name} is one of {@code classes} or nested in one (inner classes, lambdas). */

@@ -140,7 +140,7 @@ class CrashLoopIT {
                 Thread.sleep(100);
             }
             assertEquals("succeeded", j.getString("status"), j.prettify());
-            List<String> events = gateway.api().queryParam("limit", 1000).get("/v1/fine_tuning/jobs/" + id + "/events")
+            List<String> events = gateway.api().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events")
                     .then().statusCode(200).extract().jsonPath().getList("data.message");
             resumed |= events.stream().anyMatch(m -> m.startsWith("The server restarted"));
         }

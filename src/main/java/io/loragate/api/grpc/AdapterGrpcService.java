@@ -12,7 +12,7 @@ import io.loragate.api.grpc.v1.ListAdaptersResponse;
 import io.loragate.api.grpc.v1.RegisterAdapterRequest;
 import io.loragate.api.grpc.v1.SetActiveVersionRequest;
 import io.loragate.common.LoragateException;
-import io.loragate.diagnostics.DiagnosticsService;
+import io.loragate.service.AdapterDiagnosticsService;
 import io.loragate.service.AdapterService;
 import io.loragate.service.AdapterVersionView;
 import io.loragate.service.AdapterView;
@@ -34,9 +34,9 @@ public class AdapterGrpcService implements io.loragate.api.grpc.v1.AdapterServic
 
     private final AdapterService adapters;
     private final TenantResolver tenants;
-    private final DiagnosticsService diagnostics;
+    private final AdapterDiagnosticsService diagnostics;
 
-    public AdapterGrpcService(AdapterService adapters, TenantResolver tenants, DiagnosticsService diagnostics) {
+    public AdapterGrpcService(AdapterService adapters, TenantResolver tenants, AdapterDiagnosticsService diagnostics) {
         this.adapters = adapters;
         this.tenants = tenants;
         this.diagnostics = diagnostics;
@@ -136,7 +136,7 @@ public class AdapterGrpcService implements io.loragate.api.grpc.v1.AdapterServic
     @Override
     public Uni<Struct> diagnose(DiagnoseRequest request) {
         return call(() -> JsonStructs.struct(diagnostics.report(tenants.tenant(), required(request.getAdapterId(), "adapter_id"),
-                new DiagnosticsService.Request(request.getFile(), request.getLayersCount() == 0 ? null : request.getLayersList(),
+                new AdapterDiagnosticsService.Request(request.getFile(), request.getLayersCount() == 0 ? null : request.getLayersList(),
                         request.hasMaxExamples() ? request.getMaxExamples() : null,
                         request.getReferenceFile().isEmpty() ? null : request.getReferenceFile()))));
     }

@@ -1,7 +1,6 @@
 package io.loragate.api.grpc;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.loragate.api.grpc.v1.AdapterSettings;
 import com.google.protobuf.Struct;
 import io.loragate.api.grpc.v1.CreateJobRequest;
@@ -13,28 +12,25 @@ import io.loragate.api.grpc.v1.JobMetrics;
 import io.loragate.api.grpc.v1.JobProgress;
 import io.loragate.api.grpc.v1.Method;
 import io.loragate.api.grpc.v1.PublishIf;
-import io.loragate.registry.JobEventRecord;
-import io.loragate.registry.JobRecord;
-import io.loragate.training.JobRequest;
-import io.loragate.training.JobSpec;
+import io.loragate.service.JobCommand;
+import io.loragate.service.JobEventView;
+import io.loragate.service.JobView;
 
-/** Maps fine-tuning jobs between the proto messages and the training layer (the same fields as REST). */
+/** Maps fine-tuning jobs between the proto messages and the service layer (the same fields as REST). */
 final class JobMessages {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private JobMessages() {
     }
 
-    static JobRequest request(CreateJobRequest r) {
-        JobRequest.Method method = null;
+    static JobCommand request(CreateJobRequest r) {
+        JobCommand.Method method = null;
         if (r.hasMethod()) {
             Method m = r.getMethod();
-            JobRequest.Hyperparameters h = m.hasHyperparameters() ? hyperparameters(m.getHyperparameters()) : null;
-            JobRequest.AdapterSettings a = null;
+            JobCommand.Hyperparameters h = m.hasHyperparameters() ? hyperparameters(m.getHyperparameters()) : null;
+            JobCommand.AdapterSettings a = null;
             if (m.hasAdapter()) {
                 AdapterSettings s = m.getAdapter();
-                a = new JobRequest.AdapterSettings(s.hasR() ? s.getR() : null, s.hasAlpha() ? s.getAlpha() : null,
+                a = new JobCommand.AdapterSettings(s.hasR() ? s.getR() : null, s.hasAlpha() ? s.getAlpha() : null,
                         s.hasDropout() ? s.getDropout() : null, s.getTargetModulesCount() == 0 ? null : s.getTargetModulesList(),
                         s.getUseRslora(), s.hasMethod() ? s.getMethod() : null,
                         s.getLayersToTransformCount() == 0 ? null : s.getLayersToTransformList(),
@@ -42,28 +38,28 @@ final class JobMessages {
                         s.hasBottleneckSize() ? s.getBottleneckSize() : null, s.hasPlacement() ? s.getPlacement() : null,
                         s.hasPartialLayers() ? s.getPartialLayers() : null);
             }
-            method = new JobRequest.Method(m.getType().isEmpty() ? null : m.getType(), h, a);
+            method = new JobCommand.Method(m.getType().isEmpty() ? null : m.getType(), h, a);
         }
-        JobRequest.PublishIf gate = null;
+        JobCommand.PublishIf gate = null;
         if (r.hasPublishIf()) {
             PublishIf g = r.getPublishIf();
-            gate = new JobRequest.PublishIf(g.hasMinEvalAccuracy() ? g.getMinEvalAccuracy() : null,
+            gate = new JobCommand.PublishIf(g.hasMinEvalAccuracy() ? g.getMinEvalAccuracy() : null,
                     g.hasMaxEvalLossRatio() ? g.getMaxEvalLossRatio() : null, g.hasMaxForgetting() ? g.getMaxForgetting() : null,
                     g.hasMinGainOverBaseline() ? g.getMinGainOverBaseline() : null);
         }
-        JobRequest.Diagnostics diagnostics = null;
+        JobCommand.Diagnostics diagnostics = null;
         if (r.hasDiagnostics()) {
             DiagnosticsOptions d = r.getDiagnostics();
-            diagnostics = new JobRequest.Diagnostics(d.getReferenceFile().isEmpty() ? null : d.getReferenceFile(),
+            diagnostics = new JobCommand.Diagnostics(d.getReferenceFile().isEmpty() ? null : d.getReferenceFile(),
                     d.getLayersCount() == 0 ? null : d.getLayersList(), d.hasMaxExamples() ? d.getMaxExamples() : null);
         }
-        return new JobRequest(r.getModel(), r.getTrainingFile(), r.getValidationFile(), r.getSuffix(),
+        return new JobCommand(r.getModel(), r.getTrainingFile(), r.getValidationFile(), r.getSuffix(),
                 r.hasSeed() ? r.getSeed() : null, method, gate, r.getActivate(), diagnostics);
     }
 
     /** Unset fields stay null (the defaults); shared by jobs and sweeps. */
-    static JobRequest.Hyperparameters hyperparameters(Hyperparameters p) {
-        return new JobRequest.Hyperparameters(p.hasEpochs() ? p.getEpochs() : null, p.hasBatchSize() ? p.getBatchSize() : null,
+    static JobCommand.Hyperparameters hyperparameters(Hyperparameters p) {
+        return new JobCommand.Hyperparameters(p.hasEpochs() ? p.getEpochs() : null, p.hasBatchSize() ? p.getBatchSize() : null,
                 p.hasGradientAccumulationSteps() ? p.getGradientAccumulationSteps() : null,
                 p.hasLearningRate() ? p.getLearningRate() : null, p.hasWarmupSteps() ? p.getWarmupSteps() : null,
                 p.hasSchedule() ? p.getSchedule() : null, p.hasWeightDecay() ? p.getWeightDecay() : null,
@@ -74,11 +70,10 @@ final class JobMessages {
                 p.hasValidationSplit() ? p.getValidationSplit() : null);
     }
 
-    static Job job(JobRecord j) {
-        JobSpec spec = JobSpec.fromJson(j.methodJson());
-        JobSpec.Hyper h = spec.hyperparameters();
-        JobSpec.Adapter a = spec.adapter();
-        Method method = Method.newBuilder().setType(spec.type())
+    static Job job(JobView j) {
+        JobView.Hyperparameters h = j.method().hyperparameters();
+        JobView.Adapter a = j.method().adapter();
+        Method method = Method.newBuilder().setType(j.method().type())
                 .setHyperparameters(Hyperparameters.newBuilder().setEpochs(h.epochs()).setBatchSize(h.batchSize())
                         .setGradientAccumulationSteps(h.gradientAccumulationSteps()).setLearningRate(h.learningRate())
                         .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
@@ -94,7 +89,7 @@ final class JobMessages {
             method = method.toBuilder().setAdapter(method.getAdapter().toBuilder().setPromptInitText(a.promptInitText())).build();
         }
         Job.Builder b = Job.newBuilder().setId(j.id()).setModel(j.model()).setTrainingFile(j.trainingFile())
-                .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.created().getEpochSecond())
+                .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.createdAt())
                 .setMethod(method).setSeed(j.seed()).setTrainedTokens(j.trainedTokens());
         if (j.validationFile() != null) {
             b.setValidationFile(j.validationFile());
@@ -102,14 +97,14 @@ final class JobMessages {
         if (j.fineTunedModel() != null) {
             b.setFineTunedModel(j.fineTunedModel());
         }
-        if (j.finished() != null) {
-            b.setFinishedAt(j.finished().getEpochSecond());
+        if (j.finishedAt() != null) {
+            b.setFinishedAt(j.finishedAt());
         }
         if (j.error() != null) {
             b.setError(j.error());
         }
-        if (j.publishIfJson() != null) {
-            JsonNode g = JsonStructs.tree(j.publishIfJson());
+        if (j.publishIf() != null) {
+            JsonNode g = j.publishIf();
             PublishIf.Builder p = PublishIf.newBuilder();
             if (g.hasNonNull("min_eval_accuracy")) {
                 p.setMinEvalAccuracy(g.get("min_eval_accuracy").asDouble());
@@ -125,8 +120,8 @@ final class JobMessages {
             }
             b.setPublishIf(p);
         }
-        if (j.diagnosticsJson() != null) {
-            JsonNode d = JsonStructs.tree(j.diagnosticsJson());
+        if (j.diagnostics() != null) {
+            JsonNode d = j.diagnostics();
             DiagnosticsOptions.Builder o = DiagnosticsOptions.newBuilder();
             if (d.hasNonNull("reference_file")) {
                 o.setReferenceFile(d.get("reference_file").asText());
@@ -139,55 +134,49 @@ final class JobMessages {
             }
             b.setDiagnostics(o);
         }
-        Struct report = JsonStructs.struct(j.reportJson());
+        Struct report = JsonStructs.struct(j.report());
         if (report != null) {
             b.setReport(report);
         }
         b.setProgress(JobProgress.newBuilder().setStep(j.completedSteps()).setTotalSteps(j.totalSteps()));
         if (j.estimatedFinish() != null) {
-            b.setEstimatedFinish(j.estimatedFinish().getEpochSecond());
+            b.setEstimatedFinish(j.estimatedFinish());
         }
         return b.build();
     }
 
-    static JobEvent event(JobEventRecord e) {
-        JobEvent.Builder b = JobEvent.newBuilder().setId(e.id()).setCreatedAt(e.created().getEpochSecond()).setLevel(e.level())
+    static JobEvent event(JobEventView e) {
+        JobEvent.Builder b = JobEvent.newBuilder().setId(e.id()).setCreatedAt(e.createdAt()).setLevel(e.level())
                 .setMessage(e.message()).setType(e.type()).setStatus(e.status());
-        if ("metrics".equals(e.type()) && e.dataJson() != null) {
-            try {
-                JsonNode d = JSON.readTree(e.dataJson());
-                if (d.has("step")) {
-                    JobMetrics.Builder m = JobMetrics.newBuilder().setStep(d.get("step").asInt());
-                    if (d.has("train_loss")) {
-                        m.setTrainLoss(d.get("train_loss").asDouble());
-                    }
-                    if (d.has("eval_loss")) {
-                        m.setEvalLoss(d.get("eval_loss").asDouble());
-                    }
-                    if (d.has("eval_accuracy")) {
-                        m.setEvalAccuracy(d.get("eval_accuracy").asDouble());
-                    }
-                    if (d.has("learning_rate")) {
-                        m.setLearningRate(d.get("learning_rate").asDouble());
-                    }
-                    if (d.has("tokens_per_second")) {
-                        m.setTokensPerSecond(d.get("tokens_per_second").asDouble());
-                    }
-                    if (d.has("eta_seconds")) {
-                        m.setEtaSeconds(d.get("eta_seconds").asDouble());
-                    }
-                    if (d.has("total_steps")) {
-                        m.setTotalSteps(d.get("total_steps").asLong());
-                    }
-                    Struct details = JsonStructs.struct(d);
-                    if (details != null) {
-                        m.setDetails(details);
-                    }
-                    b.setData(m);
-                }
-            } catch (com.fasterxml.jackson.core.JsonProcessingException ignored) {
-                // the message still carries the event
+        JsonNode d = e.data();
+        if ("metrics".equals(e.type()) && d != null && d.has("step")) {
+            JobMetrics.Builder m = JobMetrics.newBuilder().setStep(d.get("step").asInt());
+            if (d.has("train_loss")) {
+                m.setTrainLoss(d.get("train_loss").asDouble());
             }
+            if (d.has("eval_loss")) {
+                m.setEvalLoss(d.get("eval_loss").asDouble());
+            }
+            if (d.has("eval_accuracy")) {
+                m.setEvalAccuracy(d.get("eval_accuracy").asDouble());
+            }
+            if (d.has("learning_rate")) {
+                m.setLearningRate(d.get("learning_rate").asDouble());
+            }
+            if (d.has("tokens_per_second")) {
+                m.setTokensPerSecond(d.get("tokens_per_second").asDouble());
+            }
+            if (d.has("eta_seconds")) {
+                m.setEtaSeconds(d.get("eta_seconds").asDouble());
+            }
+            if (d.has("total_steps")) {
+                m.setTotalSteps(d.get("total_steps").asLong());
+            }
+            Struct details = JsonStructs.struct(d);
+            if (details != null) {
+                m.setDetails(details);
+            }
+            b.setData(m);
         }
         return b.build();
     }

@@ -7,11 +7,9 @@ import io.loragate.api.grpc.v1.MethodRecommendation;
 import io.loragate.api.grpc.v1.RecommendBudget;
 import io.loragate.api.grpc.v1.RecommendRequest;
 import io.loragate.api.grpc.v1.Recommendation;
-import io.loragate.recommend.Budget;
-import io.loragate.recommend.MethodSettings;
-import io.loragate.recommend.Recommendations;
-import io.loragate.recommend.Recommender;
-import io.loragate.recommend.ShiftEstimate;
+import io.loragate.service.RecommendationCommand;
+import io.loragate.service.RecommendationView;
+import io.loragate.service.TrainingBudget;
 
 /** Recommendations between the service's records and the gRPC messages. */
 final class RecommendationMessages {
@@ -19,24 +17,24 @@ final class RecommendationMessages {
     private RecommendationMessages() {
     }
 
-    static Recommendations.Request request(RecommendRequest r) {
-        return new Recommendations.Request(r.getTrainingFile(), r.getTask().isEmpty() ? null : r.getTask(),
+    static RecommendationCommand request(RecommendRequest r) {
+        return new RecommendationCommand(r.getTrainingFile(), r.getTask().isEmpty() ? null : r.getTask(),
                 r.hasBudget() ? budget(r.getBudget()) : null, r.hasTopK() ? r.getTopK() : null, r.hasEpochs() ? r.getEpochs() : null,
                 r.hasSampleSize() ? r.getSampleSize() : null);
     }
 
-    static Budget budget(RecommendBudget b) {
-        return new Budget(b.hasMaxTrainMinutes() ? b.getMaxTrainMinutes() : null, b.hasMaxAdapterBytes() ? b.getMaxAdapterBytes() : null);
+    static TrainingBudget budget(RecommendBudget b) {
+        return new TrainingBudget(b.hasMaxTrainMinutes() ? b.getMaxTrainMinutes() : null, b.hasMaxAdapterBytes() ? b.getMaxAdapterBytes() : null);
     }
 
-    static Recommendation recommendation(Recommendations.Recommendation r) {
-        io.loragate.recommend.DatasetFacts f = r.dataset();
+    static Recommendation recommendation(RecommendationView r) {
+        RecommendationView.DatasetFacts f = r.dataset();
         DatasetFacts.Builder facts = DatasetFacts.newBuilder().setFormat(f.format()).setExamples(f.examples()).setTokens(f.tokens())
                 .setMeanTokens(f.meanTokens()).setLabels(f.labels()).putAllLabelCounts(f.labelCounts());
         if (f.majorityRate() != null) {
             facts.setMajorityRate(f.majorityRate());
         }
-        ShiftEstimate s = r.shift();
+        RecommendationView.Shift s = r.shift();
         DomainShift.Builder shift = DomainShift.newBuilder().setMeasure(s.measure()).setSampleSize(s.sampleSize())
                 .setScore(s.score()).setLevel(s.level());
         if (s.baseLoss() != null) {
@@ -58,7 +56,7 @@ final class RecommendationMessages {
         return b.build();
     }
 
-    private static MethodRecommendation method(Recommender.MethodPlan p) {
+    private static MethodRecommendation method(RecommendationView.MethodPlan p) {
         return MethodRecommendation.newBuilder().setRank(p.rank()).setMethod(p.method()).setSettings(settings(p.settings()))
                 .setLearningRate(p.learningRate()).setTrainableParams(p.compute().trainableParams())
                 .setAdapterBytes(p.compute().adapterBytes()).setTrainSeconds(p.compute().trainSeconds())
@@ -67,7 +65,7 @@ final class RecommendationMessages {
     }
 
     /** A recommended method's job settings ({@code method.adapter}); unset fields take the job defaults. */
-    static AdapterSettings settings(MethodSettings s) {
+    static AdapterSettings settings(RecommendationView.MethodSettings s) {
         AdapterSettings.Builder a = AdapterSettings.newBuilder().setMethod(s.method());
         if (s.r() != null) {
             a.setR(s.r());

@@ -4,7 +4,8 @@ import com.google.protobuf.Struct;
 import io.loragate.api.grpc.v1.CreateSweepRequest;
 import io.loragate.api.grpc.v1.Sweep;
 import io.loragate.api.grpc.v1.SweepRow;
-import io.loragate.recommend.Sweeps;
+import io.loragate.service.SweepCommand;
+import io.loragate.service.SweepView;
 
 /** Sweeps between the service's records and the gRPC messages (the same fields as REST /v1/fine_tuning/sweeps). */
 final class SweepMessages {
@@ -12,15 +13,15 @@ final class SweepMessages {
     private SweepMessages() {
     }
 
-    static Sweeps.Request request(CreateSweepRequest r) {
-        return new Sweeps.Request(r.getModel(), r.getTrainingFile(), emptyToNull(r.getValidationFile()), emptyToNull(r.getTask()),
+    static SweepCommand request(CreateSweepRequest r) {
+        return new SweepCommand(r.getModel(), r.getTrainingFile(), emptyToNull(r.getValidationFile()), emptyToNull(r.getTask()),
                 r.getMethodsCount() == 0 ? null : r.getMethodsList(), r.hasTopK() ? r.getTopK() : null,
                 r.hasHyperparameters() ? JobMessages.hyperparameters(r.getHyperparameters()) : null,
                 r.hasBudget() ? RecommendationMessages.budget(r.getBudget()) : null, r.hasSeed() ? r.getSeed() : null,
                 emptyToNull(r.getSuffix()));
     }
 
-    static Sweep sweep(Sweeps.View v) {
+    static Sweep sweep(SweepView v) {
         Sweep.Builder b = Sweep.newBuilder().setId(v.id()).setStatus(v.status()).setCreatedAt(v.createdAt())
                 .setFinishedAt(v.finishedAt() == null ? 0 : v.finishedAt()).setModel(v.model()).setTrainingFile(v.trainingFile())
                 .setValidationFile(nullToEmpty(v.validationFile())).setTask(nullToEmpty(v.task())).addAllMethods(v.methods())
@@ -29,7 +30,7 @@ final class SweepMessages {
         return b.build();
     }
 
-    static SweepRow row(Sweeps.Row r) {
+    static SweepRow row(SweepView.Row r) {
         SweepRow.Builder b = SweepRow.newBuilder().setMethod(r.method()).setJobId(nullToEmpty(r.jobId())).setStatus(r.status())
                 .setError(nullToEmpty(r.error())).setFineTunedModel(nullToEmpty(r.fineTunedModel()))
                 .setLearningRate(r.learningRate()).setSizes(nullToEmpty(r.sizes()));

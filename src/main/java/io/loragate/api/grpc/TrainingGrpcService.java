@@ -12,7 +12,6 @@ import io.loragate.api.grpc.v1.ListCheckpointsRequest;
 import io.loragate.api.grpc.v1.ListCheckpointsResponse;
 import io.loragate.api.grpc.v1.ListDatasetsRequest;
 import io.loragate.api.grpc.v1.ListDatasetsResponse;
-import io.loragate.registry.CheckpointRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -40,12 +39,13 @@ import io.loragate.api.grpc.v1.UploadDatasetRequest;
 import io.loragate.api.grpc.v1.WatchJobRequest;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
-import io.loragate.recommend.Recommendations;
-import io.loragate.recommend.Sweeps;
-import io.loragate.training.DatasetFile;
-import io.loragate.training.DatasetReport;
-import io.loragate.training.Datasets;
-import io.loragate.training.FineTuningJobs;
+import io.loragate.service.CheckpointView;
+import io.loragate.service.DatasetService;
+import io.loragate.service.DatasetUpload;
+import io.loragate.service.DatasetView;
+import io.loragate.service.JobService;
+import io.loragate.service.RecommendationService;
+import io.loragate.service.SweepService;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -64,14 +64,14 @@ public class TrainingGrpcService implements TrainingService {
     /** Largest DownloadDataset message payload (gRPC streams do best with messages of tens of KiB). */
     static final int DOWNLOAD_CHUNK = 32 * 1024;
 
-    private final Datasets datasets;
-    private final FineTuningJobs jobs;
+    private final DatasetService datasets;
+    private final JobService jobs;
     private final TenantResolver tenants;
-    private final Recommendations recommendations;
-    private final Sweeps sweeps;
+    private final RecommendationService recommendations;
+    private final SweepService sweeps;
 
-    public TrainingGrpcService(Datasets datasets, FineTuningJobs jobs, TenantResolver tenants, Recommendations recommendations,
-            Sweeps sweeps) {
+    public TrainingGrpcService(DatasetService datasets, JobService jobs, TenantResolver tenants,
+            RecommendationService recommendations, SweepService sweeps) {
         this.datasets = datasets;
         this.jobs = jobs;
         this.tenants = tenants;
@@ -176,10 +176,10 @@ public class TrainingGrpcService implements TrainingService {
         String id = request.getJobId();
         return blocking(() -> {
             ListCheckpointsResponse.Builder b = ListCheckpointsResponse.newBuilder();
-            for (CheckpointRecord c : jobs.checkpoints(tenant, id)) {
-                Checkpoint.Builder k = Checkpoint.newBuilder().setId(c.publicId())
-                        .setCreatedAt(c.created().getEpochSecond()).setJobId(id).setStepNumber(c.step()).setStateKept(c.hasState());
-                Struct metrics = JsonStructs.struct(c.metricsJson());
+            for (CheckpointView c : jobs.checkpoints(tenant, id)) {
+                Checkpoint.Builder k = Checkpoint.newBuilder().setId(c.id())
+                        .setCreatedAt(c.createdAt()).setJobId(c.jobId()).setStepNumber(c.step()).setStateKept(c.stateKept());
+                Struct metrics = JsonStructs.struct(c.metrics());
                 if (metrics != null) {
                     k.setMetrics(metrics);
                 }
@@ -204,7 +204,7 @@ public class TrainingGrpcService implements TrainingService {
     private final class UploadCall {
 
         private final String tenant;
-        private Datasets.Upload upload;
+        private DatasetUpload upload;
 
         UploadCall(String tenant) {
             this.tenant = tenant;
@@ -226,7 +226,7 @@ public class TrainingGrpcService implements TrainingService {
             upload.write(chunk, 0, chunk.length);
         }
 
-        DatasetFile commit() {
+        DatasetView commit() {
             if (upload == null) {
                 throw invalid("the stream was empty: send the metadata, then the file's bytes in chunks", "metadata");
             }
@@ -257,7 +257,7 @@ public class TrainingGrpcService implements TrainingService {
         String tenant = tenants.tenant();
         int limit = request.getLimit() == 0 ? 20 : request.getLimit();
         return blocking(() -> {
-            FineTuningJobs.Page page = jobs.list(tenant, limit, request.getAfter().isEmpty() ? null : request.getAfter());
+            JobService.JobPage page = jobs.list(tenant, limit, request.getAfter().isEmpty() ? null : request.getAfter());
             ListJobsResponse.Builder b = ListJobsResponse.newBuilder().setHasMore(page.hasMore());
             page.jobs().forEach(j -> b.addJobs(JobMessages.job(j)));
             return b.build();
@@ -277,8 +277,7 @@ public class TrainingGrpcService implements TrainingService {
         String id = request.getJobId();
         return Multi.createFrom().<JobEvent>emitter(em -> {
             try {
-                long after = FineTuningJobs.eventSeq(id, request.getAfterEventId());
-                FineTuningJobs.Watch w = jobs.watch(tenant, id, after, e -> em.emit(JobMessages.event(e)), err -> {
+                JobService.Watch w = jobs.watch(tenant, id, request.getAfterEventId(), e -> em.emit(JobMessages.event(e)), err -> {
                     if (err == null) {
                         em.complete();
                     } else {
@@ -300,7 +299,7 @@ public class TrainingGrpcService implements TrainingService {
         return new LoragateException(Kind.INVALID_ARGUMENT, message).withParam(param);
     }
 
-    static Dataset dataset(DatasetFile f) {
+    static Dataset dataset(DatasetView f) {
         Dataset.Builder b = Dataset.newBuilder()
                 .setId(f.id())
                 .setFilename(f.filename())
@@ -313,10 +312,10 @@ public class TrainingGrpcService implements TrainingService {
         return b.build();
     }
 
-    static io.loragate.api.grpc.v1.DatasetReport report(DatasetReport r) {
-        DatasetReport.TokenStats t = r.tokens();
+    static io.loragate.api.grpc.v1.DatasetReport report(DatasetView.Report r) {
+        DatasetView.TokenStats t = r.tokens();
         io.loragate.api.grpc.v1.DatasetReport.Builder b = io.loragate.api.grpc.v1.DatasetReport.newBuilder()
-                .setFormat(r.format() == null ? "" : r.format().wireName())
+                .setFormat(r.format() == null ? "" : r.format())
                 .setExamples(r.examples())
                 .setTokens(TokenStats.newBuilder().setMin(t.min()).setMax(t.max()).setMean(t.mean()).setP50(t.p50())
                         .setP95(t.p95()).setTotal(t.total()))
@@ -325,7 +324,7 @@ public class TrainingGrpcService implements TrainingService {
                 .putAllLabelCounts(r.labelCounts())
                 .setErrorCount(r.errorCount())
                 .setMaxLength(r.maxLength());
-        for (DatasetReport.LineError e : r.errors()) {
+        for (DatasetView.LineError e : r.errors()) {
             b.addErrors(LineError.newBuilder().setLine(e.line()).setReason(e.reason()));
         }
         return b.build();

@@ -2,9 +2,8 @@ package io.loragate.api.rest;
 
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
-import io.loragate.training.DatasetFile;
-import io.loragate.training.DatasetReport;
-import io.loragate.training.Datasets;
+import io.loragate.service.DatasetService;
+import io.loragate.service.DatasetView;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -16,10 +15,6 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,10 +37,10 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class FilesResource {
 
-    private final Datasets datasets;
+    private final DatasetService datasets;
     private final TenantResolver tenants;
 
-    public FilesResource(Datasets datasets, TenantResolver tenants) {
+    public FilesResource(DatasetService datasets, TenantResolver tenants) {
         this.datasets = datasets;
         this.tenants = tenants;
     }
@@ -68,11 +63,7 @@ public class FilesResource {
 
     /** The upload itself, for {@link UploadRoutes} (which streams the part to a file without a worker thread). */
     Map<String, Object> upload(String tenant, String filename, String purpose, java.nio.file.Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            return view(datasets.upload(tenant, filename, purpose, in));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return view(datasets.upload(tenant, filename, purpose, file));
     }
 
     @GET
@@ -81,7 +72,7 @@ public class FilesResource {
                     schema = @Schema(implementation = FileSchemas.FileList.class)))
     public Map<String, Object> list() {
         List<Object> data = new ArrayList<>();
-        for (DatasetFile f : datasets.list(tenants.tenant())) {
+        for (DatasetView f : datasets.list(tenants.tenant())) {
             data.add(view(f));
         }
         Map<String, Object> out = new LinkedHashMap<>();
@@ -129,11 +120,9 @@ public class FilesResource {
     @Path("{id}/content")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     public Response content(@PathParam("id") String id) {
-        String tenant = tenants.tenant();
-        DatasetFile f = datasets.get(tenant, id);
-        InputStream in = datasets.content(tenant, id);
+        DatasetService.Download f = datasets.download(tenants.tenant(), id);
         StreamingOutput body = out -> {
-            try (in) {
+            try (var in = f.content()) {
                 in.transferTo(out);
             }
         };
@@ -145,7 +134,7 @@ public class FilesResource {
 
     // ---------------------------------------------------------------------------------------------
 
-    static Map<String, Object> view(DatasetFile f) {
+    private static Map<String, Object> view(DatasetView f) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", f.id());
         out.put("object", "file");
@@ -158,7 +147,7 @@ public class FilesResource {
         return out;
     }
 
-    static Map<String, Object> report(DatasetReport r) {
+    private static Map<String, Object> report(DatasetView.Report r) {
         Map<String, Object> tokens = new LinkedHashMap<>();
         tokens.put("min", r.tokens().min());
         tokens.put("max", r.tokens().max());
@@ -167,14 +156,14 @@ public class FilesResource {
         tokens.put("p95", r.tokens().p95());
         tokens.put("total", r.tokens().total());
         List<Object> errors = new ArrayList<>();
-        for (DatasetReport.LineError e : r.errors()) {
+        for (DatasetView.LineError e : r.errors()) {
             Map<String, Object> err = new LinkedHashMap<>();
             err.put("line", e.line());
             err.put("reason", e.reason());
             errors.add(err);
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("format", r.format() == null ? null : r.format().wireName());
+        out.put("format", r.format());
         out.put("examples", r.examples());
         out.put("tokens", tokens);
         out.put("max_length", r.maxLength());

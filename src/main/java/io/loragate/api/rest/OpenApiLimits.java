@@ -1,6 +1,7 @@
 package io.loragate.api.rest;
 
 import io.loragate.config.LoragateConfig;
+import io.loragate.service.JobService;
 import io.quarkus.smallrye.openapi.OpenApiFilter;
 import io.smallrye.config.SmallRyeConfig;
 import java.math.BigDecimal;
@@ -42,8 +43,9 @@ public class OpenApiLimits implements OASFilter {
             maxItems(schemas, name, "layers", config.diagnostics().maxLayers());
             maximum(schemas, name, "max_examples", config.diagnostics().maxExamples());
         }
-        // page sizes (FineTuningJobs.list, Sweeps.list)
+        // page sizes (FineTuningJobs.list, JobService.events, Sweeps.list)
         parameter(openAPI, "/v1/fine_tuning/jobs", "limit", 1, 100);
+        parameter(openAPI, "/v1/fine_tuning/jobs/{id}/events", "limit", 1, JobService.MAX_EVENTS_PAGE);
         parameter(openAPI, "/v1/fine_tuning/sweeps", "limit", 1, 100);
     }
 

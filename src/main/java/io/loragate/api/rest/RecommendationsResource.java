@@ -2,8 +2,7 @@ package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.loragate.recommend.Budget;
-import io.loragate.recommend.Recommendations;
+import io.loragate.service.RecommendationService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -17,17 +16,17 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /**
  * {@code POST /v1/recommendations}: which adaptation methods to try first on a dataset, with their
- * settings, estimated costs and the reasons (see {@link io.loragate.recommend.Recommender}).
+ * settings, estimated costs and the reasons (docs/diagnostics-and-sweeps.md).
  * Scoped by tenant: another tenant's file answers 404 like an unknown one.
  */
 @Path("/v1/recommendations")
 @Produces(MediaType.APPLICATION_JSON)
 public class RecommendationsResource {
 
-    private final Recommendations recommendations;
+    private final RecommendationService recommendations;
     private final TenantResolver tenants;
 
-    public RecommendationsResource(Recommendations recommendations, TenantResolver tenants) {
+    public RecommendationsResource(RecommendationService recommendations, TenantResolver tenants) {
         this.recommendations = recommendations;
         this.tenants = tenants;
     }
@@ -39,52 +38,9 @@ public class RecommendationsResource {
                     schema = @Schema(implementation = AdvisorSchemas.RecommendationRequest.class)))
     @APIResponse(responseCode = "200", description = "The ranked methods with settings, costs and reasons (docs: recommendations)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Recommendation.class)))
     public ObjectNode recommend(JsonNode body) {
         Requests.object(body);
-        return Recommendations.json(recommendations.recommend(tenants.tenant(), request(body)));
-    }
-
-    static Recommendations.Request request(JsonNode body) {
-        return new Recommendations.Request(Requests.string(body, "training_file", true), Requests.string(body, "task", false),
-                budget(body), optionalInt(body, "top_k"), optionalInt(body, "epochs"), optionalInt(body, "sample_size"));
-    }
-
-    static Budget budget(JsonNode body) {
-        JsonNode b = body.get("budget");
-        if (b == null || b.isNull()) {
-            return null;
-        }
-        if (!b.isObject()) {
-            throw Requests.bad("budget", "'budget' must be an object");
-        }
-        Double minutes = null;
-        JsonNode m = b.get("max_train_minutes");
-        if (m != null && !m.isNull()) {
-            if (!m.isNumber()) {
-                throw Requests.bad("budget.max_train_minutes", "'max_train_minutes' must be a number, got " + m);
-            }
-            minutes = m.asDouble();
-        }
-        Long bytes = null;
-        JsonNode n = b.get("max_adapter_bytes");
-        if (n != null && !n.isNull()) {
-            if (!n.isIntegralNumber() || !n.canConvertToLong()) {
-                throw Requests.bad("budget.max_adapter_bytes", "'max_adapter_bytes' must be an integer, got " + n);
-            }
-            bytes = n.asLong();
-        }
-        return new Budget(minutes, bytes);
-    }
-
-    static Integer optionalInt(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || n.isNull()) {
-            return null;
-        }
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw Requests.bad(field, "'" + field + "' must be an integer, got " + n);
-        }
-        return n.asInt();
+        return SnakeCaseJson.withoutNulls(recommendations.recommend(tenants.tenant(), TrainingRequests.recommendation(body)));
     }
 }

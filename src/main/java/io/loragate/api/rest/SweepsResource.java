@@ -2,8 +2,7 @@ package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.loragate.recommend.Recommendations;
-import io.loragate.recommend.Sweeps;
+import io.loragate.service.SweepService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
@@ -30,10 +29,10 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class SweepsResource {
 
-    private final Sweeps sweeps;
+    private final SweepService sweeps;
     private final TenantResolver tenants;
 
-    public SweepsResource(Sweeps sweeps, TenantResolver tenants) {
+    public SweepsResource(SweepService sweeps, TenantResolver tenants) {
         this.sweeps = sweeps;
         this.tenants = tenants;
     }
@@ -45,18 +44,18 @@ public class SweepsResource {
                     schema = @Schema(implementation = AdvisorSchemas.SweepRequest.class)))
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table (docs: sweeps)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode create(JsonNode body) {
-        return Recommendations.json(sweeps.create(tenants.tenant(), request(Requests.object(body))));
+        return SnakeCaseJson.withoutNulls(sweeps.create(tenants.tenant(), TrainingRequests.sweep(Requests.object(body))));
     }
 
     @GET
     @APIResponse(responseCode = "200", description = "The caller's sweeps: {object: list, data: [...]}",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.SweepList.class)))
     public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit) {
         List<Object> data = new ArrayList<>();
-        sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(Recommendations.json(v)));
+        sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(SnakeCaseJson.withoutNulls(v)));
         return Map.of("object", "list", "data", data);
     }
 
@@ -64,38 +63,17 @@ public class SweepsResource {
     @Path("{id}")
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode get(@PathParam("id") String id) {
-        return Recommendations.json(sweeps.get(tenants.tenant(), id));
+        return SnakeCaseJson.withoutNulls(sweeps.get(tenants.tenant(), id));
     }
 
     @POST
     @Path("{id}/cancel")
     @APIResponse(responseCode = "200", description = "The sweep, its unfinished jobs cancelled",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT)))
+                    schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
     public ObjectNode cancel(@PathParam("id") String id) {
-        return Recommendations.json(sweeps.cancel(tenants.tenant(), id));
-    }
-
-    static Sweeps.Request request(JsonNode body) {
-        List<String> methods = null;
-        JsonNode m = body.get("methods");
-        if (m != null && !m.isNull()) {
-            if (!m.isArray()) {
-                throw Requests.bad("methods", "'methods' must be an array of method names");
-            }
-            methods = new ArrayList<>();
-            for (JsonNode n : m) {
-                if (!n.isTextual()) {
-                    throw Requests.bad("methods", "'methods' must be an array of method names");
-                }
-                methods.add(n.asText());
-            }
-        }
-        return new Sweeps.Request(Requests.string(body, "model", true), Requests.string(body, "training_file", true),
-                Requests.string(body, "validation_file", false), Requests.string(body, "task", false), methods,
-                RecommendationsResource.optionalInt(body, "top_k"), FineTuningJobsResource.hyperparameters(body.get("hyperparameters")),
-                RecommendationsResource.budget(body), Requests.optionalLong(body, "seed"), Requests.string(body, "suffix", false));
+        return SnakeCaseJson.withoutNulls(sweeps.cancel(tenants.tenant(), id));
     }
 }

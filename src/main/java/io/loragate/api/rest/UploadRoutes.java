@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
-import io.loragate.registry.Tenants;
 import io.loragate.service.TenantLimits;
+import io.loragate.service.TenantService;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -75,7 +75,7 @@ public class UploadRoutes {
     }
 
     private final Vertx vertx;
-    private final Tenants tenants;
+    private final TenantService tenants;
     private final TenantLimits limits;
     private final AdaptersResource adapters;
     private final FilesResource files;
@@ -89,7 +89,7 @@ public class UploadRoutes {
     private final Path spool;
     private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
-    public UploadRoutes(Vertx vertx, Tenants tenants, TenantLimits limits, AdaptersResource adapters, FilesResource files,
+    public UploadRoutes(Vertx vertx, TenantService tenants, TenantLimits limits, AdaptersResource adapters, FilesResource files,
             ObjectMapper json, LoragateConfig config,
             @ConfigProperty(name = "quarkus.http.body.uploads-directory") String uploadsDirectory) {
         this.vertx = vertx;
@@ -165,7 +165,7 @@ public class UploadRoutes {
         if (!tenants.authEnabled()) {
             return TenantResolver.DEFAULT;
         }
-        String key = Tenants.bearerKey(authorization);
+        String key = TenantService.bearerKey(authorization);
         if (key == null) {
             throw AuthFilter.missing();
         }
@@ -287,6 +287,8 @@ public class UploadRoutes {
         private final long limit;
         private final AtomicInteger slot;
         private final List<Part> parts = new ArrayList<>();
+        /** The file names as sent (Vert.x's decoder replaces some of their characters). */
+        private final MultipartFilenames filenames;
         private long written;
         private long received;
         private long timer = -1;
@@ -303,6 +305,7 @@ public class UploadRoutes {
             this.tenant = tenant;
             this.limit = limit;
             this.slot = slot;
+            this.filenames = new MultipartFilenames(req.getHeader("Content-Type"));
         }
 
         void start() {
@@ -315,6 +318,9 @@ public class UploadRoutes {
             req.handler(b -> {
                 lastByte = System.nanoTime();
                 received += b.length();
+                if (target == Target.FILE) {
+                    filenames.feed(b);
+                }
                 if (received > limit + OVERHEAD) {
                     fail(tooLarge(target, limit)); // form fields and framing are bounded too
                 }
@@ -462,7 +468,8 @@ public class UploadRoutes {
             Map<String, String> names = new LinkedHashMap<>();
             for (Part p : parts) {
                 got.put(p.field, p.path);
-                names.put(p.field, p.filename);
+                String sent = filenames.filename(p.field);
+                names.put(p.field, sent != null ? sent : p.filename);
             }
             // a file field sent as a plain form field (no filename): its value is the content
             for (String field : target.fileFields) {

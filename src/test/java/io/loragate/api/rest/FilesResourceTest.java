@@ -100,6 +100,39 @@ class FilesResourceTest {
         return out;
     }
 
+    /** A multipart body with one file part whose Content-Disposition parameters are {@code disposition}, as sent raw. */
+    static String rawUpload(String disposition, String content) {
+        String boundary = "----loragate-test-boundary";
+        byte[] body = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; " + disposition + "\r\n"
+                + "Content-Type: application/jsonl\r\n\r\n" + content + "\r\n--" + boundary + "--\r\n")
+                .getBytes(StandardCharsets.UTF_8);
+        return given().config(io.restassured.RestAssured.config().encoderConfig(io.restassured.config.EncoderConfig.encoderConfig()
+                        .appendDefaultContentCharsetToContentTypeIfUndefined(false)))
+                .contentType("multipart/form-data; boundary=" + boundary).body(body)
+                .post("/v1/files").then().statusCode(200).extract().jsonPath().getString("id");
+    }
+
+    @Test
+    void fileNamesKeepEqualsSignsSemicolonsAndSpaces() throws IOException {
+        String content = Files.readString(dataset("chat.jsonl"));
+        Map<String, String> sent = new java.util.LinkedHashMap<>();
+        sent.put("filename=\"a=b.jsonl\"", "a=b.jsonl");
+        sent.put("filename=\"x; y=z, v1:final.jsonl\"", "x; y=z, v1:final.jsonl");
+        sent.put("filename=\"say \\\"hi\\\".jsonl\"", "say \"hi\".jsonl"); // curl's escaping of a quote
+        sent.put("filename=plain=token.jsonl", "plain=token.jsonl");
+        // RFC 6266: filename* (UTF-8, percent-encoded) wins over the plain fallback
+        sent.put("filename=\"fallback.jsonl\"; filename*=UTF-8''na%C3%AFve%3Dset+1.jsonl", "naïve=set+1.jsonl");
+        for (Map.Entry<String, String> e : sent.entrySet()) {
+            String id = rawUpload(e.getKey(), content);
+            given().get("/v1/files/" + id).then().statusCode(200).body("filename", equalTo(e.getValue()));
+        }
+        // and through RestAssured's own multipart encoder
+        String id = given().multiPart("file", "a=b c.jsonl", content.getBytes(StandardCharsets.UTF_8), "application/jsonl")
+                .multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200).extract().jsonPath().getString("id");
+        given().get("/v1/files/" + id).then().statusCode(200).body("filename", equalTo("a=b c.jsonl"));
+    }
+
     @Test
     void uploadListGetContentDelete() throws IOException {
         Path file = dataset("chat.jsonl");

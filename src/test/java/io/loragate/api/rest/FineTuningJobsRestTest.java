@@ -110,7 +110,7 @@ class FineTuningJobsRestTest {
                 .when().post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
         JsonPath done = awaitFinal(id, 180);
         assertEquals("succeeded", done.getString("status"), () -> done.prettify());
-        List<String> messages = given().queryParam("limit", 1000).get("/v1/fine_tuning/jobs/" + id + "/events")
+        List<String> messages = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events")
                 .then().statusCode(200).extract().jsonPath().getList("data.message", String.class);
         assertTrue(messages.stream().anyMatch(m -> m.contains("8 example(s) cut to their first 256 tokens")), messages.toString());
     }
@@ -154,7 +154,7 @@ class FineTuningJobsRestTest {
                 "adapter: '" + completion.getString("choices[0].text") + "', base: '" + baseText + "'");
 
         // events: created, validated, started, per-step metrics, evaluation, published
-        JsonPath events = given().queryParam("limit", 1000).get("/v1/fine_tuning/jobs/" + id + "/events")
+        JsonPath events = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events")
                 .then().statusCode(200).extract().jsonPath();
         List<Map<String, Object>> newestFirst = events.getList("data");
         assertEquals("succeeded", newestFirst.get(0).get("status"), "newest first, as OpenAI's API pages events");
@@ -309,6 +309,24 @@ class FineTuningJobsRestTest {
         given().get("/v1/fine_tuning/jobs/ftjob-000000000000000000000000").then().statusCode(404)
                 .body("error.message", notNullValue());
         given().get("/v1/fine_tuning/jobs/../../etc").then().statusCode(404);
+    }
+
+    @Test
+    void eventPagesRefuseALimitOutsideOneTo999() throws Exception {
+        String file = upload("qa-limits.jsonl", promptCompletionSet());
+        String id = given().contentType(ContentType.JSON).body(body(file, "limits", 200, "")).post("/v1/fine_tuning/jobs")
+                .then().statusCode(200).extract().path("id");
+        for (int limit : new int[] {0, -1, 1000, 100000}) {
+            given().queryParam("limit", limit).get("/v1/fine_tuning/jobs/" + id + "/events").then().statusCode(400)
+                    .body("error.param", equalTo("limit"))
+                    .body("error.message", equalTo("limit must be in [1, 999], was " + limit));
+        }
+        for (int limit : new int[] {1, 999}) {
+            given().queryParam("limit", limit).get("/v1/fine_tuning/jobs/" + id + "/events").then().statusCode(200)
+                    .body("object", equalTo("list"));
+        }
+        given().post("/v1/fine_tuning/jobs/" + id + "/cancel").then().statusCode(200);
+        assertEquals("cancelled", awaitFinal(id, 60).getString("status"));
     }
 
     @Test

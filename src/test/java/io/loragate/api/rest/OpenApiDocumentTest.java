@@ -238,6 +238,53 @@ class OpenApiDocumentTest {
                 assertEquals(100, p.path("schema").path("maximum").asInt(), "FineTuningJobs.list's page size");
             }
         }
+        boolean eventLimit = false;
+        for (JsonNode p : operation(doc, "/v1/fine_tuning/jobs/{id}/events", "get").path("parameters")) {
+            if (p.path("name").asText().equals("limit")) {
+                assertEquals(1, p.path("schema").path("minimum").asInt(), p.toString());
+                assertEquals(999, p.path("schema").path("maximum").asInt(), "JobService.events' page size: " + p);
+                eventLimit = true;
+            }
+        }
+        assertTrue(eventLimit, "the events page size is documented");
+    }
+
+    /** Reports are typed to their leaves: a job's report, its events' data, checkpoint metrics, diagnostics, recommendations, sweeps. */
+    @Test
+    void reportsAndAdvisorAnswersAreTyped() throws Exception {
+        JsonNode doc = document();
+        JsonNode job = response(doc, "/v1/fine_tuning/jobs/{id}", "get");
+        JsonNode report = typed(doc, resolve(doc, prop(doc, job, "report")), "job report");
+        assertEquals("boolean", type(prop(doc, resolve(doc, prop(doc, report, "publish_if")), "passed")));
+        JsonNode metrics = typed(doc, resolve(doc, prop(doc, report, "adapter")), "eval metrics");
+        assertEquals("number", type(prop(doc, metrics, "loss")));
+        assertEquals("number", type(prop(doc, items(doc, metrics, "reliability"), "confidence")));
+        assertEquals("number", type(prop(doc, items(doc, report, "layers"), "cka")));
+        JsonNode slice = resolve(doc, prop(doc, report, "slices").get("additionalProperties"));
+        assertEquals("boolean", type(prop(doc, typed(doc, slice, "slice"), "negative_transfer")));
+        assertEquals("number", type(prop(doc, resolve(doc, prop(doc, report, "forgetting")), "delta")));
+        JsonNode event = items(doc, response(doc, "/v1/fine_tuning/jobs/{id}/events", "get"), "data");
+        JsonNode data = typed(doc, resolve(doc, prop(doc, event, "data")), "event data");
+        assertEquals("number", type(prop(doc, data, "train_loss")));
+        assertEquals("integer", type(prop(doc, data, "total_steps")));
+        JsonNode checkpoint = items(doc, response(doc, "/v1/fine_tuning/jobs/{id}/checkpoints", "get"), "data");
+        assertEquals("number", type(prop(doc, typed(doc, resolve(doc, prop(doc, checkpoint, "metrics")), "checkpoint metrics"),
+                "eval_loss")));
+
+        JsonNode diagnostics = response(doc, "/v1/adapters/{id}/diagnostics", "post");
+        assertEquals("string", type(prop(doc, diagnostics, "adapter_id")));
+        assertEquals("integer", type(prop(doc, typed(doc, resolve(doc, prop(doc, diagnostics, "diagnostics")), "settings"),
+                "cka_token_rows")));
+        JsonNode recommendation = response(doc, "/v1/recommendations", "post");
+        JsonNode plan = items(doc, recommendation, "methods");
+        assertEquals("integer", type(prop(doc, typed(doc, resolve(doc, prop(doc, plan, "compute")), "compute"), "adapter_bytes")));
+        assertEquals("string", type(prop(doc, resolve(doc, prop(doc, plan, "settings")), "method")));
+        assertEquals("number", type(prop(doc, resolve(doc, prop(doc, recommendation, "shift")), "score")));
+        JsonNode sweep = response(doc, "/v1/fine_tuning/sweeps/{id}", "get");
+        assertEquals(sweep, response(doc, "/v1/fine_tuning/sweeps", "post"));
+        assertEquals(sweep, response(doc, "/v1/fine_tuning/sweeps/{id}/cancel", "post"));
+        assertEquals("number", type(prop(doc, items(doc, sweep, "table"), "eval_loss")));
+        assertEquals(sweep, items(doc, response(doc, "/v1/fine_tuning/sweeps", "get"), "data"));
     }
 
     /** Every /v1 operation answers its errors with the error schema, which types message, type, param and code. */
@@ -284,8 +331,8 @@ class OpenApiDocumentTest {
                     }
                 });
                 JsonNode ok = op.getValue().path("responses").path("200").path("content").path("application/json").path("schema");
-                boolean reportOrStream = ok.path("type").asText().equals("object") || path.getKey().endsWith("/content");
-                if (!ok.has("$ref") && !reportOrStream) {
+                boolean stream = path.getKey().endsWith("/content");
+                if (!ok.has("$ref") && !stream) {
                     untyped.add(op.getKey() + " " + path.getKey() + " answer");
                 }
             });

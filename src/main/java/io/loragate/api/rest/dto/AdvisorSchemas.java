@@ -1,9 +1,14 @@
 package io.loragate.api.rest.dto;
 
 import java.util.List;
+import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
-/** On-demand diagnostics, recommendations and sweeps: their requests (their reports are documented in docs/). */
+/**
+ * On-demand diagnostics, recommendations and sweeps: their requests, and the answers of
+ * recommendations and sweeps (the diagnostics report is in {@link ReportSchemas}). Fields of the
+ * answers that do not apply are left out.
+ */
 public final class AdvisorSchemas {
 
     private AdvisorSchemas() {
@@ -44,5 +49,128 @@ public final class AdvisorSchemas {
             Budget budget,
             @Schema(format = "int64") Long seed,
             @Schema(description = "Adapters are named <suffix>-<method>") String suffix) {
+    }
+
+    @Schema(name = "Recommendation", description = "The methods to try first on a dataset (docs: recommendations)")
+    public record Recommendation(@Schema(required = true, enumeration = "recommendation") String object,
+            @Schema(name = "training_file", required = true) String trainingFile,
+            @Schema(required = true, description = "The base model") String model,
+            @Schema(required = true, enumeration = {"supervised", "classification"}) String task,
+            @Schema(required = true, enumeration = {"tiny", "medium", "large"}, description = "By example count") String regime,
+            @Schema(required = true) DatasetFacts dataset,
+            @Schema(required = true) DomainShift shift,
+            @Schema(required = true) RecommendationThresholds thresholds,
+            @Schema(required = true, description = "The budget applied; empty: none") Budget budget,
+            @Schema(required = true, description = "Ranked, best first") List<MethodPlan> methods,
+            @Schema(required = true, description = "Over the budget; the first reason says which limit") List<MethodPlan> excluded,
+            @Schema(name = "cost_model", required = true) CostAssumptions costModel) {
+    }
+
+    @Schema(name = "DatasetFacts", description = "What the recommender read from the dataset's report")
+    public record DatasetFacts(@Schema(required = true) String format, @Schema(required = true) int examples,
+            @Schema(required = true, format = "int64") long tokens,
+            @Schema(name = "mean_tokens", required = true) double meanTokens,
+            @Schema(required = true, description = "Classification: distinct labels; else 0") int labels,
+            @Schema(name = "label_counts", required = true) Map<String, Integer> labelCounts,
+            @Schema(name = "majority_rate", description = "Classification: share of the most common label") Double majorityRate) {
+    }
+
+    @Schema(name = "DomainShift", description = "How far the dataset is from what the base already does")
+    public record DomainShift(@Schema(required = true, enumeration = {"base_perplexity", "linear_probe", "none"}) String measure,
+            @Schema(name = "sample_size", required = true) int sampleSize,
+            @Schema(name = "base_loss") Double baseLoss,
+            @Schema(name = "base_perplexity") Double basePerplexity,
+            @Schema(name = "probe_accuracy") Double probeAccuracy,
+            @Schema(name = "majority_rate") Double majorityRate,
+            @Schema(required = true, minimum = "0", maximum = "1", description = "0: no shift .. 1: maximal") double score,
+            @Schema(required = true, enumeration = {"low", "medium", "high"}) String level,
+            @Schema(required = true) double seconds) {
+    }
+
+    @Schema(name = "RecommendationThresholds", description = "The constants the plan was made with")
+    public record RecommendationThresholds(@Schema(name = "tiny_below_examples", required = true) int tinyBelowExamples,
+            @Schema(name = "large_above_examples", required = true) int largeAboveExamples,
+            @Schema(name = "shift_low_below", required = true) double shiftLowBelow,
+            @Schema(name = "shift_high_from", required = true) double shiftHighFrom) {
+    }
+
+    @Schema(name = "MethodPlan", description = "One method with its settings, cost and reasons")
+    public record MethodPlan(@Schema(required = true) int rank,
+            @Schema(required = true) String method,
+            @Schema(required = true) MethodSettings settings,
+            @Schema(name = "learning_rate", required = true) double learningRate,
+            @Schema(required = true) MethodCompute compute,
+            @Schema(required = true) List<String> reasons) {
+    }
+
+    @Schema(name = "MethodSettings", description = "A job's method.adapter for the method; absent fields keep the job defaults")
+    public record MethodSettings(@Schema(required = true) String method, Integer r, Double alpha,
+            @Schema(name = "layers_to_transform") List<Integer> layersToTransform,
+            @Schema(name = "num_virtual_tokens") Integer numVirtualTokens,
+            @Schema(name = "bottleneck_size") Integer bottleneckSize,
+            String placement,
+            @Schema(name = "partial_layers") Integer partialLayers) {
+    }
+
+    @Schema(name = "MethodCompute", description = "The estimated cost of a method's job")
+    public record MethodCompute(@Schema(name = "trainable_params", required = true, format = "int64") long trainableParams,
+            @Schema(name = "adapter_bytes", required = true, format = "int64") long adapterBytes,
+            @Schema(name = "train_flops", required = true) double trainFlops,
+            @Schema(name = "train_seconds", required = true, description = "The whole job, the next two included")
+            double trainSeconds,
+            @Schema(name = "diagnostics_seconds", required = true) double diagnosticsSeconds,
+            @Schema(name = "checkpoint_seconds", required = true) double checkpointSeconds) {
+    }
+
+    @Schema(name = "CostAssumptions", description = "The cost model's assumptions")
+    public record CostAssumptions(@Schema(name = "flops_per_second", required = true) double flopsPerSecond,
+            @Schema(name = "step_overhead_seconds", required = true) double stepOverheadSeconds,
+            @Schema(required = true) int epochs,
+            @Schema(name = "batch_size", required = true) int batchSize,
+            @Schema(name = "validation_share", required = true) double validationShare) {
+    }
+
+    @Schema(name = "Sweep", description = "One job per method on the same data and their comparison (docs: sweeps)")
+    public record Sweep(@Schema(required = true, enumeration = "fine_tuning.sweep") String object,
+            @Schema(required = true) String id,
+            @Schema(required = true, enumeration = {"running", "succeeded", "failed", "cancelled"}) String status,
+            @Schema(name = "created_at", required = true) long createdAt,
+            @Schema(name = "finished_at", description = "Absent until every row is final") Long finishedAt,
+            @Schema(required = true) String model,
+            @Schema(name = "training_file", required = true) String trainingFile,
+            @Schema(name = "validation_file") String validationFile,
+            String task,
+            @Schema(required = true) List<String> methods,
+            @Schema(required = true) List<SweepRow> table,
+            @Schema(name = "table_markdown", required = true) String tableMarkdown) {
+    }
+
+    @Schema(name = "SweepRow", description = "One method of a sweep: its job and results; sizes measured, reported or estimated")
+    public record SweepRow(@Schema(required = true) String method,
+            @Schema(name = "job_id", description = "Absent while pending") String jobId,
+            @Schema(required = true, description = "pending, or the job's status") String status,
+            String error,
+            @Schema(name = "fine_tuned_model") String fineTunedModel,
+            MethodSettings settings,
+            @Schema(name = "learning_rate", required = true) double learningRate,
+            @Schema(name = "trainable_params", format = "int64") Long trainableParams,
+            @Schema(name = "adapter_bytes", format = "int64") Long adapterBytes,
+            @Schema(enumeration = {"measured", "reported", "estimated"}) String sizes,
+            @Schema(name = "train_seconds") Double trainSeconds,
+            @Schema(name = "estimated_train_seconds") Double estimatedTrainSeconds,
+            @Schema(name = "base_eval_loss") Double baseEvalLoss,
+            @Schema(name = "eval_loss") Double evalLoss,
+            @Schema(name = "eval_loss_ratio") Double evalLossRatio,
+            Double perplexity,
+            @Schema(name = "base_accuracy") Double baseAccuracy,
+            Double accuracy,
+            @Schema(name = "macro_f1") Double macroF1,
+            Double ece,
+            @Schema(description = "The job report's forgetting") ReportSchemas.Forgetting forgetting,
+            @Schema(description = "The job report's diagnostics settings") ReportSchemas.DiagnosticsSettings diagnostics) {
+    }
+
+    @Schema(name = "SweepList")
+    public record SweepList(@Schema(required = true, enumeration = "list") String object, @Schema(required = true) List<Sweep> data) {
     }
 }

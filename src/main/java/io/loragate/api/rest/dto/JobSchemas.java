@@ -1,7 +1,6 @@
 package io.loragate.api.rest.dto;
 
 import java.util.List;
-import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -131,7 +130,7 @@ public final class JobSchemas {
             @Schema(required = true) JobProgress progress,
             @Schema(required = true, nullable = true) JobError error,
             @Schema(required = true, nullable = true, description = "The evaluation report, once the job ends (docs: jobs)")
-            Map<String, Object> report,
+            ReportSchemas.JobReport report,
             @Schema(name = "result_files", required = true, description = "Always empty") List<String> resultFiles) {
     }
 
@@ -189,8 +188,8 @@ public final class JobSchemas {
             @Schema(required = true, enumeration = {"info", "warn", "error"}) String level,
             @Schema(required = true) String message,
             @Schema(required = true, description = "message or metrics") String type,
-            @Schema(required = true, nullable = true, description = "metrics events: step, train_loss, eval metrics, ...")
-            Map<String, Object> data,
+            @Schema(required = true, nullable = true, description = "metrics events: the step's numbers; null otherwise")
+            ReportSchemas.JobEventData data,
             @Schema(required = true, nullable = true, description = "The job's status when the event was written") String status) {
     }
 
@@ -204,7 +203,7 @@ public final class JobSchemas {
             @Schema(required = true) String id, @Schema(name = "created_at", required = true) long createdAt,
             @Schema(name = "fine_tuning_job_id", required = true) String fineTuningJobId,
             @Schema(name = "step_number", required = true) long stepNumber,
-            @Schema(required = true, description = "step, train_loss, eval metrics at that step") Map<String, Object> metrics,
+            @Schema(required = true, description = "The step's numbers when it was written") ReportSchemas.StepMetrics metrics,
             @Schema(name = "state_kept", required = true, description = "Whether the job can resume from it") boolean stateKept) {
     }
 

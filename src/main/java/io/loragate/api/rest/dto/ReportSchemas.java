@@ -1,0 +1,170 @@
+package io.loragate.api.rest.dto;
+
+import java.util.List;
+import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
+/**
+ * A fine-tuning job's evaluation report, its step metrics, and the diagnostics report of
+ * {@code POST /v1/adapters/{id}/diagnostics} (docs/diagnostics-and-sweeps.md explains every number).
+ * Numbers that could not be computed (NaN) are null or absent.
+ */
+public final class ReportSchemas {
+
+    private ReportSchemas() {
+    }
+
+    @Schema(name = "EvalMetrics", description = "One model on the validation examples")
+    public record EvalMetrics(@Schema(required = true) long examples,
+            @Schema(nullable = true, description = "Mean loss per target token") Double loss,
+            @Schema(nullable = true, description = "Causal LM: exp(loss)") Double perplexity,
+            @Schema(nullable = true, description = "Classification") Double accuracy,
+            @Schema(name = "macro_f1", nullable = true, description = "Classification") Double macroF1,
+            @Schema(nullable = true, description = "Classification: expected calibration error") Double ece,
+            @Schema(description = "Classification: the reliability table") List<ReliabilityBin> reliability) {
+    }
+
+    @Schema(name = "ReliabilityBin", description = "Predictions whose confidence falls in [lo, hi)")
+    public record ReliabilityBin(@Schema(required = true) double lo, @Schema(required = true) double hi,
+            @Schema(required = true) double count, @Schema(required = true) double confidence,
+            @Schema(required = true) double accuracy) {
+    }
+
+    @Schema(name = "NegativeTransferMetric", description = "A metric on which the adapter is worse than the best baseline")
+    public record NegativeTransferMetric(@Schema(required = true, enumeration = {"accuracy", "macro_f1", "loss"}) String metric,
+            @Schema(required = true) double adapter,
+            @Schema(required = true, description = "base, base_probe or bag_of_words") String baseline,
+            @Schema(name = "baseline_value", required = true) double baselineValue) {
+    }
+
+    @Schema(name = "Forgetting", description = "Causal LM loss on a reference text, base vs adapter")
+    public record Forgetting(@Schema(required = true) boolean applicable,
+            @Schema(description = "Why it is not applicable") String reason,
+            @Schema(description = "The reference: a file id or the built-in text") String reference,
+            Integer examples, @Schema(format = "int64") Long tokens,
+            @Schema(name = "base_loss", nullable = true) Double baseLoss,
+            @Schema(name = "adapter_loss", nullable = true) Double adapterLoss,
+            @Schema(nullable = true, description = "adapter_loss - base_loss; positive: forgetting") Double delta,
+            @Schema(nullable = true, description = "adapter_loss / base_loss") Double ratio) {
+    }
+
+    @Schema(name = "LayerDiagnostics", description = "One layer: how far the adapter moved its hidden states")
+    public record LayerDiagnostics(@Schema(required = true) int layer,
+            @Schema(nullable = true, description = "Linear CKA of base and adapter token states (1: unchanged)") Double cka,
+            @Schema(name = "probe_accuracy_base", nullable = true, description = "Classification") Double probeAccuracyBase,
+            @Schema(name = "probe_accuracy_adapter", nullable = true, description = "Classification") Double probeAccuracyAdapter) {
+    }
+
+    @Schema(name = "SliceDiagnostics", description = "The metrics of the examples of one slice")
+    public record SliceDiagnostics(@Schema(required = true) int examples, EvalMetrics base,
+            @Schema(name = "base_probe") EvalMetrics baseProbe, EvalMetrics adapter,
+            @Schema(name = "eval_loss_ratio", nullable = true) Double evalLossRatio,
+            @Schema(name = "negative_transfer", required = true) boolean negativeTransfer,
+            @Schema(name = "negative_transfer_metrics", required = true) List<NegativeTransferMetric> negativeTransferMetrics) {
+    }
+
+    @Schema(name = "DiagnosticsSettings", description = "How the diagnostics were computed")
+    public record DiagnosticsSettings(@Schema(name = "validation_examples", required = true) int validationExamples,
+            @Schema(name = "virtual_tokens", description = "Prompt tuning: virtual tokens in front of every input")
+            Integer virtualTokens,
+            @Schema(required = true) List<Integer> layers,
+            @Schema(name = "cka_token_rows", required = true) int ckaTokenRows,
+            @Schema(name = "probe_train_examples", description = "Classification") Integer probeTrainExamples,
+            @Schema(required = true, description = "The probe used, or why none") String probe,
+            @Schema(required = true) double seconds) {
+    }
+
+    @Schema(name = "PublishIfOutcome", description = "The publication gate's verdict")
+    public record PublishIfOutcome(@Schema(description = "The gate as requested") JobSchemas.PublishIf gate,
+            @Schema(required = true) boolean passed,
+            @Schema(required = true, description = "The bounds that failed") List<String> reasons) {
+    }
+
+    @Schema(name = "JobReport", description = "A finished job's evaluation: base vs adapter on the validation examples,"
+            + " baselines, diagnostics and the gate")
+    public record JobReport(@Schema(required = true, enumeration = {"supervised", "classification"}) String task,
+            @Schema(name = "validation_examples", required = true) long validationExamples,
+            @Schema(required = true) long steps,
+            @Schema(name = "early_stopped", required = true) boolean earlyStopped,
+            @Schema(required = true) EvalMetrics base,
+            @Schema(name = "base_probe", nullable = true, description = "Classification: a linear probe on the frozen base")
+            EvalMetrics baseProbe,
+            @Schema(required = true) EvalMetrics adapter,
+            @Schema(name = "bag_of_words", description = "Classification: a model-free baseline") EvalMetrics bagOfWords,
+            @Schema(name = "gain_over_baseline", description = "Classification: accuracy over bag_of_words") Double gainOverBaseline,
+            @Schema(name = "eval_loss_ratio", description = "adapter loss / base loss") Double evalLossRatio,
+            @Schema(name = "negative_transfer") Boolean negativeTransfer,
+            @Schema(name = "negative_transfer_metrics") List<NegativeTransferMetric> negativeTransferMetrics,
+            Forgetting forgetting,
+            List<LayerDiagnostics> layers,
+            @Schema(description = "Per slice (the examples' \"slice\" field)") Map<String, SliceDiagnostics> slices,
+            DiagnosticsSettings diagnostics,
+            @Schema(name = "diagnostics_error", description = "Why the diagnostics failed (the job did not)") String diagnosticsError,
+            @Schema(name = "publish_if", required = true) PublishIfOutcome publishIf) {
+    }
+
+    @Schema(name = "StepMetrics", description = "A training step's numbers (eval_*: when the step evaluated)")
+    public record StepMetrics(@Schema(required = true) long step,
+            @Schema(name = "total_steps", required = true) long totalSteps, int epoch,
+            @Schema(name = "train_loss") Double trainLoss,
+            @Schema(name = "learning_rate") Double learningRate,
+            @Schema(name = "grad_norm", description = "Before clipping") Double gradNorm,
+            @Schema(name = "tokens_per_second") Double tokensPerSecond,
+            @Schema(name = "eta_seconds") Double etaSeconds,
+            @Schema(name = "eval_loss") Double evalLoss,
+            @Schema(name = "eval_accuracy", description = "Classification") Double evalAccuracy) {
+    }
+
+    @Schema(name = "JobEventData", description = "A metrics event's data: a step's numbers (StepMetrics), or for the"
+            + " final evaluation the last point of the curves, the base's, and every field of the job's report (JobReport)")
+    public record JobEventData(@Schema(required = true) long step,
+            @Schema(name = "total_steps", required = true) long totalSteps, int epoch,
+            @Schema(name = "train_loss") Double trainLoss,
+            @Schema(name = "learning_rate") Double learningRate,
+            @Schema(name = "grad_norm") Double gradNorm,
+            @Schema(name = "tokens_per_second") Double tokensPerSecond,
+            @Schema(name = "eta_seconds") Double etaSeconds,
+            @Schema(name = "eval_loss") Double evalLoss,
+            @Schema(name = "eval_accuracy") Double evalAccuracy,
+            @Schema(name = "base_eval_loss", description = "Evaluation event") Double baseEvalLoss,
+            @Schema(name = "base_eval_accuracy", description = "Evaluation event, classification") Double baseEvalAccuracy,
+            @Schema(description = "Evaluation event: the report's fields follow") String task,
+            @Schema(name = "validation_examples") Long validationExamples,
+            Long steps,
+            @Schema(name = "early_stopped") Boolean earlyStopped,
+            EvalMetrics base,
+            @Schema(name = "base_probe", nullable = true) EvalMetrics baseProbe,
+            EvalMetrics adapter,
+            @Schema(name = "bag_of_words") EvalMetrics bagOfWords,
+            @Schema(name = "gain_over_baseline") Double gainOverBaseline,
+            @Schema(name = "eval_loss_ratio") Double evalLossRatio,
+            @Schema(name = "negative_transfer") Boolean negativeTransfer,
+            @Schema(name = "negative_transfer_metrics") List<NegativeTransferMetric> negativeTransferMetrics,
+            Forgetting forgetting,
+            List<LayerDiagnostics> layers,
+            Map<String, SliceDiagnostics> slices,
+            DiagnosticsSettings diagnostics,
+            @Schema(name = "diagnostics_error") String diagnosticsError,
+            @Schema(name = "publish_if") PublishIfOutcome publishIf) {
+    }
+
+    @Schema(name = "DiagnosticsReport", description = "An adapter on a dataset: the diagnostics a job's report carries")
+    public record DiagnosticsReport(@Schema(required = true, enumeration = "adapter.diagnostics") String object,
+            @Schema(name = "adapter_id", required = true, description = "name@version") String adapterId,
+            @Schema(required = true) String file,
+            @Schema(required = true, enumeration = {"supervised", "classification"}) String task,
+            @Schema(name = "validation_examples", required = true) long validationExamples,
+            @Schema(name = "probe_train_examples", description = "Classification: the first half of the file trains the probe")
+            Integer probeTrainExamples,
+            @Schema(name = "base_probe", nullable = true, description = "Classification") EvalMetrics baseProbe,
+            @Schema(description = "Causal LM") EvalMetrics base,
+            @Schema(required = true) EvalMetrics adapter,
+            @Schema(name = "eval_loss_ratio", nullable = true, description = "Causal LM") Double evalLossRatio,
+            @Schema(name = "negative_transfer", required = true) boolean negativeTransfer,
+            @Schema(name = "negative_transfer_metrics", required = true) List<NegativeTransferMetric> negativeTransferMetrics,
+            @Schema(required = true) Forgetting forgetting,
+            @Schema(required = true) List<LayerDiagnostics> layers,
+            @Schema(required = true) Map<String, SliceDiagnostics> slices,
+            @Schema(required = true) DiagnosticsSettings diagnostics) {
+    }
+}

@@ -1,0 +1,26 @@
+package io.loragate.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * A sweep: one fine-tuning job per method on the same data, and their comparison table. Times are
+ * Unix seconds; null fields do not apply (yet).
+ */
+public record SweepView(String object, String id, String status, long createdAt, Long finishedAt, String model,
+        String trainingFile, String validationFile, String task, List<String> methods, List<Row> table, String tableMarkdown) {
+
+    /**
+     * One row of the comparison table.
+     *
+     * @param sizes       {@code measured} on the published adapter, {@code reported} by the job or {@code estimated}
+     * @param forgetting  the job report's forgetting section (JSON)
+     * @param diagnostics the job report's diagnostics settings section (JSON)
+     */
+    public record Row(String method, String jobId, String status, String error, String fineTunedModel,
+            RecommendationView.MethodSettings settings, double learningRate, Long trainableParams, Long adapterBytes, String sizes,
+            Double trainSeconds, Double estimatedTrainSeconds, Double baseEvalLoss, Double evalLoss, Double evalLossRatio,
+            Double perplexity, Double baseAccuracy, Double accuracy, Double macroF1, Double ece, JsonNode forgetting,
+            JsonNode diagnostics) {
+    }
+}
