@@ -81,6 +81,7 @@ public class AdapterRegistry {
     private final ResidentModel resident;
     private final Event<AdapterEvent> events;
     private final Tenants tenants;
+    private final LastResolved lastResolved = new LastResolved();
 
     public AdapterRegistry(DataSource db, LoragateConfig config, ResidentModel resident, Event<AdapterEvent> events,
             Tenants tenants) {
@@ -245,6 +246,7 @@ public class AdapterRegistry {
                         if (active == null) {
                             update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", version, tenant, name);
                         }
+                        ChangeNotice.adapter(tenant, name).sendIn(c);
                         c.commit();
                     } catch (SQLException | RuntimeException e) {
                         rollback(c);
@@ -255,6 +257,7 @@ public class AdapterRegistry {
                     AdapterVersion v = new AdapterVersion(tenant, name, version, valid.peftType(), valid.rank(), bytes, sha256, now);
                     LOG.infof("registered adapter %s/%s (%s, r=%d, %d bytes)%s", tenant, v.id(), v.peftType(), v.rank(),
                             bytes, active == null ? ", active" : "");
+                    lastResolved.forget(tenant, name);
                     events.fire(new AdapterEvent(AdapterEvent.Type.REGISTERED, tenant, name, version));
                     return v;
                 } catch (SQLException | IOException | RuntimeException e) {
@@ -351,11 +354,25 @@ public class AdapterRegistry {
                 if (!r.next()) {
                     throw notFound(adapterId);
                 }
-                return version(tenant, r);
+                AdapterVersion v = version(tenant, r);
+                lastResolved.put(tenant, name, adapterId, v);
+                return v;
             }
         } catch (SQLException e) {
+            AdapterVersion last = Jdbc.unavailable(e) ? lastResolved.get(tenant, name, adapterId) : null;
+            if (last != null) {
+                return last; // the database is down: what this id resolved to last (served only if resident)
+            }
             throw dbError("resolve adapter '" + adapterId + "'", e);
         }
+    }
+
+    /**
+     * Another replica changed the adapter (a {@link ChangeNotice}): what this replica remembers of
+     * its resolutions goes. The cache follows separately ({@link AdapterCache#refresh}).
+     */
+    public void forget(String tenant, String name) {
+        lastResolved.forget(tenant, name);
     }
 
     /** The PEFT folder of a version ({@code adapter_config.json} + {@code adapter_model.safetensors}). */
@@ -450,8 +467,10 @@ public class AdapterRegistry {
                         + " is errored (its weights failed verification) and cannot be made active").withParam("version");
             }
             update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", version, tenant, name);
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
+        lastResolved.forget(tenant, name);
         LOG.infof("adapter %s/%s is now %s", tenant, name, v.id());
         events.fire(new AdapterEvent(AdapterEvent.Type.ACTIVATED, tenant, name, version));
         return v;
@@ -481,11 +500,13 @@ public class AdapterRegistry {
                     throw notFound(name);
                 }
                 update(c, "UPDATE adapters SET pinned = ? WHERE tenant = ? AND name = ?", pinned, tenant, name);
+                ChangeNotice.adapter(tenant, name).sendIn(c);
                 return requireVersion(c, tenant, name, active);
             }
             AdapterVersion target = requireVersion(c, tenant, name, version);
             update(c, "UPDATE adapter_versions SET pinned = ? WHERE tenant = ? AND name = ? AND version = ?",
                     pinned, tenant, name, version);
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
         events.fire(new AdapterEvent(AdapterEvent.Type.PINS_CHANGED, tenant, name, v.version()));
@@ -522,8 +543,10 @@ public class AdapterRegistry {
             if (isActive) {
                 update(c, "UPDATE adapters SET active_version = NULL, pinned = FALSE WHERE tenant = ? AND name = ?", tenant, name);
             }
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
+        lastResolved.forget(tenant, name);
         deleteRecursively(folder(v));
         LOG.infof("deleted adapter %s/%s", tenant, v.id());
         events.fire(new AdapterEvent(AdapterEvent.Type.DELETED, tenant, name, version));
