@@ -4,6 +4,7 @@ import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplie
 import io.loragate.common.Jdbc;
 import io.quarkus.agroal.runtime.AgroalConnectionConfigurer;
 import io.quarkus.agroal.runtime.JdbcDriver;
+import io.quarkus.arc.Unremovable;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -14,6 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
  * and PostgreSQL's shutdown states 57P01-57P03.
  */
 @ApplicationScoped
+@Unremovable // looked up by Quarkus' datasource set-up, never injected
 @JdbcDriver("other")
 public class UrlDriverConnectionConfigurer implements AgroalConnectionConfigurer {
 
