@@ -41,7 +41,6 @@ public final class ChangeListener implements AutoCloseable {
     private final Handler handler;
     private final Thread thread;
     private volatile boolean running = true;
-    private volatile Connection current;
     private volatile int backendPid;
     private volatile long connections;
 
@@ -72,25 +71,28 @@ public final class ChangeListener implements AutoCloseable {
         boolean warned = false;
         while (running) {
             try (Connection c = source.getConnection()) {
-                current = c;
                 c.setAutoCommit(true);
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + ChangeNotice.CHANNEL);
                 }
-                PGConnection pg = c.unwrap(PGConnection.class);
-                backendPid = pg.getBackendPID();
-                if (warned) {
-                    LOG.infof("listening for changes from other replicas again");
-                }
-                warned = false;
-                pause = FIRST_PAUSE;
                 try {
-                    handler.listening();
-                } catch (RuntimeException e) { // the periodic reconcile will try again
-                    LOG.warnf("cannot re-read the shared state after connecting: %s", e.getMessage());
+                    PGConnection pg = c.unwrap(PGConnection.class);
+                    backendPid = pg.getBackendPID();
+                    if (warned) {
+                        LOG.infof("listening for changes from other replicas again");
+                    }
+                    warned = false;
+                    pause = FIRST_PAUSE;
+                    try {
+                        handler.listening();
+                    } catch (RuntimeException e) { // the periodic reconcile will try again
+                        LOG.warnf("cannot re-read the shared state after connecting: %s", e.getMessage());
+                    }
+                    connections++;
+                    listen(c, pg);
+                } finally {
+                    unlisten(c);
                 }
-                connections++;
-                listen(c, pg);
             } catch (SQLException | RuntimeException e) {
                 if (!running) {
                     break;
@@ -100,7 +102,6 @@ public final class ChangeListener implements AutoCloseable {
                     warned = true;
                 }
             } finally {
-                current = null;
                 backendPid = 0;
             }
             sleep(pause);
@@ -140,6 +141,18 @@ public final class ChangeListener implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening before the connection goes back to the pool: a pooled connection still
+     * listening would collect notices that nobody reads. A broken connection is destroyed anyway.
+     */
+    private static void unlisten(Connection c) {
+        try (Statement s = c.createStatement()) {
+            s.execute("UNLISTEN *");
+        } catch (SQLException e) {
+            // broken: the pool destroys it
+        }
+    }
+
     private void sleep(Duration d) {
         try {
             Thread.sleep(d.toMillis());
@@ -149,20 +162,12 @@ public final class ChangeListener implements AutoCloseable {
         }
     }
 
+    /** Stops listening: the thread ends after its current wait (at most a second) and hands its connection back. */
     @Override
     public void close() {
         running = false;
-        Connection c = current;
-        if (c != null) {
-            try {
-                c.close(); // wakes the wait
-            } catch (SQLException e) {
-                // closing anyway
-            }
-        }
-        thread.interrupt();
         try {
-            thread.join(5000);
+            thread.join(WAIT_MILLIS * 5L);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
