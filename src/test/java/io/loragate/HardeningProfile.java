@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * {@link AuthProfile}'s gateway (tiny-llama, authentication on, the same admin key) in its own data
  * directory, with {@code /q/metrics} behind the admin key and without tenant or adapter labels: the
- * issue #14 tests of tenant deletion and the small hardening items share it.
+ * tests of tenant deletion and of the small hardening items share it.
  */
 public class HardeningProfile implements QuarkusTestProfile {
 

@@ -6,7 +6,10 @@ import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
-/** Transactions of the registry's stores: retried on lock timeouts and deadlocks, failures mapped to INTERNAL. */
+/**
+ * Transactions of the registry's stores: retried on lock timeouts and deadlocks; failures mapped to
+ * UNAVAILABLE when the database cannot be reached, else INTERNAL.
+ */
 public final class Jdbc {
 
     private static final Logger LOG = Logger.getLogger(Jdbc.class);
@@ -70,7 +73,39 @@ public final class Jdbc {
         }
     }
 
+    /**
+     * A failure of the database's availability, not of the statement: no connection could be made or
+     * the connection broke (SQLSTATE class 08), the server is shutting down or starting (57P01-57P03),
+     * or the pool could not hand out a connection in time. Anywhere in the cause chain.
+     */
+    public static boolean unavailable(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().matches("57P0[123]"))) {
+                return true;
+            }
+            if (t instanceof java.net.ConnectException || t instanceof java.io.EOFException) {
+                return true;
+            }
+            if (t.getMessage() != null && t.getMessage().startsWith("Acquisition timeout")) { // Agroal's pool
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** The error a client sees: UNAVAILABLE ("database unavailable", retry later) or INTERNAL. */
     public static LoragateException dbError(String what, SQLException e) {
+        if (unavailable(e)) {
+            return new LoragateException(Kind.UNAVAILABLE, "database unavailable: cannot " + what + " now; retry later", e)
+                    .retryAfter(UNAVAILABLE_RETRY_SECONDS);
+        }
         return new LoragateException(Kind.INTERNAL, "metadata database: cannot " + what + ": " + e.getMessage(), e);
     }
+
+    /** What an UNAVAILABLE answer suggests as Retry-After. */
+    static final long UNAVAILABLE_RETRY_SECONDS = 5;
 }

@@ -24,7 +24,9 @@ public class LoragateException extends RuntimeException {
         /** A bug or an unexpected failure of the engine. */
         INTERNAL,
         /** The caller presented no credentials or ones that are not valid (a missing, wrong or revoked API key). */
-        UNAUTHENTICATED
+        UNAUTHENTICATED,
+        /** Something the request needs cannot be reached now (the metadata database is down); retrying later may succeed. */
+        UNAVAILABLE
     }
 
     private final Kind kind;
@@ -42,7 +44,7 @@ public class LoragateException extends RuntimeException {
         return this;
     }
 
-    /** For {@link Kind#RESOURCE_EXHAUSTED}: when the caller may try again. */
+    /** For {@link Kind#RESOURCE_EXHAUSTED} and {@link Kind#UNAVAILABLE}: when the caller may try again. */
     public LoragateException retryAfter(long seconds) {
         this.retryAfterSeconds = seconds;
         return this;

@@ -320,7 +320,20 @@ public interface LoragateConfig {
         Optional<String> url();
     }
 
-    /** Permissions of what loragate creates in the data directory (issue #14). */
+    /** Several replicas on one PostgreSQL database: how each follows the others' changes. */
+    ReplicaSettings replicas();
+
+    interface ReplicaSettings {
+        /**
+         * How often each replica re-reads tenants, keys, quotas and pins from the database: the safety
+         * net for a change notice it missed (changes normally arrive within a second by LISTEN/NOTIFY).
+         * PostgreSQL only; 0 turns it off.
+         */
+        @WithDefault("30s")
+        java.time.Duration reconcileInterval();
+    }
+
+    /** Permissions of what loragate creates in the data directory. */
     DataSettings data();
 
     interface DataSettings {

@@ -46,7 +46,8 @@ import org.jboss.logging.Logger;
  * registry; a mismatch marks that version errored and fails it (only it) with {@code DATA_LOSS}.
  *
  * <p>The cache follows the registry through {@link AdapterEvent}s: pins (the alias pin moves with the
- * active version), deletions (the version leaves the cache).
+ * active version), deletions (the version leaves the cache); and other replicas' changes through
+ * {@link #refresh} (a {@link ChangeNotice}) and {@link #reconcile} (periodically).
  */
 @ApplicationScoped
 public class AdapterCache {
@@ -106,6 +107,8 @@ public class AdapterCache {
     /** Deleted versions: a load that finishes after the deletion must not stay resident. */
     private final Set<Key> gone = ConcurrentHashMap.newKeySet();
     private final Object pinLock = new Object();
+    /** Held while the pins are made to follow what was read from the registry. */
+    private final Object followLock = new Object();
     private final List<LongConsumer> loadListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private final LongAdder hits = new LongAdder();
@@ -519,14 +522,76 @@ public class AdapterCache {
             cache.invalidate(k);
             return;
         }
+        synchronized (followLock) {
+            followPins(e.tenant(), e.name());
+        }
+    }
+
+    /** Pins what the registry says is pinned for the adapter, unpins the rest of its versions. */
+    private void followPins(String tenant, String name) {
         Set<Key> want = new HashSet<>();
-        for (AdapterVersion v : registry.pinnedVersions(e.tenant(), e.name())) {
+        for (AdapterVersion v : registry.pinnedVersions(tenant, name)) {
             want.add(Key.of(v));
             pin(v);
         }
         for (Key k : Set.copyOf(pinWanted)) {
-            if (k.tenant().equals(e.tenant()) && k.name().equals(e.name()) && !want.contains(k)) {
+            if (k.tenant().equals(tenant) && k.name().equals(name) && !want.contains(k)) {
                 unpin(k);
+            }
+        }
+    }
+
+    /**
+     * Another replica changed the adapter (a {@link ChangeNotice}): re-reads its pins and its live
+     * versions; a version this replica holds that is no longer live was deleted and leaves.
+     */
+    public void refresh(String tenant, String name) {
+        synchronized (followLock) { // read and apply together: a later read is never overwritten by an older one
+            dropDeleted(tenant, name, registry.statuses(tenant, name).keySet());
+            followPins(tenant, name);
+        }
+    }
+
+    /**
+     * Re-reads every pin and the versions of every adapter this replica holds: the safety net for
+     * changes whose notice this replica missed.
+     */
+    public void reconcile() {
+        synchronized (followLock) {
+            Set<Key> want = new HashSet<>();
+            for (AdapterVersion v : registry.pinnedVersions(null, null)) {
+                want.add(Key.of(v));
+                pin(v);
+            }
+            for (Key k : Set.copyOf(pinWanted)) {
+                if (!want.contains(k)) {
+                    unpin(k);
+                }
+            }
+            Set<List<String>> held = new HashSet<>();
+            for (Key k : heldKeys()) {
+                held.add(List.of(k.tenant(), k.name()));
+            }
+            for (List<String> adapter : held) {
+                dropDeleted(adapter.get(0), adapter.get(1), registry.statuses(adapter.get(0), adapter.get(1)).keySet());
+            }
+        }
+    }
+
+    /** Versions whose weights this replica holds or wants: cached, pinned, or only leased. */
+    private Set<Key> heldKeys() {
+        Set<Key> out = new HashSet<>(cache.asMap().keySet());
+        out.addAll(pinned.keySet());
+        out.addAll(pinWanted);
+        out.addAll(live.keySet());
+        return out;
+    }
+
+    /** The adapter's versions held here that are not in {@code liveVersions} were deleted: they leave. */
+    private void dropDeleted(String tenant, String name, Set<Integer> liveVersions) {
+        for (Key k : heldKeys()) {
+            if (k.tenant().equals(tenant) && k.name().equals(name) && !liveVersions.contains(k.version())) {
+                follow(new AdapterEvent(AdapterEvent.Type.DELETED, tenant, name, k.version()));
             }
         }
     }

@@ -73,6 +73,7 @@ public class AdapterRegistry {
     private final Event<AdapterEvent> events;
     private final Tenants tenants;
     private final BlobStore blobs;
+    private final LastResolved lastResolved = new LastResolved();
 
     public AdapterRegistry(DataSource db, LoragateConfig config, ResidentModel resident, Event<AdapterEvent> events,
             Tenants tenants, BlobStore blobs) {
@@ -235,6 +236,7 @@ public class AdapterRegistry {
                         if (active == null) {
                             update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", version, tenant, name);
                         }
+                        ChangeNotice.adapter(tenant, name).sendIn(c);
                         c.commit();
                     } catch (SQLException | RuntimeException e) {
                         rollback(c);
@@ -245,6 +247,7 @@ public class AdapterRegistry {
                     AdapterVersion v = new AdapterVersion(tenant, name, version, valid.peftType(), valid.rank(), bytes, sha256, now);
                     LOG.infof("registered adapter %s/%s (%s, r=%d, %d bytes)%s", tenant, v.id(), v.peftType(), v.rank(),
                             bytes, active == null ? ", active" : "");
+                    lastResolved.forget(tenant, name);
                     events.fire(new AdapterEvent(AdapterEvent.Type.REGISTERED, tenant, name, version));
                     return v;
                 } catch (SQLException | IOException | RuntimeException e) {
@@ -341,11 +344,25 @@ public class AdapterRegistry {
                 if (!r.next()) {
                     throw notFound(adapterId);
                 }
-                return version(tenant, r);
+                AdapterVersion v = version(tenant, r);
+                lastResolved.put(tenant, name, adapterId, v);
+                return v;
             }
         } catch (SQLException e) {
+            AdapterVersion last = Jdbc.unavailable(e) ? lastResolved.get(tenant, name, adapterId) : null;
+            if (last != null) {
+                return last; // the database is down: what this id resolved to last (served only if resident)
+            }
             throw dbError("resolve adapter '" + adapterId + "'", e);
         }
+    }
+
+    /**
+     * Another replica changed the adapter (a {@link ChangeNotice}): what this replica remembers of
+     * its resolutions goes. The cache follows separately ({@link AdapterCache#refresh}).
+     */
+    public void forget(String tenant, String name) {
+        lastResolved.forget(tenant, name);
     }
 
     /** The PEFT folder of a version ({@code adapter_config.json} + {@code adapter_model.safetensors}). */
@@ -442,8 +459,10 @@ public class AdapterRegistry {
                         + " is errored (its weights failed verification) and cannot be made active").withParam("version");
             }
             update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", version, tenant, name);
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
+        lastResolved.forget(tenant, name);
         LOG.infof("adapter %s/%s is now %s", tenant, name, v.id());
         events.fire(new AdapterEvent(AdapterEvent.Type.ACTIVATED, tenant, name, version));
         return v;
@@ -473,11 +492,13 @@ public class AdapterRegistry {
                     throw notFound(name);
                 }
                 update(c, "UPDATE adapters SET pinned = ? WHERE tenant = ? AND name = ?", pinned, tenant, name);
+                ChangeNotice.adapter(tenant, name).sendIn(c);
                 return requireVersion(c, tenant, name, active);
             }
             AdapterVersion target = requireVersion(c, tenant, name, version);
             update(c, "UPDATE adapter_versions SET pinned = ? WHERE tenant = ? AND name = ? AND version = ?",
                     pinned, tenant, name, version);
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
         events.fire(new AdapterEvent(AdapterEvent.Type.PINS_CHANGED, tenant, name, v.version()));
@@ -514,8 +535,10 @@ public class AdapterRegistry {
             if (isActive) {
                 update(c, "UPDATE adapters SET active_version = NULL, pinned = FALSE WHERE tenant = ? AND name = ?", tenant, name);
             }
+            ChangeNotice.adapter(tenant, name).sendIn(c);
             return target;
         });
+        lastResolved.forget(tenant, name);
         deleteBlobs(versionKey(tenant, name, version));
         LOG.infof("deleted adapter %s/%s", tenant, v.id());
         events.fire(new AdapterEvent(AdapterEvent.Type.DELETED, tenant, name, version));

@@ -40,8 +40,10 @@ import org.jboss.logging.Logger;
  * would only slow every request down. Keys are compared with {@link MessageDigest#isEqual}, in
  * constant time.
  *
- * <p>Keys and quotas are held in memory (one process owns the database), so authenticating a
- * request never blocks on the database: the transports call it on their I/O threads.
+ * <p>Keys and quotas are held in memory, so authenticating a request never blocks on the database:
+ * the transports call it on their I/O threads. Every change is committed with a {@link ChangeNotice};
+ * other replicas re-read the tenant's row when they hear it ({@link #refresh}) and re-read all rows
+ * periodically ({@link #reconcile}), so a revoked key stops working everywhere.
  */
 @ApplicationScoped
 public class Tenants {
@@ -199,6 +201,7 @@ public class Tenants {
                     }
                     throw e;
                 }
+                ChangeNotice.tenant(id).sendIn(c);
                 return null;
             });
             tenants.put(id, t);
@@ -240,6 +243,7 @@ public class Tenants {
                 s.setString(4, id);
                 s.executeUpdate();
             }
+            ChangeNotice.tenant(id).sendIn(c);
             return null;
         });
         keys.remove(old.keyId());
@@ -293,6 +297,7 @@ public class Tenants {
             if (!why.isEmpty()) {
                 throw new LoragateException(Kind.FAILED_PRECONDITION, "tenant '" + id + "' " + String.join("; and ", why));
             }
+            ChangeNotice.tenant(id).sendIn(c);
             return null;
         });
         keys.remove(t.keyId());
@@ -364,6 +369,7 @@ public class Tenants {
                 s.setString(7, id);
                 s.executeUpdate();
             }
+            ChangeNotice.tenant(id).sendIn(c);
             return null;
         });
         Tenant t = new Tenant(id, old.keyId(), old.created(), old.keyRotated(), q);
@@ -530,28 +536,83 @@ public class Tenants {
             if (loaded) {
                 return;
             }
-            Jdbc.inTransaction(db, "load tenants", c -> {
-                try (PreparedStatement s = c.prepareStatement("SELECT id, key_id, key_sha256, created, key_rotated,"
-                        + " requests_per_second, tokens_per_minute, max_concurrent_streams, max_adapters, max_stored_bytes,"
-                        + " max_concurrent_jobs, deleted FROM tenants"); ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        if (r.getTimestamp(12) != null) {
-                            deleted.add(r.getString(1));
-                            continue;
-                        }
-                        QuotaOverrides q = new QuotaOverrides(r.getObject(6) == null ? null : r.getDouble(6),
-                                r.getObject(7) == null ? null : r.getLong(7), r.getObject(8) == null ? null : r.getInt(8),
-                                r.getObject(9) == null ? null : r.getInt(9), r.getObject(10) == null ? null : r.getLong(10),
-                                r.getObject(11) == null ? null : r.getInt(11));
-                        Tenant t = new Tenant(r.getString(1), r.getString(2), r.getTimestamp(4).toInstant(),
-                                r.getTimestamp(5).toInstant(), q);
-                        tenants.put(t.id(), t);
-                        keys.put(t.keyId(), new KeyEntry(t.id(), HexFormat.of().parseHex(r.getString(3))));
-                    }
-                }
-                return null;
-            });
+            Map<String, Row> rows = Jdbc.inTransaction(db, "load tenants", c -> read(c, null));
+            rows.forEach(this::apply);
             loaded = true;
+        }
+    }
+
+    /**
+     * Re-reads one tenant's row (another replica changed it): its key, quotas, or its deletion take
+     * effect here. The row is the truth; what was in memory is replaced.
+     */
+    public void refresh(String id) {
+        load();
+        synchronized (this) { // read and apply together: a later read is never overwritten by an older one
+            Map<String, Row> rows = Jdbc.inTransaction(db, "re-read tenant " + id, c -> read(c, id));
+            apply(id, rows.get(id));
+        }
+    }
+
+    /** Re-reads every tenant's row: the safety net for changes whose notice this replica missed. */
+    public void reconcile() {
+        load();
+        synchronized (this) {
+            Map<String, Row> rows = Jdbc.inTransaction(db, "re-read tenants", c -> read(c, null));
+            rows.forEach(this::apply);
+            for (String id : List.copyOf(tenants.keySet())) {
+                if (!rows.containsKey(id)) {
+                    apply(id, null);
+                }
+            }
+        }
+    }
+
+    /** One row of {@code tenants}: the tenant, its key's hash, and whether it is a tombstone. */
+    private record Row(Tenant tenant, byte[] keySha256, boolean deleted) {
+    }
+
+    /** The rows of {@code tenants} by id: all when {@code id} is null, else that one (if any). */
+    private static Map<String, Row> read(Connection c, String id) throws SQLException {
+        Map<String, Row> out = new java.util.HashMap<>();
+        try (PreparedStatement s = c.prepareStatement("SELECT id, key_id, key_sha256, created, key_rotated,"
+                + " requests_per_second, tokens_per_minute, max_concurrent_streams, max_adapters, max_stored_bytes,"
+                + " max_concurrent_jobs, deleted FROM tenants" + (id == null ? "" : " WHERE id = ?"))) {
+            if (id != null) {
+                s.setString(1, id);
+            }
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    QuotaOverrides q = new QuotaOverrides(r.getObject(6) == null ? null : r.getDouble(6),
+                            r.getObject(7) == null ? null : r.getLong(7), r.getObject(8) == null ? null : r.getInt(8),
+                            r.getObject(9) == null ? null : r.getInt(9), r.getObject(10) == null ? null : r.getLong(10),
+                            r.getObject(11) == null ? null : r.getInt(11));
+                    Tenant t = new Tenant(r.getString(1), r.getString(2), r.getTimestamp(4).toInstant(),
+                            r.getTimestamp(5).toInstant(), q);
+                    out.put(t.id(), new Row(t, HexFormat.of().parseHex(r.getString(3)), r.getTimestamp(12) != null));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Makes memory say what {@code row} says (null: no row). The new key is added before the old one
+     * is removed, so a request with a key that stays valid is never refused in between.
+     */
+    private void apply(String id, Row row) {
+        Tenant old = tenants.get(id);
+        if (row == null || row.deleted()) {
+            tenants.remove(id);
+            if (row != null) {
+                deleted.add(id);
+            }
+        } else {
+            keys.put(row.tenant().keyId(), new KeyEntry(id, row.keySha256()));
+            tenants.put(id, row.tenant());
+        }
+        if (old != null && (row == null || row.deleted() || !old.keyId().equals(row.tenant().keyId()))) {
+            keys.remove(old.keyId());
         }
     }
 

@@ -86,13 +86,8 @@ public final class PostgresServer {
         for (int attempt = 0; attempt < 3; attempt++) {
             int port = freePort();
             try {
-                // no fsync: a test cluster is thrown away; no Unix socket: TCP on 127.0.0.1 only
-                run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
-                        dir.resolve("server.log").toString(), "-w", "-t", "120", "-o",
-                        "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"
-                                + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                        "start")), 180);
                 PostgresServer server = new PostgresServer(dir, port);
+                server.pgCtlStart();
                 try (Connection c = DriverManager.getConnection(server.url("postgres"), "postgres", "");
                         Statement s = c.createStatement()) {
                     s.execute("CREATE ROLE " + USER + " LOGIN PASSWORD '" + PASSWORD + "'");
@@ -104,6 +99,39 @@ public final class PostgresServer {
             }
         }
         throw last;
+    }
+
+    /** {@code pg_ctl start} on this server's folder and port. */
+    private void pgCtlStart() {
+        // no fsync: a test cluster is thrown away; no Unix socket: TCP on 127.0.0.1 only
+        run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
+                dir.resolve("server.log").toString(), "-w", "-t", "120", "-o",
+                "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"
+                        + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "start")), 180);
+    }
+
+    /**
+     * Stops the server (a database outage, as seen by the gateway: every connection drops and new
+     * ones are refused) until {@link #startAgain}. Only for tests that restart it before they end.
+     */
+    public synchronized void stopForOutage() {
+        run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast",
+                "-w", "-t", "120", "stop")), 180);
+    }
+
+    /** Starts the server again after {@link #stopForOutage}, on the same port with the same data. */
+    public synchronized void startAgain() {
+        pgCtlStart();
+    }
+
+    /** Terminates the backend process {@code pid} (what an administrator's {@code pg_terminate_backend} does). */
+    public void terminateBackend(int pid) {
+        try (Connection c = DriverManager.getConnection(url("postgres"), "postgres", ""); Statement s = c.createStatement()) {
+            s.execute("SELECT pg_terminate_backend(" + pid + ")");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot terminate backend " + pid + ": " + e.getMessage(), e);
+        }
     }
 
     private void stop() {

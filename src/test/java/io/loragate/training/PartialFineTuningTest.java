@@ -85,7 +85,10 @@ class PartialFineTuningTest {
                 assertEquals(fixture.equals("tiny-gpt2"), s.storedInOut(), s.module());
             }
             float[] base = logits(model, PROMPT, AdapterHook.NONE);
-            assertArrayEquals(base, logits(model, PROMPT, lora), "an untrained copy changes nothing");
+            // The trainable copy of a Conv1D (GPT-2) weight multiplies the transposed layout, so MKL may
+            // sum in another order on some CPUs: equal up to float rounding, as the served copy below.
+            double trainableDiff = Fixtures.maxAbsDiff(base, logits(model, PROMPT, lora));
+            assertTrue(trainableDiff < 1e-5, "an untrained copy changes nothing, but the logits moved by " + trainableDiff);
 
             Path folder = out.resolve("partial");
             lora.save(folder);

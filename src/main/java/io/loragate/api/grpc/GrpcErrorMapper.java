@@ -29,7 +29,7 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
     /** Trailer naming the request field at fault (OpenAI's {@code param}), when known. */
     public static final Metadata.Key<String> PARAM = Metadata.Key.of("loragate-param", Metadata.ASCII_STRING_MARSHALLER);
 
-    /** Trailer on RESOURCE_EXHAUSTED: seconds after which a retry may succeed (HTTP's Retry-After). */
+    /** Trailer on RESOURCE_EXHAUSTED and UNAVAILABLE: seconds after which a retry may succeed (HTTP's Retry-After). */
     public static final Metadata.Key<String> RETRY_AFTER = Metadata.Key.of("retry-after", Metadata.ASCII_STRING_MARSHALLER);
 
     @Override
@@ -72,7 +72,7 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
             if (le.param() != null) {
                 trailers.put(PARAM, le.param());
             }
-            if (le.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED) {
+            if (le.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED || le.kind() == LoragateException.Kind.UNAVAILABLE) {
                 trailers.put(RETRY_AFTER, String.valueOf(Math.max(1, le.retryAfterSeconds())));
             }
             return Status.fromCode(code).withDescription(ErrorText.redact(le.getMessage())).asException(trailers);
@@ -102,6 +102,7 @@ public class GrpcErrorMapper implements ExceptionHandlerProvider {
             case DATA_LOSS -> Status.Code.DATA_LOSS;
             case INTERNAL -> Status.Code.INTERNAL;
             case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
         };
     }
 

@@ -28,19 +28,20 @@ public class ErrorMapper {
             case UNAUTHENTICATED -> 401;
             case RESOURCE_EXHAUSTED -> 429;
             case DATA_LOSS, INTERNAL -> 500;
+            case UNAVAILABLE -> 503;
         };
         String type = switch (e.kind()) {
             case NOT_FOUND -> "not_found_error";
             case UNAUTHENTICATED -> "authentication_error";
             case RESOURCE_EXHAUSTED -> "rate_limit_error";
-            case DATA_LOSS, INTERNAL -> "server_error";
+            case DATA_LOSS, INTERNAL, UNAVAILABLE -> "server_error";
             default -> "invalid_request_error";
         };
         if (status == 500) {
             LOG.error("request failed", e);
         }
         Response.ResponseBuilder r = body(status, e.getMessage(), type, e.param(), e.kind().name().toLowerCase());
-        if (e.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED) {
+        if (e.kind() == LoragateException.Kind.RESOURCE_EXHAUSTED || e.kind() == LoragateException.Kind.UNAVAILABLE) {
             r.header("Retry-After", String.valueOf(Math.max(1, e.retryAfterSeconds())));
         }
         if (e.kind() == LoragateException.Kind.UNAUTHENTICATED) {

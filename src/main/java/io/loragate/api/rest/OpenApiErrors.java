@@ -25,7 +25,8 @@ public class OpenApiErrors implements OASFilter {
             "401", "Missing or invalid API key",
             "404", "Unknown model, adapter, file, job or endpoint (another tenant's objects answer 404 too)",
             "429", "Rate limit, quota or a full queue (see Retry-After)",
-            "500", "Server error (logged with its cause; never a stack trace)");
+            "500", "Server error (logged with its cause; never a stack trace)",
+            "503", "The metadata database cannot be reached (see Retry-After); requests that need it fail fast until it returns");
 
     @Override
     public void filterOpenAPI(OpenAPI openAPI) {

@@ -24,7 +24,8 @@ class GrpcErrorMapperTest {
             "RESOURCE_EXHAUSTED, RESOURCE_EXHAUSTED",
             "UNIMPLEMENTED, INVALID_ARGUMENT",
             "DATA_LOSS, DATA_LOSS",
-            "INTERNAL, INTERNAL"})
+            "INTERNAL, INTERNAL",
+            "UNAVAILABLE, UNAVAILABLE"})
     void kindsMapToStatuses(Kind kind, Status.Code code) {
         StatusException e = GrpcErrorMapper.toStatusException(new LoragateException(kind, "the value 'x' is bad"));
         assertEquals(code, e.getStatus().getCode());
@@ -43,6 +44,13 @@ class GrpcErrorMapperTest {
     void queueFullCarriesRetryAfter() {
         StatusException e = GrpcErrorMapper.toStatusException(new LoragateException(Kind.RESOURCE_EXHAUSTED, "queue full").retryAfter(3));
         assertEquals("3", e.getTrailers().get(GrpcErrorMapper.RETRY_AFTER));
+    }
+
+    @Test
+    void anUnavailableDatabaseCarriesRetryAfter() {
+        StatusException e = GrpcErrorMapper.toStatusException(new LoragateException(Kind.UNAVAILABLE, "database unavailable").retryAfter(5));
+        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+        assertEquals("5", e.getTrailers().get(GrpcErrorMapper.RETRY_AFTER));
     }
 
     @Test

@@ -297,7 +297,7 @@ class OpenApiDocumentTest {
                 return;
             }
             path.getValue().properties().forEach(op -> {
-                for (String code : List.of("400", "401", "404", "429", "500")) {
+                for (String code : List.of("400", "401", "404", "429", "500", "503")) {
                     JsonNode ref = op.getValue().path("responses").path(code).path("content").path("application/json")
                             .path("schema").path("$ref");
                     if (!ERROR_REF.equals(ref.asText())) {

@@ -50,7 +50,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * No request holds a worker thread while it waits on its client or on the engine (issue #14, item 2).
+ * No request holds a worker thread while it waits on its client or on the engine.
  * One tenant's 300 slow uploads, or 250 non-streaming completions, leave another tenant's requests,
  * gRPC and every probe answering, at a latency compared with the same calls measured just before;
  * no worker thread is found parked reading an upload or waiting for the engine; the slow uploads end
