@@ -1,6 +1,6 @@
 package io.loragate.recommend;
 
-import io.loragate.training.JobSpec;
+import io.loragate.training.jobs.JobSpec;
 import java.util.List;
 
 /**

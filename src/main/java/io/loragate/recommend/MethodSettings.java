@@ -1,6 +1,6 @@
 package io.loragate.recommend;
 
-import io.loragate.training.JobRequest;
+import io.loragate.training.jobs.JobRequest;
 import java.util.List;
 
 /**

@@ -15,8 +15,8 @@ import io.loragate.api.grpc.v1.Method;
 import io.loragate.api.grpc.v1.PublishIf;
 import io.loragate.registry.JobEventRecord;
 import io.loragate.registry.JobRecord;
-import io.loragate.training.JobRequest;
-import io.loragate.training.JobSpec;
+import io.loragate.training.jobs.JobRequest;
+import io.loragate.training.jobs.JobSpec;
 
 /** Maps fine-tuning jobs between the proto messages and the training layer (the same fields as REST). */
 final class JobMessages {

@@ -2,9 +2,9 @@ package io.loragate.api.rest;
 
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
-import io.loragate.training.DatasetFile;
-import io.loragate.training.DatasetReport;
-import io.loragate.training.Datasets;
+import io.loragate.training.data.DatasetFile;
+import io.loragate.training.data.DatasetReport;
+import io.loragate.training.data.Datasets;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
