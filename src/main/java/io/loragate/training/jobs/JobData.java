@@ -9,7 +9,7 @@ import io.loragate.training.data.CausalExamples;
 import io.loragate.training.data.DatasetExample;
 import io.loragate.training.data.Datasets;
 import io.loragate.training.data.TrainingExample;
-import io.loragate.training.trainer.Trainer;
+import io.loragate.training.trainer.CausalLmTrainer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -115,7 +115,7 @@ final class JobData {
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        SplittableRandom rng = new SplittableRandom(Trainer.mix(seed, 0x5b1_17L));
+        SplittableRandom rng = new SplittableRandom(CausalLmTrainer.mix(seed, 0x5b1_17L));
         for (int i = n - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);
             int tmp = order[i];

@@ -18,9 +18,9 @@ import io.loragate.registry.JobRecord;
 import io.loragate.registry.JobStore;
 import io.loragate.training.data.ClassificationExample;
 import io.loragate.training.trainer.BagOfWordsBaseline;
+import io.loragate.training.trainer.CausalLmTrainer;
 import io.loragate.training.trainer.ClassificationTrainer;
 import io.loragate.training.trainer.EvalMetrics;
-import io.loragate.training.trainer.Trainer;
 import io.loragate.training.trainer.TrainingConfig;
 import io.loragate.training.trainer.TrainingResult;
 import io.loragate.training.trainer.TrainingRun;
@@ -141,7 +141,7 @@ final class JobRunner {
         TrainableLora lora = AdapterMethods.create(base, jobs.resident().tokenizer(), jobs.resident().id(), a, "CAUSAL_LM",
                 seed, null);
         try {
-            return new Built(new Trainer((CausalModel) base, lora, config, data.train, data.validation), lora);
+            return new Built(new CausalLmTrainer((CausalModel) base, lora, config, data.train, data.validation), lora);
         } catch (RuntimeException e) {
             lora.close();
             throw e;

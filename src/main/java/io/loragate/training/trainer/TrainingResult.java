@@ -8,7 +8,7 @@ package io.loragate.training.trainer;
  * @param lastLoss  loss of the last step
  * @param tokens    real tokens processed
  * @param seconds   wall time
- * @param stopped   ended early by {@link Trainer#requestStop()}
+ * @param stopped   ended early by {@link CausalLmTrainer#requestStop()}
  */
 public record TrainingResult(long steps, double firstLoss, double lastLoss, long tokens, double seconds, boolean stopped) {
 }

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * One adapter training run as the job runner drives it, whatever the task: causal LM on a decoder
- * ({@link Trainer}) or sequence classification ({@code ClassificationTrainer}). The runner owns the
+ * ({@link CausalLmTrainer}) or sequence classification ({@code ClassificationTrainer}). The runner owns the
  * thread: it calls {@link #train}, checkpoints from inside the listener (between steps, on the
  * training thread) with {@link #state()}, and after a restart {@link #restore}s the last complete
  * checkpoint and calls {@link #train} again with the steps already done. Data order, learning rates

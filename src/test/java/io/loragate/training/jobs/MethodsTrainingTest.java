@@ -19,12 +19,12 @@ import io.loragate.model.TextTokenizer;
 import io.loragate.training.data.CausalExamples;
 import io.loragate.training.data.ClassificationExample;
 import io.loragate.training.data.TrainingExample;
+import io.loragate.training.trainer.CausalLmTrainer;
+import io.loragate.training.trainer.CausalLmTrainerTest;
 import io.loragate.training.trainer.ClassificationTrainer;
 import io.loragate.training.trainer.LrSchedule;
 import io.loragate.training.trainer.NoGrad;
 import io.loragate.training.trainer.StepMetrics;
-import io.loragate.training.trainer.Trainer;
-import io.loragate.training.trainer.TrainerTest;
 import io.loragate.training.trainer.TrainingConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,7 +52,7 @@ class MethodsTrainingTest {
         try (TextTokenizer tok = TextTokenizer.load(Fixtures.hf("tiny-llama"))) {
             CausalExamples ex = new CausalExamples(tok, model.config().eosTokenIds().iterator().next(), 64);
             examples = new ArrayList<>();
-            TrainerTest.SENTENCES.forEach(s -> examples.add(ex.text(s)));
+            CausalLmTrainerTest.SENTENCES.forEach(s -> examples.add(ex.text(s)));
         }
     }
 
@@ -77,7 +77,7 @@ class MethodsTrainingTest {
                 .withWarmup(0, LrSchedule.Kind.CONSTANT).withSeed(3);
         List<StepMetrics> steps = new ArrayList<>();
         try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter(), "CAUSAL_LM", 3, null);
-                Trainer trainer = new Trainer(model, adapter, hyper)) {
+                CausalLmTrainer trainer = new CausalLmTrainer(model, adapter, hyper)) {
             assertEquals(peftType, adapter.config().peftType());
             assertEquals(method.equals("dora"), adapter.config().useDora());
             double before = trainer.evaluate(examples);
@@ -215,8 +215,8 @@ class MethodsTrainingTest {
         try (io.loragate.model.EncoderModel bert = (io.loragate.model.EncoderModel) BaseModel.load(Fixtures.hf("tiny-bert-cls"),
                 Device.cpu()); TextTokenizer tok = TextTokenizer.load(Fixtures.hf("tiny-bert-cls"))) {
             List<ClassificationExample> train = new ArrayList<>();
-            for (int i = 0; i < TrainerTest.SENTENCES.size(); i++) { // the base's classifier has 3 labels
-                train.add(ClassificationExample.of(tok, TrainerTest.SENTENCES.get(i), List.of("a", "b", "c").get(i % 3), 32));
+            for (int i = 0; i < CausalLmTrainerTest.SENTENCES.size(); i++) { // the base's classifier has 3 labels
+                train.add(ClassificationExample.of(tok, CausalLmTrainerTest.SENTENCES.get(i), List.of("a", "b", "c").get(i % 3), 32));
             }
             JobRequest.AdapterSettings settings = new JobRequest.AdapterSettings(4, 8.0, 0.0, null, null, method, null, null,
                     null, 8, "houlsby", null);

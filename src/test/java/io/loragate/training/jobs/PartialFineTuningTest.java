@@ -24,9 +24,9 @@ import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.training.data.CausalExamples;
 import io.loragate.training.data.ClassificationExample;
 import io.loragate.training.data.TrainingExample;
+import io.loragate.training.trainer.CausalLmTrainer;
 import io.loragate.training.trainer.ClassificationTrainer;
 import io.loragate.training.trainer.ClassificationTrainerTest;
-import io.loragate.training.trainer.Trainer;
 import io.loragate.training.trainer.TrainingConfig;
 import io.loragate.training.trainer.TrainingListener;
 import io.loragate.training.trainer.TrainingResult;
@@ -135,7 +135,7 @@ class PartialFineTuningTest {
             Path folder = out.resolve("partial");
             float[] trainedLogits;
             try (TrainableLora lora = AdapterMethods.create(model, "tiny-llama", partial(List.of(), List.of(), 1), "CAUSAL_LM", 5, null);
-                    Trainer trainer = new Trainer(model, lora, hyper)) {
+                    CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper)) {
                 assertEquals(7, lora.saved().size());
                 assertTrue(lora.saved().keySet().stream().allMatch(m -> m.startsWith("model.layers.1.")));
                 double evalBefore = trainer.evaluate(examples);

@@ -17,11 +17,11 @@ import io.loragate.model.TextTokenizer;
 import io.loragate.training.data.CausalExamples;
 import io.loragate.training.data.ClassificationExample;
 import io.loragate.training.data.TrainingExample;
+import io.loragate.training.trainer.CausalLmTrainer;
 import io.loragate.training.trainer.ClassificationTrainer;
 import io.loragate.training.trainer.EvalMetrics;
 import io.loragate.training.trainer.NoGrad;
 import io.loragate.training.trainer.StepMetrics;
-import io.loragate.training.trainer.Trainer;
 import io.loragate.training.trainer.TrainingConfig;
 import io.loragate.training.trainer.TrainingListener;
 import java.nio.file.Path;
@@ -53,7 +53,7 @@ class PromptTuningTrainingTest {
             TrainingConfig hyper = TrainingConfig.defaults().withEpochs(30).withBatchSize(4).withLearningRate(1e-1).withSeed(3);
             try (TrainableLora prompt = AdapterMethods.create(model, tok, "tiny-llama", promptTuning(8, "answer the question"),
                     "CAUSAL_LM", 3, null);
-                    Trainer trainer = new Trainer(model, prompt, hyper)) {
+                    CausalLmTrainer trainer = new CausalLmTrainer(model, prompt, hyper)) {
                 assertEquals(8, prompt.virtualTokens());
                 assertTrue(prompt.modules().isEmpty(), "no LoRA pairs");
                 double before = trainer.evaluate(examples);
@@ -63,7 +63,7 @@ class PromptTuningTrainingTest {
                 System.out.printf("prompt tuning k=8 on tiny-llama: %d steps, train loss %.3f -> %.3f, eval %.3f -> %.3f%n",
                         steps.size(), steps.get(0).loss(), steps.get(steps.size() - 1).loss(), before, after);
                 // the fixture's lm_head (std 0.02 after an RMSNorm) bounds every logit to about ±1.3: no adapter that
-                // leaves the head alone takes the loss (5.9 ≈ ln 384) below about 4.7 (see TrainerTest)
+                // leaves the head alone takes the loss (5.9 ≈ ln 384) below about 4.7 (see CausalLmTrainerTest)
                 assertTrue(after < before - 0.2, "eval loss " + before + " -> " + after);
                 long targets = examples.stream().mapToLong(TrainingExample::targetCount).sum();
                 assertEquals(targets, steps.stream().mapToLong(StepMetrics::targetTokens).sum() / 30,

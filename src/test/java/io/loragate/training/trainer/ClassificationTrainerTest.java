@@ -110,7 +110,7 @@ public class ClassificationTrainerTest {
 
     static PeftConfig lora(double dropout) {
         PeftConfig c = PeftConfig.lora(8, 16, List.of("query", "value"), "SEQ_CLS");
-        return TrainerTest.withDropout(c, dropout);
+        return CausalLmTrainerTest.withDropout(c, dropout);
     }
 
     /** Per base array: a checksum of its values, and that it has no gradient. */
@@ -328,7 +328,7 @@ public class ClassificationTrainerTest {
         try (io.loragate.model.CausalModel llama = (io.loragate.model.CausalModel) BaseModel.load(fixture, Device.cpu());
                 TextTokenizer tok = TextTokenizer.load(fixture)) {
             List<ClassificationExample> tr = tokenize(tok, train.subList(0, 30)); // food and sports
-            PeftConfig peft = TrainerTest.withDropout(PeftConfig.lora(4, 8, List.of("q_proj", "v_proj"), "SEQ_CLS"), 0.0);
+            PeftConfig peft = CausalLmTrainerTest.withDropout(PeftConfig.lora(4, 8, List.of("q_proj", "v_proj"), "SEQ_CLS"), 0.0);
             TrainingConfig hyper = TrainingConfig.defaults().withEpochs(2).withBatchSize(8).withLearningRate(1e-2).withSeed(4);
             try (ClassificationTrainer run = ClassificationTrainer.create(llama, peft, hyper, tr, tr)) {
                 assertEquals(LoraAdapter.SEQUENCE_HEAD, run.lora.head().module());

@@ -35,15 +35,15 @@ class FamilyTrainingTest {
                 TextTokenizer tok = TextTokenizer.load(Fixtures.hf(fixture))) {
             CausalExamples ex = new CausalExamples(tok, model.config().eosTokenIds().iterator().next(), 64);
             List<TrainingExample> examples = new ArrayList<>();
-            for (String s : TrainerTest.SENTENCES) {
+            for (String s : CausalLmTrainerTest.SENTENCES) {
                 // long enough to pass the fixtures' windows (8 tokens) and dynamic threshold (16 positions)
                 examples.add(ex.text(s + " " + s + " " + s));
             }
             List<String> targets = new ArrayList<>(TrainableLora.defaultTargets(model.config().family()));
-            targets.add("lm_head"); // the tied random head bounds the logits: see TrainerTest.config
+            targets.add("lm_head"); // the tied random head bounds the logits: see CausalLmTrainerTest.config
             TrainingConfig hyper = TrainingConfig.defaults().withEpochs(15).withBatchSize(4).withLearningRate(2e-2).withSeed(7);
             try (TrainableLora lora = TrainableLora.create(model, PeftConfig.lora(4, 8, targets, "CAUSAL_LM"), 7);
-                    Trainer trainer = new Trainer(model, lora, hyper)) {
+                    CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper)) {
                 double before = trainer.evaluate(examples);
                 trainer.train(examples, m -> { });
                 double after = trainer.evaluate(examples);

@@ -27,11 +27,11 @@ import java.util.Objects;
  * <p>One trainer runs on one thread at a time. DJL's PyTorch engine allows one collecting
  * {@link GradientCollector} per process, so concurrent trainers must take turns per step.
  */
-public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
+public final class CausalLmTrainer extends TrainingLoop<TrainingExample, TokenBatch> {
 
     private final CausalModel model;
 
-    public Trainer(CausalModel model, TrainableLora lora, TrainingConfig config) {
+    public CausalLmTrainer(CausalModel model, TrainableLora lora, TrainingConfig config) {
         this(model, lora, config, null, null);
     }
 
@@ -39,7 +39,7 @@ public final class Trainer extends TrainingLoop<TrainingExample, TokenBatch> {
      * A run over {@code train} that {@link #train(TrainingListener, long)} drives as a
      * {@link TrainingRun}, evaluated on {@code validation}.
      */
-    public Trainer(CausalModel model, TrainableLora lora, TrainingConfig config, List<TrainingExample> train,
+    public CausalLmTrainer(CausalModel model, TrainableLora lora, TrainingConfig config, List<TrainingExample> train,
             List<TrainingExample> validation) {
         super(lora, Objects.requireNonNull(model, "model").device(), config, train, validation);
         this.model = model;

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A fresh LoRA trained on tiny-llama: it learns, it is reproducible, and what it saves serves. */
-public class TrainerTest {
+public class CausalLmTrainerTest {
 
     public static final List<String> SENTENCES = List.of(
             "the cat sat on the mat.",
@@ -88,7 +88,7 @@ public class TrainerTest {
         List<StepMetrics> steps = new ArrayList<>();
         int baseArrays = model.manager().getManagedArrays().size();
         try (TrainableLora lora = TrainableLora.create(model, config(dropout), 7);
-                Trainer trainer = new Trainer(model, lora, hyper())) {
+                CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper())) {
             double before = trainer.evaluate(examples);
             Set<List<Integer>> liveAfterEachStep = new HashSet<>();
             TrainingResult r = trainer.train(examples, m -> {
@@ -177,7 +177,7 @@ public class TrainerTest {
     }
 
     private static Map<String, float[]> trainOnce(List<TrainingExample> data, TrainingConfig c) {
-        try (TrainableLora lora = TrainableLora.create(model, config(0.0), 9); Trainer trainer = new Trainer(model, lora, c)) {
+        try (TrainableLora lora = TrainableLora.create(model, config(0.0), 9); CausalLmTrainer trainer = new CausalLmTrainer(model, lora, c)) {
             // a non-zero B, so that every matrix gets a gradient in the first step
             try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
                 for (TrainableLora.Module mod : lora.modules().values()) {
@@ -198,13 +198,13 @@ public class TrainerTest {
     @Test
     void aResumedRunEndsWithTheSameAdapter(@TempDir Path dir) {
         Map<String, float[]> straight;
-        try (TrainableLora lora = TrainableLora.create(model, config(0.1), 7); Trainer trainer = new Trainer(model, lora, hyper())) {
+        try (TrainableLora lora = TrainableLora.create(model, config(0.1), 7); CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper())) {
             trainer.train(examples, TrainingListener.NONE);
             straight = lora.snapshot();
         }
         Map<String, float[]> optimizerState;
         long done;
-        try (TrainableLora lora = TrainableLora.create(model, config(0.1), 7); Trainer trainer = new Trainer(model, lora, hyper())) {
+        try (TrainableLora lora = TrainableLora.create(model, config(0.1), 7); CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper())) {
             TrainingResult r = trainer.train(examples, m -> {
                 if (m.step() == 12) {
                     trainer.requestStop();
@@ -216,7 +216,7 @@ public class TrainerTest {
         }
         Map<String, float[]> resumed;
         try (TrainableLora lora = TrainableLora.load(model, dir.resolve("checkpoint"));
-                Trainer trainer = new Trainer(model, lora, hyper())) {
+                CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper())) {
             trainer.optimizer().restore(optimizerState, done);
             TrainingResult r = trainer.train(examples, TrainingListener.NONE, done);
             assertEquals(30, r.steps());
@@ -233,7 +233,7 @@ public class TrainerTest {
     @Test
     void stopRequestEndsTheRunAfterTheCurrentStep() {
         try (TrainableLora lora = TrainableLora.create(model, config(0.0), 1);
-                Trainer trainer = new Trainer(model, lora, hyper())) {
+                CausalLmTrainer trainer = new CausalLmTrainer(model, lora, hyper())) {
             TrainingResult r = trainer.train(examples, m -> {
                 if (m.step() == 3) {
                     trainer.requestStop();
