@@ -3,9 +3,10 @@ package io.loragate.training.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.adapter.TrainableLora;
-import io.loragate.config.LoragateConfig;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
+import io.loragate.config.LoragateConfig;
+import io.loragate.model.CausalModel;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.Tenants;
 import io.loragate.registry.CheckpointRecord;
@@ -21,9 +22,6 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,18 +49,19 @@ import org.jboss.logging.Logger;
 public class FineTuningJobs {
 
     private static final Logger LOG = Logger.getLogger(FineTuningJobs.class);
-    static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long WATCH_POLL_MILLIS = 200;
 
     private final JobStore store;
     private final Datasets datasets;
-    private final AdapterRegistry registry;
     private final ResidentModel resident;
     private final LoragateConfig config;
     private final Instance<TrainingGate> gates;
     @jakarta.inject.Inject
     Instance<JobDiagnostics> diagnostics;
     private final Tenants tenants;
+    private final JobCheckpoints checkpoints;
+    private final Publication publication;
     private final Map<String, JobRunner> active = new ConcurrentHashMap<>();
     private final ExecutorService validator = Executors.newSingleThreadExecutor(daemon("loragate-job-validator"));
     private final ExecutorService runners;
@@ -74,10 +73,11 @@ public class FineTuningJobs {
         this.tenants = tenants;
         this.store = store;
         this.datasets = datasets;
-        this.registry = registry;
         this.resident = resident;
         this.config = config;
         this.gates = gates;
+        this.checkpoints = new JobCheckpoints(store, config.jobs().keepCheckpoints());
+        this.publication = new Publication(registry, store);
         this.runners = Executors.newFixedThreadPool(Math.max(1, config.jobs().maxConcurrent()), daemon("loragate-trainer"));
     }
 
@@ -95,10 +95,10 @@ public class FineTuningJobs {
     /** Takes over the jobs a previous process left unfinished. */
     synchronized void recover() {
         for (JobRecord j : store.unfinished()) {
-            CheckpointFiles.sweep(checkpointDir(j.id()));
+            checkpoints.sweep(j.id());
             switch (j.status()) {
                 case JobStore.RUNNING -> {
-                    long step = latestCheckpointStep(j.id());
+                    long step = checkpoints.latestStep(j.id());
                     store.transition(j.id(), Set.of(JobStore.RUNNING), JobStore.QUEUED, "warn", "The server restarted while the"
                             + " job was running; it resumes " + (step > 0 ? "from its checkpoint at step " + step : "from the start"),
                             null, null);
@@ -126,10 +126,6 @@ public class FineTuningJobs {
         }
     }
 
-    boolean shuttingDown() {
-        return shuttingDown;
-    }
-
     // ---------------------------------------------------------------------------------------------
     // API
 
@@ -139,77 +135,60 @@ public class FineTuningJobs {
      * against the method, the suffix, the hyperparameters and the gate.
      */
     public JobRecord create(String tenant, JobRequest request) {
-        if (request.model() == null || request.model().isEmpty()) {
-            throw bad("model", "'model' (the base model id) is required");
-        }
-        if (!request.model().equals(resident.id())) {
-            throw new LoragateException(Kind.NOT_FOUND, "base model '" + request.model() + "' not found; this server serves '"
-                    + resident.id() + "'").withParam("model");
-        }
-        if (request.trainingFile() == null || request.trainingFile().isEmpty()) {
-            throw bad("training_file", "'training_file' is required");
-        }
-        if (request.suffix() == null || request.suffix().isEmpty()) {
-            throw bad("suffix", "'suffix' (the adapter name to publish under) is required");
-        }
-        try {
-            AdapterRegistry.checkName(request.suffix());
-        } catch (LoragateException e) {
-            throw bad("suffix", e.getMessage().replace("adapter name", "suffix"));
-        }
-        if (request.suffix().equals(resident.id())) {
-            throw bad("suffix", "suffix '" + request.suffix() + "' is the base model's id; choose another name");
-        }
+        checkModelAndSuffix(request);
         JobSpec spec = JobSpec.resolve(request.method(), defaultTargets(), config.training().maxSeqLength(),
                 config.adapters().maxRank());
-        if (spec.type().equals(JobSpec.SUPERVISED) && !(resident.model() instanceof io.loragate.model.CausalModel)) {
-            throw bad("method.type", "the base model " + resident.id() + " (" + resident.model().config().architectureName()
+        if (spec.type().equals(JobSpec.SUPERVISED) && !(resident.model() instanceof CausalModel)) {
+            throw JobRequest.invalid("method.type", "the base model " + resident.id() + " ("
+                    + resident.model().config().architectureName()
                     + ") is an encoder: it trains classification jobs only (method.type 'classification')");
         }
         checkFile(tenant, request.trainingFile(), "training_file", spec);
         if (request.validationFile() != null && !request.validationFile().isEmpty()) {
             checkFile(tenant, request.validationFile(), "validation_file", spec);
         }
-        JobRequest.PublishIf gate = request.publishIf();
-        if (gate != null) {
-            if (gate.minEvalAccuracy() != null && !spec.type().equals(JobSpec.CLASSIFICATION)) {
-                throw bad("publish_if.min_eval_accuracy", "min_eval_accuracy applies to classification jobs only");
-            }
-            if (gate.minEvalAccuracy() != null && !(gate.minEvalAccuracy() >= 0 && gate.minEvalAccuracy() <= 1)) {
-                throw bad("publish_if.min_eval_accuracy", "min_eval_accuracy must be in [0, 1]");
-            }
-            if (gate.minGainOverBaseline() != null && !spec.type().equals(JobSpec.CLASSIFICATION)) {
-                throw bad("publish_if.min_gain_over_baseline", "min_gain_over_baseline applies to classification jobs only");
-            }
-            if (gate.minGainOverBaseline() != null && !(gate.minGainOverBaseline() >= -1 && gate.minGainOverBaseline() <= 1)) {
-                throw bad("publish_if.min_gain_over_baseline", "min_gain_over_baseline is a difference of accuracies, in [-1, 1]");
-            }
-            if (gate.maxEvalLossRatio() != null && !(gate.maxEvalLossRatio() > 0)) {
-                throw bad("publish_if.max_eval_loss_ratio", "max_eval_loss_ratio must be positive");
-            }            if (gate.maxForgetting() != null) {
-                if (!(resident.model() instanceof io.loragate.model.CausalModel)) {
-                    throw bad("publish_if.max_forgetting", "max_forgetting applies to decoder bases only: the base model "
-                            + resident.id() + " is an encoder, which has no language-model loss to measure forgetting with");
-                }
-                if (!Double.isFinite(gate.maxForgetting())) {
-                    throw bad("publish_if.max_forgetting", "max_forgetting must be a finite number");
-                }
-            }
+        if (request.publishIf() != null) {
+            Publication.checkGate(request.publishIf(), spec.type(), resident);
         }
         String diagnosticsJson = diagnosticsJson(tenant, request.diagnostics());
         long seed = request.seed() == null ? 42 : request.seed();
-        String gateJson = gate == null ? null : gateJson(gate);
         JobRecord job;
         synchronized (tenants.quotaLock(tenant)) {
             int limit = tenants.quota(tenant).maxConcurrentJobs();
             // counted by the store under the tenant's quota row lock: the limit holds across processes
             job = store.create(tenant, request.model(), request.trainingFile(), emptyToNull(request.validationFile()),
-                    request.suffix(), seed, spec.toJson(), gateJson, request.activate(), diagnosticsJson, limit);
+                    request.suffix(), seed, spec.toJson(), Publication.gateJson(request.publishIf()), request.activate(),
+                    diagnosticsJson, limit);
         }
         LOG.infof("created fine-tuning job %s for %s: %s on %s -> %s", job.id(), tenant, spec.type(), job.trainingFile(),
                 job.suffix());
         validator.execute(() -> validate(job.id()));
         return job;
+    }
+
+    /** The base model id this server serves, a training file, and a suffix that can name an adapter. */
+    private void checkModelAndSuffix(JobRequest request) {
+        if (request.model() == null || request.model().isEmpty()) {
+            throw JobRequest.invalid("model", "'model' (the base model id) is required");
+        }
+        if (!request.model().equals(resident.id())) {
+            throw new LoragateException(Kind.NOT_FOUND, "base model '" + request.model() + "' not found; this server serves '"
+                    + resident.id() + "'").withParam("model");
+        }
+        if (request.trainingFile() == null || request.trainingFile().isEmpty()) {
+            throw JobRequest.invalid("training_file", "'training_file' is required");
+        }
+        if (request.suffix() == null || request.suffix().isEmpty()) {
+            throw JobRequest.invalid("suffix", "'suffix' (the adapter name to publish under) is required");
+        }
+        try {
+            AdapterRegistry.checkName(request.suffix());
+        } catch (LoragateException e) {
+            throw JobRequest.invalid("suffix", e.getMessage().replace("adapter name", "suffix"));
+        }
+        if (request.suffix().equals(resident.id())) {
+            throw JobRequest.invalid("suffix", "suffix '" + request.suffix() + "' is the base model's id; choose another name");
+        }
     }
 
     public JobRecord get(String tenant, String id) {
@@ -223,7 +202,7 @@ public class FineTuningJobs {
     /** The tenant's jobs, newest first, {@code limit} (1 to 100) after the job {@code after} (null: from the newest). */
     public Page list(String tenant, int limit, String after) {
         if (limit < 1 || limit > 100) {
-            throw bad("limit", "limit must be in [1, 100], was " + limit);
+            throw JobRequest.invalid("limit", "limit must be in [1, 100], was " + limit);
         }
         List<JobRecord> page = store.list(tenant, limit + 1, after);
         return new Page(page.subList(0, Math.min(limit, page.size())), page.size() > limit);
@@ -242,7 +221,7 @@ public class FineTuningJobs {
     /** Events after {@code afterSeq}, oldest first. */
     public List<JobEventRecord> events(String tenant, String id, long afterSeq, int limit) {
         if (limit < 1 || limit > 1000) {
-            throw bad("limit", "limit must be in [1, 1000], was " + limit);
+            throw JobRequest.invalid("limit", "limit must be in [1, 1000], was " + limit);
         }
         return store.events(tenant, id, afterSeq, limit);
     }
@@ -250,7 +229,7 @@ public class FineTuningJobs {
     /** Events before {@code beforeSeq} ({@link Long#MAX_VALUE}: from the newest), newest first, as OpenAI's API pages them. */
     public List<JobEventRecord> eventsNewestFirst(String tenant, String id, long beforeSeq, int limit) {
         if (limit < 1 || limit > 1000) {
-            throw bad("limit", "limit must be in [1, 1000], was " + limit);
+            throw JobRequest.invalid("limit", "limit must be in [1, 1000], was " + limit);
         }
         return store.eventsBefore(tenant, id, beforeSeq, limit);
     }
@@ -269,7 +248,7 @@ public class FineTuningJobs {
                 // fall through
             }
         }
-        throw bad("after", "'" + eventId + "' is not an event id of job " + jobId);
+        throw JobRequest.invalid("after", "'" + eventId + "' is not an event id of job " + jobId);
     }
 
     public List<CheckpointRecord> checkpoints(String tenant, String id) {
@@ -369,7 +348,7 @@ public class FineTuningJobs {
             if (!store.transition(j.id(), Set.of(JobStore.QUEUED), JobStore.RUNNING, "info", "Job started", null, null)) {
                 continue;
             }
-            JobRunner runner = new JobRunner(this, store.find(j.id()));
+            JobRunner runner = new JobRunner(runnerContext(), store.find(j.id()));
             active.put(j.id(), runner);
             free--;
             runners.execute(() -> {
@@ -383,56 +362,16 @@ public class FineTuningJobs {
         }
     }
 
-    void fail(String id, Set<String> from, String reason) {
+    private void fail(String id, Set<String> from, String reason) {
         LOG.warnf("fine-tuning job %s failed: %s", id, reason);
         store.transition(id, from, JobStore.FAILED, "error", reason, reason, null);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // For the runner
-
-    JobStore store() {
-        return store;
-    }
-
-    /** The diagnostics of final reports ({@code io.loragate.diagnostics}), or none. */
-    JobDiagnostics diagnostics() {
-        return diagnostics != null && diagnostics.isResolvable() ? diagnostics.get() : JobDiagnostics.NONE;
-    }
-
-    Datasets datasets() {
-        return datasets;
-    }
-
-    AdapterRegistry registry() {
-        return registry;
-    }
-
-    ResidentModel resident() {
-        return resident;
-    }
-
-    LoragateConfig config() {
-        return config;
-    }
-
-    TrainingGate gate() {
-        return gates.isResolvable() ? gates.get() : TrainingGate.NONE;
-    }
-
-    Path checkpointDir(String id) {
-        return store.jobPath(id, "checkpoints");
-    }
-
-    /** The newest checkpoint whose row says its state is kept and whose folder is complete (0: none). */
-    long latestCheckpointStep(String id) {
-        Path dir = checkpointDir(id);
-        for (CheckpointRecord c : store.checkpoints(id)) {
-            if (c.hasState() && CheckpointFiles.exists(dir, c.step())) {
-                return c.step();
-            }
-        }
-        return 0;
+    /** What a runner works with; the gate and the diagnostics are looked up as each job starts. */
+    private JobContext runnerContext() {
+        TrainingGate gate = gates.isResolvable() ? gates.get() : TrainingGate.NONE;
+        JobDiagnostics d = diagnostics != null && diagnostics.isResolvable() ? diagnostics.get() : JobDiagnostics.NONE;
+        return new JobContext(store, datasets, resident, checkpoints, publication, gate, d);
     }
 
     private List<String> defaultTargets() {
@@ -452,29 +391,13 @@ public class FineTuningJobs {
         String format = f.report().format() == null ? "empty" : f.report().format().wireName();
         boolean classification = f.report().format() == DatasetFormat.CLASSIFICATION;
         if (spec.type().equals(JobSpec.CLASSIFICATION) != classification) {
-            throw bad(param, "file '" + fileId + "' is a " + format + " dataset, which a " + spec.type() + " job cannot use"
+            throw JobRequest.invalid(param, "file '" + fileId + "' is a " + format + " dataset, which a " + spec.type()
+                    + " job cannot use"
                     + (classification ? " (use method.type 'classification')" : " (classification needs {\"text\",\"label\"} lines)"));
         }
         if (f.report().examples() == 0) {
-            throw bad(param, "file '" + fileId + "' has no valid example (see its report's errors)");
+            throw JobRequest.invalid(param, "file '" + fileId + "' has no valid example (see its report's errors)");
         }
-    }
-
-    private static String gateJson(JobRequest.PublishIf gate) {
-        ObjectNode n = JSON.createObjectNode();
-        if (gate.minEvalAccuracy() != null) {
-            n.put("min_eval_accuracy", gate.minEvalAccuracy());
-        }
-        if (gate.maxEvalLossRatio() != null) {
-            n.put("max_eval_loss_ratio", gate.maxEvalLossRatio());
-        }
-        if (gate.maxForgetting() != null) {
-            n.put("max_forgetting", gate.maxForgetting());
-        }
-        if (gate.minGainOverBaseline() != null) {
-            n.put("min_gain_over_baseline", gate.minGainOverBaseline());
-        }
-        return n.toString();
     }
 
     /** The job's diagnostics options, checked (the reference file must be the tenant's), as stored JSON; null: defaults. */
@@ -495,7 +418,7 @@ public class FineTuningJobs {
                 throw e;
             }
             if (f.report().examples() == 0) {
-                throw bad("diagnostics.reference_file", "file '" + d.referenceFile() + "' has no valid example");
+                throw JobRequest.invalid("diagnostics.reference_file", "file '" + d.referenceFile() + "' has no valid example");
             }
             n.put("reference_file", d.referenceFile());
         }
@@ -504,26 +427,22 @@ public class FineTuningJobs {
             int layers = resident.model().config().numLayers();
             for (Integer l : d.layers()) {
                 if (l == null || l < 0 || l >= layers) {
-                    throw bad("diagnostics.layers", "layer " + l + " is out of range: the base has layers 0 to " + (layers - 1));
+                    throw JobRequest.invalid("diagnostics.layers", "layer " + l + " is out of range: the base has layers 0 to " + (layers - 1));
                 }
             }
             if (d.layers().size() > maxLayers) {
-                throw bad("diagnostics.layers", "at most " + maxLayers + " layers (loragate.diagnostics.max-layers)");
+                throw JobRequest.invalid("diagnostics.layers", "at most " + maxLayers + " layers (loragate.diagnostics.max-layers)");
             }
             n.set("layers", JSON.valueToTree(d.layers()));
         }
         if (d.maxExamples() != null) {
             int cap = config.diagnostics().maxExamples();
             if (d.maxExamples() < 2 || d.maxExamples() > cap) {
-                throw bad("diagnostics.max_examples", "max_examples must be in [2, " + cap + "] (loragate.diagnostics.max-examples)");
+                throw JobRequest.invalid("diagnostics.max_examples", "max_examples must be in [2, " + cap + "] (loragate.diagnostics.max-examples)");
             }
             n.put("max_examples", d.maxExamples());
         }
         return n.isEmpty() ? null : n.toString();
-    }
-
-    static LoragateException bad(String param, String message) {
-        return new LoragateException(Kind.INVALID_ARGUMENT, message).withParam(param);
     }
 
     private static String emptyToNull(String s) {
@@ -537,24 +456,5 @@ public class FineTuningJobs {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    /** Metrics as a JSON object, nulls left out. */
-    static String json(Map<String, Object> fields) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        fields.forEach((k, v) -> {
-            if (v != null && !(v instanceof Double d && !Double.isFinite(d))) {
-                m.put(k, v);
-            }
-        });
-        try {
-            return JSON.writeValueAsString(m);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static List<Object> list(Object... items) {
-        return new ArrayList<>(List.of(items));
     }
 }

@@ -1,5 +1,6 @@
 package io.loragate.training.jobs;
 
+import io.loragate.common.LoragateException;
 import io.loragate.training.trainer.BagOfWordsBaseline;
 import java.util.List;
 
@@ -24,6 +25,11 @@ public record JobRequest(String model, String trainingFile, String validationFil
     public JobRequest(String model, String trainingFile, String validationFile, String suffix, Long seed, Method method,
             PublishIf publishIf, boolean activate) {
         this(model, trainingFile, validationFile, suffix, seed, method, publishIf, activate, null);
+    }
+
+    /** The error for a field of a request ({@code param}: its path, such as {@code publish_if.max_forgetting}). */
+    static LoragateException invalid(String param, String message) {
+        return new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, message).withParam(param);
     }
 
     /**

@@ -102,11 +102,18 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         if (!METHODS.contains(m)) {
             throw bad("method.adapter.method", "method.adapter.method must be one of " + METHODS + ", was '" + m + "'");
         }
-        Hyper hyper = new Hyper(
+        Hyper hyper = hyperparameters(h, schedule, defaultLearningRate(type, m), maxSeqLength);
+        return new JobSpec(type, hyper, adapter(a, m, type, defaultTargets, maxRank));
+    }
+
+    /** The hyperparameters with their defaults, each checked against its range. */
+    private static Hyper hyperparameters(JobRequest.Hyperparameters h, String schedule, double defaultLearningRate,
+            int maxSeqLength) {
+        return new Hyper(
                 range("epochs", or(h.epochs(), 3), 1, 1000),
                 range("batch_size", or(h.batchSize(), 8), 1, 1024),
                 range("gradient_accumulation_steps", or(h.gradientAccumulationSteps(), 1), 1, 1024),
-                positive("learning_rate", or(h.learningRate(), defaultLearningRate(type, m)), 1.0),
+                positive("learning_rate", or(h.learningRate(), defaultLearningRate), 1.0),
                 range("warmup_steps", or(h.warmupSteps(), 0), 0, 1_000_000),
                 schedule,
                 positiveOrZero("weight_decay", or(h.weightDecay(), 0.0), 1.0),
@@ -116,6 +123,10 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
                 range("early_stopping_patience", or(h.earlyStoppingPatience(), 0), 0, 1000),
                 fraction(or(h.validationSplit(), 0.1)));
+    }
+
+    /** The adapter settings of method {@code m} with their defaults, each checked. */
+    private static Adapter adapter(JobRequest.AdapterSettings a, String m, String type, List<String> defaultTargets, int maxRank) {
         boolean ownTargets = m.equals(LINEAR_PROBE) || m.equals(PARTIAL); // none (the probe) or "the last layers" (partial)
         List<String> targets = a.targetModules() == null || a.targetModules().isEmpty()
                 ? (ownTargets ? List.of() : defaultTargets) : List.copyOf(a.targetModules());
@@ -148,8 +159,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         }
         int partial = range("partial_layers", or(a.partialLayers(), 1), 1, 1000);
         boolean rslora = Boolean.TRUE.equals(a.useRslora()) || m.equals(RSLORA);
-        return new JobSpec(type, hyper, new Adapter(r, alpha, dropout, targets, rslora, m, layers, virtual, a.promptInitText(),
-                bottleneck, placement, partial));
+        return new Adapter(r, alpha, dropout, targets, rslora, m, layers, virtual, a.promptInitText(), bottleneck, placement,
+                partial);
     }
 
     /**
