@@ -3,7 +3,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.loragate.training.BagOfWordsBaseline;
+import io.loragate.training.trainer.BagOfWordsBaseline;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -434,7 +434,7 @@ public final class QualityHarness {
         }
         ObjectNode m = metrics(test.stream().map(Example::label).toList(), predicted);
         m.put("seconds", round((System.nanoTime() - t0) / 1e9));
-        m.put("recipe", "io.loragate.training.BagOfWordsBaseline: TF-IDF word uni+bigrams (sublinear tf), softmax regression C=1");
+        m.put("recipe", "io.loragate.training.trainer.BagOfWordsBaseline: TF-IDF word uni+bigrams (sublinear tf), softmax regression C=1");
         log("bag-of-words on test: accuracy %.4f, macro-F1 %.4f", m.get("accuracy").asDouble(), m.get("macro_f1").asDouble());
         return m;
     }

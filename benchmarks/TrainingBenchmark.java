@@ -5,12 +5,12 @@ import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.onnx.MiniLmImporter;
-import io.loragate.training.ClassificationExample;
-import io.loragate.training.ClassificationTrainer;
-import io.loragate.training.StepMetrics;
-import io.loragate.training.Trainer;
-import io.loragate.training.TrainingConfig;
-import io.loragate.training.TrainingExample;
+import io.loragate.training.data.ClassificationExample;
+import io.loragate.training.data.TrainingExample;
+import io.loragate.training.trainer.CausalLmTrainer;
+import io.loragate.training.trainer.ClassificationTrainer;
+import io.loragate.training.trainer.StepMetrics;
+import io.loragate.training.trainer.TrainingConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,7 +69,7 @@ public class TrainingBenchmark {
             List<StepMetrics> measured = new ArrayList<>();
             long params;
             try (TrainableLora lora = TrainableLora.create(model, peft, 1);
-                    Trainer trainer = new Trainer(model, lora, TrainingConfig.defaults().withEpochs(1).withBatchSize(batch)
+                    CausalLmTrainer trainer = new CausalLmTrainer(model, lora, TrainingConfig.defaults().withEpochs(1).withBatchSize(batch)
                             .withLearningRate(1e-4))) {
                 params = lora.parameterCount();
                 trainer.train(examples, measured::add);

@@ -75,6 +75,17 @@ class ArchitectureTest {
                 .check(classes);
     }
 
+    /** training's sub-packages stack: data (datasets, examples) ← trainer (the loops) ← jobs (queue, runner, publication). */
+    @Test
+    void trainingSubPackagesStack() {
+        noClasses().that().resideInAPackage("io.loragate.training.data..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.loragate.training.trainer..", "io.loragate.training.jobs..")
+                .check(classes);
+        noClasses().that().resideInAPackage("io.loragate.training.trainer..")
+                .should().dependOnClassesThat().resideInAPackage("io.loragate.training.jobs..")
+                .check(classes);
+    }
+
     @Test
     void transportsNeverTouchNdArraysOrEachOther() {
         noClasses().that().resideInAPackage("io.loragate.api..")

@@ -4,7 +4,7 @@ import io.loragate.adapter.AdapterMethod;
 import io.loragate.adapter.AdapterMethods;
 import io.loragate.adapter.MethodCost;
 import io.loragate.adapter.ModelShape;
-import io.loragate.training.JobSpec;
+import io.loragate.training.jobs.JobSpec;
 import java.util.List;
 
 /**

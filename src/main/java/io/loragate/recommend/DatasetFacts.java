@@ -1,6 +1,6 @@
 package io.loragate.recommend;
 
-import io.loragate.training.DatasetReport;
+import io.loragate.training.data.DatasetReport;
 import java.util.Map;
 import java.util.TreeMap;
 

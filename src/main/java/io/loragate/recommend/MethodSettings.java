@@ -3,7 +3,7 @@ package io.loragate.recommend;
 import io.loragate.adapter.AdapterMethod;
 import io.loragate.adapter.AdapterMethods;
 import io.loragate.adapter.MethodOptions;
-import io.loragate.training.JobRequest;
+import io.loragate.training.jobs.JobRequest;
 import java.util.List;
 
 /**

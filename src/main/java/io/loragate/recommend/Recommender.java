@@ -3,7 +3,7 @@ package io.loragate.recommend;
 import io.loragate.adapter.ModelShape;
 import io.loragate.adapter.AdapterMethod;
 import io.loragate.adapter.AdapterMethods;
-import io.loragate.training.JobSpec;
+import io.loragate.training.jobs.JobSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.loragate.service;
 
-import io.loragate.training.DatasetFile;
-import io.loragate.training.DatasetReport;
-import io.loragate.training.Datasets;
+import io.loragate.training.data.DatasetFile;
+import io.loragate.training.data.DatasetReport;
+import io.loragate.training.data.Datasets;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;

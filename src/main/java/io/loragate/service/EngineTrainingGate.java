@@ -3,7 +3,7 @@ package io.loragate.service;
 import io.loragate.config.LoragateConfig;
 import io.loragate.engine.Engine;
 import io.loragate.engine.EngineService;
-import io.loragate.training.TrainingGate;
+import io.loragate.training.jobs.TrainingGate;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Locale;
 

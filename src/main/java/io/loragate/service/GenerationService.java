@@ -20,7 +20,7 @@ import io.loragate.registry.AdapterLease;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.runtime.ResidentModel;
-import io.loragate.training.ClassificationMetrics;
+import io.loragate.training.trainer.ClassificationMetrics;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -19,10 +19,10 @@ import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.EncoderModel;
 import io.loragate.model.TextTokenizer;
-import io.loragate.training.CausalExamples;
-import io.loragate.training.ClassificationExample;
-import io.loragate.training.EvalMetrics;
-import io.loragate.training.TrainingExample;
+import io.loragate.training.data.CausalExamples;
+import io.loragate.training.data.ClassificationExample;
+import io.loragate.training.data.TrainingExample;
+import io.loragate.training.trainer.EvalMetrics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -351,10 +351,10 @@ class DiagnosticsTest {
                 boolean previous = ai.djl.pytorch.jni.JniUtils.isGradMode();
                 ai.djl.pytorch.jni.JniUtils.setGradMode(false);
                 try {
-                    expected = io.loragate.training.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
+                    expected = io.loragate.training.trainer.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
                             val.stream().map(e -> concat(t, e.ids())).toList(), new HiddenStates(prompt, java.util.Set.of(), 0),
                             c.labels().size()), truth);
-                    withoutPrompt = io.loragate.training.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
+                    withoutPrompt = io.loragate.training.trainer.ClassificationMetrics.of(Diagnostics.headLogits(c.model(),
                             val.stream().map(Diagnostics.Labeled::ids).toList(), new HiddenStates(prompt, java.util.Set.of(), 0),
                             c.labels().size()), truth);
                 } finally {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loragate.training.JobSpec;
+import io.loragate.training.jobs.JobSpec;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

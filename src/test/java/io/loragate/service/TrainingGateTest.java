@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loragate.TinyLlamaProfile;
 import io.loragate.engine.EngineService;
 import io.loragate.runtime.ResidentModel;
-import io.loragate.training.TrainingGate;
+import io.loragate.training.jobs.TrainingGate;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;

@@ -27,7 +27,7 @@ import io.loragate.api.grpc.v1.DatasetMetadata;
 import io.loragate.api.grpc.v1.TrainingServiceGrpc;
 import io.loragate.api.grpc.v1.UploadDatasetRequest;
 import io.loragate.runtime.ResidentModel;
-import io.loragate.training.Datasets;
+import io.loragate.training.data.Datasets;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.loragate.DatasetsProfile;
 import io.loragate.runtime.ResidentModel;
-import io.loragate.training.Datasets;
-import io.loragate.training.ValidationGate;
+import io.loragate.training.data.Datasets;
+import io.loragate.training.data.ValidationGate;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;

@@ -1,0 +1,328 @@
+package io.loragate.training.jobs;
+
+import io.loragate.adapter.AdapterMethods;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loragate.adapter.TrainableLora;
+import io.loragate.common.LoragateException;
+import io.loragate.model.AdapterHook;
+import io.loragate.model.BaseModel;
+import io.loragate.model.CausalModel;
+import io.loragate.model.TextTokenizer;
+import io.loragate.registry.JobRecord;
+import io.loragate.registry.JobStore;
+import io.loragate.training.data.ClassificationExample;
+import io.loragate.training.data.DatasetExample;
+import io.loragate.training.trainer.BagOfWordsBaseline;
+import io.loragate.training.trainer.CausalLmTrainer;
+import io.loragate.training.trainer.ClassificationTrainer;
+import io.loragate.training.trainer.EvalMetrics;
+import io.loragate.training.trainer.StepMetrics;
+import io.loragate.training.trainer.TrainingConfig;
+import io.loragate.training.trainer.TrainingResult;
+import io.loragate.training.trainer.TrainingRun;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one job on a trainer thread: loads and splits its data, builds the {@link TrainingRun},
+ * resumes from the last complete checkpoint, trains with a checkpoint every
+ * {@code checkpoint_every_steps} and after every evaluation, then evaluates base vs adapter and
+ * hands the adapter to its {@link Publication}. Cancellation stops at the next step and publishes
+ * nothing; a shutdown checkpoints the current step and puts the job back in the queue.
+ */
+final class JobRunner {
+
+    private static final Logger LOG = Logger.getLogger(JobRunner.class);
+
+    private final JobContext context;
+    private final JobStore store;
+    private final JobRecord job;
+    private volatile TrainingRun run;
+    private volatile boolean cancelled;
+    private volatile boolean shutdown;
+    private volatile boolean earlyStopped;
+
+    JobRunner(JobContext context, JobRecord job) {
+        this.context = context;
+        this.store = context.store();
+        this.job = job;
+        this.cancelled = job.cancelRequested();
+    }
+
+    void cancel() {
+        cancelled = true;
+        TrainingRun r = run;
+        if (r != null) {
+            r.requestStop();
+        }
+    }
+
+    void stopForShutdown() {
+        shutdown = true;
+        TrainingRun r = run;
+        if (r != null) {
+            r.requestStop();
+        }
+    }
+
+    void run() {
+        try {
+            if (cancelled) {
+                finishCancelled();
+                return;
+            }
+            JobSpec spec = JobSpec.fromJson(job.methodJson());
+            JobData data = JobData.load(job, spec, context.datasets(), context.resident());
+            try (Built built = newRun(spec, data)) {
+                TrainingRun r = built.run();
+                run = r;
+                if (cancelled || shutdown) {
+                    r.requestStop();
+                }
+                train(r, spec, data);
+            }
+        } catch (LoragateException e) {
+            fail(e.getMessage());
+        } catch (RuntimeException | Error e) {
+            LOG.errorf(e, "fine-tuning job %s failed", job.id());
+            fail("internal error: " + e);
+        } finally {
+            run = null;
+        }
+    }
+
+    private void fail(String reason) {
+        LOG.warnf("fine-tuning job %s failed: %s", job.id(), reason);
+        store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.FAILED, "error", reason, reason, null);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The run
+
+    /** A run and the adapter it trains (null when the run owns it). */
+    private record Built(TrainingRun run, TrainableLora lora) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                run.close();
+            } finally {
+                if (lora != null) {
+                    lora.close();
+                }
+            }
+        }
+    }
+
+    private Built newRun(JobSpec spec, JobData data) {
+        TrainingConfig config = spec.trainingConfig(job.seed());
+        return spec.type().equals(JobSpec.CLASSIFICATION) ? classificationRun(spec, data, config) : causalRun(spec, data, config);
+    }
+
+    private Built classificationRun(JobSpec spec, JobData data, TrainingConfig config) {
+        BaseModel base = context.resident().model();
+        TextTokenizer tok = context.resident().tokenizer();
+        List<ClassificationExample> train = tokenized(tok, data.trainLabeled, data.maxLength);
+        List<ClassificationExample> validation = tokenized(tok, data.validationLabeled, data.maxLength);
+        TrainableLora adapter = AdapterMethods.create(base, tok, context.resident().id(), spec.adapter().options(), "SEQ_CLS", job.seed(),
+                ClassificationTrainer.headSpec(base, ClassificationTrainer.labelSet(train)));
+        try {
+            return new Built(new ClassificationTrainer(base, adapter, config, train, validation), adapter);
+        } catch (RuntimeException e) {
+            adapter.close();
+            throw e;
+        }
+    }
+
+    private static List<ClassificationExample> tokenized(TextTokenizer tok, List<DatasetExample.Labeled> examples, int maxLength) {
+        return examples.stream().map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
+    }
+
+    private Built causalRun(JobSpec spec, JobData data, TrainingConfig config) {
+        BaseModel base = context.resident().model();
+        TrainableLora lora = AdapterMethods.create(base, context.resident().tokenizer(), context.resident().id(), spec.adapter().options(),
+                "CAUSAL_LM", job.seed(), null);
+        try {
+            return new Built(new CausalLmTrainer((CausalModel) base, lora, config, data.train, data.validation), lora);
+        } catch (RuntimeException e) {
+            lora.close();
+            throw e;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Training
+
+    private void train(TrainingRun r, JobSpec spec, JobData data) {
+        JobProgress progress = resume(r, spec, data);
+        store.progress(job.id(), progress.startStep(), r.totalSteps(), progress.tokens());
+        TrainingGate gate = context.gate();
+        TrainingResult result = r.train(m -> onStep(r, spec.hyperparameters(), progress, m, gate), progress.startStep());
+        if (cancelled) {
+            finishCancelled();
+            return;
+        }
+        if (shutdown && result.stopped() && !earlyStopped) {
+            store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.QUEUED, "warn", "The server is shutting down; the job"
+                    + " resumes from its checkpoint at step " + result.steps() + " at the next start", null, null);
+            return;
+        }
+        finish(r, spec, data, result);
+    }
+
+    /** Restores the last complete checkpoint, if any, and says so (or what the job trains) in an event. */
+    private JobProgress resume(TrainingRun r, JobSpec spec, JobData data) {
+        JobCheckpoints checkpoints = context.checkpoints();
+        checkpoints.sweep(job.id());
+        long step = checkpoints.latestStep(job.id());
+        if (step == 0) {
+            store.event(job.id(), "info", "message", "Training " + spec.type() + " LoRA r=" + spec.adapter().r() + " on "
+                    + data.describe() + ": " + r.totalSteps() + " steps", null);
+            return JobProgress.fresh();
+        }
+        CheckpointFiles.Loaded c = checkpoints.read(job.id(), step);
+        r.restore(c.state(), JobProgress.optimizerSteps(c.meta(), step));
+        store.event(job.id(), "info", "message", "Resumed from the checkpoint at step " + step + " of " + r.totalSteps(), null);
+        return JobProgress.resumed(step, c.meta());
+    }
+
+    /**
+     * After each optimizer step, on the training thread: evaluates when due, records the step's
+     * metrics and progress, checkpoints, stops early when validation stopped improving, and waits
+     * for its turn while inference is busy.
+     */
+    private void onStep(TrainingRun r, JobSpec.Hyper h, JobProgress progress, StepMetrics m, TrainingGate gate) {
+        progress.addTokens(m.tokens());
+        long step = m.step();
+        long total = r.totalSteps();
+        double eta = progress.etaSeconds(step, total);
+        EvalMetrics eval = evaluationDue(h, step, total) ? r.evaluateAdapter() : null;
+        if (eval != null) {
+            progress.recordEvaluation(eval.loss());
+        }
+        String metricsJson = JobReport.json(stepMetrics(m, total, eta, eval));
+        store.event(job.id(), "info", "metrics", String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f%s", step, total,
+                m.loss(), eval == null ? "" : String.format(Locale.ROOT, ", validation loss=%.4f", eval.loss())), metricsJson);
+        // OpenAI's estimated_finish: the remaining steps at this attempt's mean pace (evaluations included)
+        store.progress(job.id(), step, total, progress.tokens(), Instant.now().plusMillis(Math.round(eta * 1000)));
+        boolean stopEarly = eval != null && h.earlyStoppingPatience() > 0
+                && progress.evalsWithoutImprovement() >= h.earlyStoppingPatience() && step < total;
+        if (eval != null || step % h.checkpointEverySteps() == 0 || shutdown) {
+            context.checkpoints().write(job.id(), step, r.state(), progress.checkpointMeta(r.optimizerSteps()), metricsJson);
+        }
+        if (stopEarly) {
+            earlyStopped = true;
+            store.event(job.id(), "info", "message", "Early stopping at step " + step + ": no validation improvement in "
+                    + progress.evalsWithoutImprovement() + " evaluations", null);
+            r.requestStop();
+        }
+        if (!cancelled && !shutdown && !earlyStopped && step < total) {
+            awaitTurn(r, gate);
+        }
+    }
+
+    /** Every {@code eval_every_steps}, or at the end of each epoch when that is 0, and after the last step. */
+    private static boolean evaluationDue(JobSpec.Hyper h, long step, long total) {
+        long every = h.evalEverySteps() > 0 ? h.evalEverySteps() : Math.max(1, total / h.epochs());
+        return step % every == 0 || step == total;
+    }
+
+    private static Map<String, Object> stepMetrics(StepMetrics m, long total, double eta, EvalMetrics eval) {
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("step", m.step());
+        metrics.put("total_steps", total);
+        metrics.put("epoch", m.epoch());
+        metrics.put("train_loss", m.loss());
+        metrics.put("learning_rate", m.learningRate());
+        metrics.put("grad_norm", m.gradNorm());
+        metrics.put("tokens_per_second", m.tokensPerSecond());
+        metrics.put("eta_seconds", eta);
+        if (eval != null) {
+            metrics.put("eval_loss", eval.loss());
+            metrics.put("eval_accuracy", eval.accuracy());
+        }
+        return metrics;
+    }
+
+    /** Waits until serving lets the next step run; an interrupt stops the run as a shutdown does. */
+    private void awaitTurn(TrainingRun r, TrainingGate gate) {
+        try {
+            gate.awaitTurn();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            r.requestStop();
+            shutdown = true;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The end
+
+    private void finishCancelled() {
+        context.publication().discard(job);
+        store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.CANCELLED, "info", "Job cancelled; nothing was published",
+                null, null);
+    }
+
+    /** Evaluation, the diagnostics, the report, the gate, publication and activation. */
+    private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result) {
+        JobReport.Evaluation evaluation = evaluate(r, spec, data);
+        List<String> refused = Publication.refusals(job, evaluation);
+        ObjectNode report = JobReport.of(spec, result.steps(), earlyStopped, evaluation);
+        report.set("publish_if", Publication.reportSection(job, refused));
+        store.setReport(job.id(), report.toString());
+        store.event(job.id(), "info", "metrics", JobReport.evaluationMessage(evaluation),
+                JobReport.evaluationData(result.steps(), r.totalSteps(), evaluation, report).toString());
+        if (cancelled) {
+            finishCancelled();
+            return;
+        }
+        if (!refused.isEmpty()) {
+            store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.SUCCEEDED, "warn", "Not published: "
+                    + String.join("; ", refused), null, null);
+            return;
+        }
+        Publication.Published published = context.publication().publish(job, r);
+        if (!store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.SUCCEEDED, "info", published.message(), null,
+                published.versionId())) {
+            LOG.warnf("job %s published %s but was no longer running", job.id(), published.versionId());
+        }
+    }
+
+    /** Base and adapter on the validation set, the bag-of-words baseline (classification) and the diagnostics. */
+    private JobReport.Evaluation evaluate(TrainingRun r, JobSpec spec, JobData data) {
+        EvalMetrics base = r.evaluateBase();
+        EvalMetrics adapter = r.evaluateAdapter();
+        // the obvious baseline, on the same validation data: a model-free classifier of the training texts
+        EvalMetrics bagOfWords = spec.type().equals(JobSpec.CLASSIFICATION)
+                ? BagOfWordsBaseline.evaluate(data.trainLabeled, data.validationLabeled) : null;
+        return new JobReport.Evaluation(base, adapter, bagOfWords, diagnostics(r, spec, data, base, adapter, bagOfWords));
+    }
+
+    /**
+     * The diagnostics section (never fails the job: an error is reported as {@code diagnostics_error},
+     * and a {@code max_forgetting} gate then refuses publication).
+     */
+    private JobDiagnostics.Outcome diagnostics(TrainingRun r, JobSpec spec, JobData data, EvalMetrics base, EvalMetrics adapter,
+            EvalMetrics bagOfWords) {
+        JobDiagnostics d = context.diagnostics();
+        AdapterHook hook = r.adapterHook();
+        if (d == JobDiagnostics.NONE || hook == null) {
+            return null;
+        }
+        List<String> labels = r instanceof ClassificationTrainer c ? c.labels() : List.of();
+        try {
+            return d.run(new JobDiagnostics.Input(job, spec, hook, labels, data.trainLabeled, data.validationLabeled,
+                    data.validation, data.validationSlices, base, adapter, bagOfWords));
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "diagnostics of job %s failed", job.id());
+            ObjectNode n = JobReport.JSON.createObjectNode();
+            n.put("diagnostics_error", String.valueOf(e.getMessage()));
+            return new JobDiagnostics.Outcome(n, null);
+        }
+    }
+}
