@@ -66,6 +66,27 @@ public final class PostgresServer {
         return port;
     }
 
+    /** A server of the caller's own, apart from {@link #shared()}, for a test that stops and restarts it. */
+    public static PostgresServer startPrivate() {
+        PostgresServer server = start();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postgres-stop"));
+        return server;
+    }
+
+    /** The server in {@code dir} on {@code port} (started by {@link #startPrivate()}, maybe in another class loader). */
+    public static PostgresServer of(Path dir, int port) {
+        return new PostgresServer(dir, port);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Starts a stopped server again, on the same port and data. */
+    public void restart() {
+        run(asServerUser(pgCtlStart(dir, port)), 180);
+    }
+
     private static PostgresServer start() {
         ensureInstalled();
         Path dir;
@@ -86,12 +107,7 @@ public final class PostgresServer {
         for (int attempt = 0; attempt < 3; attempt++) {
             int port = freePort();
             try {
-                // no fsync: a test cluster is thrown away; no Unix socket: TCP on 127.0.0.1 only
-                run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
-                        dir.resolve("server.log").toString(), "-w", "-t", "120", "-o",
-                        "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"
-                                + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                        "start")), 180);
+                run(asServerUser(pgCtlStart(dir, port)), 180);
                 PostgresServer server = new PostgresServer(dir, port);
                 try (Connection c = DriverManager.getConnection(server.url("postgres"), "postgres", "");
                         Statement s = c.createStatement()) {
@@ -106,7 +122,17 @@ public final class PostgresServer {
         throw last;
     }
 
-    private void stop() {
+    private static List<String> pgCtlStart(Path dir, int port) {
+        // no fsync: a test cluster is thrown away; no Unix socket: TCP on 127.0.0.1 only
+        return List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
+                dir.resolve("server.log").toString(), "-w", "-t", "120", "-o",
+                "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"
+                        + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "start");
+    }
+
+    /** Stops the server at once (no checkpoint); {@link #restart()} brings it back. */
+    public void stop() {
         try {
             run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
                     "-w", "stop")), 60);
