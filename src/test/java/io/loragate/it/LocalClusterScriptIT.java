@@ -5,6 +5,12 @@ import static org.hamcrest.Matchers.hasItem;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import io.loragate.api.grpc.v1.InferenceServiceGrpc;
+import io.loragate.api.grpc.v1.ListModelsRequest;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -18,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code deployment/local-cluster.sh} in one go: PostgreSQL, s3rver, three replicas of the packaged
  * gateway and HAProxy come up; the API answers through HAProxy and on each replica; a dataset uploaded
- * to one replica is listed by another (one shared database); SIGTERM stops every process it started.
+ * to one replica is listed by another (one shared database); gRPC calls through HAProxy that name an
+ * adapter in {@code x-loragate-adapter} all reach one replica; SIGTERM stops every process it started.
  */
 class LocalClusterScriptIT {
 
@@ -55,6 +62,36 @@ class LocalClusterScriptIT {
         }
     }
 
+    /** How many ListModels calls a replica has answered (its gRPC server metrics). */
+    static double listModelsServed(int port) {
+        String metrics = given().baseUri("http://127.0.0.1").port(port).header("Accept", "text/plain").get("/q/metrics").asString();
+        double n = 0;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("grpc_server_processing_duration_seconds_count{") && line.contains("method=\"ListModels\"")) {
+                n += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return n;
+    }
+
+    /** gRPC through HAProxy (h2c): calls with the x-loragate-adapter header all reach one replica. */
+    static void grpcCallsNamingAnAdapterLandOnOneReplica(int base) throws InterruptedException {
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("x-loragate-adapter", Metadata.ASCII_STRING_MARSHALLER), "support@2");
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", base).usePlaintext().build();
+        try {
+            var models = InferenceServiceGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+            for (int i = 0; i < 6; i++) {
+                assertTrue(models.listModels(ListModelsRequest.getDefaultInstance()).getModelsCount() >= 1);
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+        }
+        List<Double> served = List.of(listModelsServed(base + 1), listModelsServed(base + 2), listModelsServed(base + 3));
+        assertTrue(served.contains(6.0) && served.stream().filter(n -> n == 0.0).count() == 2,
+                "the six calls of one adapter reached one replica: " + served);
+    }
+
     @Test
     void theClusterServesThroughHaproxySharesOneDatabaseAndStopsOnSigterm() throws Exception {
         int base = freeBase();
@@ -84,6 +121,8 @@ class LocalClusterScriptIT {
             String id = given().baseUri("http://127.0.0.1").port(base + 1).multiPart("file", dataset.toFile(), "application/jsonl")
                     .multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200).extract().path("id");
             given().baseUri("http://127.0.0.1").port(base + 2).get("/v1/files").then().statusCode(200).body("data.id", hasItem(id));
+
+            grpcCallsNamingAnAdapterLandOnOneReplica(base);
 
             List<ProcessHandle> started = script.descendants().toList();
             assertTrue(started.size() >= 5, "3 replicas, s3rver and HAProxy run under the script: " + started);
