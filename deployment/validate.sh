@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Offline checks of the manifests (no cluster needed): renders them with `kubectl kustomize`, validates
-# every object against the Kubernetes OpenAPI schemas (npm package kubernetes-models), flags keys that
-# no schema knows (typos the schema check lets through), and cross-checks the references between the
-# objects (selectors, ConfigMap, PVC, volumes, named ports) and the shutdown arithmetic.
+# Offline checks of the manifests (no cluster needed): renders every kustomization users apply
+# (deployment/, deployment/k8s/overlays/replicas, deployment/k8s/overlays/inference-pool) with
+# `kubectl kustomize`, validates every built-in object against the Kubernetes OpenAPI schemas (npm
+# package kubernetes-models), flags keys that no schema knows (typos the schema check lets through),
+# and cross-checks the references between the objects (selectors, ConfigMap, PVC, volumes, named
+# ports) and the shutdown arithmetic. The custom resources (InferencePool, HTTPRoute) and the
+# cross-overlay invariants (replicas, anti-affinity, PDB, HAProxy's ConfigMap, the pool's selector,
+# ports and probe paths against the gateway) are checked by KubernetesManifestsTest, which `mvn verify` runs.
 #   deployment/validate.sh            needs kubectl (or kustomize), node and npm (registry access once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="${LORAGATE_VALIDATE_DIR:-${TMPDIR:-/tmp}/loragate-validate}"
 mkdir -p "$work"
-if command -v kubectl >/dev/null; then kubectl kustomize "$here" > "$work/rendered.yaml"
-else kustomize build "$here" > "$work/rendered.yaml"; fi
+render() {
+  if command -v kubectl >/dev/null; then kubectl kustomize "$1"; else kustomize build "$1"; fi
+}
 cp "$here/model-upload-pod.yaml" "$work/extra.yaml"
 if [ ! -d "$work/node_modules/kubernetes-models" ]; then
   (cd "$work" && npm install --silent --no-audit --no-fund --no-save kubernetes-models@4 js-yaml@4 >/dev/null)
@@ -28,10 +33,19 @@ const classes = {
   'v1/PersistentVolumeClaim': () => require('kubernetes-models/v1').PersistentVolumeClaim,
   'v1/Service': () => require('kubernetes-models/v1').Service,
   'v1/Pod': () => require('kubernetes-models/v1').Pod,
+  'v1/ServiceAccount': () => require('kubernetes-models/v1').ServiceAccount,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1').Deployment,
+  'apps/v1/StatefulSet': () => require('kubernetes-models/apps/v1').StatefulSet,
+  'policy/v1/PodDisruptionBudget': () => require('kubernetes-models/policy/v1').PodDisruptionBudget,
+  'rbac.authorization.k8s.io/v1/Role': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').RoleBinding,
 };
+// custom resources: their CRDs are not in kubernetes-models (KubernetesManifestsTest checks them)
+const custom = new Set(['inference.networking.k8s.io/v1/InferencePool', 'gateway.networking.k8s.io/v1/HTTPRoute']);
+const builtIn = d => !custom.has(`${d.apiVersion}/${d.kind}`);
 for (const d of [...docs, ...extra]) {
   const key = `${d.apiVersion}/${d.kind}`;
+  if (!builtIn(d)) { ok(`custom resource ${key} ${d.metadata.name} (schema not checked here)`); continue; }
   try { new (classes[key]())(d).validate(); ok(`schema ${key} ${d.metadata.name}`); }
   catch (e) { fail(`schema ${key} ${d.metadata && d.metadata.name}: ${e.message}`); }
 }
@@ -45,7 +59,7 @@ for (const dir of ['node_modules/kubernetes-models/_schemas', 'node_modules/@kub
     for (const m of src.matchAll(/data\["([^"]+)"\]/g)) known.add(m[1]);
   }
 }
-const freeMaps = new Set(['labels', 'annotations', 'data', 'matchLabels', 'selector', 'requests', 'limits']);
+const freeMaps = new Set(['labels', 'annotations', 'data', 'stringData', 'matchLabels', 'selector', 'requests', 'limits']);
 let unknown = 0;
 const walk = (o, p) => {
   if (Array.isArray(o)) return o.forEach((v, i) => walk(v, `${p}[${i}]`));
@@ -54,12 +68,13 @@ const walk = (o, p) => {
     if (!freeMaps.has(k)) walk(v, `${p}.${k}`);
   }
 };
-[...docs, ...extra].forEach(d => walk(d, `${d.kind}/${d.metadata.name}`));
+[...docs, ...extra].filter(builtIn).forEach(d => walk(d, `${d.kind}/${d.metadata.name}`));
 if (!unknown) ok('no unknown fields');
 
 // 3. references and arithmetic
 const byKind = k => docs.filter(d => d.kind === k);
-const [dep] = byKind('Deployment'), [svc] = byKind('Service');
+const named = (k, n) => byKind(k).find(d => d.metadata.name === n);
+const dep = named('Deployment', 'loragate'), svc = named('Service', 'loragate');
 const tpl = dep.spec.template, spec = tpl.spec, c = spec.containers[0];
 const subset = (a, b) => Object.entries(a).every(([k, v]) => b[k] === v);
 subset(dep.spec.selector.matchLabels, tpl.metadata.labels) ? ok('deployment selector matches its pods') : fail('deployment selector');
@@ -77,7 +92,7 @@ spec.volumes.filter(v => v.persistentVolumeClaim).every(v => pvcs.has(v.persiste
   ? ok('PVC exists') : fail('PVC claimName');
 const vols = new Set(spec.volumes.map(v => v.name));
 c.volumeMounts.every(m => vols.has(m.name)) ? ok('every volumeMount has a volume') : fail('volumeMount without volume');
-const cm = byKind('ConfigMap')[0].data;
+const cm = named('ConfigMap', 'loragate-config').data;
 const dur = s => { const m = /^(\d+)s$/.exec(s || '20s'); if (!m) throw new Error('not seconds: ' + s); return +m[1]; };
 const preStop = +c.lifecycle.preStop.exec.command[1];
 const drain = dur(cm.LORAGATE_ENGINE_DRAIN_TIMEOUT), http = dur(cm.QUARKUS_SHUTDOWN_TIMEOUT);
@@ -91,4 +106,11 @@ ro && mounts.includes('/tmp') && mounts.includes(env.DJL_CACHE_DIR) && mounts.in
   ? ok('read-only root: /tmp, the DJL cache and the data dir are volumes') : fail('a writable path is not a volume');
 process.exit(failed ? 1 : 0);
 JS
-cd "$work" && node check.js rendered.yaml extra.yaml
+cd "$work"
+failed=0
+for overlay in "$here" "$here/k8s/overlays/replicas" "$here/k8s/overlays/inference-pool"; do
+  echo "== deployment${overlay#"$here"}"
+  render "$overlay" > "$work/rendered.yaml"
+  node check.js rendered.yaml extra.yaml || failed=1
+done
+exit "$failed"

@@ -66,6 +66,27 @@ public final class PostgresServer {
         return port;
     }
 
+    /** A server of the caller's own, apart from {@link #shared()}, for a test that stops and restarts it. */
+    public static PostgresServer startPrivate() {
+        PostgresServer server = start();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postgres-stop"));
+        return server;
+    }
+
+    /** The server in {@code dir} on {@code port} (started by {@link #startPrivate()}, maybe in another class loader). */
+    public static PostgresServer of(Path dir, int port) {
+        return new PostgresServer(dir, port);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Starts a stopped server again, on the same port and data. */
+    public void restart() {
+        pgCtlStart();
+    }
+
     private static PostgresServer start() {
         ensureInstalled();
         Path dir;
@@ -134,7 +155,8 @@ public final class PostgresServer {
         }
     }
 
-    private void stop() {
+    /** Stops the server at once (no checkpoint); {@link #restart()} brings it back. */
+    public void stop() {
         try {
             run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
                     "-w", "stop")), 60);
