@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -66,9 +65,7 @@ final class DoraMethod implements AdapterMethod {
         Path path = file.path();
         Map<String, TensorInfo> byModule = new LinkedHashMap<>();
         for (TensorInfo t : claimed.values()) {
-            Matcher m = KEY.matcher(t.name().substring(LoraAdapter.PREFIX.length()));
-            m.matches();
-            String module = m.group(1);
+            String module = PartFormats.target(KEY, t);
             if (!loraModules.contains(module)) {
                 throw new ModelFormatException(path, "has a DoRA magnitude for '" + module + "', which has no LoRA weights");
             }

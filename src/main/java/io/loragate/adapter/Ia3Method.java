@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -99,9 +98,7 @@ public final class Ia3Method implements AdapterMethod {
         Path path = file.path();
         Map<String, TensorInfo> byModule = new LinkedHashMap<>();
         for (TensorInfo t : claimed.values()) {
-            Matcher m = KEY.matcher(t.name().substring(LoraAdapter.PREFIX.length()));
-            m.matches();
-            String module = m.group(1);
+            String module = PartFormats.target(KEY, t);
             LinearShape l = linears.get(module);
             if (l == null) {
                 throw new ModelFormatException(path, "IA3 module '" + module + "' does not exist in the base model");

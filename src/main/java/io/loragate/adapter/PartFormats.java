@@ -70,6 +70,15 @@ final class PartFormats {
         return key.startsWith(LoraAdapter.PREFIX) && pattern.matcher(key.substring(LoraAdapter.PREFIX.length())).matches();
     }
 
+    /** What a claimed part tensor adapts: group 1 of {@code key} (which claimed it) after PEFT's prefix. */
+    static String target(Pattern key, TensorInfo t) {
+        Matcher m = key.matcher(t.name().substring(LoraAdapter.PREFIX.length()));
+        if (!m.matches()) {
+            throw new IllegalStateException(t.name() + " was claimed by a pattern it does not match");
+        }
+        return m.group(1);
+    }
+
     /** Adds a part tensor under what it adapts; refuses a second tensor for the same key. */
     static void put(Path path, Map<String, TensorInfo> byTarget, String key, TensorInfo t) {
         TensorInfo before = byTarget.put(key, t);

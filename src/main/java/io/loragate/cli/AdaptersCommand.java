@@ -107,39 +107,53 @@ class AdaptersCommand {
         }
     }
 
-    @Command(name = "pin", description = "Keep NAME's active version (or --version) resident: never evicted.")
-    static class Pin extends ApiCommand {
+    /** {@code pin} and {@code unpin}: the same request to {@code /pin} or {@code /unpin}. */
+    abstract static class PinToggle extends ApiCommand {
         @Parameters(paramLabel = "NAME")
         String name;
 
-        @Option(names = "--version", description = "pin this version instead of the alias (which follows the active version)")
+        @Option(names = "--version", description = "this version instead of the alias (which follows the active version)")
         Integer version;
+
+        /** {@code pin} or {@code unpin}. */
+        abstract String action();
+
+        /** The line printed for the answer {@code v}. */
+        abstract String done(JsonNode v);
 
         @Override
         public Integer call() {
-            JsonNode v = api().post("/v1/adapters/" + enc(name) + "/pin" + (version == null ? "" : "?version=" + version), null);
+            JsonNode v = api().post("/v1/adapters/" + enc(name) + "/" + action() + (version == null ? "" : "?version=" + version), null);
             if (!printedJson(v)) {
-                printer().line("pinned " + (version == null ? name + " (now " + v.path("id").asText() + ")" : v.path("id").asText()));
+                printer().line(done(v));
             }
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "unpin", description = "Let NAME's active version (or --version) be evicted again.")
-    static class Unpin extends ApiCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
-
-        @Option(names = "--version", description = "unpin this version instead of the alias")
-        Integer version;
+    @Command(name = "pin", description = "Keep NAME's active version (or --version) resident: never evicted.")
+    static class Pin extends PinToggle {
+        @Override
+        String action() {
+            return "pin";
+        }
 
         @Override
-        public Integer call() {
-            JsonNode v = api().post("/v1/adapters/" + enc(name) + "/unpin" + (version == null ? "" : "?version=" + version), null);
-            if (!printedJson(v)) {
-                printer().line("unpinned " + (version == null ? name : v.path("id").asText()));
-            }
-            return ExitCodes.OK;
+        String done(JsonNode v) {
+            return "pinned " + (version == null ? name + " (now " + v.path("id").asText() + ")" : v.path("id").asText());
+        }
+    }
+
+    @Command(name = "unpin", description = "Let NAME's active version (or --version) be evicted again.")
+    static class Unpin extends PinToggle {
+        @Override
+        String action() {
+            return "unpin";
+        }
+
+        @Override
+        String done(JsonNode v) {
+            return "unpinned " + (version == null ? name : v.path("id").asText());
         }
     }
 

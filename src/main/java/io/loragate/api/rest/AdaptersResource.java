@@ -54,13 +54,9 @@ public class AdaptersResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterList.class)))
     public Map<String, Object> list() {
-        List<Object> data = new ArrayList<>();
-        for (AdapterView adapter : adapters.list(tenants.tenant())) {
-            data.add(view(adapter));
-        }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "list");
-        out.put("data", data);
+        out.put("data", adapters.list(tenants.tenant()).stream().map(a -> view(a)).toList());
         return out;
     }
 

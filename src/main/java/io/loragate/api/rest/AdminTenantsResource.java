@@ -13,7 +13,6 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,13 +59,9 @@ public class AdminTenantsResource {
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.TenantList.class)))
     public Map<String, Object> list() {
-        List<Object> data = new ArrayList<>();
-        for (TenantView t : tenants.list()) {
-            data.add(view(t));
-        }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "list");
-        out.put("data", data);
+        out.put("data", tenants.list().stream().map(t -> view(t)).toList());
         return out;
     }
 
