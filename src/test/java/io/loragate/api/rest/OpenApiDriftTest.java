@@ -352,6 +352,37 @@ class OpenApiDriftTest {
     }
 
     /**
+     * A classification job run to its end, with diagnostics: its report carries the fields only
+     * classification has (the bag-of-words baseline, the reliability bins, the base model's probe),
+     * and the job, its events and its checkpoints match their schemas.
+     */
+    @Test
+    void classificationReportMatchesItsSchema() throws Exception {
+        String topics;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/datasets/topics.jsonl")) {
+            topics = FineTuningJobsRestTest.upload("openapi-drift-topics.jsonl",
+                    new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String suffix = "drift-cls-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        String id = given().contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \"" + topics
+                + "\", \"suffix\": \"" + suffix + "\", \"seed\": 7, \"method\": {\"type\": \"classification\","
+                + " \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 4, \"learning_rate\": 0.02},"
+                + " \"adapter\": {\"method\": \"linear_probe\"}}, \"diagnostics\": {\"max_examples\": 8, \"layers\": [0]}}")
+                .post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
+        io.restassured.path.json.JsonPath done = FineTuningJobsRestTest.awaitFinal(id, 300);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        String job = given().get("/v1/fine_tuning/jobs/" + id).then().statusCode(200).extract().asString();
+        JsonNode report = OpenApiDocumentTest.JSON.readTree(job).path("report");
+        assertTrue(report.has("bag_of_words") && report.has("base_probe"), job);
+        assertTrue(job.contains("\"reliability\""), job);
+        answer("FineTuningJob", job, "GET classification job (finished)");
+        answer("JobEventList", given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events").then()
+                .statusCode(200).extract().asString(), "GET classification events");
+        answer("JobCheckpointList", given().get("/v1/fine_tuning/jobs/" + id + "/checkpoints").then().statusCode(200)
+                .extract().asString(), "GET classification checkpoints");
+    }
+
+    /**
      * A job run to its end (its report, step and evaluation events, checkpoints), the diagnostics of
      * the adapter it published, a recommendation and a sweep run to its end: every answer matches
      * its schema, field by field.
