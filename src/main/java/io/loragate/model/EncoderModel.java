@@ -311,6 +311,8 @@ public final class EncoderModel extends BaseModel {
         return Layers.linear(hook, root + "pooler.dense", cls, poolerW, poolerB).tanh();
     }
 
+    // One piece on purpose: the layer loop reads top to bottom like HF's BertModel.forward, which is
+    // what a parity review compares it with, and each array's lifetime (step manager) stays visible.
     private NDArray encode(NDManager step, List<long[]> ids, AdapterHook hook, boolean freeLayers) {
         int batch = ids.size();
         int len = 0;

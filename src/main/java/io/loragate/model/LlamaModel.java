@@ -101,6 +101,8 @@ public final class LlamaModel extends CausalModel {
         return decode(step, ids, positions, mask, null, cache, hook);
     }
 
+    // One piece on purpose: the layer loop reads top to bottom like HF's LlamaDecoderLayer.forward,
+    // which is what a parity review compares it with, with every hook point in its place.
     @Override
     protected NDArray decode(NDManager step, NDArray ids, NDArray positions, NDArray mask, NDArray windowMask,
             KvCache cache, AdapterHook hook) {
