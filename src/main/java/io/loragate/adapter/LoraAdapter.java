@@ -194,17 +194,49 @@ public final class LoraAdapter implements AutoCloseable {
         static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
                 Map<String, long[]> baseParamShapes) {
             Path path = file.path();
-            Map<String, TensorInfo[]> pairs = new TreeMap<>();  // module → {A, B}
-            Map<String, TensorInfo> saved = new TreeMap<>();    // base param name → tensor
-            Map<String, TensorInfo> claimed = new TreeMap<>();  // the part's weights (IA3, DoRA, bottleneck, prompt)
             AdapterMethod part = AdapterMethods.withPart(config);
             boolean isLora = config.peftType().equals(PeftConfig.LORA);
+            SortedTensors sorted = sortTensors(config, file, part, isLora);
+
+            Map<String, LinearShape> loraModules = loraModules(config, path, sorted.pairs(), baseLinears, isLora);
+            boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
+
+            // modules_to_save: whole linear layers the adapter replaces.
+            SavedModules saved = savedModules(config, path, sorted.saved(), baseLinears, baseParamShapes);
+            requireEverySavedModule(config, path, sorted.saved(), baseParamShapes);
+            requireReplacementWeights(path, saved.tensors());
+            if (savesOnly && loraModules.isEmpty() && saved.replaced().isEmpty()) {
+                throw new ModelFormatException(path, "holds neither LoRA weights nor any module of modules_to_save "
+                        + config.modulesToSave() + "; the adapter would change nothing");
+            }
+            Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
+            loraModules.keySet().forEach(m -> loraTensors.put(m, sorted.pairs().get(m)));
+            Map<String, TensorInfo> parts = part == null ? Map.of()
+                    : part.checkPart(config, file, sorted.claimed(), baseLinears, baseParamShapes, loraModules.keySet());
+            return new Layout(loraModules, loraTensors, saved.replaced(), saved.tensors(), saved.storedInOut(), part, parts);
+        }
+
+        /**
+         * The file's tensors by role, before any is checked against the base.
+         *
+         * @param pairs   module → {A, B}
+         * @param saved   base param name → tensor (modules_to_save)
+         * @param claimed the part's weights (IA3, DoRA, bottleneck, prompt)
+         */
+        private record SortedTensors(Map<String, TensorInfo[]> pairs, Map<String, TensorInfo> saved,
+                Map<String, TensorInfo> claimed) {
+        }
+
+        /** Sorts every tensor by its key; refuses keys that are no PEFT key or a LoRA variant we do not run. */
+        private static SortedTensors sortTensors(PeftConfig config, SafetensorsFile file, AdapterMethod part, boolean isLora) {
+            Path path = file.path();
+            SortedTensors sorted = new SortedTensors(new TreeMap<>(), new TreeMap<>(), new TreeMap<>());
             boolean prompt = config.isPromptTuning();           // prompt learning: no LoRA, saved modules under base_model.
             String prefix = prompt ? PromptPart.SAVED_PREFIX : PREFIX;
             for (TensorInfo t : file.tensors().values()) {
                 String key = t.name();
                 if (part != null && part.claims(config, key)) {
-                    claimed.put(key, t);
+                    sorted.claimed().put(key, t);
                     continue;
                 }
                 if (!key.startsWith(prefix)) {
@@ -219,101 +251,133 @@ public final class LoraAdapter implements AutoCloseable {
                             + " peft_type is " + config.peftType());
                 }
                 if (m.matches()) {
-                    TensorInfo[] pair = pairs.computeIfAbsent(m.group(1), k -> new TensorInfo[2]);
-                    int i = m.group(2).equals("A") ? 0 : 1;
-                    if (pair[i] != null) {
-                        throw new ModelFormatException(path, "module '" + m.group(1) + "' has two lora_" + m.group(2)
-                                + " tensors ('" + pair[i].name() + "' and '" + key + "')");
-                    }
-                    pair[i] = t;
-                } else if (LORA_BIAS_KEY.matcher(rest).matches()) {
-                    throw unimplemented(path, "tensor '" + key + "' is a LoRA bias (lora_bias=True), which is not supported");
-                } else if (rest.contains("lora_embedding_")) {
-                    throw unimplemented(path, "tensor '" + key + "' is LoRA on an embedding layer, which is not supported");
-                } else if (rest.contains("lora_magnitude_vector")) {
-                    throw new ModelFormatException(path, "tensor '" + key + "' is a DoRA magnitude but adapter_config.json"
-                            + " does not set use_dora");
-                } else if (rest.contains(".lora_")) {
-                    throw new ModelFormatException(path, "tensor '" + key + "' is not a LoRA weight we know");
+                    addToPair(path, sorted.pairs(), m, t);
                 } else {
-                    saved.put(rest.replace(".modules_to_save.default.", "."), t);
+                    refuseUnknownLoraKey(path, key, rest);
+                    sorted.saved().put(rest.replace(".modules_to_save.default.", "."), t);
                 }
             }
+            return sorted;
+        }
 
-            Map<String, LinearShape> loraModules = loraModules(config, path, pairs, baseLinears, isLora);
-            boolean savesOnly = config.targetModules().isEmpty() && !config.modulesToSave().isEmpty(); // no LoRA at all
+        /** Puts a {@code lora_A}/{@code lora_B} weight into its module's pair; a second one of a kind is refused. */
+        private static void addToPair(Path path, Map<String, TensorInfo[]> pairs, Matcher m, TensorInfo t) {
+            TensorInfo[] pair = pairs.computeIfAbsent(m.group(1), k -> new TensorInfo[2]);
+            int i = m.group(2).equals("A") ? 0 : 1;
+            if (pair[i] != null) {
+                throw new ModelFormatException(path, "module '" + m.group(1) + "' has two lora_" + m.group(2)
+                        + " tensors ('" + pair[i].name() + "' and '" + t.name() + "')");
+            }
+            pair[i] = t;
+        }
 
-            // modules_to_save: whole linear layers the adapter replaces.
-            Map<String, LinearShape> replaced = new LinkedHashMap<>();
-            Map<String, TensorInfo[]> replacedTensors = new LinkedHashMap<>();
-            Map<String, Boolean> storedInOut = new LinkedHashMap<>();
+        /** Refuses a key that is LoRA-like but no LoRA weight; anything else is a module to save. */
+        private static void refuseUnknownLoraKey(Path path, String key, String rest) {
+            if (LORA_BIAS_KEY.matcher(rest).matches()) {
+                throw unimplemented(path, "tensor '" + key + "' is a LoRA bias (lora_bias=True), which is not supported");
+            } else if (rest.contains("lora_embedding_")) {
+                throw unimplemented(path, "tensor '" + key + "' is LoRA on an embedding layer, which is not supported");
+            } else if (rest.contains("lora_magnitude_vector")) {
+                throw new ModelFormatException(path, "tensor '" + key + "' is a DoRA magnitude but adapter_config.json"
+                        + " does not set use_dora");
+            } else if (rest.contains(".lora_")) {
+                throw new ModelFormatException(path, "tensor '" + key + "' is not a LoRA weight we know");
+            }
+        }
+
+        /**
+         * The linear layers that modules_to_save replaces.
+         *
+         * @param replaced    module → the base layer's shape
+         * @param tensors     module → {weight, bias (or null)}
+         * @param storedInOut module → whether the weight is stored (in, out)
+         */
+        private record SavedModules(Map<String, LinearShape> replaced, Map<String, TensorInfo[]> tensors,
+                Map<String, Boolean> storedInOut) {
+        }
+
+        /** The saved tensors checked against modules_to_save and the base, grouped by the linear layer they replace. */
+        private static SavedModules savedModules(PeftConfig config, Path path, Map<String, TensorInfo> saved,
+                Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes) {
+            SavedModules modules = new SavedModules(new LinkedHashMap<>(), new LinkedHashMap<>(), new LinkedHashMap<>());
             for (Map.Entry<String, TensorInfo> e : saved.entrySet()) {
-                String param = e.getKey();
-                TensorInfo t = e.getValue();
-                long[] baseShape = baseParamShapes.get(param);
-                if (!savedBy(config, param)) {
-                    throw new ModelFormatException(path, "tensor '" + t.name() + "' is neither a LoRA weight nor a"
-                            + " parameter of adapter_config.json's modules_to_save " + config.modulesToSave());
-                }
-                LinearShape head = baseShape == null ? classifierHead(param, saved, baseLinears) : null;
-                if (head != null) {
-                    baseShape = param.endsWith(".weight") ? new long[] {head.out(), head.in()} : new long[] {head.out()};
-                }
-                if (baseShape == null) {
-                    throw new ModelFormatException(path, "module to save '" + param + "' does not exist in the base model");
-                }
-                checkFloat(path, t);
-                if (!Arrays.equals(baseShape, t.shape())) {
-                    throw new ModelFormatException(path, "module to save '" + param + "' has shape "
-                            + Arrays.toString(t.shape()) + " but the base has " + Arrays.toString(baseShape)
-                            + "; the adapter was made for another base model");
-                }
-                int dot = param.lastIndexOf('.');
-                String module = dot < 0 ? "" : param.substring(0, dot);
-                String leaf = param.substring(dot + 1);
-                LinearShape linear = head != null ? head : baseLinears.get(module);
-                if (linear == null || !(leaf.equals("weight") || leaf.equals("bias"))) {
-                    throw unimplemented(path, "modules_to_save '" + param + "' is not a parameter of a linear layer;"
-                            + " only linear layers can be replaced");
-                }
-                TensorInfo[] wb = replacedTensors.computeIfAbsent(module, k -> new TensorInfo[2]);
-                wb[leaf.equals("weight") ? 0 : 1] = t;
-                replaced.put(module, linear);
-                if (leaf.equals("weight")) {
-                    long[] s = t.shape();
-                    boolean outIn = s.length == 2 && s[0] == linear.out() && s[1] == linear.in();
-                    boolean inOut = s.length == 2 && s[0] == linear.in() && s[1] == linear.out();
-                    if (!outIn && !inOut) {
-                        throw new ModelFormatException(path, "module to save '" + param + "' has shape "
-                                + Arrays.toString(s) + " but the layer is (in=" + linear.in() + ", out=" + linear.out() + ")");
-                    }
-                    // A square Conv1D looks like a Linear; fan_in_fan_out is how PEFT itself tells them apart.
-                    storedInOut.put(module, inOut && (!outIn || config.fanInFanOut()));
-                } else if (t.shape().length != 1 || t.shape()[0] != linear.out()) {
-                    throw new ModelFormatException(path, "module to save '" + param + "' has shape "
-                            + Arrays.toString(t.shape()) + " but the layer has out=" + linear.out());
-                }
+                addSavedParam(config, path, e.getKey(), e.getValue(), saved, baseLinears, baseParamShapes, modules);
             }
+            return modules;
+        }
+
+        /** Checks one saved parameter (a linear layer's weight or bias, of the base's shape) and adds it to its layer. */
+        private static void addSavedParam(PeftConfig config, Path path, String param, TensorInfo t,
+                Map<String, TensorInfo> saved, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
+                SavedModules modules) {
+            long[] baseShape = baseParamShapes.get(param);
+            if (!savedBy(config, param)) {
+                throw new ModelFormatException(path, "tensor '" + t.name() + "' is neither a LoRA weight nor a"
+                        + " parameter of adapter_config.json's modules_to_save " + config.modulesToSave());
+            }
+            LinearShape head = baseShape == null ? classifierHead(param, saved, baseLinears) : null;
+            if (head != null) {
+                baseShape = param.endsWith(".weight") ? new long[] {head.out(), head.in()} : new long[] {head.out()};
+            }
+            if (baseShape == null) {
+                throw new ModelFormatException(path, "module to save '" + param + "' does not exist in the base model");
+            }
+            checkFloat(path, t);
+            if (!Arrays.equals(baseShape, t.shape())) {
+                throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                        + Arrays.toString(t.shape()) + " but the base has " + Arrays.toString(baseShape)
+                        + "; the adapter was made for another base model");
+            }
+            int dot = param.lastIndexOf('.');
+            String module = dot < 0 ? "" : param.substring(0, dot);
+            String leaf = param.substring(dot + 1);
+            LinearShape linear = head != null ? head : baseLinears.get(module);
+            if (linear == null || !(leaf.equals("weight") || leaf.equals("bias"))) {
+                throw unimplemented(path, "modules_to_save '" + param + "' is not a parameter of a linear layer;"
+                        + " only linear layers can be replaced");
+            }
+            TensorInfo[] wb = modules.tensors().computeIfAbsent(module, k -> new TensorInfo[2]);
+            wb[leaf.equals("weight") ? 0 : 1] = t;
+            modules.replaced().put(module, linear);
+            if (leaf.equals("weight")) {
+                modules.storedInOut().put(module, weightStoredInOut(config, path, param, t, linear));
+            } else if (t.shape().length != 1 || t.shape()[0] != linear.out()) {
+                throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                        + Arrays.toString(t.shape()) + " but the layer has out=" + linear.out());
+            }
+        }
+
+        /** Whether a replaced layer's weight is stored (in, out) (GPT-2 Conv1D) rather than (out, in). */
+        private static boolean weightStoredInOut(PeftConfig config, Path path, String param, TensorInfo t, LinearShape linear) {
+            long[] s = t.shape();
+            boolean outIn = s.length == 2 && s[0] == linear.out() && s[1] == linear.in();
+            boolean inOut = s.length == 2 && s[0] == linear.in() && s[1] == linear.out();
+            if (!outIn && !inOut) {
+                throw new ModelFormatException(path, "module to save '" + param + "' has shape "
+                        + Arrays.toString(s) + " but the layer is (in=" + linear.in() + ", out=" + linear.out() + ")");
+            }
+            // A square Conv1D looks like a Linear; fan_in_fan_out is how PEFT itself tells them apart.
+            return inOut && (!outIn || config.fanInFanOut());
+        }
+
+        /** Every base parameter that modules_to_save names must be in the file. */
+        private static void requireEverySavedModule(PeftConfig config, Path path, Map<String, TensorInfo> saved,
+                Map<String, long[]> baseParamShapes) {
             for (String param : baseParamShapes.keySet()) {
                 if (savedBy(config, param) && !saved.containsKey(param)) {
                     throw new ModelFormatException(path, "adapter_config.json saves the module of '" + param
                             + "' (modules_to_save " + config.modulesToSave() + ") but the file lacks it");
                 }
             }
+        }
+
+        /** A replaced layer needs its weight; a bias alone is refused. */
+        private static void requireReplacementWeights(Path path, Map<String, TensorInfo[]> replacedTensors) {
             for (Map.Entry<String, TensorInfo[]> e : replacedTensors.entrySet()) {
                 if (e.getValue()[0] == null) {
                     throw new ModelFormatException(path, "module to save '" + e.getKey() + "' has a bias but no weight");
                 }
             }
-            if (savesOnly && loraModules.isEmpty() && replaced.isEmpty()) {
-                throw new ModelFormatException(path, "holds neither LoRA weights nor any module of modules_to_save "
-                        + config.modulesToSave() + "; the adapter would change nothing");
-            }
-            Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
-            loraModules.keySet().forEach(m -> loraTensors.put(m, pairs.get(m)));
-            Map<String, TensorInfo> parts = part == null ? Map.of()
-                    : part.checkPart(config, file, claimed, baseLinears, baseParamShapes, loraModules.keySet());
-            return new Layout(loraModules, loraTensors, replaced, replacedTensors, storedInOut, part, parts);
         }
 
         /** The LoRA pairs checked against the config and the base: every targeted module has one, of its rank and shape. */
@@ -322,44 +386,55 @@ public final class LoraAdapter implements AutoCloseable {
             Map<String, LinearShape> loraModules = new LinkedHashMap<>();
             for (Map.Entry<String, TensorInfo[]> e : pairs.entrySet()) {
                 String module = e.getKey();
-                TensorInfo a = e.getValue()[0];
-                TensorInfo b = e.getValue()[1];
-                LinearShape base = baseLinears.get(module);
-                if (base == null) {
-                    throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
-                }
-                if (!config.targets(module)) {
-                    throw new ModelFormatException(path, "has LoRA weights for '" + module
-                            + "', which adapter_config.json's target_modules does not select");
-                }
-                if (a == null || b == null) {
-                    throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
-                            + " but no lora_" + (a == null ? "A" : "B"));
-                }
-                checkFloat(path, a);
-                checkFloat(path, b);
-                long[] as = a.shape();
-                long[] bs = b.shape();
-                if (as.length != 2 || bs.length != 2) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
-                            + " and lora_B " + Arrays.toString(bs) + " must be matrices");
-                }
-                if (as[1] != base.in() || bs[0] != base.out()) {
-                    throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
-                            + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
-                            + "); the adapter was made for another base model");
-                }
-                if (as[0] != bs[1]) {
-                    throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
-                            + " but lora_B has rank " + bs[1]);
-                }
-                int expected = config.rankFor(module);
-                if (as[0] != expected) {
-                    throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
-                            + " but adapter_config.json gives it r=" + expected);
-                }
-                loraModules.put(module, base);
+                loraModules.put(module, checkLoraPair(config, path, module, e.getValue()[0], e.getValue()[1], baseLinears));
             }
+            requireEveryTargetedModule(config, path, pairs, baseLinears, isLora);
+            return loraModules;
+        }
+
+        /** One module's A and B checked against the config and the base layer; answers the base layer's shape. */
+        private static LinearShape checkLoraPair(PeftConfig config, Path path, String module, TensorInfo a, TensorInfo b,
+                Map<String, LinearShape> baseLinears) {
+            LinearShape base = baseLinears.get(module);
+            if (base == null) {
+                throw new ModelFormatException(path, "target module '" + module + "' does not exist in the base model");
+            }
+            if (!config.targets(module)) {
+                throw new ModelFormatException(path, "has LoRA weights for '" + module
+                        + "', which adapter_config.json's target_modules does not select");
+            }
+            if (a == null || b == null) {
+                throw new ModelFormatException(path, "module '" + module + "' has lora_" + (a == null ? "B" : "A")
+                        + " but no lora_" + (a == null ? "A" : "B"));
+            }
+            checkFloat(path, a);
+            checkFloat(path, b);
+            long[] as = a.shape();
+            long[] bs = b.shape();
+            if (as.length != 2 || bs.length != 2) {
+                throw new ModelFormatException(path, "module '" + module + "': lora_A " + Arrays.toString(as)
+                        + " and lora_B " + Arrays.toString(bs) + " must be matrices");
+            }
+            if (as[1] != base.in() || bs[0] != base.out()) {
+                throw new ModelFormatException(path, "module '" + module + "': the adapter has (in=" + as[1]
+                        + ", out=" + bs[0] + ") but the base layer is (in=" + base.in() + ", out=" + base.out()
+                        + "); the adapter was made for another base model");
+            }
+            if (as[0] != bs[1]) {
+                throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
+                        + " but lora_B has rank " + bs[1]);
+            }
+            int expected = config.rankFor(module);
+            if (as[0] != expected) {
+                throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
+                        + " but adapter_config.json gives it r=" + expected);
+            }
+            return base;
+        }
+
+        /** Every base linear layer that target_modules selects has a pair, and a LoRA adapter selects at least one. */
+        private static void requireEveryTargetedModule(PeftConfig config, Path path, Map<String, TensorInfo[]> pairs,
+                Map<String, LinearShape> baseLinears, boolean isLora) {
             int targeted = 0;
             for (String module : isLora ? baseLinears.keySet() : Set.<String>of()) {
                 if (config.targets(module)) {
@@ -376,7 +451,6 @@ public final class LoraAdapter implements AutoCloseable {
                         + (config.targetModules().isRegex() ? config.targetModules().regex() : config.targetModules().names())
                         + " selects no linear layer of the base model");
             }
-            return loraModules;
         }
 
         /** Whether a base parameter lies in a module that modules_to_save names (PEFT: {@code key.endswith(name)}). */

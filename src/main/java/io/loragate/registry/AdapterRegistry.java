@@ -201,54 +201,12 @@ public class AdapterRegistry {
                 insertAdapterIfAbsent(c, tenant, name, now);
                 c.setAutoCommit(false);
                 try {
-                    // the tenant's row first (the lock order of a tenant's deletion): deleted meanwhile, nothing is published
-                    try {
-                        Tenants.requireAlive(c, tenant);
-                        // in this transaction, under the tenant's quota row: holds across processes
-                        tenants.checkStorage(c, tenant, bytes, name, "weights");
-                    } catch (LoragateException gone) { // deleted or over quota: nothing is published
-                        rollback(c);
-                        c.setAutoCommit(true);
-                        update(c, "DELETE FROM adapters WHERE tenant = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM"
-                                + " adapter_versions v WHERE v.tenant = adapters.tenant AND v.name = adapters.name)", tenant, name);
-                        c.setAutoCommit(false);
-                        throw gone;
-                    }
+                    requireTenantRoom(c, tenant, name, bytes);
                     Integer active = lockAdapter(c, tenant, name);
                     int version = maxVersion(c, tenant, name) + 1;
-                    String key = versionKey(tenant, name, version);
-                    // replaces blobs without a row: what a crash between publication and insert leaves behind
-                    blobs.publish(key, staging);
-                    try {
-                        try (PreparedStatement s = c.prepareStatement("INSERT INTO adapter_versions (tenant, name, version,"
-                                + " peft_type, rank, bytes, sha256, state, pinned, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)")) {
-                            s.setString(1, tenant);
-                            s.setString(2, name);
-                            s.setInt(3, version);
-                            s.setString(4, valid.peftType());
-                            s.setInt(5, valid.rank());
-                            s.setLong(6, bytes);
-                            s.setString(7, sha256);
-                            s.setString(8, VersionStatus.READY);
-                            s.setObject(9, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-                            s.executeUpdate();
-                        }
-                        if (active == null) {
-                            update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", version, tenant, name);
-                        }
-                        ChangeNotice.adapter(tenant, name).sendIn(c);
-                        c.commit();
-                    } catch (SQLException | RuntimeException e) {
-                        rollback(c);
-                        // Back to staging: a retry publishes it again, and the finally of register deletes it.
-                        unpublish(key, staging, e);
-                        throw e;
-                    }
                     AdapterVersion v = new AdapterVersion(tenant, name, version, valid.peftType(), valid.rank(), bytes, sha256, now);
-                    LOG.infof("registered adapter %s/%s (%s, r=%d, %d bytes)%s", tenant, v.id(), v.peftType(), v.rank(),
-                            bytes, active == null ? ", active" : "");
-                    lastResolved.forget(tenant, name);
-                    events.fire(new AdapterEvent(AdapterEvent.Type.REGISTERED, tenant, name, version));
+                    publishAndCommit(c, v, active == null, staging);
+                    announceRegistered(v, active == null);
                     return v;
                 } catch (SQLException | IOException | RuntimeException e) {
                     rollback(c);
@@ -263,6 +221,73 @@ public class AdapterRegistry {
                 throw new LoragateException(Kind.INTERNAL, "cannot publish adapter '" + name + "': " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Locks the tenant's row first (the lock order of a tenant's deletion), then checks its storage quota in this
+     * transaction (under the quota row: holds across processes). Deleted meanwhile or over quota: nothing is
+     * published, and the adapter row inserted for a new name goes again if it has no version.
+     */
+    private void requireTenantRoom(Connection c, String tenant, String name, long bytes) throws SQLException {
+        try {
+            Tenants.requireAlive(c, tenant);
+            tenants.checkStorage(c, tenant, bytes, name, "weights");
+        } catch (LoragateException gone) {
+            rollback(c);
+            c.setAutoCommit(true);
+            update(c, "DELETE FROM adapters WHERE tenant = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM"
+                    + " adapter_versions v WHERE v.tenant = adapters.tenant AND v.name = adapters.name)", tenant, name);
+            c.setAutoCommit(false);
+            throw gone;
+        }
+    }
+
+    /**
+     * Publishes the blobs, then inserts the version row (and makes it active if the name has none) and commits;
+     * a failed transaction takes the blobs back into staging.
+     */
+    private void publishAndCommit(Connection c, AdapterVersion v, boolean makeActive, Path staging)
+            throws SQLException, IOException {
+        String key = versionKey(v.tenant(), v.name(), v.version());
+        // replaces blobs without a row: what a crash between publication and insert leaves behind
+        blobs.publish(key, staging);
+        try {
+            insertVersionRow(c, v);
+            if (makeActive) {
+                update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", v.version(), v.tenant(), v.name());
+            }
+            ChangeNotice.adapter(v.tenant(), v.name()).sendIn(c);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollback(c);
+            // Back to staging: a retry publishes it again, and the finally of register deletes it.
+            unpublish(key, staging, e);
+            throw e;
+        }
+    }
+
+    private static void insertVersionRow(Connection c, AdapterVersion v) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO adapter_versions (tenant, name, version,"
+                + " peft_type, rank, bytes, sha256, state, pinned, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)")) {
+            s.setString(1, v.tenant());
+            s.setString(2, v.name());
+            s.setInt(3, v.version());
+            s.setString(4, v.peftType());
+            s.setInt(5, v.rank());
+            s.setLong(6, v.bytes());
+            s.setString(7, v.sha256());
+            s.setString(8, VersionStatus.READY);
+            s.setObject(9, OffsetDateTime.ofInstant(v.createdAt(), ZoneOffset.UTC));
+            s.executeUpdate();
+        }
+    }
+
+    /** After the commit: the log line, the cached resolution of the name dropped, the event fired. */
+    private void announceRegistered(AdapterVersion v, boolean active) {
+        LOG.infof("registered adapter %s/%s (%s, r=%d, %d bytes)%s", v.tenant(), v.id(), v.peftType(), v.rank(),
+                v.bytes(), active ? ", active" : "");
+        lastResolved.forget(v.tenant(), v.name());
+        events.fire(new AdapterEvent(AdapterEvent.Type.REGISTERED, v.tenant(), v.name(), v.version()));
     }
 
     // ---------------------------------------------------------------------------------------------
