@@ -158,11 +158,9 @@ public final class Diagnostics {
         if (val.isEmpty()) {
             throw new IllegalArgumentException("no validation examples");
         }
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < labels.size(); i++) {
-            index.put(labels.get(i), i);
-        }
+        Map<String, Integer> index = labelIndex(labels);
         int[] truth = val.stream().mapToInt(e -> index.getOrDefault(e.label(), -1)).toArray();
+        // the probes can only learn labels the head has
         List<Labeled> probeSet = train.stream().filter(e -> index.containsKey(e.label())).toList();
         int[] probeY = probeSet.stream().mapToInt(e -> index.get(e.label())).toArray();
         List<Integer> layers = layers(base, settings);
@@ -171,24 +169,8 @@ public final class Diagnostics {
         int room = room(base, k);
         List<long[]> valIds = val.stream().map(e -> ClassificationExample.fit(e.ids(), room)).toList();
         List<long[]> trainIds = probeSet.stream().map(e -> ClassificationExample.fit(e.ids(), room)).toList();
+        Passes p = classificationPasses(base, adapter, labels.size(), layers, tokensPerRow, k, valIds, trainIds);
 
-        boolean previous = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        Passes p = new Passes();
-        try {
-            p.baseVal = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), tokensPerRow);
-            p.baseValFeatures = features(base, valIds, p.baseVal);
-            p.adapterVal = new HiddenStates(adapter, new TreeSet<>(layers), tokensPerRow);
-            p.adapterLogits = headLogits(base, PromptPart.prepend(valIds, k), p.adapterVal, labels.size());
-            if (!trainIds.isEmpty()) {
-                p.baseTrain = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), 0);
-                p.baseTrainFeatures = features(base, trainIds, p.baseTrain);
-                p.adapterTrain = new HiddenStates(adapter, new TreeSet<>(layers), 0);
-                features(base, PromptPart.prepend(trainIds, k), p.adapterTrain);
-            }
-        } finally {
-            JniUtils.setGradMode(previous);
-        }
         ObjectNode report = JSON.createObjectNode();
         boolean probeable = new TreeSet<>(toList(probeY)).size() >= 2;
         float[][] probeLogits = null;
@@ -209,6 +191,59 @@ public final class Diagnostics {
         }
         negativeTransfer(report, adapterMetrics, table, true);
         Double forgetting = forgetting(report, base, adapter, reference, settings);
+        putClassificationLayers(report, layers, p, probeable, probeY, truth, labels.size());
+        putClassificationSlices(report, val, truth, probeLogits, p.adapterLogits);
+        ObjectNode d = settingsJson(report, val.size(), layers, p.baseVal, k, t0);
+        d.put("probe_train_examples", probeSet.size());
+        if (!probeable) {
+            d.put("probe", "not available: the probe-training examples have fewer than 2 of the head's labels");
+        } else {
+            d.put("probe", "multinomial logistic regression, standardised features, l2 " + LinearProbe.DEFAULT_L2 + ", "
+                    + LinearProbe.DEFAULT_STEPS + " accelerated full-batch gradient steps");
+        }
+        d.put("seconds", (System.nanoTime() - t0) / 1e9);
+        return new Result(report, null, adapterMetrics, forgetting);
+    }
+
+    /** Each label's position in the head's output. */
+    private static Map<String, Integer> labelIndex(List<String> labels) {
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            index.put(labels.get(i), i);
+        }
+        return index;
+    }
+
+    /**
+     * The forwards of the classification diagnostics, without gradients: base and adapter on the
+     * validation examples (hidden states, base features, adapter head logits) and, when there are
+     * probe-training examples, on those too.
+     */
+    private static Passes classificationPasses(BaseModel base, AdapterHook adapter, int classes, List<Integer> layers,
+            int tokensPerRow, int k, List<long[]> valIds, List<long[]> trainIds) {
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        Passes p = new Passes();
+        try {
+            p.baseVal = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), tokensPerRow);
+            p.baseValFeatures = features(base, valIds, p.baseVal);
+            p.adapterVal = new HiddenStates(adapter, new TreeSet<>(layers), tokensPerRow);
+            p.adapterLogits = headLogits(base, PromptPart.prepend(valIds, k), p.adapterVal, classes);
+            if (!trainIds.isEmpty()) {
+                p.baseTrain = new HiddenStates(AdapterHook.NONE, new TreeSet<>(layers), 0);
+                p.baseTrainFeatures = features(base, trainIds, p.baseTrain);
+                p.adapterTrain = new HiddenStates(adapter, new TreeSet<>(layers), 0);
+                features(base, PromptPart.prepend(trainIds, k), p.adapterTrain);
+            }
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+        return p;
+    }
+
+    /** Per layer: CKA between base and adapter tokens and, when probeable, a probe's accuracy on each. */
+    private static void putClassificationLayers(ObjectNode report, List<Integer> layers, Passes p, boolean probeable,
+            int[] probeY, int[] truth, int classes) {
         ArrayNode layerRows = report.putArray("layers");
         for (int l : layers) {
             ObjectNode row = layerRows.addObject();
@@ -216,11 +251,16 @@ public final class Diagnostics {
             putFinite(row, "cka", cka(p.baseVal.tokens(l), p.adapterVal.tokens(l)));
             if (probeable) {
                 putFinite(row, "probe_accuracy_base", probeAccuracy(p.baseTrain.pooled(l), probeY, p.baseVal.pooled(l), truth,
-                        labels.size()));
+                        classes));
                 putFinite(row, "probe_accuracy_adapter", probeAccuracy(p.adapterTrain.pooled(l), probeY, p.adapterVal.pooled(l),
-                        truth, labels.size()));
+                        truth, classes));
             }
         }
+    }
+
+    /** Per slice: the adapter's metrics, the base probe's (when fitted) and negative transfer between them. */
+    private static void putClassificationSlices(ObjectNode report, List<Labeled> val, int[] truth, float[][] probeLogits,
+            float[][] adapterLogits) {
         ObjectNode slices = report.putObject("slices");
         for (Map.Entry<String, List<Integer>> s : slices(val.stream().map(Labeled::slice).toList()).entrySet()) {
             int[] rows = s.getValue().stream().mapToInt(Integer::intValue).toArray();
@@ -233,20 +273,10 @@ public final class Diagnostics {
                 n.set("base_probe", metricsJson(m));
                 sliceTable.put("base_probe", m);
             }
-            EvalMetrics a = ClassificationMetrics.of(pick(p.adapterLogits, rows), sliceTruth);
+            EvalMetrics a = ClassificationMetrics.of(pick(adapterLogits, rows), sliceTruth);
             n.set("adapter", metricsJson(a));
             negativeTransfer(n, a, sliceTable, true);
         }
-        ObjectNode d = settingsJson(report, val.size(), layers, p.baseVal, k, t0);
-        d.put("probe_train_examples", probeSet.size());
-        if (!probeable) {
-            d.put("probe", "not available: the probe-training examples have fewer than 2 of the head's labels");
-        } else {
-            d.put("probe", "multinomial logistic regression, standardised features, l2 " + LinearProbe.DEFAULT_L2 + ", "
-                    + LinearProbe.DEFAULT_STEPS + " accelerated full-batch gradient steps");
-        }
-        d.put("seconds", (System.nanoTime() - t0) / 1e9);
-        return new Result(report, null, adapterMetrics, forgetting);
     }
 
     /** Forward state of the classification passes. */

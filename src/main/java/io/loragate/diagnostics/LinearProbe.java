@@ -45,6 +45,20 @@ public final class LinearProbe {
      * @param classes number of classes (at least 2)
      */
     public static LinearProbe fit(double[][] x, int[] y, int classes, double l2, int steps) {
+        checkInputs(x, y, classes);
+        int n = x.length;
+        int d = x[0].length;
+        double[] mean = columnMeans(x, d);
+        double[] scale = inverseStandardDeviations(x, mean);
+        LinearProbe shell = new LinearProbe(mean, scale, null);
+        double[][] z = new double[n][];
+        for (int i = 0; i < n; i++) {
+            z[i] = shell.standardise(x[i]);
+        }
+        return new LinearProbe(mean, scale, minimise(z, y, classes, d, l2, steps));
+    }
+
+    private static void checkInputs(double[][] x, int[] y, int classes) {
         int n = x.length;
         if (n == 0 || n != y.length) {
             throw new IllegalArgumentException(n + " feature rows and " + y.length + " labels");
@@ -57,17 +71,25 @@ public final class LinearProbe {
                 throw new IllegalArgumentException("label " + label + " outside [0, " + classes + ")");
             }
         }
-        int d = x[0].length;
+    }
+
+    private static double[] columnMeans(double[][] x, int d) {
         double[] mean = new double[d];
-        double[] scale = new double[d];
         for (double[] row : x) {
             for (int j = 0; j < d; j++) {
                 mean[j] += row[j];
             }
         }
         for (int j = 0; j < d; j++) {
-            mean[j] /= n;
+            mean[j] /= x.length;
         }
+        return mean;
+    }
+
+    /** 1/sd per column; a constant column gets 1 (it is only centred). */
+    private static double[] inverseStandardDeviations(double[][] x, double[] mean) {
+        int d = mean.length;
+        double[] scale = new double[d];
         for (double[] row : x) {
             for (int j = 0; j < d; j++) {
                 double c = row[j] - mean[j];
@@ -75,14 +97,17 @@ public final class LinearProbe {
             }
         }
         for (int j = 0; j < d; j++) {
-            double sd = Math.sqrt(scale[j] / n);
+            double sd = Math.sqrt(scale[j] / x.length);
             scale[j] = sd > 1e-8 ? 1.0 / sd : 1.0;
         }
-        LinearProbe shell = new LinearProbe(mean, scale, null);
-        double[][] z = new double[n][];
-        for (int i = 0; i < n; i++) {
-            z[i] = shell.standardise(x[i]);
-        }
+        return scale;
+    }
+
+    /**
+     * Nesterov's accelerated gradient on the standardised rows {@code z} (bias column last), step
+     * {@code 1/L}: the weights {@code (classes, d + 1)} after {@code steps} steps.
+     */
+    private static double[][] minimise(double[][] z, int[] y, int classes, int d, double l2, int steps) {
         double lipschitz = 0.5 * maxEigen(z) + l2;
         double lr = 1.0 / lipschitz;
         int dz = d + 1;
@@ -99,45 +124,57 @@ public final class LinearProbe {
                     grad[k][j] = 0;
                 }
             }
-            for (int i = 0; i < n; i++) {
-                double[] zi = z[i];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int k = 0; k < classes; k++) {
-                    double s = 0;
-                    double[] vk = v[k];
-                    for (int j = 0; j < dz; j++) {
-                        s += vk[j] * zi[j];
-                    }
-                    logits[k] = s;
-                    max = Math.max(max, s);
-                }
-                double sum = 0;
-                for (int k = 0; k < classes; k++) {
-                    logits[k] = Math.exp(logits[k] - max);
-                    sum += logits[k];
-                }
-                for (int k = 0; k < classes; k++) {
-                    double r = (logits[k] / sum - (y[i] == k ? 1 : 0)) / n;
-                    if (r == 0) {
-                        continue;
-                    }
-                    double[] gk = grad[k];
-                    for (int j = 0; j < dz; j++) {
-                        gk[j] += r * zi[j];
-                    }
-                }
-            }
+            addCrossEntropyGradient(z, y, v, grad, logits);
             double[][] swap = wPrev;
             wPrev = wCur;
             wCur = swap;
             for (int k = 0; k < classes; k++) {
                 for (int j = 0; j < dz; j++) {
+                    // the bias column (j == d) is not penalised
                     double g = grad[k][j] + (j < d ? l2 * v[k][j] : 0);
                     wCur[k][j] = v[k][j] - lr * g;
                 }
             }
         }
-        return new LinearProbe(mean, scale, wCur);
+        return wCur;
+    }
+
+    /**
+     * Adds the gradient of the mean cross-entropy at weights {@code v} to {@code grad};
+     * {@code logits} is scratch space of one row.
+     */
+    private static void addCrossEntropyGradient(double[][] z, int[] y, double[][] v, double[][] grad, double[] logits) {
+        int n = z.length;
+        int classes = v.length;
+        int dz = v[0].length;
+        for (int i = 0; i < n; i++) {
+            double[] zi = z[i];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < classes; k++) {
+                double s = 0;
+                double[] vk = v[k];
+                for (int j = 0; j < dz; j++) {
+                    s += vk[j] * zi[j];
+                }
+                logits[k] = s;
+                max = Math.max(max, s);
+            }
+            double sum = 0;
+            for (int k = 0; k < classes; k++) {
+                logits[k] = Math.exp(logits[k] - max);
+                sum += logits[k];
+            }
+            for (int k = 0; k < classes; k++) {
+                double r = (logits[k] / sum - (y[i] == k ? 1 : 0)) / n;
+                if (r == 0) {
+                    continue;
+                }
+                double[] gk = grad[k];
+                for (int j = 0; j < dz; j++) {
+                    gk[j] += r * zi[j];
+                }
+            }
+        }
     }
 
     /** Standardised features with the bias column appended. */

@@ -53,85 +53,125 @@ public record ModelConfig(
     public static ModelConfig load(Path folder) {
         Path file = folder.resolve("config.json");
         JsonNode c = readJson(file, true);
-        JsonNode arch = c.path("architectures");
-        if (!arch.isArray() || arch.isEmpty() || !arch.get(0).isTextual()) {
-            throw new ModelFormatException(file, "missing 'architectures' (expected one of " + Architecture.SUPPORTED + ")");
-        }
-        String name = arch.get(0).asText();
+        String name = architectureName(file, c);
         ModelFamily family = ModelFamilies.of(file, name);
         Architecture a = family.forward();
         JsonNode gen = readJson(folder.resolve("generation_config.json"), false);
-        Set<Long> eos = new LinkedHashSet<>();
-        addIds(eos, gen != null && gen.has("eos_token_id") ? gen.get("eos_token_id") : c.get("eos_token_id"));
+        Set<Long> eos = eosTokenIds(c, gen);
 
-        int hidden;
-        int layers;
-        int heads;
-        int kvHeads;
-        int inter;
-        int maxPos;
-        double eps;
-        String act;
-        switch (a) {
-            case GPT2 -> {
-                hidden = req(file, c, "n_embd");
-                layers = req(file, c, "n_layer");
-                heads = req(file, c, "n_head");
-                kvHeads = heads;
-                inter = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * hidden;
-                maxPos = req(file, c, "n_positions");
-                eps = c.path("layer_norm_epsilon").asDouble(1e-5);
-                act = c.path("activation_function").asText("gelu_new");
-            }
-            case BERT -> {
-                hidden = req(file, c, "hidden_size");
-                layers = req(file, c, "num_hidden_layers");
-                heads = req(file, c, "num_attention_heads");
-                kvHeads = heads;
-                inter = req(file, c, "intermediate_size");
-                maxPos = req(file, c, "max_position_embeddings");
-                eps = c.path("layer_norm_eps").asDouble(1e-12);
-                act = c.path("hidden_act").asText("gelu");
-            }
-            default -> {
-                hidden = req(file, c, "hidden_size");
-                layers = req(file, c, "num_hidden_layers");
-                heads = req(file, c, "num_attention_heads");
-                kvHeads = c.hasNonNull("num_key_value_heads") ? c.get("num_key_value_heads").asInt() : heads;
-                inter = req(file, c, "intermediate_size");
-                maxPos = c.path("max_position_embeddings").asInt(4096);
-                eps = c.path("rms_norm_eps").asDouble(1e-6);
-                act = c.path("hidden_act").asText("silu");
-            }
-        }
+        Sizes s = sizes(file, c, a);
         int vocab = req(file, c, "vocab_size");
-        if (hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab <= 0 || inter <= 0) {
-            throw new ModelFormatException(file, "sizes must be positive (hidden " + hidden + ", layers " + layers
-                    + ", heads " + heads + ", kv heads " + kvHeads + ", vocab " + vocab + ")");
-        }
-        if (heads % kvHeads != 0) {
-            throw new ModelFormatException(file, "num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
-        }
-        int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
-        if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
-            throw new ModelFormatException(file, "hidden size " + hidden + " is not a multiple of " + heads + " heads");
-        }
+        checkSizes(file, s, vocab);
+        int headDim = headDim(file, c, s.hidden(), s.heads());
+        int maxPos = s.maxPos();
         RopeScaling rope = null;
         AttentionWindows windows = AttentionWindows.NONE;
         if (a == Architecture.LLAMA) {
-            if (headDim <= 0 || headDim % 2 != 0 || headDim > 4096) {
-                throw new ModelFormatException(file, "head_dim " + headDim + " must be even and in 2..4096 (rotary embeddings)");
-            }
+            checkRotaryHeadDim(file, headDim);
             // transformers 5 writes "rope_parameters"; 4.x wrote "rope_theta" + "rope_scaling"
             rope = RopeScaling.parse(file, c, headDim, maxPos);
             if (rope.dynamic()) {
                 // dynamic NTK exists to run past max_position_embeddings; its factor says how far
                 maxPos = (int) Math.min(Integer.MAX_VALUE, (long) Math.floor(rope.factor() * maxPos));
             }
-            windows = family.windows(file, c, layers);
+            windows = family.windows(file, c, s.layers());
         }
         boolean tie = c.path("tie_word_embeddings").asBoolean(a == Architecture.GPT2);
         boolean bias = family.attentionBias(c);
+        List<String> labels = labels(c);
+        return new ModelConfig(name, a, vocab, s.hidden(), s.inter(), s.layers(), s.heads(), s.kvHeads(), headDim, maxPos,
+                s.eps(), ropeTheta(c), tie, bias, s.act(), c.path("type_vocab_size").asInt(2),
+                Collections.unmodifiableList(labels), Collections.unmodifiableSet(eos),
+                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")), rope, windows, family);
+    }
+
+    /** The sizes each forward spells its own way, before validation. */
+    private record Sizes(int hidden, int layers, int heads, int kvHeads, int inter, int maxPos, double eps, String act) {
+    }
+
+    private static String architectureName(Path file, JsonNode c) {
+        JsonNode arch = c.path("architectures");
+        if (!arch.isArray() || arch.isEmpty() || !arch.get(0).isTextual()) {
+            throw new ModelFormatException(file, "missing 'architectures' (expected one of " + Architecture.SUPPORTED + ")");
+        }
+        return arch.get(0).asText();
+    }
+
+    /** generation_config.json's end tokens win over config.json's when it names any. */
+    private static Set<Long> eosTokenIds(JsonNode c, JsonNode gen) {
+        Set<Long> eos = new LinkedHashSet<>();
+        addIds(eos, gen != null && gen.has("eos_token_id") ? gen.get("eos_token_id") : c.get("eos_token_id"));
+        return eos;
+    }
+
+    /** Reads the sizes under the key names (and defaults) of the given forward. */
+    private static Sizes sizes(Path file, JsonNode c, Architecture a) {
+        return switch (a) {
+            case GPT2 -> gpt2Sizes(file, c);
+            case BERT -> bertSizes(file, c);
+            default -> llamaSizes(file, c);
+        };
+    }
+
+    private static Sizes gpt2Sizes(Path file, JsonNode c) {
+        int hidden = req(file, c, "n_embd");
+        int layers = req(file, c, "n_layer");
+        int heads = req(file, c, "n_head");
+        int inter = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * hidden;
+        int maxPos = req(file, c, "n_positions");
+        return new Sizes(hidden, layers, heads, heads, inter, maxPos, c.path("layer_norm_epsilon").asDouble(1e-5),
+                c.path("activation_function").asText("gelu_new"));
+    }
+
+    private static Sizes bertSizes(Path file, JsonNode c) {
+        int hidden = req(file, c, "hidden_size");
+        int layers = req(file, c, "num_hidden_layers");
+        int heads = req(file, c, "num_attention_heads");
+        int inter = req(file, c, "intermediate_size");
+        int maxPos = req(file, c, "max_position_embeddings");
+        return new Sizes(hidden, layers, heads, heads, inter, maxPos, c.path("layer_norm_eps").asDouble(1e-12),
+                c.path("hidden_act").asText("gelu"));
+    }
+
+    private static Sizes llamaSizes(Path file, JsonNode c) {
+        int hidden = req(file, c, "hidden_size");
+        int layers = req(file, c, "num_hidden_layers");
+        int heads = req(file, c, "num_attention_heads");
+        int kvHeads = c.hasNonNull("num_key_value_heads") ? c.get("num_key_value_heads").asInt() : heads;
+        int inter = req(file, c, "intermediate_size");
+        int maxPos = c.path("max_position_embeddings").asInt(4096);
+        return new Sizes(hidden, layers, heads, kvHeads, inter, maxPos, c.path("rms_norm_eps").asDouble(1e-6),
+                c.path("hidden_act").asText("silu"));
+    }
+
+    private static void checkSizes(Path file, Sizes s, int vocab) {
+        if (s.hidden() <= 0 || s.layers() <= 0 || s.heads() <= 0 || s.kvHeads() <= 0 || vocab <= 0 || s.inter() <= 0) {
+            throw new ModelFormatException(file, "sizes must be positive (hidden " + s.hidden() + ", layers " + s.layers()
+                    + ", heads " + s.heads() + ", kv heads " + s.kvHeads() + ", vocab " + vocab + ")");
+        }
+        if (s.heads() % s.kvHeads() != 0) {
+            throw new ModelFormatException(file, "num_attention_heads " + s.heads() + " is not a multiple of num_key_value_heads "
+                    + s.kvHeads());
+        }
+    }
+
+    /** An explicit head_dim may differ from hidden / heads; without one the division must be exact. */
+    private static int headDim(Path file, JsonNode c, int hidden, int heads) {
+        int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
+        if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
+            throw new ModelFormatException(file, "hidden size " + hidden + " is not a multiple of " + heads + " heads");
+        }
+        return headDim;
+    }
+
+    private static void checkRotaryHeadDim(Path file, int headDim) {
+        if (headDim <= 0 || headDim % 2 != 0 || headDim > 4096) {
+            throw new ModelFormatException(file, "head_dim " + headDim + " must be even and in 2..4096 (rotary embeddings)");
+        }
+    }
+
+    /** Label names from id2label in id order, else LABEL_i for num_labels. */
+    private static List<String> labels(JsonNode c) {
         List<String> labels = new ArrayList<>();
         JsonNode id2label = c.get("id2label");
         int numLabels = c.path("num_labels").asInt(id2label != null ? id2label.size() : 0);
@@ -144,10 +184,7 @@ public record ModelConfig(
                 labels.add("LABEL_" + i);
             }
         }
-        return new ModelConfig(name, a, vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps,
-                ropeTheta(c), tie, bias, act, c.path("type_vocab_size").asInt(2),
-                Collections.unmodifiableList(labels), Collections.unmodifiableSet(eos),
-                longOrNull(c.get("bos_token_id")), longOrNull(c.get("pad_token_id")), rope, windows, family);
+        return labels;
     }
 
     private static double ropeTheta(JsonNode c) {

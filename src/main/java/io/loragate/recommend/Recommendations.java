@@ -83,65 +83,22 @@ public class Recommendations {
     }
 
     public Recommendation recommend(String tenant, Request request) {
+        // argument errors first, in the order of the request's fields, before any dataset is read
         if (request.trainingFile() == null || request.trainingFile().isEmpty()) {
             throw bad("training_file", "'training_file' (a dataset id) is required");
         }
-        int epochs = request.epochs() == null ? DEFAULT_EPOCHS : request.epochs();
-        if (epochs < 1 || epochs > 1000) {
-            throw bad("epochs", "epochs must be in [1, 1000], was " + epochs);
-        }
-        int sampleSize = request.sampleSize() == null ? ShiftEstimator.SAMPLE : request.sampleSize();
-        if (sampleSize < 1 || sampleSize > 1024) {
-            throw bad("sample_size", "sample_size must be in [1, 1024], was " + sampleSize);
-        }
-        if (request.topK() != null && (request.topK() < 1 || request.topK() > JobSpec.METHODS.size())) {
-            throw bad("top_k", "top_k must be in [1, " + JobSpec.METHODS.size() + "], was " + request.topK());
-        }
-        Budget budget = request.budget() == null ? Budget.NONE : request.budget();
-        if (budget.maxTrainMinutes() != null && !(budget.maxTrainMinutes() > 0)) {
-            throw bad("budget.max_train_minutes", "max_train_minutes must be positive");
-        }
-        if (budget.maxAdapterBytes() != null && budget.maxAdapterBytes() <= 0) {
-            throw bad("budget.max_adapter_bytes", "max_adapter_bytes must be positive");
-        }
-        DatasetFile file;
-        try {
-            file = datasets.get(tenant, request.trainingFile());
-        } catch (LoragateException e) {
-            throw e.kind() == Kind.NOT_FOUND
-                    ? new LoragateException(Kind.NOT_FOUND, "file '" + request.trainingFile() + "' not found").withParam("training_file")
-                    : e;
-        }
-        if (file.report() == null || !file.report().hasExamples()) {
-            throw new LoragateException(Kind.FAILED_PRECONDITION, "file '" + file.id() + "' has no valid example")
-                    .withParam("training_file");
-        }
-        boolean classificationFile = file.report().format() == DatasetFormat.CLASSIFICATION;
-        String task = request.task() == null ? (classificationFile ? JobSpec.CLASSIFICATION : JobSpec.SUPERVISED)
-                : request.task().toLowerCase(Locale.ROOT);
-        if (!task.equals(JobSpec.SUPERVISED) && !task.equals(JobSpec.CLASSIFICATION)) {
-            throw bad("task", "task must be 'supervised' or 'classification', was '" + task + "'");
-        }
-        if (task.equals(JobSpec.CLASSIFICATION) != classificationFile) {
-            throw bad("task", "a " + task + " task needs " + (classificationFile ? "a chat, prompt_completion or text" : "a classification")
-                    + " file; '" + file.id() + "' is " + file.report().format().wireName());
-        }
+        int epochs = epochs(request);
+        int sampleSize = sampleSize(request);
+        checkTopK(request);
+        Budget budget = budget(request);
+        DatasetFile file = datasetWithExamples(tenant, request.trainingFile());
+        String task = task(request, file);
         BaseModel model = resident.awaitModel(BASE_WAIT_SECONDS);
         if (task.equals(JobSpec.SUPERVISED) && !(model instanceof CausalModel)) {
             throw bad("task", "the base model " + resident.id() + " is an encoder: it trains classification tasks only");
         }
         DatasetFacts facts = DatasetFacts.of(file.report());
-        List<DatasetExample> examples = datasets.examples(tenant, file.id());
-        int maxTokens = Math.min(ShiftEstimator.MAX_TOKENS, config.training().maxSeqLength());
-        ShiftEstimate shift;
-        if (task.equals(JobSpec.CLASSIFICATION)) {
-            List<DatasetExample.Labeled> labeled = new ArrayList<>();
-            examples.forEach(e -> labeled.add((DatasetExample.Labeled) e));
-            shift = ShiftEstimator.probe(model, resident.tokenizer(), labeled, sampleSize, maxTokens);
-        } else {
-            shift = ShiftEstimator.perplexity((CausalModel) model, resident.tokenizer(), resident.chatTemplate(), examples,
-                    sampleSize, maxTokens);
-        }
+        ShiftEstimate shift = measureShift(tenant, file, task, model, sampleSize);
         ModelShape shape = ModelShape.of(model, TrainableLora.defaultTargets(model.config().family()));
         CostModel.Overheads overheads = new CostModel.Overheads(config.diagnostics().maxExamples(),
                 diagnostics.referenceTokens(config.training().maxSeqLength()));
@@ -154,6 +111,84 @@ public class Recommendations {
                 Thresholds.CURRENT, budget, List.copyOf(ranked), plan.excluded(),
                 new CostAssumptions(CostModel.FLOPS_PER_SECOND, CostModel.STEP_OVERHEAD_SECONDS, epochs, CostModel.BATCH_SIZE,
                         CostModel.VALIDATION_SHARE));
+    }
+
+    private static int epochs(Request request) {
+        int epochs = request.epochs() == null ? DEFAULT_EPOCHS : request.epochs();
+        if (epochs < 1 || epochs > 1000) {
+            throw bad("epochs", "epochs must be in [1, 1000], was " + epochs);
+        }
+        return epochs;
+    }
+
+    private static int sampleSize(Request request) {
+        int sampleSize = request.sampleSize() == null ? ShiftEstimator.SAMPLE : request.sampleSize();
+        if (sampleSize < 1 || sampleSize > 1024) {
+            throw bad("sample_size", "sample_size must be in [1, 1024], was " + sampleSize);
+        }
+        return sampleSize;
+    }
+
+    private static void checkTopK(Request request) {
+        if (request.topK() != null && (request.topK() < 1 || request.topK() > JobSpec.METHODS.size())) {
+            throw bad("top_k", "top_k must be in [1, " + JobSpec.METHODS.size() + "], was " + request.topK());
+        }
+    }
+
+    private static Budget budget(Request request) {
+        Budget budget = request.budget() == null ? Budget.NONE : request.budget();
+        if (budget.maxTrainMinutes() != null && !(budget.maxTrainMinutes() > 0)) {
+            throw bad("budget.max_train_minutes", "max_train_minutes must be positive");
+        }
+        if (budget.maxAdapterBytes() != null && budget.maxAdapterBytes() <= 0) {
+            throw bad("budget.max_adapter_bytes", "max_adapter_bytes must be positive");
+        }
+        return budget;
+    }
+
+    /** The tenant's dataset; another tenant's id reads as not found, like an unknown one. */
+    private DatasetFile datasetWithExamples(String tenant, String trainingFile) {
+        DatasetFile file;
+        try {
+            file = datasets.get(tenant, trainingFile);
+        } catch (LoragateException e) {
+            throw e.kind() == Kind.NOT_FOUND
+                    ? new LoragateException(Kind.NOT_FOUND, "file '" + trainingFile + "' not found").withParam("training_file")
+                    : e;
+        }
+        if (file.report() == null || !file.report().hasExamples()) {
+            throw new LoragateException(Kind.FAILED_PRECONDITION, "file '" + file.id() + "' has no valid example")
+                    .withParam("training_file");
+        }
+        return file;
+    }
+
+    /** The requested task, or the one the file's format implies; it must match the format. */
+    private static String task(Request request, DatasetFile file) {
+        boolean classificationFile = file.report().format() == DatasetFormat.CLASSIFICATION;
+        String task = request.task() == null ? (classificationFile ? JobSpec.CLASSIFICATION : JobSpec.SUPERVISED)
+                : request.task().toLowerCase(Locale.ROOT);
+        if (!task.equals(JobSpec.SUPERVISED) && !task.equals(JobSpec.CLASSIFICATION)) {
+            throw bad("task", "task must be 'supervised' or 'classification', was '" + task + "'");
+        }
+        if (task.equals(JobSpec.CLASSIFICATION) != classificationFile) {
+            throw bad("task", "a " + task + " task needs " + (classificationFile ? "a chat, prompt_completion or text" : "a classification")
+                    + " file; '" + file.id() + "' is " + file.report().format().wireName());
+        }
+        return task;
+    }
+
+    /** Classification: a probe on the base's features; supervised: the base's perplexity. */
+    private ShiftEstimate measureShift(String tenant, DatasetFile file, String task, BaseModel model, int sampleSize) {
+        List<DatasetExample> examples = datasets.examples(tenant, file.id());
+        int maxTokens = Math.min(ShiftEstimator.MAX_TOKENS, config.training().maxSeqLength());
+        if (task.equals(JobSpec.CLASSIFICATION)) {
+            List<DatasetExample.Labeled> labeled = new ArrayList<>();
+            examples.forEach(e -> labeled.add((DatasetExample.Labeled) e));
+            return ShiftEstimator.probe(model, resident.tokenizer(), labeled, sampleSize, maxTokens);
+        }
+        return ShiftEstimator.perplexity((CausalModel) model, resident.tokenizer(), resident.chatTemplate(), examples,
+                sampleSize, maxTokens);
     }
 
     /** The recommendation as snake-case JSON. */

@@ -96,9 +96,42 @@ public final class Recommender {
         String regime = regime(facts.examples());
         String level = shift.level();
         boolean high = ShiftEstimate.HIGH.equals(level);
-        int layers = shape.layers();
-        List<Integer> topHalf = IntStream.range(layers / 2, layers).boxed().toList();
-        String sizeReason = switch (regime) {
+        String sizeReason = sizeReason(regime, facts);
+        String shiftReason = String.format(Locale.ROOT, "%s domain shift (score %.2f%s)", level, shift.score(),
+                shift.measure().equals("none") ? "" : ", " + shift.measure().replace('_', ' '));
+        // method -> settings and the reason for its place, in order
+        Map<String, Object[]> order = new LinkedHashMap<>();
+        if (regime.equals(TINY) && !high) {
+            putTinyLowShift(order, cls, maxRank, shape.layers());
+        } else if (regime.equals(TINY)) {
+            putTinyHighShift(order, cls, maxRank);
+        } else if (regime.equals(MEDIUM) && !high) {
+            putMediumLowShift(order, maxRank);
+        } else {
+            putHighCapacity(order, regime, maxRank, shape.layers());
+        }
+        putRestOfLadder(order, regime, cls, maxRank);
+        List<MethodPlan> ranked = new ArrayList<>();
+        List<MethodPlan> excluded = new ArrayList<>();
+        for (Object[] e : order.values()) {
+            MethodSettings s = (MethodSettings) e[0];
+            CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs, overheads);
+            List<String> reasons = List.of((String) e[1], sizeReason, shiftReason, costReason(c, epochs));
+            List<String> over = overBudget(budget, c);
+            double lr = AdapterMethods.get(s.method()).suggestedLearningRate(cls);
+            if (over.isEmpty()) {
+                ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, reasons));
+            } else {
+                // the budget reasons come first: they say why the method is not ranked
+                over.addAll(reasons);
+                excluded.add(new MethodPlan(0, s.method(), s, lr, c, List.copyOf(over)));
+            }
+        }
+        return new Plan(regime, level, List.copyOf(ranked), List.copyOf(excluded));
+    }
+
+    private static String sizeReason(String regime, DatasetFacts facts) {
+        return switch (regime) {
             case TINY -> String.format(Locale.ROOT, "tiny dataset: %d examples < %d; few trainable parameters avoid overfitting",
                     facts.examples(), TINY_BELOW);
             case LARGE -> String.format(Locale.ROOT, "large dataset: %d examples > %d; enough data for more capacity",
@@ -106,50 +139,60 @@ public final class Recommender {
             default -> String.format(Locale.ROOT, "medium dataset: %d examples in [%d, %d]", facts.examples(), TINY_BELOW,
                     LARGE_ABOVE);
         };
-        String shiftReason = String.format(Locale.ROOT, "%s domain shift (score %.2f%s)", level, shift.score(),
-                shift.measure().equals("none") ? "" : ", " + shift.measure().replace('_', ' '));
-        // method -> settings and the reason for its place, in order
-        Map<String, Object[]> order = new LinkedHashMap<>();
-        if (regime.equals(TINY) && !high) {
-            if (cls) {
-                put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "the frozen features already fit the data: a head on them is the"
-                        + " cheapest baseline");
-            }
-            put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
-                    "a few virtual tokens steer the base without touching its weights");
-            put(order, new MethodSettings(JobSpec.IA3, null, null, topHalf, null, null, null, null),
-                    "per-channel scaling: the fewest parameters that change features; top half of the layers");
-            put(order, lora(JobSpec.LORA, 4, maxRank, topHalf), "low-rank update of the top half of the layers, rank 4");
-            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, topHalf, null, 8, "pfeiffer", null), "small adapters");
-        } else if (regime.equals(TINY)) {
-            put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
-                    "high shift: the features must change, but with so little data only by scaling channels (all layers)");
-            put(order, lora(JobSpec.LORA, 4, maxRank, null), "low-rank update of every layer, rank 4: changes features cheaply");
-            if (cls) {
-                put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "baseline: a head on the frozen features");
-            }
-            put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
-                    "steers the input only: may not reach a distant domain");
-            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 8, "pfeiffer", null), "small adapters");
-        } else if (regime.equals(MEDIUM) && !high) {
-            put(order, lora(JobSpec.LORA, 8, maxRank, null), "the default for this size: rank 8 on the attention projections");
-            put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
-                    "far fewer parameters than LoRA, often close in quality at this size");
-            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 16, "pfeiffer", null),
-                    "bottleneck adapters after the MLP (Pfeiffer), width 16");
-        } else {
-            int r = regime.equals(LARGE) ? 32 : 16;
-            String why = regime.equals(LARGE) ? "enough data for a higher rank" : "high shift needs more capacity";
-            put(order, lora(JobSpec.LORA, r, maxRank, null), why + ": LoRA rank " + Math.min(r, maxRank));
-            put(order, lora(JobSpec.DORA, r, maxRank, null), "DoRA: LoRA plus a learned magnitude, closer to full fine-tuning");
-            int n = regime.equals(LARGE) ? Math.max(1, layers / 4) : 1;
-            put(order, new MethodSettings(JobSpec.PARTIAL, null, null, null, null, null, null, n),
-                    "full weights of the last " + n + " layer(s): the most capacity where features are most task-specific");
-            put(order, lora(JobSpec.RSLORA, r, maxRank, null), "rank-stabilised scaling alpha/sqrt(r) suits higher ranks");
-            put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 64, "houlsby", null),
-                    "wide bottleneck adapters after attention and MLP (Houlsby)");
+    }
+
+    /** Tiny data, familiar domain: the fewest trainable parameters first, on the top half of the layers. */
+    private static void putTinyLowShift(Map<String, Object[]> order, boolean cls, int maxRank, int layers) {
+        List<Integer> topHalf = IntStream.range(layers / 2, layers).boxed().toList();
+        if (cls) {
+            put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "the frozen features already fit the data: a head on them is the"
+                    + " cheapest baseline");
         }
-        // the rest of the ladder, cheapest first
+        put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
+                "a few virtual tokens steer the base without touching its weights");
+        put(order, new MethodSettings(JobSpec.IA3, null, null, topHalf, null, null, null, null),
+                "per-channel scaling: the fewest parameters that change features; top half of the layers");
+        put(order, lora(JobSpec.LORA, 4, maxRank, topHalf), "low-rank update of the top half of the layers, rank 4");
+        put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, topHalf, null, 8, "pfeiffer", null), "small adapters");
+    }
+
+    /** Tiny data, distant domain: features must change, cheaply, on every layer. */
+    private static void putTinyHighShift(Map<String, Object[]> order, boolean cls, int maxRank) {
+        put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
+                "high shift: the features must change, but with so little data only by scaling channels (all layers)");
+        put(order, lora(JobSpec.LORA, 4, maxRank, null), "low-rank update of every layer, rank 4: changes features cheaply");
+        if (cls) {
+            put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "baseline: a head on the frozen features");
+        }
+        put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
+                "steers the input only: may not reach a distant domain");
+        put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 8, "pfeiffer", null), "small adapters");
+    }
+
+    private static void putMediumLowShift(Map<String, Object[]> order, int maxRank) {
+        put(order, lora(JobSpec.LORA, 8, maxRank, null), "the default for this size: rank 8 on the attention projections");
+        put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
+                "far fewer parameters than LoRA, often close in quality at this size");
+        put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 16, "pfeiffer", null),
+                "bottleneck adapters after the MLP (Pfeiffer), width 16");
+    }
+
+    /** Large data or medium data with high shift: the methods with the most capacity first. */
+    private static void putHighCapacity(Map<String, Object[]> order, String regime, int maxRank, int layers) {
+        int r = regime.equals(LARGE) ? 32 : 16;
+        String why = regime.equals(LARGE) ? "enough data for a higher rank" : "high shift needs more capacity";
+        put(order, lora(JobSpec.LORA, r, maxRank, null), why + ": LoRA rank " + Math.min(r, maxRank));
+        put(order, lora(JobSpec.DORA, r, maxRank, null), "DoRA: LoRA plus a learned magnitude, closer to full fine-tuning");
+        int n = regime.equals(LARGE) ? Math.max(1, layers / 4) : 1;
+        put(order, new MethodSettings(JobSpec.PARTIAL, null, null, null, null, null, null, n),
+                "full weights of the last " + n + " layer(s): the most capacity where features are most task-specific");
+        put(order, lora(JobSpec.RSLORA, r, maxRank, null), "rank-stabilised scaling alpha/sqrt(r) suits higher ranks");
+        put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 64, "houlsby", null),
+                "wide bottleneck adapters after attention and MLP (Houlsby)");
+    }
+
+    /** Every other method that applies, cheapest first, so that the plan lists them all. */
+    private static void putRestOfLadder(Map<String, Object[]> order, String regime, boolean cls, int maxRank) {
         int r = regime.equals(TINY) ? 4 : 8;
         for (AdapterMethod m : AdapterMethods.ALL) {
             if (order.containsKey(m.name()) || (m.needsClassification() && !cls)) {
@@ -157,36 +200,26 @@ public final class Recommender {
             }
             put(order, MethodSettings.defaults(m.name(), Math.max(1, Math.min(r, maxRank))), m.ladderReason(regime.equals(TINY)));
         }
-        List<MethodPlan> ranked = new ArrayList<>();
-        List<MethodPlan> excluded = new ArrayList<>();
-        for (Object[] e : order.values()) {
-            MethodSettings s = (MethodSettings) e[0];
-            CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs, overheads);
-            List<String> reasons = new ArrayList<>();
-            reasons.add((String) e[1]);
-            reasons.add(sizeReason);
-            reasons.add(shiftReason);
-            reasons.add(String.format(Locale.ROOT, "estimated %,d trainable parameters, %,d adapter bytes, %.1f s for the job"
-                    + " (%d epochs; %.1f s of it diagnostics)", c.trainableParams(), c.adapterBytes(), c.trainSeconds(), epochs,
-                    c.diagnosticsSeconds()));
-            List<String> over = new ArrayList<>();
-            if (budget.maxTrainMinutes() != null && c.trainSeconds() > budget.maxTrainMinutes() * 60) {
-                over.add(String.format(Locale.ROOT, "over budget: estimated training %.2f min > max_train_minutes %s",
-                        c.trainSeconds() / 60, budget.maxTrainMinutes()));
-            }
-            if (budget.maxAdapterBytes() != null && c.adapterBytes() > budget.maxAdapterBytes()) {
-                over.add(String.format(Locale.ROOT, "over budget: adapter %,d bytes > max_adapter_bytes %,d", c.adapterBytes(),
-                        budget.maxAdapterBytes()));
-            }
-            double lr = AdapterMethods.get(s.method()).suggestedLearningRate(cls);
-            if (over.isEmpty()) {
-                ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, List.copyOf(reasons)));
-            } else {
-                over.addAll(reasons);
-                excluded.add(new MethodPlan(0, s.method(), s, lr, c, List.copyOf(over)));
-            }
+    }
+
+    private static String costReason(CostModel.Compute c, int epochs) {
+        return String.format(Locale.ROOT, "estimated %,d trainable parameters, %,d adapter bytes, %.1f s for the job"
+                + " (%d epochs; %.1f s of it diagnostics)", c.trainableParams(), c.adapterBytes(), c.trainSeconds(), epochs,
+                c.diagnosticsSeconds());
+    }
+
+    /** The budget limits the estimate exceeds, one reason each; empty when it fits. */
+    private static List<String> overBudget(Budget budget, CostModel.Compute c) {
+        List<String> over = new ArrayList<>();
+        if (budget.maxTrainMinutes() != null && c.trainSeconds() > budget.maxTrainMinutes() * 60) {
+            over.add(String.format(Locale.ROOT, "over budget: estimated training %.2f min > max_train_minutes %s",
+                    c.trainSeconds() / 60, budget.maxTrainMinutes()));
         }
-        return new Plan(regime, level, List.copyOf(ranked), List.copyOf(excluded));
+        if (budget.maxAdapterBytes() != null && c.adapterBytes() > budget.maxAdapterBytes()) {
+            over.add(String.format(Locale.ROOT, "over budget: adapter %,d bytes > max_adapter_bytes %,d", c.adapterBytes(),
+                    budget.maxAdapterBytes()));
+        }
+        return over;
     }
 
     private static MethodSettings lora(String method, int r, int maxRank, List<Integer> layers) {
