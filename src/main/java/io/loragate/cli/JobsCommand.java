@@ -88,14 +88,9 @@ class JobsCommand {
             JsonNode trainingReport = null;
             String training = trainingFile;
             if (isLocal(trainingFile)) {
-                JsonNode f = FilesCommand.upload(this, Path.of(trainingFile), "fine-tune");
+                JsonNode f = uploadTrainingFile();
                 training = f.path("id").asText();
                 trainingReport = f.path("report");
-                if (!printer().json()) {
-                    printer().line("uploaded " + trainingFile + " as " + training + " (" + Printer.text(trainingReport.path("examples"))
-                            + " " + Printer.text(trainingReport.path("format")) + " examples, " + Printer.text(trainingReport.path("error_count"))
-                            + " bad lines)");
-                }
             }
             body.put("model", model != null ? model : ModelsCommand.baseModel(api()));
             body.put("training_file", training);
@@ -111,20 +106,57 @@ class JobsCommand {
                 body.put("activate", true);
             }
             ObjectNode m = body.putObject("method");
-            String t = type;
-            if (t == null) {
-                if (trainingReport == null) {
-                    trainingReport = api().get("/v1/files/" + enc(training)).path("report");
-                }
-                t = "classification".equals(trainingReport.path("format").asText(null)) ? "classification" : "supervised";
-            }
+            String t = jobType(training, trainingReport);
             m.put("type", t);
-            ObjectNode h = m.putObject("hyperparameters");
+            putHyperparameters(m.putObject("hyperparameters"));
+            putAdapter(m.putObject("adapter"));
+            if (minEvalAccuracy != null || maxEvalLossRatio != null) {
+                ObjectNode g = body.putObject("publish_if");
+                putIf(g, "min_eval_accuracy", minEvalAccuracy);
+                putIf(g, "max_eval_loss_ratio", maxEvalLossRatio);
+            }
+            for (String s : sets) { // last, so that --set overrides the options above
+                set(body, s);
+            }
+            JsonNode job = api().post("/v1/fine_tuning/jobs", body);
+            return watch ? follow(job) : reportCreated(job, t, training);
+        }
+
+        /** Uploads the local training file and says what it holds; answers the upload's response. */
+        private JsonNode uploadTrainingFile() {
+            JsonNode f = FilesCommand.upload(this, Path.of(trainingFile), "fine-tune");
+            String training = f.path("id").asText();
+            JsonNode trainingReport = f.path("report");
+            if (!printer().json()) {
+                printer().line("uploaded " + trainingFile + " as " + training + " (" + Printer.text(trainingReport.path("examples"))
+                        + " " + Printer.text(trainingReport.path("format")) + " examples, " + Printer.text(trainingReport.path("error_count"))
+                        + " bad lines)");
+            }
+            return f;
+        }
+
+        /**
+         * {@code --type}, else what the training file's format implies (its report, fetched when the
+         * file was not uploaded here).
+         */
+        private String jobType(String training, JsonNode trainingReport) {
+            if (type != null) {
+                return type;
+            }
+            if (trainingReport == null) {
+                trainingReport = api().get("/v1/files/" + enc(training)).path("report");
+            }
+            return "classification".equals(trainingReport.path("format").asText(null)) ? "classification" : "supervised";
+        }
+
+        private void putHyperparameters(ObjectNode h) {
             putIf(h, "epochs", epochs);
             putIf(h, "batch_size", batchSize);
             putIf(h, "learning_rate", learningRate);
             putIf(h, "validation_split", validationSplit);
-            ObjectNode a = m.putObject("adapter");
+        }
+
+        private void putAdapter(ObjectNode a) {
             if (method != null) {
                 a.put("method", method);
             }
@@ -133,23 +165,20 @@ class JobsCommand {
             if (targetModules != null) {
                 targetModules.forEach(a.putArray("target_modules")::add);
             }
-            if (minEvalAccuracy != null || maxEvalLossRatio != null) {
-                ObjectNode g = body.putObject("publish_if");
-                putIf(g, "min_eval_accuracy", minEvalAccuracy);
-                putIf(g, "max_eval_loss_ratio", maxEvalLossRatio);
+        }
+
+        /** Without --watch: says what was created and how to follow it. */
+        private Integer reportCreated(JsonNode job, String t, String training) {
+            if (!printedJson(job)) {
+                printer().line("created " + job.path("id").asText() + " (" + job.path("status").asText() + "): "
+                        + t + " on " + training + " -> " + suffix);
+                printer().line("follow it with: loragate jobs watch " + job.path("id").asText());
             }
-            for (String s : sets) {
-                set(body, s);
-            }
-            JsonNode job = api().post("/v1/fine_tuning/jobs", body);
-            if (!watch) {
-                if (!printedJson(job)) {
-                    printer().line("created " + job.path("id").asText() + " (" + job.path("status").asText() + "): "
-                            + t + " on " + training + " -> " + suffix);
-                    printer().line("follow it with: loragate jobs watch " + job.path("id").asText());
-                }
-                return ExitCodes.OK;
-            }
+            return ExitCodes.OK;
+        }
+
+        /** With --watch: follows the job to its end; the exit code says how it ended. */
+        private Integer follow(JsonNode job) {
             if (!printer().json()) {
                 printer().line("created " + job.path("id").asText());
             }

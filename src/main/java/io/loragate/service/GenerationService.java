@@ -203,13 +203,38 @@ public class GenerationService {
     }
 
     /**
+     * A validated completion request with its token charge reserved: what {@link #complete} and
+     * {@link #stream} hand their steps.
+     */
+    private record Run(Engine engine, String tenant, CompletionCommand command, List<long[]> prompts, TokenCharge charge,
+            String id, long created) {
+    }
+
+    /**
+     * Checks the model id, then tokenizes and checks the prompts: the model is checked first so an
+     * unknown id fails (before a stream starts, so the transport can answer with a status) as "not
+     * found" rather than as a length error.
+     */
+    private List<long[]> validatedPrompts(String tenant, CompletionCommand command) {
+        checkModel(tenant, command.model());
+        return tokenizePrompts(command);
+    }
+
+    private static String completionId() {
+        return "cmpl-" + UUID.randomUUID();
+    }
+
+    private static long nowSeconds() {
+        return System.currentTimeMillis() / 1000;
+    }
+
+    /**
      * Generates one choice per prompt; completes when all are finished. Cancelling the returned
      * future (a caller that gave up) drops the sequences at the engine's next step.
      */
     public CompletableFuture<CompletionResult> complete(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
-        checkModel(tenant, command.model());
-        List<long[]> prompts = tokenizePrompts(command);
+        List<long[]> prompts = validatedPrompts(tenant, command);
         CompletableFuture<Target> target = target(tenant, command.model());
         TokenCharge charge;
         try {
@@ -218,8 +243,7 @@ public class GenerationService {
             target.thenAccept(Target::release);
             throw e;
         }
-        String id = "cmpl-" + UUID.randomUUID();
-        long created = System.currentTimeMillis() / 1000;
+        Run run = new Run(engine, tenant, command, prompts, charge, completionId(), nowSeconds());
         CompletableFuture<CompletionResult> result = new CompletableFuture<>();
         List<Sequence> submitted = java.util.Collections.synchronizedList(new ArrayList<>());
         result.whenComplete((r, e) -> {
@@ -237,64 +261,12 @@ public class GenerationService {
                 charge.refundUnsubmitted();
                 throw e;
             }
-            List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
-            LeaseRefs refs = new LeaseRefs(t);
-            try {
-                for (int i = 0; i < prompts.size() && !result.isDone(); i++) {
-                    int index = i;
-                    CompletableFuture<CompletionResult.Choice> f = new CompletableFuture<>();
-                    choices.add(f);
-                    TokenCollector collector = new TokenCollector(command.logprobs()) {
-                        @Override
-                        public void onFinish(String reason, String text, RuntimeException error) {
-                            // the lease goes back before the answer does: a client that has its answer sees no lease held for it
-                            CompletionResult.Choice choice = null;
-                            RuntimeException failure = error;
-                            try {
-                                super.onFinish(reason, text, error);
-                                if (error == null) {
-                                    choice = new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
-                                            command.logprobs() ? tokenStrings(tokenizer()) : null, reason);
-                                }
-                            } catch (RuntimeException e) {
-                                failure = e;
-                            } finally {
-                                refs.release();
-                                charge.settle(index, tokens().length); // before the answer: its headers see the refund
-                            }
-                            if (failure != null) {
-                                f.completeExceptionally(failure);
-                            } else {
-                                f.complete(choice);
-                            }
-                        }
-                    };
-                    Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), collector, deadline());
-                    refs.submit(engine, s);
-                    charge.submitted(i);
-                    submitted.add(s);
-                    if (result.isDone()) {
-                        s.cancel(); // cancelled while submitting
-                    }
-                }
-            } catch (RuntimeException e) {
-                submitted.forEach(Sequence::cancel);
-                throw e;
-            } finally {
-                refs.release();
-                charge.refundUnsubmitted(); // prompts the loop never submitted (refused, or the caller gave up)
-            }
+            List<CompletableFuture<CompletionResult.Choice>> choices = submitChoices(run, t, result, submitted);
             return CompletableFuture.allOf(choices.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
                 if (e != null) {
                     submitted.forEach(Sequence::cancel);
                 }
-            }).thenApply(v -> {
-                List<CompletionResult.Choice> list = choices.stream().map(CompletableFuture::join).toList();
-                int completionTokens = list.stream().mapToInt(c -> c.tokenIds().length).sum();
-                int promptTokens = prompts.stream().mapToInt(p -> p.length).sum();
-                return new CompletionResult(id, t.id(), created, list, prompts,
-                        new CompletionResult.Usage(promptTokens, completionTokens));
-            });
+            }).thenApply(v -> completionResult(run, t, choices));
         }).whenComplete((r, e) -> {
             if (e != null) {
                 charge.refundUnsubmitted(); // e.g. the adapter was not found: nothing ran
@@ -305,6 +277,76 @@ public class GenerationService {
             }
         });
         return result;
+    }
+
+    /**
+     * Submits one sequence per prompt until all are in or the caller gave up ({@code result} done);
+     * answers each submitted prompt's choice. A refused submission cancels those already in.
+     */
+    private List<CompletableFuture<CompletionResult.Choice>> submitChoices(Run run, Target t, CompletableFuture<?> result,
+            List<Sequence> submitted) {
+        List<CompletableFuture<CompletionResult.Choice>> choices = new ArrayList<>();
+        LeaseRefs refs = new LeaseRefs(t);
+        try {
+            for (int i = 0; i < run.prompts().size() && !result.isDone(); i++) {
+                CompletableFuture<CompletionResult.Choice> f = new CompletableFuture<>();
+                choices.add(f);
+                TokenCollector collector = choiceCollector(run, i, refs, f);
+                Sequence s = new Sequence(run.tenant(), run.prompts().get(i), t.id(), t.adapter(), run.command().params(), collector,
+                        deadline());
+                refs.submit(run.engine(), s);
+                run.charge().submitted(i);
+                submitted.add(s);
+                if (result.isDone()) {
+                    s.cancel(); // cancelled while submitting
+                }
+            }
+        } catch (RuntimeException e) {
+            submitted.forEach(Sequence::cancel);
+            throw e;
+        } finally {
+            refs.release();
+            run.charge().refundUnsubmitted(); // prompts the loop never submitted (refused, or the caller gave up)
+        }
+        return choices;
+    }
+
+    /** Collects prompt {@code index}'s tokens and completes {@code f} with its choice when the sequence ends. */
+    private TokenCollector choiceCollector(Run run, int index, LeaseRefs refs, CompletableFuture<CompletionResult.Choice> f) {
+        return new TokenCollector(run.command().logprobs()) {
+            @Override
+            public void onFinish(String reason, String text, RuntimeException error) {
+                // the lease goes back before the answer does: a client that has its answer sees no lease held for it
+                CompletionResult.Choice choice = null;
+                RuntimeException failure = error;
+                try {
+                    super.onFinish(reason, text, error);
+                    if (error == null) {
+                        choice = new CompletionResult.Choice(index, this.text.toString(), tokens(), logprobs(),
+                                run.command().logprobs() ? tokenStrings(tokenizer()) : null, reason);
+                    }
+                } catch (RuntimeException e) {
+                    failure = e;
+                } finally {
+                    refs.release();
+                    run.charge().settle(index, tokens().length); // before the answer: its headers see the refund
+                }
+                if (failure != null) {
+                    f.completeExceptionally(failure);
+                } else {
+                    f.complete(choice);
+                }
+            }
+        };
+    }
+
+    /** The finished choices, in prompt order, with the request's usage. */
+    private static CompletionResult completionResult(Run run, Target t, List<CompletableFuture<CompletionResult.Choice>> choices) {
+        List<CompletionResult.Choice> list = choices.stream().map(CompletableFuture::join).toList();
+        int completionTokens = list.stream().mapToInt(c -> c.tokenIds().length).sum();
+        int promptTokens = run.prompts().stream().mapToInt(p -> p.length).sum();
+        return new CompletionResult(run.id(), t.id(), run.created(), list, run.prompts(),
+                new CompletionResult.Usage(promptTokens, completionTokens));
     }
 
     /**
@@ -343,103 +385,122 @@ public class GenerationService {
     public Multi<CompletionChunk> stream(String tenant, CompletionCommand command) {
         Engine engine = generatingEngine();
         // unknown ids fail before the stream starts, so the transport can answer with a status
-        checkModel(tenant, command.model());
-        List<long[]> prompts = tokenizePrompts(command);
+        List<long[]> prompts = validatedPrompts(tenant, command);
         // checked now so that a tenant at its limit gets a status rather than a broken stream; the slot
         // itself is taken on subscription and freed on termination, so a stream nobody reads holds none
         limits.checkStreamRoom(tenant);
         TokenCharge charge = TokenCharge.reserve(limits, tenant, prompts, command.params().maxTokens());
-        String id = "cmpl-" + UUID.randomUUID();
-        long created = System.currentTimeMillis() / 1000;
-        return Multi.createFrom().emitter((MultiEmitter<? super CompletionChunk> em) -> {
-            CompletableFuture<Target> target;
-            Runnable slot;
-            try {
-                slot = limits.openStream(tenant);
-            } catch (RuntimeException e) {
-                charge.refundUnsubmitted();
-                em.fail(e);
-                return;
-            }
-            try {
-                target = target(tenant, command.model()); // leased only once someone subscribes
-            } catch (RuntimeException e) {
-                slot.run();
-                charge.refundUnsubmitted();
-                em.fail(e);
-                return;
-            }
-            List<Sequence> submitted = new ArrayList<>();
-            boolean[] terminated = {false}; // guarded by submitted
-            AtomicInteger open = new AtomicInteger(prompts.size());
-            // The lease is not released here but by the last sequence to end (LeaseRefs): the engine
-            // may still read the weights in the step that is running when the client goes away.
-            em.onTermination(() -> {
-                slot.run();
-                synchronized (submitted) {
-                    terminated[0] = true;
-                    submitted.forEach(Sequence::cancel);
-                }
-                charge.refundUnsubmitted(); // submitted prompts settle when their sequences end
-            });
-            int[] generated = new int[prompts.size()]; // per prompt, written on the engine thread
-            target.whenComplete((t, err) -> {
-                if (err != null) {
-                    em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
-                    return;
-                }
-                try {
-                    checkVirtualTokensFit(t, prompts, command.params().maxTokens());
-                } catch (RuntimeException e) {
-                    t.release();
-                    em.fail(e);
-                    return;
-                }
-                LeaseRefs refs = new LeaseRefs(t);
-                try {
-                    for (int i = 0; i < prompts.size(); i++) {
-                        int index = i;
-                        SequenceListener l = new SequenceListener() {
-                            @Override
-                            public void onToken(long token, double logprob, String text) {
-                                generated[index]++;
-                                em.emit(new CompletionChunk(id, t.id(), created, index, text, token, logprob, null));
-                            }
+        Run run = new Run(engine, tenant, command, prompts, charge, completionId(), nowSeconds());
+        return Multi.createFrom().emitter((MultiEmitter<? super CompletionChunk> em) -> emitStream(run, em));
+    }
 
-                            @Override
-                            public void onFinish(String reason, String text, RuntimeException error) {
-                                refs.release(); // before the last chunk: a client that has it sees no lease held for it
-                                charge.settle(index, generated[index]);
-                                if (error != null) {
-                                    em.fail(error);
-                                    return;
-                                }
-                                em.emit(new CompletionChunk(id, t.id(), created, index, text, -1, 0, reason));
-                                if (open.decrementAndGet() == 0) {
-                                    em.complete();
-                                }
-                            }
-                        };
-                        Sequence s = new Sequence(tenant, prompts.get(i), t.id(), t.adapter(), command.params(), l, deadline());
-                        synchronized (submitted) {
-                            if (terminated[0]) {
-                                break; // the client went away before its sequences reached the engine
-                            }
-                            submitted.add(s);
-                        }
-                        refs.submit(engine, s);
-                        charge.submitted(index);
-                    }
-                } catch (RuntimeException e) {
-                    synchronized (submitted) {
-                        submitted.forEach(Sequence::cancel);
-                    }
-                    em.fail(e);
-                } finally {
-                    refs.release();
-                }
-            });
+    /** One subscription: takes a stream slot, leases the adapter, then submits the prompts. */
+    private void emitStream(Run run, MultiEmitter<? super CompletionChunk> em) {
+        CompletableFuture<Target> target;
+        Runnable slot;
+        try {
+            slot = limits.openStream(run.tenant());
+        } catch (RuntimeException e) {
+            run.charge().refundUnsubmitted();
+            em.fail(e);
+            return;
+        }
+        try {
+            target = target(run.tenant(), run.command().model()); // leased only once someone subscribes
+        } catch (RuntimeException e) {
+            slot.run();
+            run.charge().refundUnsubmitted();
+            em.fail(e);
+            return;
+        }
+        List<Sequence> submitted = new ArrayList<>();
+        boolean[] terminated = {false}; // guarded by submitted
+        // The lease is not released here but by the last sequence to end (LeaseRefs): the engine
+        // may still read the weights in the step that is running when the client goes away.
+        em.onTermination(() -> {
+            slot.run();
+            synchronized (submitted) {
+                terminated[0] = true;
+                submitted.forEach(Sequence::cancel);
+            }
+            run.charge().refundUnsubmitted(); // submitted prompts settle when their sequences end
         });
+        target.whenComplete((t, err) -> {
+            if (err != null) {
+                em.fail(err instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : err);
+                return;
+            }
+            try {
+                checkVirtualTokensFit(t, run.prompts(), run.command().params().maxTokens());
+            } catch (RuntimeException e) {
+                t.release();
+                em.fail(e);
+                return;
+            }
+            submitStreamed(run, t, em, submitted, terminated);
+        });
+    }
+
+    /**
+     * Submits one sequence per prompt, each emitting its chunks, until all are in or the client went
+     * away ({@code terminated}); a refused submission cancels those already in and fails the stream.
+     */
+    private void submitStreamed(Run run, Target t, MultiEmitter<? super CompletionChunk> em, List<Sequence> submitted,
+            boolean[] terminated) {
+        AtomicInteger open = new AtomicInteger(run.prompts().size());
+        int[] generated = new int[run.prompts().size()]; // per prompt, written on the engine thread
+        LeaseRefs refs = new LeaseRefs(t);
+        try {
+            for (int i = 0; i < run.prompts().size(); i++) {
+                SequenceListener l = chunkListener(run, t, i, em, refs, generated, open);
+                Sequence s = new Sequence(run.tenant(), run.prompts().get(i), t.id(), t.adapter(), run.command().params(), l,
+                        deadline());
+                synchronized (submitted) {
+                    if (terminated[0]) {
+                        break; // the client went away before its sequences reached the engine
+                    }
+                    submitted.add(s);
+                }
+                refs.submit(run.engine(), s);
+                run.charge().submitted(i);
+            }
+        } catch (RuntimeException e) {
+            synchronized (submitted) {
+                submitted.forEach(Sequence::cancel);
+            }
+            em.fail(e);
+        } finally {
+            refs.release();
+        }
+    }
+
+    /**
+     * Emits prompt {@code index}'s tokens as chunks, then its finish chunk; the last prompt to
+     * finish ({@code open}) completes the stream.
+     */
+    private SequenceListener chunkListener(Run run, Target t, int index, MultiEmitter<? super CompletionChunk> em, LeaseRefs refs,
+            int[] generated, AtomicInteger open) {
+        return new SequenceListener() {
+            @Override
+            public void onToken(long token, double logprob, String text) {
+                generated[index]++;
+                em.emit(new CompletionChunk(run.id(), t.id(), run.created(), index, text, token, logprob, null));
+            }
+
+            @Override
+            public void onFinish(String reason, String text, RuntimeException error) {
+                refs.release(); // before the last chunk: a client that has it sees no lease held for it
+                run.charge().settle(index, generated[index]);
+                if (error != null) {
+                    em.fail(error);
+                    return;
+                }
+                em.emit(new CompletionChunk(run.id(), t.id(), run.created(), index, text, -1, 0, reason));
+                if (open.decrementAndGet() == 0) {
+                    em.complete();
+                }
+            }
+        };
     }
 
     /**

@@ -71,23 +71,7 @@ final class JobMessages {
     }
 
     static Job job(JobView j) {
-        JobView.Hyperparameters h = j.method().hyperparameters();
-        JobView.Adapter a = j.method().adapter();
-        Method method = Method.newBuilder().setType(j.method().type())
-                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(h.epochs()).setBatchSize(h.batchSize())
-                        .setGradientAccumulationSteps(h.gradientAccumulationSteps()).setLearningRate(h.learningRate())
-                        .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
-                        .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
-                        .setCheckpointEverySteps(h.checkpointEverySteps()).setEarlyStoppingPatience(h.earlyStoppingPatience())
-                        .setValidationSplit(h.validationSplit()))
-                .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
-                        .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()).setMethod(a.method())
-                        .addAllLayersToTransform(a.layersToTransform()).setNumVirtualTokens(a.numVirtualTokens())
-                        .setBottleneckSize(a.bottleneckSize()).setPlacement(a.placement()).setPartialLayers(a.partialLayers()))
-                .build();
-        if (a.promptInitText() != null) {
-            method = method.toBuilder().setAdapter(method.getAdapter().toBuilder().setPromptInitText(a.promptInitText())).build();
-        }
+        Method method = method(j.method());
         Job.Builder b = Job.newBuilder().setId(j.id()).setModel(j.model()).setTrainingFile(j.trainingFile())
                 .setSuffix(j.suffix()).setStatus(j.status()).setCreatedAt(j.createdAt())
                 .setMethod(method).setSeed(j.seed()).setTrainedTokens(j.trainedTokens());
@@ -104,35 +88,10 @@ final class JobMessages {
             b.setError(j.error());
         }
         if (j.publishIf() != null) {
-            JsonNode g = j.publishIf();
-            PublishIf.Builder p = PublishIf.newBuilder();
-            if (g.hasNonNull("min_eval_accuracy")) {
-                p.setMinEvalAccuracy(g.get("min_eval_accuracy").asDouble());
-            }
-            if (g.hasNonNull("max_eval_loss_ratio")) {
-                p.setMaxEvalLossRatio(g.get("max_eval_loss_ratio").asDouble());
-            }
-            if (g.hasNonNull("max_forgetting")) {
-                p.setMaxForgetting(g.get("max_forgetting").asDouble());
-            }
-            if (g.hasNonNull("min_gain_over_baseline")) {
-                p.setMinGainOverBaseline(g.get("min_gain_over_baseline").asDouble());
-            }
-            b.setPublishIf(p);
+            b.setPublishIf(publishIf(j.publishIf()));
         }
         if (j.diagnostics() != null) {
-            JsonNode d = j.diagnostics();
-            DiagnosticsOptions.Builder o = DiagnosticsOptions.newBuilder();
-            if (d.hasNonNull("reference_file")) {
-                o.setReferenceFile(d.get("reference_file").asText());
-            }
-            if (d.hasNonNull("layers")) {
-                d.get("layers").forEach(l -> o.addLayers(l.asInt()));
-            }
-            if (d.hasNonNull("max_examples")) {
-                o.setMaxExamples(d.get("max_examples").asInt());
-            }
-            b.setDiagnostics(o);
+            b.setDiagnostics(diagnosticsOptions(j.diagnostics()));
         }
         Struct report = JsonStructs.struct(j.report());
         if (report != null) {
@@ -143,6 +102,61 @@ final class JobMessages {
             b.setEstimatedFinish(j.estimatedFinish());
         }
         return b.build();
+    }
+
+    /** The job's method with every hyperparameter and adapter setting filled in (the view holds the resolved defaults). */
+    private static Method method(JobView.Method m) {
+        JobView.Hyperparameters h = m.hyperparameters();
+        JobView.Adapter a = m.adapter();
+        Method method = Method.newBuilder().setType(m.type())
+                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(h.epochs()).setBatchSize(h.batchSize())
+                        .setGradientAccumulationSteps(h.gradientAccumulationSteps()).setLearningRate(h.learningRate())
+                        .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
+                        .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
+                        .setCheckpointEverySteps(h.checkpointEverySteps()).setEarlyStoppingPatience(h.earlyStoppingPatience())
+                        .setValidationSplit(h.validationSplit()))
+                .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
+                        .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()).setMethod(a.method())
+                        .addAllLayersToTransform(a.layersToTransform()).setNumVirtualTokens(a.numVirtualTokens())
+                        .setBottleneckSize(a.bottleneckSize()).setPlacement(a.placement()).setPartialLayers(a.partialLayers()))
+                .build();
+        if (a.promptInitText() != null) { // proto strings take no null: an unset init text stays unset
+            method = method.toBuilder().setAdapter(method.getAdapter().toBuilder().setPromptInitText(a.promptInitText())).build();
+        }
+        return method;
+    }
+
+    /** The publish gate's thresholds that the job set; the others stay unset. */
+    private static PublishIf.Builder publishIf(JsonNode g) {
+        PublishIf.Builder p = PublishIf.newBuilder();
+        if (g.hasNonNull("min_eval_accuracy")) {
+            p.setMinEvalAccuracy(g.get("min_eval_accuracy").asDouble());
+        }
+        if (g.hasNonNull("max_eval_loss_ratio")) {
+            p.setMaxEvalLossRatio(g.get("max_eval_loss_ratio").asDouble());
+        }
+        if (g.hasNonNull("max_forgetting")) {
+            p.setMaxForgetting(g.get("max_forgetting").asDouble());
+        }
+        if (g.hasNonNull("min_gain_over_baseline")) {
+            p.setMinGainOverBaseline(g.get("min_gain_over_baseline").asDouble());
+        }
+        return p;
+    }
+
+    /** The diagnostics options that the job set; the others stay unset. */
+    private static DiagnosticsOptions.Builder diagnosticsOptions(JsonNode d) {
+        DiagnosticsOptions.Builder o = DiagnosticsOptions.newBuilder();
+        if (d.hasNonNull("reference_file")) {
+            o.setReferenceFile(d.get("reference_file").asText());
+        }
+        if (d.hasNonNull("layers")) {
+            d.get("layers").forEach(l -> o.addLayers(l.asInt()));
+        }
+        if (d.hasNonNull("max_examples")) {
+            o.setMaxExamples(d.get("max_examples").asInt());
+        }
+        return o;
     }
 
     static JobEvent event(JobEventView e) {

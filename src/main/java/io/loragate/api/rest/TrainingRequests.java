@@ -122,6 +122,25 @@ final class TrainingRequests {
             throw Requests.bad("method.adapter", "'adapter' must be an object");
         }
         KnownFields.check(a, p, ADAPTER_FIELDS);
+        List<String> targets = targetModules(a, p);
+        Boolean rslora = useRslora(a, p);
+        Double alpha = optionalDouble(a, p, "alpha");
+        if (alpha == null) {
+            alpha = optionalDouble(a, p, "lora_alpha");
+        }
+        Double dropout = optionalDouble(a, p, "dropout");
+        if (dropout == null) {
+            dropout = optionalDouble(a, p, "lora_dropout");
+        }
+        String method = optionalText(a, p, "method");
+        List<Integer> layers = layersToTransform(a, p);
+        return new JobCommand.AdapterSettings(optionalInt(a, p, "r"), alpha, dropout, targets, rslora, method, layers,
+                optionalInt(a, p, "num_virtual_tokens"), optionalText(a, p, "prompt_init_text"), optionalInt(a, p, "bottleneck_size"),
+                optionalText(a, p, "placement"), optionalInt(a, p, "partial_layers"));
+    }
+
+    /** {@code target_modules}: null when absent, else the module names (each must be a string). */
+    private static List<String> targetModules(JsonNode a, String p) {
         List<String> targets = null;
         JsonNode t = a.get("target_modules");
         if (t != null && !t.isNull()) {
@@ -136,23 +155,23 @@ final class TrainingRequests {
                 targets.add(n.asText());
             }
         }
-        Boolean rslora = null;
+        return targets;
+    }
+
+    /** {@code use_rslora}: null when absent; a boolean, not a truthy value. */
+    private static Boolean useRslora(JsonNode a, String p) {
         JsonNode rs = a.get("use_rslora");
         if (rs != null && !rs.isNull()) {
             if (!rs.isBoolean()) {
                 throw Requests.bad(p + "use_rslora", "'use_rslora' must be true or false");
             }
-            rslora = rs.asBoolean();
+            return rs.asBoolean();
         }
-        Double alpha = optionalDouble(a, p, "alpha");
-        if (alpha == null) {
-            alpha = optionalDouble(a, p, "lora_alpha");
-        }
-        Double dropout = optionalDouble(a, p, "dropout");
-        if (dropout == null) {
-            dropout = optionalDouble(a, p, "lora_dropout");
-        }
-        String method = optionalText(a, p, "method");
+        return null;
+    }
+
+    /** {@code layers_to_transform}: null when absent; one layer index or an array of them, as PEFT takes. */
+    private static List<Integer> layersToTransform(JsonNode a, String p) {
         List<Integer> layers = null;
         JsonNode lt = a.get("layers_to_transform");
         if (lt != null && !lt.isNull()) {
@@ -170,9 +189,7 @@ final class TrainingRequests {
                 throw Requests.bad(p + "layers_to_transform", "'layers_to_transform' must be a layer index or an array of them");
             }
         }
-        return new JobCommand.AdapterSettings(optionalInt(a, p, "r"), alpha, dropout, targets, rslora, method, layers,
-                optionalInt(a, p, "num_virtual_tokens"), optionalText(a, p, "prompt_init_text"), optionalInt(a, p, "bottleneck_size"),
-                optionalText(a, p, "placement"), optionalInt(a, p, "partial_layers"));
+        return layers;
     }
 
     // --- recommendations and sweeps
