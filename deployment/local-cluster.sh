@@ -104,6 +104,15 @@ for i in 1 2 3; do
     sleep 1
   done
 done
+# HAProxy marked the replicas down while they were starting; it takes them back after 2 good checks
+# a second apart (rise 2, inter 1s). Wait until it routes REST, then one more round for the gRPC backends.
+tries=0
+until curl -fs -o /dev/null "http://127.0.0.1:$lb_port/v1/models"; do
+  tries=$((tries + 1))
+  [ "$tries" -le 120 ] || { echo "HAProxy does not route to the replicas: $work/haproxy.log" >&2; exit 1; }
+  sleep 0.5
+done
+sleep 3
 echo "ready: http://127.0.0.1:$lb_port (HAProxy: REST and gRPC); Ctrl-C stops the cluster"
 # wait in short steps so that a signal runs the trap at once
 while true; do sleep 1 & wait $! || true; done

@@ -237,9 +237,21 @@ public final class Engine implements AutoCloseable {
     }
 
     private boolean admitBatch() {
+        List<Sequence> batch = takeAdmissible(System.nanoTime());
+        if (batch.isEmpty()) {
+            return false;
+        }
+        prefill(batch);
+        return true;
+    }
+
+    /**
+     * Takes waiting requests for one prefill, fairest tenant first (the one holding fewest rows), up to
+     * the free rows and the prefill token budget; cancelled or expired ones are dropped on the way.
+     */
+    private List<Sequence> takeAdmissible(long now) {
         List<Sequence> batch = new ArrayList<>();
         int tokens = 0;
-        long now = System.nanoTime();
         Map<String, Integer> held = new HashMap<>();
         for (Sequence r : rows) {
             held.merge(r.tenant, 1, Integer::sum);
@@ -258,8 +270,14 @@ public final class Engine implements AutoCloseable {
             held.merge(s.tenant, 1, Integer::sum);
             tokens += s.inputTokens();
         }
-        if (batch.isEmpty()) {
-            return false;
+        return batch;
+    }
+
+    /** Prefills {@code batch} together: each row's first token, then its KV rows join the running batch. */
+    private void prefill(List<Sequence> batch) {
+        int tokens = 0;
+        for (Sequence s : batch) {
+            tokens += s.inputTokens();
         }
         long[][] prompts = new long[batch.size()][];
         List<LoraAdapter> adapters = new ArrayList<>();
@@ -300,7 +318,6 @@ public final class Engine implements AutoCloseable {
         runningCount = rows.size();
         lastActivityNanos = System.nanoTime();
         observer.step(true, batch.size(), tokens, System.nanoTime() - t0);
-        return true;
     }
 
     private void decode() {

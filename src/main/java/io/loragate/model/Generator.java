@@ -26,19 +26,12 @@ public final class Generator {
     public static Generation[] generate(CausalModel model, long[][] prompts, AdapterHook hook, SamplingParams[] params,
             TextTokenizer tokenizer) {
         int batch = prompts.length;
-        Sampler[] samplers = new Sampler[batch];
-        long[][] generated = new long[batch][];
-        double[][] logprobs = new double[batch][];
-        int[] count = new int[batch];
-        String[] finish = new String[batch];
-        String[] text = new String[batch];
+        Row[] rows = new Row[batch];
         for (int r = 0; r < batch; r++) {
             if (prompts[r].length == 0) {
                 throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT, "prompt " + r + " is empty");
             }
-            samplers[r] = new Sampler(params[r]);
-            generated[r] = new long[params[r].maxTokens()];
-            logprobs[r] = new double[params[r].maxTokens()];
+            rows[r] = new Row(params[r], model.config().eosTokenIds());
         }
         try (KvCache cache = model.newCache(batch); NDManager scope = model.manager().newSubManager()) {
             long[][] next = prompts;
@@ -52,41 +45,8 @@ public final class Generator {
                 long[][] following = new long[batch][];
                 boolean any = false;
                 for (int r = 0; r < batch; r++) {
-                    if (finish[r] != null) {
-                        following[r] = new long[0];
-                        continue;
-                    }
-                    float[] row = Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
-                    Sampler.Choice c = samplers[r].next(row);
-                    Set<Long> stops = new HashSet<>(params[r].stopTokenIds());
-                    if (!params[r].ignoreEos()) {
-                        stops.addAll(model.config().eosTokenIds());
-                    }
-                    if (stops.contains(c.token())) {
-                        finish[r] = "stop";
-                        following[r] = new long[0];
-                        continue;
-                    }
-                    generated[r][count[r]] = c.token();
-                    logprobs[r][count[r]] = c.logprob();
-                    count[r]++;
-                    if (tokenizer != null && !params[r].stopStrings().isEmpty()) {
-                        String t = tokenizer.decode(Arrays.copyOf(generated[r], count[r]));
-                        int cut = params[r].firstStop(t, 0);
-                        if (cut >= 0) {
-                            text[r] = t.substring(0, cut);
-                            finish[r] = "stop";
-                            following[r] = new long[0];
-                            continue;
-                        }
-                    }
-                    if (count[r] >= params[r].maxTokens()) {
-                        finish[r] = "length";
-                        following[r] = new long[0];
-                        continue;
-                    }
-                    following[r] = new long[] {c.token()};
-                    any = true;
+                    following[r] = rows[r].step(logits, r * vocab, vocab, tokenizer);
+                    any |= following[r].length > 0;
                 }
                 if (!any) {
                     break;
@@ -96,10 +56,66 @@ public final class Generator {
         }
         Generation[] out = new Generation[batch];
         for (int r = 0; r < batch; r++) {
-            long[] toks = Arrays.copyOf(generated[r], count[r]);
-            String t = text[r] != null ? text[r] : tokenizer == null ? null : tokenizer.decode(toks);
-            out[r] = new Generation(toks, Arrays.copyOf(logprobs[r], count[r]), t, finish[r]);
+            out[r] = rows[r].generation(tokenizer);
         }
         return out;
+    }
+
+    /** One row's sampler and what it generated so far. */
+    private static final class Row {
+        final SamplingParams params;
+        final Sampler sampler;
+        final Set<Long> stops;
+        final long[] generated;
+        final double[] logprobs;
+        int count;
+        String finish;
+        String text;
+
+        Row(SamplingParams params, Set<Long> eosTokenIds) {
+            this.params = params;
+            this.sampler = new Sampler(params);
+            this.stops = new HashSet<>(params.stopTokenIds());
+            if (!params.ignoreEos()) {
+                stops.addAll(eosTokenIds);
+            }
+            this.generated = new long[params.maxTokens()];
+            this.logprobs = new double[params.maxTokens()];
+        }
+
+        /** Samples this row's next token from its logits; answers the token to feed next, or none when it finished. */
+        long[] step(float[] logits, int offset, int vocab, TextTokenizer tokenizer) {
+            if (finish != null) {
+                return new long[0];
+            }
+            Sampler.Choice c = sampler.next(Arrays.copyOfRange(logits, offset, offset + vocab));
+            if (stops.contains(c.token())) {
+                finish = "stop";
+                return new long[0];
+            }
+            generated[count] = c.token();
+            logprobs[count] = c.logprob();
+            count++;
+            if (tokenizer != null && !params.stopStrings().isEmpty()) {
+                String t = tokenizer.decode(Arrays.copyOf(generated, count));
+                int cut = params.firstStop(t, 0);
+                if (cut >= 0) {
+                    text = t.substring(0, cut);
+                    finish = "stop";
+                    return new long[0];
+                }
+            }
+            if (count >= params.maxTokens()) {
+                finish = "length";
+                return new long[0];
+            }
+            return new long[] {c.token()};
+        }
+
+        Generation generation(TextTokenizer tokenizer) {
+            long[] toks = Arrays.copyOf(generated, count);
+            String t = text != null ? text : tokenizer == null ? null : tokenizer.decode(toks);
+            return new Generation(toks, Arrays.copyOf(logprobs, count), t, finish);
+        }
     }
 }
