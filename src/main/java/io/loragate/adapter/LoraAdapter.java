@@ -665,6 +665,24 @@ public final class LoraAdapter implements AutoCloseable {
         return out;
     }
 
+    /**
+     * How the classifier was trained to read long inputs, from {@code adapter_config.json}'s
+     * {@value io.loragate.model.InputPooling#CONFIG_KEY} (written by our trainer), or null when the
+     * config names none or a pooling this server does not know.
+     */
+    public io.loragate.model.InputPooling pooling() {
+        JsonNode p = config.extras().get(io.loragate.model.InputPooling.CONFIG_KEY);
+        if (p == null || !p.isTextual()) {
+            return null;
+        }
+        for (io.loragate.model.InputPooling v : io.loragate.model.InputPooling.values()) {
+            if (v.wireName().equals(p.textValue())) {
+                return v;
+            }
+        }
+        return null;
+    }
+
     /** The replacement of a module, or null. */
     Replacement replacement(String module) {
         return replacements.get(module);

@@ -183,7 +183,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
     /** The {@code adapter_config.json} key (ignored by PEFT) that holds a head's label names, in output order. */
     public static final String LABELS_KEY = "loragate_labels";
 
-    private final PeftConfig config;
+    private volatile PeftConfig config;
     private final NDManager manager;
     private final Map<String, Module> modules;
     private final Head head; // null: LoRA only
@@ -519,6 +519,19 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
 
     public PeftConfig config() {
         return config;
+    }
+
+    /**
+     * Records {@code key: value} in the config this adapter is saved with (a key PEFT ignores, such
+     * as the pooling a classifier was trained with, which serving reads back).
+     */
+    public void note(String key, String value) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>(config.extras());
+        extras.put(key, JsonNodeFactory.instance.textNode(value));
+        PeftConfig c = config;
+        config = new PeftConfig(c.peftType(), c.taskType(), c.baseModelNameOrPath(), c.r(), c.loraAlpha(), c.useRslora(),
+                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), c.fanInFanOut(), c.modulesToSave(),
+                c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(), extras);
     }
 
     public Device device() {

@@ -214,6 +214,14 @@ public interface LoragateConfig {
         @WithDefault("64")
         int maxInputs();
 
+        /**
+         * Windows one input may take with pooling {@code sliding_window} (embeddings, classifications,
+         * classification jobs): a request with a longer input is refused with 400; a training example
+         * keeps its first windows (and the job's report counts it as cut).
+         */
+        @WithDefault("16")
+        int maxWindowsPerInput();
+
         /** A request still unfinished after this is dropped by the engine. */
         @WithDefault("300s")
         java.time.Duration requestTimeout();

@@ -243,16 +243,67 @@ public final class EncoderModel extends BaseModel {
     }
 
     private NDArray logits(NDManager step, List<long[]> ids, AdapterHook hook, int headLabels, boolean inference) {
+        requireHead(headLabels);
+        NDArray h = inference ? inferenceEncode(step, ids, hook) : hidden(step, ids, hook); // (batch, len, hidden)
+        NDArray features = classifierW != null ? pool(h, hook) : meanPool(h, ids);          // (batch, hidden)
+        return head(step, features, hook, headLabels);
+    }
+
+    /**
+     * Logits {@code (inputs, labels)} of inputs read in several rows each ({@link InputWindows},
+     * sliding windows), recorded by autograd when it is on: the head reads each input's
+     * token-weighted average of its rows' head features.
+     */
+    public NDArray logits(NDManager step, InputWindows windows, AdapterHook hook, int headLabels) {
+        requireHead(headLabels);
+        List<long[]> rows = windows.rows();
+        NDArray h = hidden(step, rows, hook);                                                // (rows, len, hidden)
+        NDArray features = classifierW != null ? pool(h, hook) : meanPool(h, rows);          // (rows, hidden)
+        NDArray mix = step.create(windows.mix(), new Shape(windows.inputs(), rows.size())); // (inputs, rows)
+        NDArray mixed = Scalars.owned(mix);
+        mix.close();
+        return head(step, mixed.matMul(features), hook, headLabels);
+    }
+
+    /**
+     * What the classification head reads for each row, {@code (rows, hidden)} as host vectors
+     * (inference; the caller micro-batches): the pooler's output or the masked mean, as in
+     * {@link #classify(List, AdapterHook, int)}.
+     */
+    public float[][] headFeatures(List<long[]> ids, AdapterHook hook, int headLabels) {
+        requireHead(headLabels);
+        try (NDManager step = weights.newSubManager(device)) {
+            NDArray h = inferenceEncode(step, ids, hook);
+            return toRows(classifierW != null ? pool(h, hook) : meanPool(h, ids));
+        }
+    }
+
+    /** Logits {@code (n, labels)} of the head over given features {@code (n, hidden)} (inference). */
+    public float[][] classifyFeatures(float[][] features, AdapterHook hook, int headLabels) {
+        requireHead(headLabels);
+        int hidden = config.hiddenSize();
+        float[] flat = new float[features.length * hidden];
+        for (int r = 0; r < features.length; r++) {
+            System.arraycopy(features[r], 0, flat, r * hidden, hidden);
+        }
+        try (NDManager step = weights.newSubManager(device)) {
+            return toRows(head(step, step.create(flat, new Shape(features.length, hidden)), hook, headLabels));
+        }
+    }
+
+    private void requireHead(int headLabels) {
         if (classifierW == null && headLabels <= 0) {
             throw new LoragateException(LoragateException.Kind.FAILED_PRECONDITION,
                     "base model " + config.architectureName() + " has no classification head");
         }
-        NDArray h = inference ? inferenceEncode(step, ids, hook) : hidden(step, ids, hook); // (batch, len, hidden)
-        NDArray features = classifierW != null ? pool(h, hook) : meanPool(h, ids);          // (batch, hidden)
+    }
+
+    /** The base's classifier (which the hook may replace), else the hook's {@value #HEAD} over {@code features}. */
+    private NDArray head(NDManager step, NDArray features, AdapterHook hook, int headLabels) {
         if (classifierW != null) {
             return Layers.linear(hook, HEAD, features, classifierW, classifierB);
         }
-        NDArray none = step.zeros(new Shape(ids.size(), headLabels)); // rows the hook leaves alone score 0
+        NDArray none = step.zeros(new Shape(features.getShape().get(0), headLabels)); // rows the hook leaves alone score 0
         return hook.afterLinear(HEAD, features, none);
     }
 

@@ -18,6 +18,7 @@ public final class TextTokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
     private final Path file;
+    private volatile InputWindows.Frame frame;
 
     private TextTokenizer(Path file, HuggingFaceTokenizer tokenizer) {
         this.file = file;
@@ -87,6 +88,28 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** Token ids and their character spans: {@code starts[i]..ends[i]} of the text, or -1 for an added special token. */
     public record Encoded(long[] ids, int[] starts, int[] ends) {
+    }
+
+    /**
+     * The special tokens the post-processor puts before and after every text ([CLS] and [SEP] for
+     * BERT), counted on a one-word text; sliding windows repeat them around each window.
+     */
+    public InputWindows.Frame frame() {
+        InputWindows.Frame f = frame;
+        if (f == null) {
+            int[] starts = encodeWithSpans("a").starts();
+            int head = 0;
+            while (head < starts.length && starts[head] < 0) {
+                head++;
+            }
+            int tail = 0;
+            while (tail < starts.length - head && starts[starts.length - 1 - tail] < 0) {
+                tail++;
+            }
+            f = new InputWindows.Frame(head, tail);
+            frame = f;
+        }
+        return f;
     }
 
     /** Decodes ids to text, dropping special tokens. */

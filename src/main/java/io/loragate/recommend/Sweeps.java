@@ -286,7 +286,7 @@ public class Sweeps {
         h = new JobRequest.Hyperparameters(h.epochs(), h.batchSize(), h.gradientAccumulationSteps(),
                 h.learningRate() == null ? e.learningRate() : h.learningRate(), h.warmupSteps(), h.schedule(), h.weightDecay(),
                 h.maxGradNorm(), h.maxSeqLength(), h.evalEverySteps(), h.checkpointEverySteps(), h.earlyStoppingPatience(),
-                h.validationSplit());
+                h.validationSplit(), h.pooling());
         return new JobRequest(r.model(), r.trainingFile(), r.validationFile(), e.suffix(), r.seed(),
                 new JobRequest.Method(task, h, e.settings().toAdapterSettings()), null, false);
     }

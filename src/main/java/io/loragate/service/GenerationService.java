@@ -11,6 +11,8 @@ import io.loragate.engine.SequenceListener;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.EncoderBatches;
 import io.loragate.model.EncoderModel;
+import io.loragate.model.InputPooling;
+import io.loragate.model.InputWindows;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
 import io.loragate.common.SamplingParams;
@@ -544,6 +546,15 @@ public class GenerationService {
     }
 
     private List<long[]> tokenizeInputs(List<String> inputs) {
+        return tokenizeInputs(inputs, true);
+    }
+
+    /**
+     * The inputs' token ids, at most {@code loragate.limits.max-inputs} of them; with
+     * {@code refuseLong}, an input longer than the model's positions is refused (a decoder reads no
+     * windows), else it is left to the request's {@link InputPooling}.
+     */
+    private List<long[]> tokenizeInputs(List<String> inputs, boolean refuseLong) {
         if (inputs == null || inputs.isEmpty()) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'input' must be a non-empty string or array of strings").withParam("input");
         }
@@ -558,7 +569,7 @@ public class GenerationService {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "'input' items must be strings").withParam("input");
             }
             long[] t = tokenizer().encode(s);
-            if (t.length > positions) {
+            if (refuseLong && t.length > positions) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "input has " + t.length + " tokens; the model takes at most "
                         + positions).withParam("input");
             }
@@ -604,34 +615,73 @@ public class GenerationService {
         return chain.thenApply(done -> out);
     }
 
-    /** Sentence embeddings (encoder bases: mean pooling + L2 normalisation). */
+    /** Sentence embeddings (encoder bases: mean pooling + L2 normalisation), long inputs truncated. */
     public CompletableFuture<EmbeddingResult> embed(String tenant, String model, List<String> inputs) {
+        return embed(tenant, model, inputs, null);
+    }
+
+    /**
+     * Sentence embeddings (encoder bases: mean pooling + L2 normalisation); an input longer than the
+     * model's window is read as {@code pooling} says ({@link InputWindows}; null: the adapter's
+     * trained pooling, else truncate).
+     */
+    public CompletableFuture<EmbeddingResult> embed(String tenant, String model, List<String> inputs, String pooling) {
         EncoderModel encoder = encoder("embeddings");
-        List<long[]> ids = tokenizeInputs(inputs);
+        InputPooling requested = InputPooling.parse(pooling, "pooling");
+        List<long[]> ids = tokenizeInputs(inputs, false);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
         return charged(tenant, model, tokens).thenCompose(t -> {
-            List<long[]> rows = withVirtualTokens(t, ids); // mean pooling then averages over the virtual tokens too, as PEFT's outputs hold them
+            InputWindows w = windows(t, ids, EncoderInputs.forEmbeddings(requested, t.adapter()));
+            List<long[]> rows = withVirtualTokens(t, w.rows()); // mean pooling then averages over the virtual tokens too, as PEFT's outputs hold them
             return inMicroBatches(engine, rows, group -> encoder.embed(group, EncoderModel.Pooling.MEAN, hook(t))).thenApply(v -> {
-                for (float[] row : v) {
+                float[][] pooled = EncoderInputs.embeddings(w, v);
+                for (float[] row : pooled) {
                     requireFinite(row, t, "embeddings");
                 }
-                return new EmbeddingResult(t.id(), Arrays.asList(v), tokens);
+                return new EmbeddingResult(t.id(), Arrays.asList(pooled), tokens);
             }).whenComplete((r, e) -> t.release());
         });
     }
 
     /**
+     * The encoder rows of {@code ids} under {@code pooling}, in windows of the model's positions less
+     * the adapter's virtual tokens; an input over {@code loragate.limits.max-windows-per-input}
+     * windows is refused (and the lease released).
+     */
+    private InputWindows windows(Target t, List<long[]> ids, InputPooling pooling) {
+        int k = t.adapter() == null ? 0 : t.adapter().virtualTokens();
+        try {
+            return InputWindows.of(ids, pooling, tokenizer().frame(), resident.model().config().maxPositions() - k,
+                    config.limits().maxWindowsPerInput());
+        } catch (RuntimeException e) {
+            t.release();
+            throw e;
+        }
+    }
+
+    /** Class probabilities; long inputs as the adapter was trained to read them, else truncated. */
+    public CompletableFuture<ClassificationResult> classify(String tenant, String model, List<String> inputs) {
+        return classify(tenant, model, inputs, null);
+    }
+
+    /**
      * Class probabilities from the base's or the adapter's classifier head. On a decoder base the
      * adapter must carry a sequence-classification head ({@code score} in modules_to_save), applied
-     * to each input's last hidden state.
+     * to each input's last hidden state. On an encoder, an input longer than the window is read as
+     * the adapter was trained to ({@code pooling} may only repeat that), else as {@code pooling} says.
      */
-    public CompletableFuture<ClassificationResult> classify(String tenant, String model, List<String> inputs) {
+    public CompletableFuture<ClassificationResult> classify(String tenant, String model, List<String> inputs, String pooling) {
+        InputPooling requested = InputPooling.parse(pooling, "pooling");
         if (resident.model() instanceof io.loragate.model.CausalModel causal) {
+            if (requested == InputPooling.SLIDING_WINDOW) {
+                throw new LoragateException(Kind.INVALID_ARGUMENT, "pooling 'sliding_window' needs an encoder base; "
+                        + resident.id() + " is a decoder").withParam("pooling");
+            }
             return classifyWithDecoder(causal, tenant, model, inputs);
         }
         EncoderModel encoder = encoder("classification");
-        List<long[]> ids = tokenizeInputs(inputs);
+        List<long[]> ids = tokenizeInputs(inputs, false);
         Engine engine = engines.engine();
         int tokens = ids.stream().mapToInt(a -> a.length).sum();
         return charged(tenant, model, tokens).thenCompose(t -> {
@@ -647,10 +697,15 @@ public class GenerationService {
             List<String> adapterLabels = headLabels == 0 ? List.of() : t.adapter().labels(headLabels);
             List<String> labels = !adapterLabels.isEmpty() ? adapterLabels
                     : encoder.hasClassifier() ? encoder.config().labels() : List.of(); // item() names the rest LABEL_k
-            // prompt tuning: the virtual tokens come first, so a BERT classifier's pooler reads the first virtual
-            // token's state where [CLS] was (exactly what PEFT does), and mean pooling covers them too
-            List<long[]> rows = withVirtualTokens(t, ids);
-            return inMicroBatches(engine, rows, group -> encoder.classify(group, hook(t), adapterHead)).whenComplete((r, e) -> t.release())
+            InputPooling effective;
+            try {
+                effective = EncoderInputs.forClassification(requested, t.adapter(), t.id());
+            } catch (RuntimeException e) {
+                t.release();
+                throw e;
+            }
+            InputWindows w = windows(t, ids, effective);
+            return encoderLogits(engine, encoder, t, w, adapterHead).whenComplete((r, e) -> t.release())
                     .thenApply(logits -> {
                         List<ClassificationResult.Item> items = new ArrayList<>();
                         for (int i = 0; i < logits.length; i++) {
@@ -659,6 +714,22 @@ public class GenerationService {
                         return new ClassificationResult(t.id(), items, tokens);
                     });
         });
+    }
+
+    /**
+     * Logits per input: each row through the head when every input is one row; else each row's head
+     * features (micro-batched), pooled per input, then the head (one more engine task).
+     */
+    private CompletableFuture<float[][]> encoderLogits(Engine engine, EncoderModel encoder, Target t, InputWindows w,
+            int adapterHead) {
+        // prompt tuning: the virtual tokens come first, so a BERT classifier's pooler reads the first virtual
+        // token's state where [CLS] was (exactly what PEFT does), and mean pooling covers them too
+        List<long[]> rows = withVirtualTokens(t, w.rows());
+        if (w.oneRowEach()) {
+            return inMicroBatches(engine, rows, group -> encoder.classify(group, hook(t), adapterHead));
+        }
+        return inMicroBatches(engine, rows, group -> encoder.headFeatures(group, hook(t), adapterHead))
+                .thenCompose(features -> engine.execute(base -> encoder.classifyFeatures(w.pool(features), hook(t), adapterHead)));
     }
 
     private CompletableFuture<ClassificationResult> classifyWithDecoder(io.loragate.model.CausalModel causal, String tenant,

@@ -22,7 +22,7 @@ public record JobView(String id, String model, long createdAt, Long finishedAt, 
 
     public record Hyperparameters(int epochs, int batchSize, int gradientAccumulationSteps, double learningRate, int warmupSteps,
             String schedule, double weightDecay, double maxGradNorm, int maxSeqLength, int evalEverySteps,
-            int checkpointEverySteps, int earlyStoppingPatience, double validationSplit) {
+            int checkpointEverySteps, int earlyStoppingPatience, double validationSplit, String pooling) {
     }
 
     /** @param promptInitText null when prompt tuning starts from random embeddings */

@@ -101,7 +101,8 @@ public class InferenceGrpcService implements InferenceService {
         return unary(() -> {
             String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
-            return generation.embed(tenant, model(request.getAdapterId()), request.getInputsList());
+            return generation.embed(tenant, model(request.getAdapterId()), request.getInputsList(),
+                    request.hasPooling() ? request.getPooling() : null);
         }).map(InferenceGrpcService::response);
     }
 
@@ -110,7 +111,8 @@ public class InferenceGrpcService implements InferenceService {
         return unary(() -> {
             String tenant = tenants.tenant();
             requireInputs(request.getInputsList());
-            return generation.classify(tenant, model(request.getAdapterId()), request.getInputsList());
+            return generation.classify(tenant, model(request.getAdapterId()), request.getInputsList(),
+                    request.hasPooling() ? request.getPooling() : null);
         }).map(InferenceGrpcService::response);
     }
 

@@ -63,7 +63,8 @@ public class EmbeddingsResource {
             throw Requests.bad("encoding_format", "encoding_format must be 'float' or 'base64'");
         }
         boolean base64 = "base64".equals(format);
-        return Await.async(generation.embed(tenants.tenant(), model, input), response).map(r -> embeddingsJson(r, base64));
+        String pooling = Requests.string(body, "pooling", false);
+        return Await.async(generation.embed(tenants.tenant(), model, input, pooling), response).map(r -> embeddingsJson(r, base64));
     }
 
     /** OpenAI's base64 form (what its Python SDK asks for by default): the float32 values, little-endian. */
@@ -111,7 +112,8 @@ public class EmbeddingsResource {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
-        return Await.async(generation.classify(tenants.tenant(), model, input), response).map(this::classificationsJson);
+        String pooling = Requests.string(body, "pooling", false);
+        return Await.async(generation.classify(tenants.tenant(), model, input, pooling), response).map(this::classificationsJson);
     }
 
     private ObjectNode classificationsJson(ClassificationResult r) {

@@ -22,7 +22,8 @@ final class TrainingRequests {
             "seed", "method", "hyperparameters", "publish_if", "activate", "diagnostics");
     static final Set<String> HYPERPARAMETER_FIELDS = Set.of("epochs", "n_epochs", "batch_size",
             "gradient_accumulation_steps", "learning_rate", "warmup_steps", "schedule", "weight_decay", "max_grad_norm",
-            "max_seq_length", "eval_every_steps", "checkpoint_every_steps", "early_stopping_patience", "validation_split");
+            "max_seq_length", "eval_every_steps", "checkpoint_every_steps", "early_stopping_patience", "validation_split",
+            "pooling");
     static final Set<String> ADAPTER_FIELDS = Set.of("r", "alpha", "lora_alpha", "dropout", "lora_dropout",
             "target_modules", "use_rslora", "method", "layers_to_transform", "num_virtual_tokens", "prompt_init_text",
             "bottleneck_size", "placement", "partial_layers");
@@ -105,12 +106,13 @@ final class TrainingRequests {
             epochs = optionalInt(h, p, "n_epochs"); // OpenAI's name
         }
         String schedule = h.has("schedule") && !h.get("schedule").isNull() ? text(h, p, "schedule") : null;
+        String pooling = h.has("pooling") && !h.get("pooling").isNull() ? text(h, p, "pooling") : null;
         return new JobCommand.Hyperparameters(epochs, optionalInt(h, p, "batch_size"),
                 optionalInt(h, p, "gradient_accumulation_steps"), optionalDouble(h, p, "learning_rate"),
                 optionalInt(h, p, "warmup_steps"), schedule, optionalDouble(h, p, "weight_decay"),
                 optionalDouble(h, p, "max_grad_norm"), optionalInt(h, p, "max_seq_length"), optionalInt(h, p, "eval_every_steps"),
                 optionalInt(h, p, "checkpoint_every_steps"), optionalInt(h, p, "early_stopping_patience"),
-                optionalDouble(h, p, "validation_split"));
+                optionalDouble(h, p, "validation_split"), pooling);
     }
 
     private static JobCommand.AdapterSettings adapter(JsonNode a) {

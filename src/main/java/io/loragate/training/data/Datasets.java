@@ -181,6 +181,11 @@ public class Datasets {
         return readable(id, () -> validations.run(() -> parser().validate(store.blob(f), maxLength)));
     }
 
+    /** {@code loragate.limits.max-windows-per-input}: the windows a sliding_window example is read in at most. */
+    public int maxWindowsPerInput() {
+        return config.limits().maxWindowsPerInput();
+    }
+
     /** {@code loragate.training.max-seq-length}: the length stored reports count truncation at. */
     public int defaultMaxLength() {
         return config.training().maxSeqLength();

@@ -2,10 +2,14 @@ package io.loragate.training.jobs;
 
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
+import io.loragate.model.InputPooling;
+import io.loragate.model.InputWindows;
+import io.loragate.model.TextTokenizer;
 import io.loragate.registry.JobRecord;
 import io.loragate.runtime.ChatTemplate;
 import io.loragate.runtime.ResidentModel;
 import io.loragate.training.data.CausalExamples;
+import io.loragate.training.data.ClassificationExample;
 import io.loragate.training.data.DatasetExample;
 import io.loragate.training.data.Datasets;
 import io.loragate.training.data.TrainingExample;
@@ -28,16 +32,41 @@ final class JobData {
     final List<String> validationSlices;
     final List<DatasetExample.Labeled> trainLabeled;
     final List<DatasetExample.Labeled> validationLabeled;
+    /** Classification: the tokenized {@link #trainLabeled} and {@link #validationLabeled} (full length under sliding_window). */
+    final List<ClassificationExample> trainTokens;
+    final List<ClassificationExample> validationTokens;
+    /** How a classification example longer than the window is read. */
+    final InputWindows.Policy inputs;
+    /** Classification under sliding_window: examples read in more than one window. */
+    final int windowed;
     final int dropped;
-    /** Examples longer than {@link #maxLength} tokens, trained on their first {@link #maxLength} (0 for classification). */
+    /**
+     * Examples that lost tokens: longer than {@link #maxLength} (trained on their first tokens), or
+     * under sliding_window needing more than {@code loragate.limits.max-windows-per-input} windows.
+     */
     final int cut;
-    /** The length examples are cut to: {@code max_seq_length}, or the model's context where that is shorter. */
+    /**
+     * The length examples are cut to: {@code max_seq_length}, or the model's context where that is
+     * shorter; under sliding_window, the window (the model's positions less virtual tokens).
+     */
     final int maxLength;
     final boolean heldOut;
 
     private JobData(List<TrainingExample> train, List<TrainingExample> validation, List<String> validationSlices,
             List<DatasetExample.Labeled> trainLabeled, List<DatasetExample.Labeled> validationLabeled, int dropped, int cut,
             int maxLength, boolean heldOut) {
+        this(train, validation, validationSlices, trainLabeled, validationLabeled, List.of(), List.of(), InputWindows.Policy.TRUNCATE,
+                0, dropped, cut, maxLength, heldOut);
+    }
+
+    private JobData(List<TrainingExample> train, List<TrainingExample> validation, List<String> validationSlices,
+            List<DatasetExample.Labeled> trainLabeled, List<DatasetExample.Labeled> validationLabeled,
+            List<ClassificationExample> trainTokens, List<ClassificationExample> validationTokens, InputWindows.Policy inputs,
+            int windowed, int dropped, int cut, int maxLength, boolean heldOut) {
+        this.trainTokens = trainTokens;
+        this.validationTokens = validationTokens;
+        this.inputs = inputs;
+        this.windowed = windowed;
         this.train = train;
         this.validation = validation;
         this.validationSlices = validationSlices;
@@ -65,9 +94,7 @@ final class JobData {
             val = datasets.examples(job.tenant(), job.validationFile());
         }
         if (spec.type().equals(JobSpec.CLASSIFICATION)) {
-            List<DatasetExample.Labeled> t = labeled(all, "training");
-            List<DatasetExample.Labeled> v = labeled(val, "validation");
-            return new JobData(List.of(), List.of(), List.of(), t, v, 0, 0, maxLength(spec, resident.model()), heldOut);
+            return classification(labeled(all, "training"), labeled(val, "validation"), spec, datasets, resident, heldOut);
         }
         if (!(resident.model() instanceof io.loragate.model.CausalModel causal)) {
             throw new LoragateException(Kind.FAILED_PRECONDITION, "the base model " + resident.id() + " is an encoder ("
@@ -92,6 +119,56 @@ final class JobData {
     }
 
     /**
+     * A classification job's examples, tokenized: under truncate cut to {@link #maxLength(JobSpec,
+     * io.loragate.model.BaseModel)}; under sliding_window whole (the trainer windows them), counting
+     * those past the window limit as cut.
+     */
+    private static JobData classification(List<DatasetExample.Labeled> t, List<DatasetExample.Labeled> v, JobSpec spec,
+            Datasets datasets, ResidentModel resident, boolean heldOut) {
+        TextTokenizer tok = resident.tokenizer();
+        InputPooling pooling = spec.hyperparameters().inputPooling();
+        if (pooling == InputPooling.TRUNCATE) {
+            int max = maxLength(spec, resident.model());
+            List<ClassificationExample> train = tokenized(tok, t, Integer.MAX_VALUE);
+            List<ClassificationExample> validation = tokenized(tok, v, Integer.MAX_VALUE);
+            int cut = (int) java.util.stream.Stream.concat(train.stream(), validation.stream()).filter(e -> e.ids().length > max).count();
+            train = fitted(train, max);
+            validation = fitted(validation, max);
+            return new JobData(List.of(), List.of(), List.of(), t, v, train, validation, InputWindows.Policy.TRUNCATE, 0, 0, cut,
+                    max, heldOut);
+        }
+        if (!(resident.model() instanceof io.loragate.model.EncoderModel)) {
+            throw new LoragateException(Kind.INVALID_ARGUMENT, "pooling 'sliding_window' needs an encoder base; "
+                    + resident.id() + " is a decoder").withParam("method.hyperparameters.pooling");
+        }
+        InputWindows.Policy policy = new InputWindows.Policy(pooling, tok.frame(), datasets.maxWindowsPerInput());
+        int room = resident.model().config().maxPositions() - virtualTokens(spec);
+        List<ClassificationExample> train = tokenized(tok, t, Integer.MAX_VALUE);
+        List<ClassificationExample> validation = tokenized(tok, v, Integer.MAX_VALUE);
+        int windowed = 0;
+        int cut = 0;
+        for (ClassificationExample e : java.util.stream.Stream.concat(train.stream(), validation.stream()).toList()) {
+            int windows = InputWindows.windowCount(e.ids().length, policy.frame(), room);
+            windowed += windows > 1 ? 1 : 0;
+            cut += windows > policy.maxWindows() ? 1 : 0;
+        }
+        return new JobData(List.of(), List.of(), List.of(), t, v, train, validation, policy, windowed, 0, cut, room, heldOut);
+    }
+
+    /** Each example cut as {@link ClassificationExample#of} cuts: its first tokens and its last. */
+    private static List<ClassificationExample> fitted(List<ClassificationExample> examples, int max) {
+        return examples.stream().map(e -> new ClassificationExample(ClassificationExample.fit(e.ids(), max), e.label())).toList();
+    }
+
+    private static int virtualTokens(JobSpec spec) {
+        return spec.adapter().method().equals(JobSpec.PROMPT_TUNING) ? spec.adapter().numVirtualTokens() : 0;
+    }
+
+    private static List<ClassificationExample> tokenized(TextTokenizer tok, List<DatasetExample.Labeled> examples, int maxLength) {
+        return examples.stream().map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
+    }
+
+    /**
      * The length a job's examples are cut to: its {@code max_seq_length}, or the model's context
      * where that is shorter (a longer example would fail the forward; every trainer truncates).
      */
@@ -102,9 +179,26 @@ final class JobData {
     String describe() {
         int n = train.isEmpty() ? trainLabeled.size() : train.size();
         int m = validation.isEmpty() ? validationLabeled.size() : validation.size();
+        boolean sliding = inputs.pooling() == InputPooling.SLIDING_WINDOW;
         return n + " training and " + m + " validation examples" + (heldOut ? " (held out from the training file)" : "")
                 + (dropped > 0 ? "; " + dropped + " example(s) dropped: nothing to learn within max_seq_length" : "")
-                + (cut > 0 ? "; " + cut + " example(s) cut to their first " + maxLength + " tokens" : "");
+                + (sliding && windowed > 0 ? "; " + windowed + " example(s) read in sliding windows of " + maxLength + " tokens" : "")
+                + (cut > 0 && !sliding ? "; " + cut + " example(s) cut to their first " + maxLength + " tokens" : "")
+                + (cut > 0 && sliding ? "; " + cut + " example(s) cut to their first " + inputs.maxWindows()
+                        + " windows (loragate.limits.max-windows-per-input)" : "");
+    }
+
+    /** The report's {@code inputs} section: the length examples were cut to, the pooling, how many were cut. */
+    com.fasterxml.jackson.databind.node.ObjectNode inputsReport() {
+        com.fasterxml.jackson.databind.node.ObjectNode n = JobReport.JSON.createObjectNode();
+        n.put("max_length", maxLength);
+        n.put("pooling", inputs.pooling().wireName());
+        n.put("cut", cut);
+        if (inputs.pooling() == InputPooling.SLIDING_WINDOW) {
+            n.put("windowed", windowed);
+            n.put("max_windows", inputs.maxWindows());
+        }
+        return n;
     }
 
     /** A seeded split: {@code max(1, round(n·share))} examples (at most n−1) go to validation. */

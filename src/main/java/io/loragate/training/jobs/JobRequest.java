@@ -51,13 +51,26 @@ public record JobRequest(String model, String trainingFile, String validationFil
     public record Method(String type, Hyperparameters hyperparameters, AdapterSettings adapter) {
     }
 
-    /** Every field optional; see {@link JobSpec} for the defaults. */
+    /**
+     * Every field optional; see {@link JobSpec} for the defaults.
+     *
+     * @param pooling classification: {@code truncate} or {@code sliding_window} ({@link io.loragate.model.InputPooling})
+     */
     public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
             Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
-            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit,
+            String pooling) {
 
         public static final Hyperparameters DEFAULTS = new Hyperparameters(null, null, null, null, null, null, null, null, null,
-                null, null, null, null);
+                null, null, null, null, null);
+
+        /** Without a pooling (the default). */
+        public Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
+                Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
+                Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            this(epochs, batchSize, gradientAccumulationSteps, learningRate, warmupSteps, schedule, weightDecay, maxGradNorm,
+                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null);
+        }
     }
 
     /**

@@ -11,7 +11,6 @@ import io.loragate.model.TextTokenizer;
 import io.loragate.registry.JobRecord;
 import io.loragate.registry.JobStore;
 import io.loragate.training.data.ClassificationExample;
-import io.loragate.training.data.DatasetExample;
 import io.loragate.training.trainer.BagOfWordsBaseline;
 import io.loragate.training.trainer.CausalLmTrainer;
 import io.loragate.training.trainer.ClassificationTrainer;
@@ -126,20 +125,17 @@ final class JobRunner {
     private Built classificationRun(JobSpec spec, JobData data, TrainingConfig config) {
         BaseModel base = context.resident().model();
         TextTokenizer tok = context.resident().tokenizer();
-        List<ClassificationExample> train = tokenized(tok, data.trainLabeled, data.maxLength);
-        List<ClassificationExample> validation = tokenized(tok, data.validationLabeled, data.maxLength);
+        List<ClassificationExample> train = data.trainTokens;
+        List<ClassificationExample> validation = data.validationTokens;
         TrainableLora adapter = AdapterMethods.create(base, tok, context.resident().id(), spec.adapter().options(), "SEQ_CLS", job.seed(),
                 ClassificationTrainer.headSpec(base, ClassificationTrainer.labelSet(train)));
         try {
-            return new Built(new ClassificationTrainer(base, adapter, config, train, validation), adapter);
+            adapter.note(io.loragate.model.InputPooling.CONFIG_KEY, data.inputs.pooling().wireName()); // serving reads as training did
+            return new Built(new ClassificationTrainer(base, adapter, config, train, validation, data.inputs), adapter);
         } catch (RuntimeException e) {
             adapter.close();
             throw e;
         }
-    }
-
-    private static List<ClassificationExample> tokenized(TextTokenizer tok, List<DatasetExample.Labeled> examples, int maxLength) {
-        return examples.stream().map(e -> ClassificationExample.of(tok, e.text(), e.label(), maxLength)).toList();
     }
 
     private Built causalRun(JobSpec spec, JobData data, TrainingConfig config) {
@@ -273,6 +269,7 @@ final class JobRunner {
         JobReport.Evaluation evaluation = evaluate(r, spec, data);
         List<String> refused = Publication.refusals(job, evaluation);
         ObjectNode report = JobReport.of(spec, result.steps(), earlyStopped, evaluation);
+        report.set("inputs", data.inputsReport());
         report.set("publish_if", Publication.reportSection(job, refused));
         store.setReport(job.id(), report.toString());
         store.event(job.id(), "info", "metrics", JobReport.evaluationMessage(evaluation),

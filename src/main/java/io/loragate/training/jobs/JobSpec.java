@@ -9,6 +9,7 @@ import io.loragate.adapter.AdapterMethods;
 import io.loragate.adapter.MethodOptions;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
+import io.loragate.model.InputPooling;
 import io.loragate.training.trainer.LrSchedule;
 import io.loragate.training.trainer.TrainingConfig;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.Locale;
  * decay 0, max grad norm 1.0;</li>
  * <li>learning rate 2e-4 for {@code supervised}, 2e-3 for {@code classification} (a fresh head
  * needs more), 1e-2 for a {@code linear_probe} (only the head learns);</li>
- * <li>max sequence length {@code loragate.training.max-seq-length} (512);</li>
+ * <li>max sequence length {@code loragate.training.max-seq-length} (512), cut further to the model's
+ * context; pooling {@code truncate} (classification may choose {@code sliding_window});</li>
  * <li>evaluation every 0 steps = at the end of each epoch; checkpoints every 20 steps and after each
  * evaluation; early stopping patience 0 = never; validation split 0.1 of the training file (at
  * least one example) when no validation file is given;</li>
@@ -46,7 +48,16 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
             @JsonProperty("max_grad_norm") double maxGradNorm, @JsonProperty("max_seq_length") int maxSeqLength,
             @JsonProperty("eval_every_steps") int evalEverySteps, @JsonProperty("checkpoint_every_steps") int checkpointEverySteps,
             @JsonProperty("early_stopping_patience") int earlyStoppingPatience,
-            @JsonProperty("validation_split") double validationSplit) {
+            @JsonProperty("validation_split") double validationSplit, @JsonProperty("pooling") String pooling) {
+
+        public Hyper {
+            pooling = pooling == null ? InputPooling.TRUNCATE.wireName() : pooling; // records stored before pooling existed
+        }
+
+        /** How a classification example longer than the model's window is read. */
+        public InputPooling inputPooling() {
+            return InputPooling.parse(pooling, "method.hyperparameters.pooling");
+        }
     }
 
     /**
@@ -111,13 +122,19 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         if (!METHODS.contains(m)) {
             throw bad("method.adapter.method", "method.adapter.method must be one of " + METHODS + ", was '" + m + "'");
         }
-        Hyper hyper = hyperparameters(h, schedule, defaultLearningRate(type, m), maxSeqLength);
+        InputPooling pooling = InputPooling.parse(h.pooling(), "method.hyperparameters.pooling");
+        if (pooling == InputPooling.SLIDING_WINDOW && !type.equals(CLASSIFICATION)) {
+            throw bad("method.hyperparameters.pooling", "pooling 'sliding_window' applies to classification jobs (on an encoder"
+                    + " base); a supervised job truncates its examples to max_seq_length");
+        }
+        Hyper hyper = hyperparameters(h, schedule, defaultLearningRate(type, m), maxSeqLength,
+                pooling == null ? InputPooling.TRUNCATE : pooling);
         return new JobSpec(type, hyper, adapter(a, m, type, defaultTargets, maxRank));
     }
 
     /** The hyperparameters with their defaults, each checked against its range. */
     private static Hyper hyperparameters(JobRequest.Hyperparameters h, String schedule, double defaultLearningRate,
-            int maxSeqLength) {
+            int maxSeqLength, InputPooling pooling) {
         return new Hyper(
                 range("epochs", or(h.epochs(), 3), 1, 1000),
                 range("batch_size", or(h.batchSize(), 8), 1, 1024),
@@ -131,7 +148,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 range("eval_every_steps", or(h.evalEverySteps(), 0), 0, 1_000_000),
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
                 range("early_stopping_patience", or(h.earlyStoppingPatience(), 0), 0, 1000),
-                fraction(or(h.validationSplit(), 0.1)));
+                fraction(or(h.validationSplit(), 0.1)),
+                pooling.wireName());
     }
 
     /** The adapter settings of method {@code m} with their defaults, each checked. */

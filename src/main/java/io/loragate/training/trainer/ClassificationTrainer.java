@@ -9,6 +9,8 @@ import io.loragate.adapter.TrainableLora;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.EncoderModel;
+import io.loragate.model.InputPooling;
+import io.loragate.model.InputWindows;
 import io.loragate.common.LoragateException;
 import io.loragate.model.Scalars;
 import io.loragate.training.data.ClassificationExample;
@@ -57,6 +59,7 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
     private final Map<String, Integer> index = new HashMap<>();
     private final Map<String, float[]> initial; // the adapter as constructed, for evaluateBase
     private final boolean ownsLora;
+    private final InputWindows.Policy inputs;
 
     /**
      * A run of {@code lora}, which must carry the head for {@code model} ({@link #headSpec}); the
@@ -64,14 +67,26 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
      */
     public ClassificationTrainer(BaseModel model, TrainableLora lora, TrainingConfig config,
             List<ClassificationExample> train, List<ClassificationExample> validation) {
-        this(model, lora, config, train, validation, false);
+        this(model, lora, config, train, validation, InputWindows.Policy.TRUNCATE);
+    }
+
+    /**
+     * As above, reading examples longer than the window as {@code inputs} says: under
+     * {@code sliding_window} (encoders only) each example's windows are encoded and the head reads
+     * their token-weighted average ({@link EncoderModel#logits(NDManager, InputWindows, io.loragate.model.AdapterHook, int)}),
+     * as serving does for an adapter trained so.
+     */
+    public ClassificationTrainer(BaseModel model, TrainableLora lora, TrainingConfig config,
+            List<ClassificationExample> train, List<ClassificationExample> validation, InputWindows.Policy inputs) {
+        this(model, lora, config, train, validation, false, inputs);
     }
 
     private ClassificationTrainer(BaseModel model, TrainableLora lora, TrainingConfig config,
-            List<ClassificationExample> train, List<ClassificationExample> validation, boolean ownsLora) {
+            List<ClassificationExample> train, List<ClassificationExample> validation, boolean ownsLora, InputWindows.Policy inputs) {
         super(lora, Objects.requireNonNull(model, "model").device(), config, train, validation);
         this.model = model;
         this.ownsLora = ownsLora;
+        this.inputs = Objects.requireNonNull(inputs, "inputs");
         try {
             TrainableLora.Head head = lora.head();
             String expected = headModule(model);
@@ -105,7 +120,7 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
             List<ClassificationExample> train, List<ClassificationExample> validation) {
         TrainableLora lora = TrainableLora.create(model, peft, config.seed(), headSpec(model, labelSet(train)));
         try {
-            return new ClassificationTrainer(model, lora, config, train, validation, true);
+            return new ClassificationTrainer(model, lora, config, train, validation, true, InputWindows.Policy.TRUNCATE);
         } catch (RuntimeException e) {
             lora.close();
             throw e;
@@ -190,6 +205,15 @@ public final class ClassificationTrainer extends TrainingLoop<ClassificationExam
      */
     private NDArray logits(NDManager fwd, List<long[]> rows) {
         int k = lora.virtualTokens();
+        if (inputs.pooling() == InputPooling.SLIDING_WINDOW && model instanceof EncoderModel encoder) {
+            InputWindows w = InputWindows.capped(rows, inputs.pooling(), inputs.frame(), model.config().maxPositions() - k,
+                    inputs.maxWindows());
+            if (!w.oneRowEach()) {
+                InputWindows framed = new InputWindows(io.loragate.adapter.PromptPart.prepend(w.rows(), k), w.owner(), w.inputs(),
+                        w.cut());
+                return encoder.logits(fwd, framed, lora, encoder.hasClassifier() ? 0 : labels.size());
+            }
+        }
         List<long[]> ids = rows;
         if (k > 0) {
             int room = model.config().maxPositions() - k;

@@ -15,7 +15,12 @@ public final class EmbeddingSchemas {
             String model,
             @Schema(required = true, description = "One text or several", oneOf = {String.class, String[].class}, maxItems = 64)
             Object input,
-            @Schema(name = "encoding_format", enumeration = {"float", "base64"}, defaultValue = "float") String encodingFormat) {
+            @Schema(name = "encoding_format", enumeration = {"float", "base64"}, defaultValue = "float") String encodingFormat,
+            @Schema(enumeration = {"truncate", "sliding_window"}, description = "How an input longer than the model's window"
+                    + " is read: 'truncate' (its first tokens and its closing special token) or 'sliding_window' (overlapping"
+                    + " windows, their vectors averaged weighted by tokens; at most loragate.limits.max-windows-per-input"
+                    + " windows per input, else 400). Default: the pooling the adapter was trained with, else 'truncate'")
+            String pooling) {
     }
 
     @Schema(name = "EmbeddingList")
@@ -34,7 +39,12 @@ public final class EmbeddingSchemas {
     public record ClassificationRequest(@Schema(required = true, description = "A classifier adapter (name or name@version)")
             String model,
             @Schema(required = true, description = "One text or several", oneOf = {String.class, String[].class}, maxItems = 64)
-            Object input) {
+            Object input,
+            @Schema(enumeration = {"truncate", "sliding_window"}, description = "How an input longer than the model's window"
+                    + " is read: 'truncate' (its first tokens and its closing special token) or 'sliding_window' (overlapping"
+                    + " windows, their vectors averaged weighted by tokens; at most loragate.limits.max-windows-per-input"
+                    + " windows per input, else 400). Default: the pooling the adapter was trained with, else 'truncate'; an adapter trained with one refuses another (400). Decoder bases: 'truncate' only")
+            String pooling) {
     }
 
     @Schema(name = "ClassificationList")

@@ -62,7 +62,12 @@ public final class JobSchemas {
             @Schema(name = "early_stopping_patience", minimum = "0", maximum = "1000", defaultValue = "0",
                     description = "0 = never stop early") Integer earlyStoppingPatience,
             @Schema(name = "validation_split", minimum = "0", exclusiveMinimum = true, maximum = "1", exclusiveMaximum = true,
-                    defaultValue = "0.1") Double validationSplit) {
+                    defaultValue = "0.1") Double validationSplit,
+            @Schema(enumeration = {"truncate", "sliding_window"}, defaultValue = "truncate",
+                    description = "Classification on an encoder: how an example longer than the model's window is read:"
+                    + " 'truncate' (its first tokens and closing special token) or 'sliding_window' (overlapping windows,"
+                    + " their head features averaged weighted by tokens). Stored with the adapter; serving reads long inputs"
+                    + " the same way") String pooling) {
     }
 
     @Schema(name = "AdapterSettings", description = "What to train; every field optional")
@@ -152,7 +157,8 @@ public final class JobSchemas {
             @Schema(name = "eval_every_steps", required = true) int evalEverySteps,
             @Schema(name = "checkpoint_every_steps", required = true) int checkpointEverySteps,
             @Schema(name = "early_stopping_patience", required = true) int earlyStoppingPatience,
-            @Schema(name = "validation_split", required = true) double validationSplit) {
+            @Schema(name = "validation_split", required = true) double validationSplit,
+            @Schema(required = true, enumeration = {"truncate", "sliding_window"}) String pooling) {
     }
 
     @Schema(name = "ResolvedAdapter")

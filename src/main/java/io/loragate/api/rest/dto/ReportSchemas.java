@@ -100,7 +100,19 @@ public final class ReportSchemas {
             @Schema(description = "Per slice (the examples' \"slice\" field)") Map<String, SliceDiagnostics> slices,
             DiagnosticsSettings diagnostics,
             @Schema(name = "diagnostics_error", description = "Why the diagnostics failed (the job did not)") String diagnosticsError,
-            @Schema(name = "publish_if", required = true) PublishIfOutcome publishIf) {
+            @Schema(name = "publish_if", required = true) PublishIfOutcome publishIf,
+            @Schema(description = "How long examples were read (jobs finished before it was reported have none)")
+            InputsReport inputs) {
+    }
+
+    @Schema(name = "InputsReport", description = "The examples longer than the effective length: never a failure, cut or windowed")
+    public record InputsReport(@Schema(name = "max_length", required = true, description = "min(max_seq_length, the model's"
+            + " context); sliding_window: the window (the model's positions less virtual tokens)") int maxLength,
+            @Schema(required = true, enumeration = {"truncate", "sliding_window"}) String pooling,
+            @Schema(required = true, description = "Examples (training and validation) that lost tokens: longer than max_length,"
+                    + " or with sliding_window past max_windows windows") int cut,
+            @Schema(description = "sliding_window: examples read in more than one window") Integer windowed,
+            @Schema(name = "max_windows", description = "sliding_window: loragate.limits.max-windows-per-input") Integer maxWindows) {
     }
 
     @Schema(name = "StepMetrics", description = "A training step's numbers (eval_*: when the step evaluated)")
@@ -145,7 +157,8 @@ public final class ReportSchemas {
             Map<String, SliceDiagnostics> slices,
             DiagnosticsSettings diagnostics,
             @Schema(name = "diagnostics_error") String diagnosticsError,
-            @Schema(name = "publish_if") PublishIfOutcome publishIf) {
+            @Schema(name = "publish_if") PublishIfOutcome publishIf,
+            InputsReport inputs) {
     }
 
     @Schema(name = "DiagnosticsReport", description = "An adapter on a dataset: the diagnostics a job's report carries")
