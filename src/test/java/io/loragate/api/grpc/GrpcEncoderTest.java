@@ -65,6 +65,26 @@ class GrpcEncoderTest {
         }
     }
 
+    /** EmbedRequest.pooling: sliding_window averages the windows of a long text; the window limit is INVALID_ARGUMENT. */
+    @Test
+    void aLongTextPooledOverSlidingWindows() {
+        EncoderModel model = (EncoderModel) resident.model();
+        String text = io.loragate.api.rest.EncoderRestTestTexts.longText(900);
+        long[] ids = resident.tokenizer().encode(text);
+        double[] expected = io.loragate.model.SlidingWindowReference.embedding(model, ids, model.config().maxPositions());
+        EmbedResponse r = inference().embed(EmbedRequest.newBuilder().addInputs(text).setPooling("sliding_window").build());
+        List<Float> got = r.getEmbeddings(0).getValuesList();
+        for (int k = 0; k < expected.length; k++) {
+            assertEquals(expected[k], got.get(k), 1e-5, "component " + k);
+        }
+        assertEquals(ids.length, r.getUsage().getPromptTokens());
+        Status limit = assertStatus(Status.Code.INVALID_ARGUMENT, () -> inference().embed(EmbedRequest.newBuilder()
+                .addInputs(io.loragate.api.rest.EncoderRestTestTexts.longText(7000)).setPooling("sliding_window").build()));
+        assertTrue(limit.getDescription().contains("loragate.limits.max-windows-per-input"), limit.getDescription());
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> inference().embed(EmbedRequest.newBuilder().addInputs("hi")
+                .setPooling("mean").build()));
+    }
+
     @Test
     void anEncoderRefusesGenerationAndClassificationWithoutAHead() {
         Status generate = assertStatus(Status.Code.FAILED_PRECONDITION, () -> inference().generate(

@@ -45,6 +45,9 @@ class ClassificationRestTest {
     @Inject
     AdapterRegistry registry;
 
+    @Inject
+    io.loragate.registry.AdapterCache cache;
+
     @TempDir
     Path tmp;
 
@@ -109,6 +112,8 @@ class ClassificationRestTest {
         double base = done.getDouble("report.base.accuracy");
         double adapter = done.getDouble("report.adapter.accuracy");
         assertEquals(15, done.getInt("report.validation_examples"));
+        assertEquals("truncate", done.getString("report.inputs.pooling"));
+        assertEquals(0, done.getInt("report.inputs.cut"));
         assertTrue(adapter >= base + 0.25 && adapter >= 1.0 / 3 + 0.4, "held-out accuracy: untrained head " + base
                 + ", adapter " + adapter);
         assertTrue(done.getDouble("report.adapter.ece") < done.getDouble("report.base.ece") + 0.05);
@@ -204,6 +209,75 @@ class ClassificationRestTest {
     }
 
     /** Uploads the topics dataset (60 labelled sentences) once the base is resident; its file id. */
+    /**
+     * A classification job with {@code pooling: sliding_window} trains on long examples read in
+     * windows, reports them, stores the pooling with the adapter, and serving reads a long text the
+     * same way: the served probabilities are the training forward's (the head over the windows'
+     * token-weighted average); a request naming another pooling is refused, as is one over the window limit.
+     */
+    @Test
+    void aSlidingWindowClassificationJobServesLongTextsAsItTrainedOnThem() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        StringBuilder jsonl = new StringBuilder();
+        String[][] topics = {{"The striker scored twice in the second half.", "sports"},
+                {"I baked fresh bread with rosemary this morning.", "food"},
+                {"The new phone has a faster processor and more memory.", "tech"}};
+        for (int i = 0; i < 12; i++) {
+            String[] t = topics[i % 3];
+            String text = i < 6 ? t[0] : (t[0] + " ").repeat(60).trim(); // about 600-700 tokens: two windows
+            jsonl.append("{\"text\": \"").append(text).append("\", \"label\": \"").append(t[1]).append("\"}\n");
+        }
+        String file = given().multiPart("file", "long-topics.jsonl", jsonl.toString().getBytes(StandardCharsets.UTF_8),
+                "application/jsonl").multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200).extract().path("id");
+        String id = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
+                + file + "\", \"suffix\": \"long-topics\", \"seed\": 5, \"diagnostics\": {\"layers\": [5], \"max_examples\": 8},"
+                + " \"method\": {\"type\": \"classification\", \"hyperparameters\": {\"epochs\": 1, \"batch_size\": 4,"
+                + " \"validation_split\": 0.25, \"pooling\": \"sliding_window\"}, \"adapter\": {\"r\": 4}}}")
+                .post("/v1/fine_tuning/jobs").then().statusCode(200)
+                .body("method.hyperparameters.pooling", org.hamcrest.Matchers.equalTo("sliding_window"))
+                .extract().path("id");
+        var done = FineTuningJobsRestTest.awaitFinal(id, 600);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        assertEquals("sliding_window", done.getString("report.inputs.pooling"));
+        assertEquals(6, done.getInt("report.inputs.windowed"));
+        assertEquals(0, done.getInt("report.inputs.cut"));
+        assertEquals(512, done.getInt("report.inputs.max_length"));
+        List<String> messages = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events")
+                .then().statusCode(200).extract().jsonPath().getList("data.message", String.class);
+        assertTrue(messages.stream().anyMatch(m -> m.contains("6 example(s) read in sliding windows of 512 tokens")), messages.toString());
+
+        String published = done.getString("fine_tuned_model");
+        String text = ("Simmer the tomato sauce for an hour and add basil. ").repeat(70).trim();
+        var served = given().contentType(ContentType.JSON).body("{\"model\":\"" + published + "\",\"input\":[\"" + text + "\"]}")
+                .post("/v1/classifications").then().statusCode(200).extract().jsonPath();
+        io.loragate.model.EncoderModel encoder = (io.loragate.model.EncoderModel) resident.model();
+        long[] ids = resident.tokenizer().encode(text);
+        io.loragate.model.InputWindows windows = io.loragate.model.InputWindows.of(List.of(ids),
+                io.loragate.model.InputPooling.SLIDING_WINDOW, resident.tokenizer().frame(), 512, 16);
+        assertEquals(io.loragate.model.SlidingWindowReference.windows(ids, 512).size(), windows.rows().size());
+        assertTrue(windows.rows().size() >= 2, windows.rows().size() + " windows");
+        try (io.loragate.registry.AdapterLease lease = cache.acquire(registry.resolve(TenantResolver.DEFAULT, published))
+                .get(60, TimeUnit.SECONDS);
+                ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(encoder.device())) {
+            assertEquals(io.loragate.model.InputPooling.SLIDING_WINDOW, lease.adapter().pooling());
+            List<String> labels = lease.adapter().labels(3);
+            float[] logits = encoder.logits(m, windows, io.loragate.adapter.MultiLoraHook.single(lease.adapter()), 3).toFloatArray();
+            double[] p = io.loragate.training.trainer.ClassificationMetrics.softmax(logits);
+            for (int k = 0; k < 3; k++) {
+                assertEquals(p[k], served.getDouble("data[0].scores." + labels.get(k)), 1e-5, labels.get(k));
+            }
+        }
+        given().contentType(ContentType.JSON).body("{\"model\":\"" + published + "\",\"input\":[\"" + text
+                + "\"],\"pooling\":\"sliding_window\"}").post("/v1/classifications").then().statusCode(200);
+        given().contentType(ContentType.JSON).body("{\"model\":\"" + published + "\",\"input\":[\"" + text
+                + "\"],\"pooling\":\"truncate\"}").post("/v1/classifications").then().statusCode(400)
+                .body("error.param", org.hamcrest.Matchers.equalTo("pooling"))
+                .body("error.message", containsString("was trained with pooling 'sliding_window'"));
+        given().contentType(ContentType.JSON).body("{\"model\":\"" + published + "\",\"input\":[\""
+                + EncoderRestTestTexts.longText(7000) + "\"]}").post("/v1/classifications").then().statusCode(400)
+                .body("error.message", containsString("loragate.limits.max-windows-per-input"));
+    }
+
     private String uploadTopics() throws Exception {
         resident.whenLoaded().get(120, TimeUnit.SECONDS);
         byte[] topics;

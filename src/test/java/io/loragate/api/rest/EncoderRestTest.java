@@ -167,4 +167,79 @@ class EncoderRestTest {
         given().contentType(ContentType.JSON).body("{\"model\":\"all-minilm-l6-v2\",\"input\":42}")
                 .post("/v1/embeddings").then().statusCode(400).body("error.param", equalTo("input"));
     }
+
+    static String longText(int words) {
+        return EncoderRestTestTexts.longText(words);
+    }
+
+    private static List<Float> embedding(String input, String pooling) {
+        return given().contentType(ContentType.JSON).body("{\"model\":\"all-minilm-l6-v2\",\"input\":[\"" + input + "\"]"
+                + (pooling == null ? "" : ",\"pooling\":\"" + pooling + "\"") + "}")
+                .post("/v1/embeddings").then().statusCode(200).extract().jsonPath().getList("data[0].embedding", Float.class);
+    }
+
+    /** A text that fits the window reads exactly as before with either pooling. */
+    @Test
+    void aShortTextGivesTodaysVectorWithEitherPooling() {
+        String text = "A cat sits on the mat.";
+        float[] today = ((EncoderModel) resident.model()).embed(List.of(resident.tokenizer().encode(text)),
+                EncoderModel.Pooling.MEAN, AdapterHook.NONE)[0];
+        for (String pooling : java.util.Arrays.asList(null, "truncate", "sliding_window")) {
+            List<Float> got = embedding(text, pooling);
+            for (int k = 0; k < today.length; k++) {
+                assertEquals(today[k], got.get(k), 0f, pooling + " component " + k);
+            }
+        }
+    }
+
+    /**
+     * A text longer than the window: truncate (the default) embeds its first 511 tokens and [SEP];
+     * sliding_window is the token-weighted average of its windows, each embedded alone, made unit length.
+     */
+    @Test
+    void aLongTextIsTruncatedByDefaultAndAveragedOverItsWindowsWithSlidingWindow() {
+        EncoderModel model = (EncoderModel) resident.model();
+        String text = longText(1000);
+        long[] ids = resident.tokenizer().encode(text);
+        int room = model.config().maxPositions();
+        List<long[]> windows = io.loragate.model.SlidingWindowReference.windows(ids, room);
+        assertTrue(ids.length > room && windows.size() == 3, ids.length + " tokens, " + windows.size() + " windows");
+        long[] cut = java.util.Arrays.copyOf(ids, room);
+        cut[room - 1] = ids[ids.length - 1];
+        float[] truncated = model.embed(List.of(cut), EncoderModel.Pooling.MEAN, AdapterHook.NONE)[0];
+        List<Float> byDefault = embedding(text, null);
+        for (int k = 0; k < truncated.length; k++) {
+            assertEquals(truncated[k], byDefault.get(k), 1e-6, "truncate component " + k);
+        }
+        double[] expected = io.loragate.model.SlidingWindowReference.embedding(model, ids, room);
+        List<Float> got = embedding(text, "sliding_window");
+        double norm = 0;
+        double differs = 0;
+        for (int k = 0; k < expected.length; k++) {
+            assertEquals(expected[k], got.get(k), 1e-5, "sliding_window component " + k);
+            norm += got.get(k) * got.get(k);
+            differs = Math.max(differs, Math.abs(got.get(k) - truncated[k]));
+        }
+        assertEquals(1.0, norm, 1e-4);
+        assertTrue(differs > 1e-3, "the later windows count: " + differs);
+    }
+
+    /**
+     * An input needing more than loragate.limits.max-windows-per-input (16) windows is refused with
+     * 400 naming the limit, before any forward; an unknown pooling is refused too.
+     */
+    @Test
+    void anInputOverTheWindowLimitIsRefused() {
+        EncoderModel model = (EncoderModel) resident.model();
+        String text = longText(7000); // 7002 tokens: 18 windows of 512
+        long before = model.inferenceForwards();
+        given().contentType(ContentType.JSON).body("{\"model\":\"all-minilm-l6-v2\",\"input\":[\"short\",\"" + text
+                + "\"],\"pooling\":\"sliding_window\"}").post("/v1/embeddings").then().statusCode(400)
+                .body("error.param", equalTo("input"))
+                .body("error.message", containsString("18 windows of 512 tokens with pooling 'sliding_window', more than the limit"
+                        + " of 16 (loragate.limits.max-windows-per-input)"));
+        given().contentType(ContentType.JSON).body("{\"model\":\"all-minilm-l6-v2\",\"input\":[\"short\"],\"pooling\":\"max\"}")
+                .post("/v1/embeddings").then().statusCode(400).body("error.param", equalTo("pooling"));
+        assertEquals(before, model.inferenceForwards());
+    }
 }

@@ -113,6 +113,9 @@ class FineTuningJobsRestTest {
         List<String> messages = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + id + "/events")
                 .then().statusCode(200).extract().jsonPath().getList("data.message", String.class);
         assertTrue(messages.stream().anyMatch(m -> m.contains("8 example(s) cut to their first 256 tokens")), messages.toString());
+        assertEquals(8, done.getInt("report.inputs.cut"));
+        assertEquals(256, done.getInt("report.inputs.max_length"));
+        assertEquals("truncate", done.getString("report.inputs.pooling"));
     }
 
     @Test
