@@ -224,6 +224,13 @@ class TrainingGrpcServiceTest {
         assertEquals("supervised", job.getMethod().getType());
         assertEquals(2, job.getMethod().getHyperparameters().getEpochs());
         assertEquals(2, job.getMethod().getAdapter().getR());
+        assertEquals("truncate", job.getMethod().getHyperparameters().getPooling());
+        // sliding windows pool an encoder's classifier inputs: a supervised job is refused naming the field
+        Status sliding = assertStatus(Status.Code.INVALID_ARGUMENT, () -> blocking.withDeadlineAfter(30, TimeUnit.SECONDS)
+                .createJob(create.toBuilder().setMethod(create.getMethod().toBuilder().setHyperparameters(
+                        create.getMethod().getHyperparameters().toBuilder().setPooling("sliding_window"))).build()));
+        assertTrue(sliding.getDescription().contains("pooling 'sliding_window' applies to classification jobs"),
+                sliding.getDescription());
 
         java.util.List<JobEvent> events = new java.util.ArrayList<>();
         blocking.withDeadlineAfter(120, TimeUnit.SECONDS).watchJob(WatchJobRequest.newBuilder().setJobId(job.getId()).build())
