@@ -94,7 +94,8 @@ public final class Ia3Method implements AdapterMethod {
 
     @Override
     public Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         Path path = file.path();
         Map<String, TensorInfo> byModule = new LinkedHashMap<>();
         for (TensorInfo t : claimed.values()) {
