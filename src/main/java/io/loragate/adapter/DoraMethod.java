@@ -65,15 +65,12 @@ final class DoraMethod implements AdapterMethod {
             ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
             Set<String> loraModules) {
         Path path = file.path();
-        Map<String, TensorInfo> byModule = new LinkedHashMap<>();
-        for (TensorInfo t : claimed.values()) {
-            String module = PartFormats.target(KEY, t);
+        Map<String, TensorInfo> byModule = PartFormats.byModule(path, KEY, claimed, (module, t) -> {
             if (!loraModules.contains(module)) {
                 throw new ModelFormatException(path, "has a DoRA magnitude for '" + module + "', which has no LoRA weights");
             }
             PartFormats.checkShape(path, t, new long[] {linears.get(module).out()}, "(out)");
-            PartFormats.put(path, byModule, module, t);
-        }
+        });
         for (String module : loraModules) {
             if (!byModule.containsKey(module)) {
                 throw new ModelFormatException(path, "adapter_config.json sets use_dora but module '" + module

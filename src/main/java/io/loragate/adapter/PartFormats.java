@@ -10,9 +10,11 @@ import io.loragate.model.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -92,6 +94,21 @@ final class PartFormats {
             throw new IllegalStateException(t.name() + " was claimed by a pattern it does not match");
         }
         return m.group(1);
+    }
+
+    /**
+     * The claimed part tensors by the module each adapts (group 1 of {@code key}), each passed to
+     * {@code check} first; a module with two tensors is refused.
+     */
+    static Map<String, TensorInfo> byModule(Path path, Pattern key, Map<String, TensorInfo> claimed,
+            BiConsumer<String, TensorInfo> check) {
+        Map<String, TensorInfo> byModule = new LinkedHashMap<>();
+        for (TensorInfo t : claimed.values()) {
+            String module = target(key, t);
+            check.accept(module, t);
+            put(path, byModule, module, t);
+        }
+        return byModule;
     }
 
     /** Adds a part tensor under what it adapts; refuses a second tensor for the same key. */
