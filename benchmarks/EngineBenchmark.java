@@ -53,7 +53,7 @@ public class EngineBenchmark {
                 List<LoraAdapter> adapters = new ArrayList<>();
                 for (int a = 0; a < 32; a++) {
                     adapters.add(LoraAdapter.load(writeRandomAdapter(dir.resolve("adapter" + a), model, a),
-                            model.linears(), model.paramShapes(), Device.cpu()));
+                            model.config().family(), model.linears(), model.paramShapes(), Device.cpu()));
                 }
                 // per prompt token: every linear layer but the LM head, which prefill runs on each row's last token only
                 double flopsPerToken = 2.0 * (linearParams(model) - (double) HIDDEN * VOCAB);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
@@ -63,10 +64,12 @@ public interface AdapterMethod {
      * Checks the claimed tensors against the config and the base before any is read, and returns
      * them by what they adapt (module, or sub-layer and leaf).
      *
+     * @param family      the base's family (its module map: where bottleneck adapters sit)
      * @param loraModules the modules that have LoRA pairs in the file
      */
     default Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         return Map.of();
     }
 

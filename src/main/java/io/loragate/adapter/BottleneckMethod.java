@@ -7,6 +7,7 @@ import io.loragate.common.LoragateException;
 import io.loragate.common.ModelFormatException;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
@@ -51,10 +52,10 @@ public final class BottleneckMethod implements AdapterMethod {
     }
 
     /** The sub-layers a bottleneck config adapts: MLP only ({@code pfeiffer}) or both, in layers_to_transform. */
-    static List<PartFormats.Sublayer> adapted(PeftConfig config, Map<String, LinearShape> linears) {
+    static List<PartFormats.Sublayer> adapted(PeftConfig config, ModelFamily family, Map<String, LinearShape> linears) {
         boolean houlsby = config.placement().equals(PeftConfig.HOULSBY);
         List<PartFormats.Sublayer> out = new ArrayList<>();
-        for (PartFormats.Sublayer s : PartFormats.sublayers(linears)) {
+        for (PartFormats.Sublayer s : PartFormats.sublayers(family, linears)) {
             if ((s.mlp() || houlsby) && config.transformsLayer(s.layer())) {
                 out.add(s);
             }
@@ -78,10 +79,11 @@ public final class BottleneckMethod implements AdapterMethod {
     /** The tensors by sub-layer and leaf: {@code <sub-layer>.down.weight}, {@code .down.bias}, {@code .up.weight}, {@code .up.bias}. */
     @Override
     public Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         Path path = file.path();
         Map<String, PartFormats.Sublayer> adapted = new LinkedHashMap<>();
-        adapted(config, linears).forEach(s -> adapted.put(s.name(), s));
+        adapted(config, family, linears).forEach(s -> adapted.put(s.name(), s));
         if (adapted.isEmpty()) {
             throw new ModelFormatException(path.resolveSibling(PeftConfig.FILE_NAME),
                     "placement and layers_to_transform select no sub-layer of the base model");
@@ -153,7 +155,7 @@ public final class BottleneckMethod implements AdapterMethod {
         return TrainableLora.ofPart(base, config, seed, headSpec, (manager, rng) -> {
             int m = config.bottleneckSize();
             Map<String, BottleneckPart.Block> blocks = new LinkedHashMap<>();
-            for (PartFormats.Sublayer s : adapted(config, base.linears())) {
+            for (PartFormats.Sublayer s : adapted(config, base.config().family(), base.linears())) {
                 int h = Math.toIntExact(s.hidden());
                 float bound = (float) (1.0 / Math.sqrt(h));
                 float[] down = new float[m * h];

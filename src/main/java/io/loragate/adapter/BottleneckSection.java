@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * loragate's own {@code peft_type: LORAGATE_BOTTLENECK} (PEFT has none): {@code bottleneck_size},
@@ -45,10 +44,9 @@ final class BottleneckSection implements PeftSection {
         }
         List<String> modulesToSave = in.modulesToSave();
         List<String> layersPattern = in.layersPattern();
-        return new PeftConfig(PeftConfig.BOTTLENECK, in.string("task_type", null), in.string("base_model_name_or_path", null),
-                0, 0, false, PeftConfig.Modules.NONE, PeftConfig.Modules.NONE, in.intOrIntList("layers_to_transform"),
-                layersPattern, in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0,
-                in.extrasExcept(PeftConfig.SHARED_KEYS));
+        return new PeftConfig(this, in.string("task_type", null), in.string("base_model_name_or_path", null),
+                PeftConfig.Modules.NONE, PeftConfig.Modules.NONE, in.intOrIntList("layers_to_transform"), layersPattern,
+                in.bool("fan_in_fan_out", false), modulesToSave, in.extrasExcept(PeftConfig.SHARED_KEYS));
     }
 
     @Override

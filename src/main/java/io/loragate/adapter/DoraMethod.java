@@ -7,6 +7,7 @@ import io.loragate.common.LoragateException;
 import io.loragate.common.ModelFormatException;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
@@ -41,7 +42,7 @@ final class DoraMethod implements AdapterMethod {
 
     @Override
     public PeftSection section() {
-        return LoraSection.INSTANCE;
+        return LoraSection.DEFAULTS;
     }
 
     @Override
@@ -51,7 +52,7 @@ final class DoraMethod implements AdapterMethod {
 
     @Override
     public boolean hasPart(PeftConfig config) {
-        return config.peftType().equals(PeftConfig.LORA) && config.useDora();
+        return config.isLora() && config.lora().useDora();
     }
 
     @Override
@@ -61,17 +62,15 @@ final class DoraMethod implements AdapterMethod {
 
     @Override
     public Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         Path path = file.path();
-        Map<String, TensorInfo> byModule = new LinkedHashMap<>();
-        for (TensorInfo t : claimed.values()) {
-            String module = PartFormats.target(KEY, t);
+        Map<String, TensorInfo> byModule = PartFormats.byModule(path, KEY, claimed, (module, t) -> {
             if (!loraModules.contains(module)) {
                 throw new ModelFormatException(path, "has a DoRA magnitude for '" + module + "', which has no LoRA weights");
             }
             PartFormats.checkShape(path, t, new long[] {linears.get(module).out()}, "(out)");
-            PartFormats.put(path, byModule, module, t);
-        }
+        });
         for (String module : loraModules) {
             if (!byModule.containsKey(module)) {
                 throw new ModelFormatException(path, "adapter_config.json sets use_dora but module '" + module
@@ -138,7 +137,7 @@ final class DoraMethod implements AdapterMethod {
      * per module, the row norms of the base weight (so that the adapter starts as the base).
      */
     static TrainableLora fresh(BaseModel base, PeftConfig config, long seed, TrainableLora.HeadSpec headSpec) {
-        if (!config.useDora()) {
+        if (!config.isLora() || !config.lora().useDora()) {
             throw new IllegalArgumentException("not a DoRA config (use_dora is false)");
         }
         TrainableLora lora = TrainableLora.create(base, config, seed, headSpec);

@@ -94,11 +94,10 @@ public final class Ia3Method implements AdapterMethod {
 
     @Override
     public Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         Path path = file.path();
-        Map<String, TensorInfo> byModule = new LinkedHashMap<>();
-        for (TensorInfo t : claimed.values()) {
-            String module = PartFormats.target(KEY, t);
+        Map<String, TensorInfo> byModule = PartFormats.byModule(path, KEY, claimed, (module, t) -> {
             LinearShape l = linears.get(module);
             if (l == null) {
                 throw new ModelFormatException(path, "IA3 module '" + module + "' does not exist in the base model");
@@ -109,8 +108,7 @@ public final class Ia3Method implements AdapterMethod {
             }
             long[] want = config.feedforward(module) ? new long[] {1, l.in()} : new long[] {l.out(), 1};
             PartFormats.checkShape(path, t, want, config.feedforward(module) ? "(1, in) for a feedforward module" : "(out, 1)");
-            PartFormats.put(path, byModule, module, t);
-        }
+        });
         int targeted = 0;
         for (String module : linears.keySet()) {
             if (config.targets(module)) {

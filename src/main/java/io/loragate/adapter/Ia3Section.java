@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.ModelFormatException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
- * PEFT's {@code IA3Config} ({@code peft_type: IA3}): the module selection shared with LoRA in the
- * record's components, {@code feedforward_modules} and {@code init_ia3_weights} checked and kept in
+ * PEFT's {@code IA3Config} ({@code peft_type: IA3}): the module selection in the config's shared
+ * components, {@code feedforward_modules} and {@code init_ia3_weights} checked and kept in
  * the extras.
  */
 final class Ia3Section implements PeftSection {
@@ -41,10 +40,9 @@ final class Ia3Section implements PeftSection {
         PeftConfig.Modules exclude = in.modules("exclude_modules");
         List<String> modulesToSave = in.modulesToSave();
         List<String> layersPattern = in.layersPattern();
-        return new PeftConfig(PeftConfig.IA3, in.string("task_type", null), in.string("base_model_name_or_path", null), 0, 0,
-                false, targets, exclude == null ? PeftConfig.Modules.NONE : exclude, in.intOrIntList("layers_to_transform"),
-                layersPattern, in.bool("fan_in_fan_out", false), modulesToSave, Map.of(), Map.of(), "none", false, 0.0,
-                in.extrasExcept(PeftConfig.SHARED_KEYS));
+        return new PeftConfig(this, in.string("task_type", null), in.string("base_model_name_or_path", null), targets,
+                exclude == null ? PeftConfig.Modules.NONE : exclude, in.intOrIntList("layers_to_transform"), layersPattern,
+                in.bool("fan_in_fan_out", false), modulesToSave, in.extrasExcept(PeftConfig.SHARED_KEYS));
     }
 
     @Override

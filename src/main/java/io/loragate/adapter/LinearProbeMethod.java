@@ -24,7 +24,7 @@ final class LinearProbeMethod implements AdapterMethod {
 
     @Override
     public PeftSection section() {
-        return LoraSection.INSTANCE;
+        return LoraSection.DEFAULTS;
     }
 
     @Override
@@ -44,10 +44,8 @@ final class LinearProbeMethod implements AdapterMethod {
 
     /** A PEFT config without LoRA pairs ({@code target_modules: []}) that saves {@code modules} whole. */
     static PeftConfig savesOnly(String baseId, MethodOptions o, String taskType, List<String> modules) {
-        PeftConfig plain = PeftConfig.lora(o.r(), o.alpha(), List.of(), taskType);
-        return new PeftConfig(plain.peftType(), plain.taskType(), baseId, o.r(), o.alpha(), false, plain.targetModules(),
-                plain.excludeModules(), List.of(), plain.layersPattern(), plain.fanInFanOut(), modules, plain.rankPattern(),
-                plain.alphaPattern(), plain.bias(), false, 0.0, plain.extras());
+        return PeftConfig.lora(LoraSection.plain(o.r(), o.alpha()), PeftConfig.Modules.list(List.of()), List.of(), modules,
+                taskType, baseId);
     }
 
     /** Forward only: nothing inside the base needs a gradient (the head is counted by the cost model). */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
 import io.loragate.common.LoragateException;
 import io.loragate.common.ModelFormatException;
 import io.loragate.model.safetensors.Dtype;
@@ -108,29 +109,30 @@ public final class LoraAdapter implements AutoCloseable {
     /**
      * Loads a PEFT folder ({@code adapter_config.json} + {@code adapter_model.safetensors}) for a base.
      *
+     * @param family          the base's family: its module map (where bottleneck adapters sit)
      * @param baseLinears     the base's linear layers by module path, shapes as the math sees them
      * @param baseParamShapes the base's parameters by checkpoint name, shapes as stored (for modules_to_save)
      * @param device          where the weights live (the base's device)
      * @throws ModelFormatException if the folder is not a valid adapter for this base
      * @throws LoragateException    {@code UNIMPLEMENTED} for LoRA variants we do not run
      */
-    public static LoraAdapter load(Path folder, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
-            Device device) {
-        return load(folder, baseLinears, baseParamShapes, device, null);
+    public static LoraAdapter load(Path folder, ModelFamily family, Map<String, LinearShape> baseLinears,
+            Map<String, long[]> baseParamShapes, Device device) {
+        return load(folder, family, baseLinears, baseParamShapes, device, null);
     }
 
     /** Loads a folder for a resident base, any method (DoRA reads the base's weights), onto the base's device. */
     public static LoraAdapter load(Path folder, io.loragate.model.BaseModel base) {
-        return load(folder, base.linears(), base.paramShapes(), base.device(), base::parameter);
+        return load(folder, base.config().family(), base.linears(), base.paramShapes(), base.device(), base::parameter);
     }
 
     /**
-     * As {@link #load(Path, Map, Map, Device)}, with the base's parameters by checkpoint name (linear
-     * weights {@code (out, in)}, read-only, e.g. {@code BaseModel::parameter}), which DoRA needs to
-     * precompute its scales; null refuses DoRA adapters.
+     * As {@link #load(Path, ModelFamily, Map, Map, Device)}, with the base's parameters by checkpoint
+     * name (linear weights {@code (out, in)}, read-only, e.g. {@code BaseModel::parameter}), which
+     * DoRA needs to precompute its scales; null refuses DoRA adapters.
      */
-    public static LoraAdapter load(Path folder, Map<String, LinearShape> baseLinears, Map<String, long[]> baseParamShapes,
-            Device device, java.util.function.Function<String, NDArray> baseParams) {
+    public static LoraAdapter load(Path folder, ModelFamily family, Map<String, LinearShape> baseLinears,
+            Map<String, long[]> baseParamShapes, Device device, java.util.function.Function<String, NDArray> baseParams) {
         Path weights = folder.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(weights)) {
             Path bin = folder.resolve("adapter_model.bin");
@@ -142,7 +144,7 @@ public final class LoraAdapter implements AutoCloseable {
         }
         PeftConfig config = PeftConfig.read(folder.resolve(PeftConfig.FILE_NAME));
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
-            Layout layout = Layout.of(config, file, baseLinears, baseParamShapes);
+            Layout layout = Layout.of(config, file, family, baseLinears, baseParamShapes);
             if (AdapterNumbers.enabled()) {
                 checkNumbers(config, file, layout);
             }
@@ -165,13 +167,14 @@ public final class LoraAdapter implements AutoCloseable {
         Path path = file.path();
         Path cfg = path.resolveSibling(PeftConfig.FILE_NAME);
         if (!layout.loraModules().isEmpty()) {
-            AdapterNumbers.checkScalar(cfg, "lora_alpha", config.loraAlpha(), max);
-            for (Map.Entry<String, Double> e : config.alphaPattern().entrySet()) {
+            LoraSection lora = config.lora();
+            AdapterNumbers.checkScalar(cfg, "lora_alpha", lora.loraAlpha(), max);
+            for (Map.Entry<String, Double> e : lora.alphaPattern().entrySet()) {
                 AdapterNumbers.checkScalar(cfg, "alpha_pattern['" + e.getKey() + "']", e.getValue(), max);
             }
             for (String module : layout.loraModules().keySet()) {
-                AdapterNumbers.checkScalar(cfg, "the scale of module '" + module + "' (" + (config.useRslora()
-                        ? "lora_alpha/sqrt(r)" : "lora_alpha/r") + ")", config.scale(module), max);
+                AdapterNumbers.checkScalar(cfg, "the scale of module '" + module + "' (" + (lora.useRslora()
+                        ? "lora_alpha/sqrt(r)" : "lora_alpha/r") + ")", lora.scale(module), max);
             }
         }
         for (TensorInfo t : file.tensors().values()) {
@@ -191,7 +194,7 @@ public final class LoraAdapter implements AutoCloseable {
             Map<String, LinearShape> replaced, Map<String, TensorInfo[]> replacedTensors, Map<String, Boolean> storedInOut,
             AdapterMethod partMethod, Map<String, TensorInfo> parts) {
 
-        static Layout of(PeftConfig config, SafetensorsFile file, Map<String, LinearShape> baseLinears,
+        static Layout of(PeftConfig config, SafetensorsFile file, ModelFamily family, Map<String, LinearShape> baseLinears,
                 Map<String, long[]> baseParamShapes) {
             Path path = file.path();
             AdapterMethod part = AdapterMethods.withPart(config);
@@ -212,7 +215,8 @@ public final class LoraAdapter implements AutoCloseable {
             Map<String, TensorInfo[]> loraTensors = new LinkedHashMap<>();
             loraModules.keySet().forEach(m -> loraTensors.put(m, sorted.pairs().get(m)));
             Map<String, TensorInfo> parts = part == null ? Map.of()
-                    : part.checkPart(config, file, sorted.claimed(), baseLinears, baseParamShapes, loraModules.keySet());
+                    : part.checkPart(config, file, sorted.claimed(), family, baseLinears, baseParamShapes,
+                            loraModules.keySet());
             return new Layout(loraModules, loraTensors, saved.replaced(), saved.tensors(), saved.storedInOut(), part, parts);
         }
 
@@ -424,7 +428,7 @@ public final class LoraAdapter implements AutoCloseable {
                 throw new ModelFormatException(path, "module '" + module + "': lora_A has rank " + as[0]
                         + " but lora_B has rank " + bs[1]);
             }
-            int expected = config.rankFor(module);
+            int expected = config.lora().rankFor(module);
             if (as[0] != expected) {
                 throw new ModelFormatException(path, "module '" + module + "' has rank " + as[0]
                         + " but adapter_config.json gives it r=" + expected);
@@ -488,7 +492,7 @@ public final class LoraAdapter implements AutoCloseable {
             int out = Math.toIntExact(e.getValue().out());
             TensorInfo[] pair = layout.loraTensors().get(module);
             int r = Math.toIntExact(pair[0].shape()[0]);
-            float scale = (float) config.scale(module);
+            float scale = (float) config.lora().scale(module);
             float[] a = file.readFloats(pair[0].name()); // (r, in)
             float[] b = file.readFloats(pair[1].name()); // (out, r)
             float[] aT = transpose(a, r, in);            // (in, r)

@@ -27,7 +27,7 @@ final class LoraMethod implements AdapterMethod {
 
     @Override
     public PeftSection section() {
-        return LoraSection.INSTANCE;
+        return LoraSection.DEFAULTS;
     }
 
     @Override
@@ -43,11 +43,9 @@ final class LoraMethod implements AdapterMethod {
 
     /** The PEFT LoRA config of a job's settings ({@code dora}: with the magnitude vector). */
     static PeftConfig config(String baseId, MethodOptions o, String taskType, boolean dora) {
-        PeftConfig plain = PeftConfig.lora(o.r(), o.alpha(), o.targetModules(), taskType);
-        return new PeftConfig(plain.peftType(), plain.taskType(), baseId, o.r(), o.alpha(),
-                o.useRslora(), plain.targetModules(), plain.excludeModules(), o.layersToTransform(), plain.layersPattern(),
-                plain.fanInFanOut(), plain.modulesToSave(), plain.rankPattern(), plain.alphaPattern(), plain.bias(),
-                dora, o.dropout(), plain.extras());
+        LoraSection keys = LoraSection.plain(o.r(), o.alpha()).with(o.useRslora(), dora, o.dropout());
+        return PeftConfig.lora(keys, PeftConfig.Modules.list(o.targetModules()), o.layersToTransform(), List.of(), taskType,
+                baseId);
     }
 
     /** {@code r · Σ (in + out)} over the default targets of each changed layer; two tensors per module. */

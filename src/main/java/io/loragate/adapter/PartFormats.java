@@ -3,14 +3,18 @@ package io.loragate.adapter;
 import ai.djl.ndarray.NDArray;
 import io.loragate.common.ModelFormatException;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
+import io.loragate.model.SublayerName;
 import io.loragate.model.safetensors.Dtype;
 import io.loragate.model.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,27 +35,21 @@ final class PartFormats {
     record LoraView(NDArray aT, NDArray bTScaled) {
     }
 
-    private static final Pattern ATTN_OUT = Pattern.compile(
-            "((?:.*\\.)?(?:layers|h|layer)\\.(\\d+))\\.(self_attn|attn|attention)\\.(?:o_proj|c_proj|output\\.dense)");
-    private static final Pattern MLP_OUT = Pattern.compile(
-            "((?:.*\\.)?(?:layers|h|layer)\\.(\\d+))\\.(?:mlp\\.(?:down_proj|c_proj)|output\\.dense)");
-    private static final Pattern LAYER = Pattern.compile("(?:^|.*\\.)(?:layers|layer|h|blocks)\\.(\\d+)\\..*");
-
     /**
-     * The sub-layers of a base, from its linear layers: Llama {@code <layer>.self_attn} /
-     * {@code <layer>.mlp}, GPT-2 {@code <layer>.attn} / {@code <layer>.mlp}, BERT
-     * {@code <layer>.attention} / {@code <layer>.mlp}; in layer order, attention first.
+     * The sub-layers of a base, from its linear layers and its family's {@link ModelFamily#sublayers()}:
+     * a linear at {@code <layer>.<output>} ({@code model.layers.3.self_attn.o_proj} for Llama's
+     * {@code self_attn}) ends the sub-layer {@code <layer>.<name>} ({@code model.layers.3.self_attn});
+     * in layer order, attention first.
      */
-    static List<Sublayer> sublayers(Map<String, LinearShape> linears) {
+    static List<Sublayer> sublayers(ModelFamily family, Map<String, LinearShape> linears) {
         Map<String, Sublayer> out = new TreeMap<>();
         for (LinearShape l : linears.values()) {
-            Matcher a = ATTN_OUT.matcher(l.module());
-            Matcher m = MLP_OUT.matcher(l.module());
-            if (a.matches()) {
-                out.put(a.group(1) + "." + a.group(3), new Sublayer(a.group(1) + "." + a.group(3), Integer.parseInt(a.group(2)),
-                        false, l.out()));
-            } else if (m.matches()) {
-                out.put(m.group(1) + ".mlp", new Sublayer(m.group(1) + ".mlp", Integer.parseInt(m.group(2)), true, l.out()));
+            String layer = layerPath(l.module());
+            for (SublayerName s : layer == null ? List.<SublayerName>of() : family.sublayers()) {
+                if (l.module().equals(layer + "." + s.output())) {
+                    String name = layer + "." + s.name();
+                    out.put(name, new Sublayer(name, layerIndex(l.module()), s.feedForward(), l.out()));
+                }
             }
         }
         List<Sublayer> list = new ArrayList<>(out.values());
@@ -61,8 +59,27 @@ final class PartFormats {
 
     /** The transformer layer a module path lies in ({@code model.layers.3.mlp.up_proj}: 3), or null. */
     static Integer layerIndex(String module) {
-        Matcher m = LAYER.matcher(module);
-        return m.matches() ? Integer.valueOf(m.group(1)) : null;
+        String layer = layerPath(module);
+        return layer == null ? null : Integer.valueOf(layer.substring(layer.lastIndexOf('.') + 1));
+    }
+
+    /**
+     * The path of the layer a module lies in, up to its first numeric part ({@code model.layers.3} of
+     * {@code model.layers.3.mlp.up_proj}, {@code h.0} of GPT-2's {@code h.0.attn.c_attn}), or null
+     * outside the layers ({@code lm_head}, {@code bert.pooler.dense}): every family numbers its
+     * layers inside a named container, and nothing before them is numbered.
+     */
+    private static String layerPath(String module) {
+        String[] parts = module.split("\\.");
+        int end = 0;
+        for (int i = 0; i < parts.length - 1; i++) {
+            end += parts[i].length() + (i > 0 ? 1 : 0);
+            String p = parts[i];
+            if (i > 0 && !p.isEmpty() && p.length() <= 9 && p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return module.substring(0, end);
+            }
+        }
+        return null;
     }
 
     /** Whether a tensor key is PEFT's prefix followed by a match of {@code pattern}. */
@@ -77,6 +94,21 @@ final class PartFormats {
             throw new IllegalStateException(t.name() + " was claimed by a pattern it does not match");
         }
         return m.group(1);
+    }
+
+    /**
+     * The claimed part tensors by the module each adapts (group 1 of {@code key}), each passed to
+     * {@code check} first; a module with two tensors is refused.
+     */
+    static Map<String, TensorInfo> byModule(Path path, Pattern key, Map<String, TensorInfo> claimed,
+            BiConsumer<String, TensorInfo> check) {
+        Map<String, TensorInfo> byModule = new LinkedHashMap<>();
+        for (TensorInfo t : claimed.values()) {
+            String module = target(key, t);
+            check.accept(module, t);
+            put(path, byModule, module, t);
+        }
+        return byModule;
     }
 
     /** Adds a part tensor under what it adapts; refuses a second tensor for the same key. */

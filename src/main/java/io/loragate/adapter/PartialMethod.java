@@ -27,7 +27,7 @@ final class PartialMethod implements AdapterMethod {
 
     @Override
     public PeftSection section() {
-        return LoraSection.INSTANCE;
+        return LoraSection.DEFAULTS;
     }
 
     @Override

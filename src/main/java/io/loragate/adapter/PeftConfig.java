@@ -29,57 +29,43 @@ import java.util.regex.Pattern;
 
 /**
  * A PEFT {@code adapter_config.json}, mapped once at the boundary: the keys every type shares
- * (type, task, base, module selection, modules to save) and LoRA's, as components; each type's
- * section ({@link PeftSection}, named by its {@link AdapterMethod}) reads and writes its own keys,
- * keeping those of IA3, bottleneck and prompt tuning in {@link #extras}. Module selection follows
- * PEFT ({@code check_target_module_exists}, {@code get_pattern_key}, {@code _set_trainable}) so that
- * an adapter selects exactly the modules here that it selects in PEFT. Keys this record does not
- * model are kept verbatim in {@link #extras} so that writing the config back loses nothing.
+ * (task, base, module selection, modules to save) as components, and the section of its
+ * {@code peft_type} ({@link PeftSection}, named by its {@link AdapterMethod}), which reads and writes
+ * that type's own keys: LoRA's section holds them ({@link #lora()}); IA3, bottleneck and prompt
+ * tuning keep theirs in {@link #extras}, read through this record's accessors. Module selection
+ * follows PEFT ({@code check_target_module_exists}, {@code _set_trainable}) so that an adapter
+ * selects exactly the modules here that it selects in PEFT. Keys no section models are kept
+ * verbatim in {@link #extras} so that writing the config back loses nothing.
  *
- * @param peftType          one of the registered methods' types ({@link AdapterMethods}): {@code LORA}, {@code IA3},
- *                          {@code PROMPT_TUNING}, {@code LORAGATE_BOTTLENECK}
+ * @param section           the section of the config's {@code peft_type} (one of the registered methods' types,
+ *                          {@link AdapterMethods}: {@code LORA}, {@code IA3}, {@code PROMPT_TUNING},
+ *                          {@code LORAGATE_BOTTLENECK}); a {@link LoraSection} with its keys for {@code LORA}
  * @param taskType          e.g. {@code "CAUSAL_LM"}, {@code "SEQ_CLS"}; may be null
  * @param baseModelNameOrPath informational; may be null
- * @param r                 default rank (LoRA; 0 for other types)
- * @param loraAlpha         default alpha (LoRA; 0 for other types)
- * @param useRslora         scale {@code alpha/√r} instead of {@code alpha/r}
- * @param targetModules     which linear layers get LoRA
+ * @param targetModules     which linear layers get adapted
  * @param excludeModules    modules never targeted; {@link Modules#NONE} when absent
  * @param layersToTransform layer indices to adapt (empty: all); only applies to list targets
  * @param layersPattern     names of the layer container ({@code layers}, {@code h}); empty: any
  * @param fanInFanOut       the base stores weights {@code (in, out)} (GPT-2 Conv1D); LoRA's A and B do not change
  * @param modulesToSave     modules replaced wholesale by the adapter's own copy (e.g. {@code classifier})
- * @param rankPattern       module regex → rank, first match wins
- * @param alphaPattern      module regex → alpha, first match wins
- * @param bias              only {@code "none"} is supported
- * @param useDora           DoRA: a magnitude vector per LoRA module
- * @param loraDropout       training only; ignored at inference
  * @param extras            every other key of the file, in file order
  */
 public record PeftConfig(
-        String peftType,
+        PeftSection section,
         String taskType,
         String baseModelNameOrPath,
-        int r,
-        double loraAlpha,
-        boolean useRslora,
         Modules targetModules,
         Modules excludeModules,
         List<Integer> layersToTransform,
         List<String> layersPattern,
         boolean fanInFanOut,
         List<String> modulesToSave,
-        Map<String, Integer> rankPattern,
-        Map<String, Double> alphaPattern,
-        String bias,
-        boolean useDora,
-        double loraDropout,
         Map<String, JsonNode> extras) {
 
     /** PEFT's {@code peft_type} of LoRA (and of DoRA, linear probes and partial fine-tuning). */
     public static final String LORA = "LORA";
 
-    /** The keys IA3 and bottleneck configs keep in the components they share with LoRA; their own keys stay in {@link #extras}. */
+    /** The keys IA3 and bottleneck configs keep in the shared components; their own keys stay in {@link #extras}. */
     static final Set<String> SHARED_KEYS = Set.of("peft_type", "task_type", "base_model_name_or_path", "target_modules",
             "exclude_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out", "modules_to_save");
 
@@ -99,29 +85,58 @@ public record PeftConfig(
 
 
     public PeftConfig {
-        Objects.requireNonNull(peftType, "peftType");
+        Objects.requireNonNull(section, "section");
         Objects.requireNonNull(targetModules, "targetModules");
         excludeModules = excludeModules == null ? Modules.NONE : excludeModules;
         layersToTransform = layersToTransform == null ? List.of() : List.copyOf(layersToTransform);
         layersPattern = layersPattern == null ? List.of() : List.copyOf(layersPattern);
         modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
-        rankPattern = rankPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern));
-        alphaPattern = alphaPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern));
-        bias = bias == null ? "none" : bias;
         extras = extras == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extras));
+    }
+
+    /** The {@code peft_type}: its section's. */
+    public String peftType() {
+        return section.peftType();
+    }
+
+    /** Whether this is a {@value #LORA} config (of {@code lora}, {@code rslora}, {@code dora}, {@code linear_probe}, {@code partial}). */
+    public boolean isLora() {
+        return section instanceof LoraSection;
+    }
+
+    /** LoRA's keys (rank, alpha, rsLoRA, DoRA, patterns, dropout); only a {@value #LORA} config has them. */
+    public LoraSection lora() {
+        if (section instanceof LoraSection l) {
+            return l;
+        }
+        throw new IllegalStateException("a " + peftType() + " config has no LoRA keys");
     }
 
     /** A plain LoRA config as the trainer makes it: {@code r}, {@code alpha}, list targets, nothing else set. */
     public static PeftConfig lora(int r, double alpha, List<String> targetModules, String taskType) {
-        return new PeftConfig(LORA, taskType, null, r, alpha, false, Modules.list(targetModules), Modules.NONE,
-                List.of(), List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, Map.of());
+        return lora(LoraSection.plain(r, alpha), Modules.list(targetModules), List.of(), List.of(), taskType, null);
+    }
+
+    /** A LoRA config with these keys, list or regex targets, nothing else set. */
+    public static PeftConfig lora(LoraSection keys, Modules targetModules, List<Integer> layersToTransform,
+            List<String> modulesToSave, String taskType, String baseModel) {
+        return new PeftConfig(keys, taskType, baseModel, targetModules, Modules.NONE, layersToTransform, List.of(), false,
+                modulesToSave, Map.of());
     }
 
     /** This config with {@code base_model_name_or_path} set to {@code baseModel}. */
     public PeftConfig withBaseModel(String baseModel) {
-        return new PeftConfig(peftType, taskType, baseModel, r, loraAlpha, useRslora, targetModules, excludeModules,
-                layersToTransform, layersPattern, fanInFanOut, modulesToSave, rankPattern, alphaPattern, bias, useDora,
-                loraDropout, extras);
+        return new PeftConfig(section, taskType, baseModel, targetModules, excludeModules, layersToTransform, layersPattern,
+                fanInFanOut, modulesToSave, extras);
+    }
+
+    /** This config with another section of the same {@code peft_type} (e.g. LoRA's keys with another dropout). */
+    public PeftConfig withSection(PeftSection other) {
+        if (!other.peftType().equals(peftType())) {
+            throw new IllegalArgumentException("a " + peftType() + " config cannot take a " + other.peftType() + " section");
+        }
+        return new PeftConfig(other, taskType, baseModelNameOrPath, targetModules, excludeModules, layersToTransform,
+                layersPattern, fanInFanOut, modulesToSave, extras);
     }
 
     /**
@@ -183,35 +198,6 @@ public record PeftConfig(
             names.forEach(a::add);
             return a;
         }
-    }
-
-    /** {@code alpha / r}, or {@code alpha / √r} with rsLoRA, for a module's own rank and alpha. */
-    public double scale(String module) {
-        int rank = rankFor(module);
-        double alpha = alphaFor(module);
-        return useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
-    }
-
-    /** The module's rank: the first {@code rank_pattern} key matching it, else {@code r}. */
-    public int rankFor(String module) {
-        String key = patternKey(rankPattern.keySet(), module);
-        return key == null ? r : rankPattern.get(key);
-    }
-
-    /** The module's alpha: the first {@code alpha_pattern} key matching it, else {@code lora_alpha}. */
-    public double alphaFor(String module) {
-        String key = patternKey(alphaPattern.keySet(), module);
-        return key == null ? loraAlpha : alphaPattern.get(key);
-    }
-
-    /** PEFT's {@code get_pattern_key}: {@code re.match(rf"(.*\.)?({key})$", module)}, first key wins. */
-    private static String patternKey(Set<String> keys, String module) {
-        for (String key : keys) {
-            if (Pattern.compile("(.*\\.)?(" + key + ")").matcher(bounded(module, key)).matches()) {
-                return key;
-            }
-        }
-        return null;
     }
 
     /**
@@ -370,7 +356,7 @@ public record PeftConfig(
     /** {@code peft_type} of PEFT prompt tuning: k trainable virtual token embeddings prepended to the input. */
     public static final String PROMPT_TUNING = "PROMPT_TUNING";
 
-    /** The prompt-tuning keys, kept in {@link #extras} (the record's components are LoRA's). */
+    /** The prompt-tuning keys, kept in {@link #extras}. */
     static final String NUM_VIRTUAL_TOKENS = "num_virtual_tokens";
     static final String TOKEN_DIM = "token_dim";
     static final String NUM_TRANSFORMER_SUBMODULES = "num_transformer_submodules";
@@ -382,7 +368,7 @@ public record PeftConfig(
 
     /** Whether this is a {@value #PROMPT_TUNING} config (no LoRA pairs; {@link #numVirtualTokens()} embeddings). */
     public boolean isPromptTuning() {
-        return PROMPT_TUNING.equals(peftType);
+        return PROMPT_TUNING.equals(peftType());
     }
 
     /** Prompt tuning's {@code num_virtual_tokens} (k), or 0 for other types. */
@@ -420,8 +406,8 @@ public record PeftConfig(
         extras.put(TOKEN_DIM, f.numberNode(tokenDim));
         extras.put("tokenizer_kwargs", f.nullNode());
         extras.put(TOKENIZER_NAME_OR_PATH, tokenizer == null ? f.nullNode() : f.textNode(tokenizer));
-        return new PeftConfig(PROMPT_TUNING, taskType, baseModel, 0, 0, false, Modules.NONE, Modules.NONE, List.of(),
-                List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+        return new PeftConfig(PromptTuningSection.INSTANCE, taskType, baseModel, Modules.NONE, Modules.NONE, List.of(),
+                List.of(), false, List.of(), extras);
     }
 
     static final String NUM_ATTENTION_HEADS = "num_attention_heads";
@@ -438,7 +424,7 @@ public record PeftConfig(
 
     /** The config as PEFT writes it: every field its type knows, plus the extras this config was read with; keys sorted. */
     public ObjectNode toJson() {
-        return sorted(AdapterMethods.section(peftType).write(this));
+        return sorted(section.write(this));
     }
 
     /** The keys every type writes: {@code peft_type}, {@code task_type}, {@code base_model_name_or_path}, {@code modules_to_save}. */
@@ -486,8 +472,7 @@ public record PeftConfig(
     }
 
     // ---------------------------------------------------------------------------------------------
-    // IA3 and bottleneck adapters: their own fields live in extras (read and checked here), so the
-    // record's components stay those of LoRA.
+    // IA3 and bottleneck adapters: their own fields live in extras (checked by their sections, read here).
 
     /** PEFT's {@code peft_type} of IA3. */
     public static final String IA3 = "IA3";
@@ -512,8 +497,8 @@ public record PeftConfig(
         Map<String, JsonNode> extras = new LinkedHashMap<>();
         extras.put("feedforward_modules", feedforward.isEmpty() ? JsonNodeFactory.instance.nullNode() : feedforward.toJson());
         extras.put("init_ia3_weights", JsonNodeFactory.instance.booleanNode(true));
-        return new PeftConfig(IA3, taskType, null, 0, 0, false, targets, Modules.NONE, layersToTransform, List.of(), false,
-                List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+        return new PeftConfig(Ia3Section.INSTANCE, taskType, null, targets, Modules.NONE, layersToTransform, List.of(), false,
+                List.of(), extras);
     }
 
     /** A fresh bottleneck-adapter config. */
@@ -523,8 +508,8 @@ public record PeftConfig(
         extras.put("bottleneck_size", JsonNodeFactory.instance.numberNode(size));
         extras.put("placement", JsonNodeFactory.instance.textNode(placement));
         extras.put("activation", JsonNodeFactory.instance.textNode(activation));
-        return new PeftConfig(BOTTLENECK, taskType, null, 0, 0, false, Modules.NONE, Modules.NONE, layersToTransform,
-                List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, extras);
+        return new PeftConfig(BottleneckSection.INSTANCE, taskType, null, Modules.NONE, Modules.NONE, layersToTransform,
+                List.of(), false, List.of(), extras);
     }
 
     /** IA3's {@code feedforward_modules}: a list of names or one regular expression; {@link Modules#NONE} when absent. */

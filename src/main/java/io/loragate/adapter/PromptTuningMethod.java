@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.loragate.model.BaseModel;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.TextTokenizer;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.TensorInfo;
@@ -50,7 +51,8 @@ final class PromptTuningMethod implements AdapterMethod {
 
     @Override
     public Map<String, TensorInfo> checkPart(PeftConfig config, SafetensorsFile file, Map<String, TensorInfo> claimed,
-            Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes, Set<String> loraModules) {
+            ModelFamily family, Map<String, LinearShape> linears, Map<String, long[]> baseParamShapes,
+            Set<String> loraModules) {
         PromptPart.check(config, file, baseParamShapes);
         return claimed;
     }

@@ -6,7 +6,6 @@ import io.loragate.common.ModelFormatException;
 import io.loragate.model.AdapterHook;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -14,8 +13,7 @@ import java.util.Set;
  * {@code token_dim}, {@code num_transformer_submodules} (1 only: encoder-decoder models are not
  * served), {@code prompt_tuning_init} ({@code RANDOM}, {@code TEXT}, {@code SAMPLE_VOCAB}),
  * {@code prompt_tuning_init_text}, {@code tokenizer_name_or_path}, {@code modules_to_save}. The
- * prompt keys stay in the extras; LoRA's components hold their neutral values ({@code r = 0}, no
- * targets).
+ * prompt keys stay in the extras; the config selects no modules.
  */
 final class PromptTuningSection implements PeftSection {
 
@@ -61,9 +59,9 @@ final class PromptTuningSection implements PeftSection {
         in.string(PeftConfig.TOKENIZER_NAME_OR_PATH, null);
         in.bool("inference_mode", true);
         List<String> modulesToSave = in.modulesToSave();
-        return new PeftConfig(PeftConfig.PROMPT_TUNING, in.string("task_type", null), in.string("base_model_name_or_path", null),
-                0, 0, false, PeftConfig.Modules.NONE, PeftConfig.Modules.NONE, List.of(), List.of(), false, modulesToSave,
-                Map.of(), Map.of(), "none", false, 0.0, in.extrasExcept(MODELLED));
+        return new PeftConfig(this, in.string("task_type", null), in.string("base_model_name_or_path", null),
+                PeftConfig.Modules.NONE, PeftConfig.Modules.NONE, List.of(), List.of(), false, modulesToSave,
+                in.extrasExcept(MODELLED));
     }
 
     /** A prompt-tuning config as PEFT writes it: its own keys and the extras, no LoRA keys. */

@@ -231,7 +231,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 head.bias.setRequiresGradient(true);
             }
         }
-        this.dropout = config.loraDropout();
+        this.dropout = config.isLora() ? config.lora().loraDropout() : 0.0;
         if (dropout < 0 || dropout >= 1) {
             throw new LoragateException(LoragateException.Kind.INVALID_ARGUMENT,
                     "lora_dropout " + dropout + " is outside [0, 1)").withParam("lora_dropout");
@@ -283,7 +283,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 if (!config.targets(l.module())) {
                     continue;
                 }
-                int r = config.rankFor(l.module());
+                int r = config.lora().rankFor(l.module());
                 int in = Math.toIntExact(l.in());
                 int out = Math.toIntExact(l.out());
                 float bound = (float) (1.0 / Math.sqrt(in));
@@ -291,7 +291,7 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
                 for (int i = 0; i < a.length; i++) {
                     a[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
                 }
-                modules.put(l.module(), new Module(l.module(), r, (float) config.scale(l.module()),
+                modules.put(l.module(), new Module(l.module(), r, (float) config.lora().scale(l.module()),
                         manager.create(a, new Shape(r, in)), manager.zeros(new Shape(out, r))));
             }
             Map<String, Saved> saved = saved(base, config, headSpec == null ? null : headSpec.module(), manager);
@@ -432,9 +432,8 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
 
     /** The config with {@code fan_in_fan_out: true}. */
     private static PeftConfig withFanInFanOut(PeftConfig c) {
-        return new PeftConfig(c.peftType(), c.taskType(), c.baseModelNameOrPath(), c.r(), c.loraAlpha(), c.useRslora(),
-                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), true, c.modulesToSave(),
-                c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(), c.extras());
+        return new PeftConfig(c.section(), c.taskType(), c.baseModelNameOrPath(), c.targetModules(), c.excludeModules(),
+                c.layersToTransform(), c.layersPattern(), true, c.modulesToSave(), c.extras());
     }
 
     static Head head(HeadSpec spec, SplittableRandom rng, NDManager manager) {
@@ -464,10 +463,9 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         ArrayNode names = JsonNodeFactory.instance.arrayNode();
         labels.forEach(names::add);
         extras.put(LABELS_KEY, names);
-        return new PeftConfig(c.peftType(), c.taskType() == null ? "SEQ_CLS" : c.taskType(), c.baseModelNameOrPath(), c.r(),
-                c.loraAlpha(), c.useRslora(), c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(),
-                c.fanInFanOut(), withModule(c.modulesToSave(), module), c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(),
-                c.loraDropout(), extras);
+        return new PeftConfig(c.section(), c.taskType() == null ? "SEQ_CLS" : c.taskType(), c.baseModelNameOrPath(),
+                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), c.fanInFanOut(),
+                withModule(c.modulesToSave(), module), extras);
     }
 
     private static List<String> withModule(List<String> modules, String module) {
@@ -483,7 +481,8 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
      * to continue training a published version.
      */
     public static TrainableLora load(BaseModel base, Path folder) {
-        try (LoraAdapter adapter = LoraAdapter.load(folder, base.linears(), base.paramShapes(), base.device())) {
+        try (LoraAdapter adapter = LoraAdapter.load(folder, base.config().family(), base.linears(), base.paramShapes(),
+                base.device())) {
             if (!adapter.replacedModules().isEmpty()) {
                 throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, folder
                         + ": training an adapter with modules_to_save " + adapter.replacedModules() + " is not supported yet");

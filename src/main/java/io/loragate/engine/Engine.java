@@ -237,19 +237,23 @@ public final class Engine implements AutoCloseable {
     }
 
     private boolean admitBatch() {
-        List<Sequence> batch = takeAdmissible(System.nanoTime());
-        if (batch.isEmpty()) {
+        Admissible admissible = takeAdmissible(System.nanoTime());
+        if (admissible.batch().isEmpty()) {
             return false;
         }
-        prefill(batch);
+        prefill(admissible.batch(), admissible.tokens());
         return true;
+    }
+
+    /** The sequences of one prefill and their input tokens, summed while the budget was checked. */
+    private record Admissible(List<Sequence> batch, int tokens) {
     }
 
     /**
      * Takes waiting requests for one prefill, fairest tenant first (the one holding fewest rows), up to
      * the free rows and the prefill token budget; cancelled or expired ones are dropped on the way.
      */
-    private List<Sequence> takeAdmissible(long now) {
+    private Admissible takeAdmissible(long now) {
         List<Sequence> batch = new ArrayList<>();
         int tokens = 0;
         Map<String, Integer> held = new HashMap<>();
@@ -270,15 +274,15 @@ public final class Engine implements AutoCloseable {
             held.merge(s.tenant, 1, Integer::sum);
             tokens += s.inputTokens();
         }
-        return batch;
+        return new Admissible(batch, tokens);
     }
 
-    /** Prefills {@code batch} together: each row's first token, then its KV rows join the running batch. */
-    private void prefill(List<Sequence> batch) {
-        int tokens = 0;
-        for (Sequence s : batch) {
-            tokens += s.inputTokens();
-        }
+    /**
+     * Prefills {@code batch} together: each row's first token, then its KV rows join the running batch.
+     *
+     * @param tokens the batch's input tokens (for the step metrics)
+     */
+    private void prefill(List<Sequence> batch, int tokens) {
         long[][] prompts = new long[batch.size()][];
         List<LoraAdapter> adapters = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {

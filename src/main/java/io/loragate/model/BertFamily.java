@@ -37,7 +37,8 @@ final class BertFamily implements ModelFamily {
     }
 
     @Override
-    public List<String> sublayerOutputs() {
-        return List.of("attention.output.dense", "output.dense");
+    public List<SublayerName> sublayers() {
+        return List.of(SublayerName.attention("attention", "attention.output.dense"),
+                SublayerName.feedForward("mlp", "output.dense"));
     }
 }

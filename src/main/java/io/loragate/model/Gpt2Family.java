@@ -36,7 +36,8 @@ final class Gpt2Family implements ModelFamily {
     }
 
     @Override
-    public List<String> sublayerOutputs() {
-        return List.of("attn.c_proj", "mlp.c_proj");
+    public List<SublayerName> sublayers() {
+        return List.of(SublayerName.attention("attn", "attn.c_proj"),
+                SublayerName.feedForward("mlp", "mlp.c_proj"));
     }
 }

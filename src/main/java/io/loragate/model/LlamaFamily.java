@@ -40,7 +40,8 @@ class LlamaFamily implements ModelFamily {
     }
 
     @Override
-    public List<String> sublayerOutputs() {
-        return List.of("self_attn.o_proj", "mlp.down_proj");
+    public List<SublayerName> sublayers() {
+        return List.of(SublayerName.attention("self_attn", "self_attn.o_proj"),
+                SublayerName.feedForward("mlp", "mlp.down_proj"));
     }
 }

@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * What one model family (Llama, Mistral, Qwen2, Qwen3, Phi-3, GPT-2, BERT) declares: which
  * {@code architectures} values of config.json it serves, which forward runs it, its module map (the
- * modules adapters target by default, fused projections, sub-layer outputs) and the family-specific
+ * modules adapters target by default, fused projections, sub-layer names and outputs) and the family-specific
  * config keys. Adapter and training code ask the model's family ({@link ModelConfig#family()})
  * instead of matching module names. Every family is registered in {@link ModelFamilies}.
  */
@@ -33,10 +33,11 @@ public interface ModelFamily {
     ModuleSelection ia3Feedforward();
 
     /**
-     * The linear layers whose outputs end each sub-layer, as module-name suffixes: attention first,
-     * then the MLP (bottleneck adapters and {@link AdapterHook#afterSublayer} sit there).
+     * The sub-layers of each layer, attention first, then the MLP: the names the forward gives
+     * {@link AdapterHook#afterSublayer} and the linear layers whose outputs end them (bottleneck
+     * adapters sit there), below the layer's path.
      */
-    List<String> sublayerOutputs();
+    List<SublayerName> sublayers();
 
     /**
      * Fused projections: a module the checkpoint stores as one linear, mapped to the modules it

@@ -45,8 +45,9 @@ final class Phi3Family implements ModelFamily {
     }
 
     @Override
-    public List<String> sublayerOutputs() {
-        return List.of("self_attn.o_proj", "mlp.down_proj");
+    public List<SublayerName> sublayers() {
+        return List.of(SublayerName.attention("self_attn", "self_attn.o_proj"),
+                SublayerName.feedForward("mlp", "mlp.down_proj"));
     }
 
     @Override

@@ -140,7 +140,7 @@ public class AdapterRegistry {
         int maxRank = config.adapters().maxRank();
         try {
             PeftConfig peft = PeftConfig.read(staging.resolve(PeftConfig.FILE_NAME));
-            int declared = Math.max(peft.r(), peft.rankPattern().values().stream().mapToInt(Integer::intValue).max().orElse(0));
+            int declared = peft.isLora() ? peft.lora().maxRank() : 0;
             if (declared > maxRank) {
                 throw new LoragateException(Kind.INVALID_ARGUMENT, "config (adapter_config.json): rank " + declared
                         + " exceeds the limit of " + maxRank + " (loragate.adapters.max-rank)").withParam("config");
@@ -151,7 +151,8 @@ public class AdapterRegistry {
                         + "' is the base model's id; choose another name").withParam("name");
             }
             // On the CPU whatever the base's device: this only proves that the files fit the base.
-            try (LoraAdapter adapter = LoraAdapter.load(staging, base.linears(), base.paramShapes(), Device.cpu(), base::parameter)) {
+            try (LoraAdapter adapter = LoraAdapter.load(staging, base.config().family(), base.linears(), base.paramShapes(),
+                    Device.cpu(), base::parameter)) {
                 if (adapter.rank() > maxRank) {
                     throw new LoragateException(Kind.INVALID_ARGUMENT, "weights (adapter_model.safetensors): rank "
                             + adapter.rank() + " exceeds the limit of " + maxRank + " (loragate.adapters.max-rank)")

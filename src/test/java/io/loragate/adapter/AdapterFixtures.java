@@ -2,6 +2,8 @@ package io.loragate.adapter;
 
 import io.loragate.Fixtures;
 import io.loragate.model.LinearShape;
+import io.loragate.model.ModelConfig;
+import io.loragate.model.ModelFamily;
 import io.loragate.model.safetensors.SafetensorsFile;
 import io.loragate.model.safetensors.SafetensorsWriter;
 import io.loragate.model.safetensors.TensorInfo;
@@ -26,6 +28,11 @@ final class AdapterFixtures {
 
     static Path adapter(String model, int k) {
         return Fixtures.hf(model).resolve("adapter" + k);
+    }
+
+    /** A fixture model's family, from its config.json. */
+    static ModelFamily family(String model) {
+        return ModelConfig.load(model(model)).family();
     }
 
     /** Every parameter of a fixture model by checkpoint name, shape as stored. */

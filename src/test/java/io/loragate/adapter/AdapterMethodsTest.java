@@ -95,9 +95,8 @@ public class AdapterMethodsTest {
     }
 
     public static PeftConfig doraConfig(List<String> targets, boolean dora) {
-        PeftConfig c = PeftConfig.lora(4, 8, targets, "CAUSAL_LM");
-        return new PeftConfig(c.peftType(), c.taskType(), null, c.r(), c.loraAlpha(), false, c.targetModules(),
-                c.excludeModules(), List.of(), List.of(), false, List.of(), Map.of(), Map.of(), "none", dora, 0.0, Map.of());
+        return PeftConfig.lora(LoraSection.plain(4, 8).with(false, dora, 0.0), PeftConfig.Modules.list(targets), List.of(),
+                List.of(), "CAUSAL_LM", null);
     }
 
     /**
@@ -114,7 +113,7 @@ public class AdapterMethodsTest {
                 if (!config.targets(l.module())) {
                     continue;
                 }
-                int r = config.r();
+                int r = config.lora().r();
                 int in = (int) l.in();
                 int out = (int) l.out();
                 float[] a = gaussian(random, r * in, 0, 0.3);
@@ -122,7 +121,7 @@ public class AdapterMethodsTest {
                 w.lora(l.module(), m.create(a, new Shape(r, in)), m.create(b, new Shape(out, r)));
                 if (dora) {
                     double[] norms = rowNorms(model.parameter(l.module() + ".weight").toFloatArray(), a, b, out, in, r,
-                            config.scale(l.module()));
+                            config.lora().scale(l.module()));
                     float[] mag = new float[out];
                     for (int o = 0; o < out; o++) {
                         mag[o] = (float) (norms[o] * (1 + jitter * jitters.nextGaussian()));
@@ -158,7 +157,7 @@ public class AdapterMethodsTest {
         LoraWriter w = new LoraWriter(config);
         int size = config.bottleneckSize();
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            for (PartFormats.Sublayer s : BottleneckMethod.adapted(config, model.linears())) {
+            for (PartFormats.Sublayer s : BottleneckMethod.adapted(config, model.config().family(), model.linears())) {
                 int h = (int) s.hidden();
                 String k = LoraAdapter.PREFIX + s.name();
                 w.tensor(k + ".adapter_down.weight", m.create(gaussian(random, size * h, 0, 0.3), new Shape(size, h)));
@@ -264,7 +263,7 @@ public class AdapterMethodsTest {
     @Test
     void doraNeedsTheBaseAndItsMagnitudes() {
         Path dora = writeDora(qwen, List.of("q_proj"), true, 0.1, tmp.resolve("dora-nobase"), 3);
-        LoragateException e = assertThrows(LoragateException.class, () -> LoraAdapter.load(dora, qwen.linears(),
+        LoragateException e = assertThrows(LoragateException.class, () -> LoraAdapter.load(dora, qwen.config().family(), qwen.linears(),
                 qwen.paramShapes(), Device.cpu()));
         assertEquals(LoragateException.Kind.UNIMPLEMENTED, e.kind());
         Path noMag = writeDora(qwen, List.of("q_proj"), false, 0, tmp.resolve("dora-nomag"), 3);
@@ -476,9 +475,8 @@ public class AdapterMethodsTest {
             t.parameters().keySet().forEach(k -> assertTrue(k.contains("layers.1."), k));
         }
         // ... and so does LoRA's trainer
-        PeftConfig c = PeftConfig.lora(2, 4, List.of("q_proj", "v_proj"), "CAUSAL_LM");
-        PeftConfig lora1 = new PeftConfig(c.peftType(), c.taskType(), null, 2, 4, false, c.targetModules(), c.excludeModules(),
-                List.of(1), List.of(), false, List.of(), Map.of(), Map.of(), "none", false, 0.0, Map.of());
+        PeftConfig lora1 = PeftConfig.lora(LoraSection.plain(2, 4), PeftConfig.Modules.list(List.of("q_proj", "v_proj")),
+                List.of(1), List.of(), "CAUSAL_LM", null);
         try (TrainableLora t = TrainableLora.create(llama, lora1, 1)) {
             assertEquals(List.of("model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"), t.moduleNames());
         }

@@ -93,7 +93,7 @@ class AdapterNumbersTest {
                         }
                     }
                 }
-                try (LoraAdapter a = LoraAdapter.load(folder, AdapterFixtures.linears(model), AdapterFixtures.paramShapes(model),
+                try (LoraAdapter a = LoraAdapter.load(folder, AdapterFixtures.family(model), AdapterFixtures.linears(model), AdapterFixtures.paramShapes(model),
                         Device.cpu())) {
                     assertTrue(a.bytes() > 0);
                 }
@@ -112,7 +112,8 @@ class AdapterNumbersTest {
         PoisonedAdapters.poison(a, head, Float.NaN);
         Map<String, LinearShape> linears = AdapterFixtures.linears("tiny-bert-cls");
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(a, linears, AdapterFixtures.paramShapes("tiny-bert-cls"), Device.cpu()));
+                () -> LoraAdapter.load(a, AdapterFixtures.family("tiny-bert-cls"), linears, AdapterFixtures.paramShapes("tiny-bert-cls"),
+                        Device.cpu()));
         assertTrue(e.getMessage().contains(head) && e.getMessage().contains("NaN"), e.getMessage());
     }
 

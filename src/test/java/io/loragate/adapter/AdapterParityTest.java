@@ -42,7 +42,7 @@ class AdapterParityTest {
                 NDManager out = model.manager().newSubManager()) {
             for (int a = 0; a < 2; a++) {
                 try (LoraAdapter adapter = LoraAdapter.load(io.loragate.Fixtures.hf(fixture).resolve("adapter" + a),
-                        model.linears(), model.paramShapes(), Device.cpu())) {
+                        model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
                     AdapterHook hook = MultiLoraHook.single(adapter);
                     for (int p = 0; p < 3; p++) {
                         long[] ids = ref.readLongs("p" + p + ".input_ids");
@@ -64,8 +64,8 @@ class AdapterParityTest {
     void mixedBatchRowsGiveExactlyWhatTheyGiveAlone(String fixture) {
         try (CausalModel model = (CausalModel) BaseModel.load(io.loragate.Fixtures.hf(fixture), Device.cpu());
                 SafetensorsFile ref = io.loragate.Fixtures.reference(fixture);
-                LoraAdapter a0 = LoraAdapter.load(io.loragate.Fixtures.hf(fixture).resolve("adapter0"), model.linears(), model.paramShapes(), Device.cpu());
-                LoraAdapter a1 = LoraAdapter.load(io.loragate.Fixtures.hf(fixture).resolve("adapter1"), model.linears(), model.paramShapes(), Device.cpu());
+                LoraAdapter a0 = LoraAdapter.load(io.loragate.Fixtures.hf(fixture).resolve("adapter0"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+                LoraAdapter a1 = LoraAdapter.load(io.loragate.Fixtures.hf(fixture).resolve("adapter1"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                 NDManager out = model.manager().newSubManager()) {
             LoraAdapter[] choices = {null, a0, a1};
             // every assignment of (base, adapter0, adapter1) to the three prompts, rotated
@@ -110,7 +110,7 @@ class AdapterParityTest {
         try (EncoderModel model = (EncoderModel) BaseModel.load(io.loragate.Fixtures.hf("tiny-bert-cls"), Device.cpu());
                 SafetensorsFile ref = io.loragate.Fixtures.reference("tiny-bert-cls");
                 LoraAdapter adapter = LoraAdapter.load(io.loragate.Fixtures.hf("tiny-bert-cls").resolve("adapter0"),
-                        model.linears(), model.paramShapes(), Device.cpu())) {
+                        model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
             List<long[]> ids = new ArrayList<>();
             for (int p = 0; p < 3; p++) {
                 ids.add(ref.readLongs("p" + p + ".input_ids"));

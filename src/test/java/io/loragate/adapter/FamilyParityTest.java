@@ -28,7 +28,7 @@ class FamilyParityTest {
     static final double TOL = 1e-4;
 
     private static LoraAdapter load(BaseModel model, String fixture, int k) {
-        return LoraAdapter.load(Fixtures.hf(fixture).resolve("adapter" + k), model.linears(), model.paramShapes(), Device.cpu());
+        return LoraAdapter.load(Fixtures.hf(fixture).resolve("adapter" + k), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
     }
 
     @ParameterizedTest

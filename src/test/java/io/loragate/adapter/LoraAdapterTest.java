@@ -30,7 +30,8 @@ class LoraAdapterTest {
     private static final Device CPU = Device.cpu();
 
     static LoraAdapter load(Path folder, String model) {
-        return LoraAdapter.load(folder, AdapterFixtures.linears(model), AdapterFixtures.paramShapes(model), CPU);
+        return LoraAdapter.load(folder, AdapterFixtures.family(model), AdapterFixtures.linears(model),
+                AdapterFixtures.paramShapes(model), CPU);
     }
 
     @ParameterizedTest
@@ -78,7 +79,7 @@ class LoraAdapterTest {
         Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-llama"));
         linears.remove("model.layers.1.mlp.down_proj");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LoraAdapter.load(
-                AdapterFixtures.adapter("tiny-llama", 0), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
+                AdapterFixtures.adapter("tiny-llama", 0), AdapterFixtures.family("tiny-llama"), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
         assertTrue(e.getMessage().contains("target module 'model.layers.1.mlp.down_proj' does not exist in the base"),
                 e.getMessage());
     }
@@ -88,7 +89,7 @@ class LoraAdapterTest {
         Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-llama"));
         linears.put("model.layers.0.self_attn.k_proj", new LinearShape("model.layers.0.self_attn.k_proj", 64, 64));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LoraAdapter.load(
-                AdapterFixtures.adapter("tiny-llama", 1), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
+                AdapterFixtures.adapter("tiny-llama", 1), AdapterFixtures.family("tiny-llama"), linears, AdapterFixtures.paramShapes("tiny-llama"), CPU));
         assertTrue(e.getMessage().contains("model.layers.0.self_attn.k_proj"), e.getMessage());
         assertTrue(e.getMessage().contains("(in=64, out=32)") && e.getMessage().contains("(in=64, out=64)"), e.getMessage());
 
@@ -158,7 +159,8 @@ class LoraAdapterTest {
         Map<String, LinearShape> linears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-bert-cls"));
         linears.put("classifier", new LinearShape("classifier", 64, 5));
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), linears, shapes, CPU));
+                () -> LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), AdapterFixtures.family("tiny-bert-cls"),
+                        linears, shapes, CPU));
         assertTrue(e.getMessage().contains("classifier.") && e.getMessage().contains("[3") && e.getMessage().contains("[5"),
                 e.getMessage());
 
@@ -169,7 +171,8 @@ class LoraAdapterTest {
         noHead.remove("classifier.bias");
         Map<String, LinearShape> noHeadLinears = new LinkedHashMap<>(AdapterFixtures.linears("tiny-bert-cls"));
         noHeadLinears.remove("classifier");
-        try (LoraAdapter a = LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0), noHeadLinears, noHead, CPU)) {
+        try (LoraAdapter a = LoraAdapter.load(AdapterFixtures.adapter("tiny-bert-cls", 0),
+                AdapterFixtures.family("tiny-bert-cls"), noHeadLinears, noHead, CPU)) {
             assertEquals(3, a.headLabels("classifier"));
             assertEquals(List.of(), a.labels(3), "no loragate_labels in a PEFT-made config");
         }

@@ -71,7 +71,7 @@ class MultiLoraHookTest {
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             for (LinearShape s : AdapterFixtures.linears(LLAMA).values()) {
                 if (config.targets(s.module())) {
-                    int r = config.rankFor(s.module());
+                    int r = config.lora().rankFor(s.module());
                     w.lora(s.module(), m.create(gaussian(random, r * (int) s.in(), 0.2f), new Shape(r, s.in())),
                             m.create(gaussian(random, (int) s.out() * r, 0.2f), new Shape(s.out(), r)));
                 }

@@ -37,8 +37,8 @@ class NativeMemoryLeakTest {
     @Test
     void twoThousandMixedAdapterForwardsLeaveArrayCountAndRssFlat() throws Exception {
         try (CausalModel model = (CausalModel) BaseModel.load(Fixtures.hf("tiny-llama"), Device.cpu());
-                LoraAdapter a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.linears(), model.paramShapes(), Device.cpu());
-                LoraAdapter a1 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter1"), model.linears(), model.paramShapes(), Device.cpu())) {
+                LoraAdapter a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+                LoraAdapter a1 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter1"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
             List<List<LoraAdapter>> assignments = List.of(
                     Arrays.asList(null, a0, a1, a0),
                     Arrays.asList(a1, a1, a1, a1),

@@ -30,15 +30,15 @@ class PeftConfigTest {
     void readsTheFixturesAsPeftWroteThem() {
         PeftConfig c = PeftConfig.read(AdapterFixtures.adapter("tiny-llama", 0).resolve("adapter_config.json"));
         assertEquals("LORA", c.peftType());
-        assertEquals(4, c.r());
-        assertEquals(8.0, c.loraAlpha());
-        assertEquals(2.0, c.scale("model.layers.0.self_attn.q_proj"));
+        assertEquals(4, c.lora().r());
+        assertEquals(8.0, c.lora().loraAlpha());
+        assertEquals(2.0, c.lora().scale("model.layers.0.self_attn.q_proj"));
         assertEquals(7, c.targetModules().names().size());
         assertFalse(c.fanInFanOut());
         assertTrue(c.extras().containsKey("peft_version"), "unmodelled keys are kept");
 
         PeftConfig one = PeftConfig.read(AdapterFixtures.adapter("tiny-llama", 1).resolve("adapter_config.json"));
-        assertEquals(4.0, one.scale("model.layers.1.mlp.down_proj"));
+        assertEquals(4.0, one.lora().scale("model.layers.1.mlp.down_proj"));
 
         PeftConfig gpt2 = PeftConfig.read(AdapterFixtures.adapter("tiny-gpt2", 0).resolve("adapter_config.json"));
         assertTrue(gpt2.fanInFanOut());
@@ -62,8 +62,8 @@ class PeftConfigTest {
         assertFalse(c.targets("model.layers.0.self_attn.xq_proj"), "a suffix must start at a dot");
         assertFalse(c.targets("model.layers.0.self_attn.k_proj"));
         assertFalse(c.targets("model.layers.0.mlp.v_proj"));
-        assertEquals(8, c.r(), "PEFT's default r");
-        assertEquals(1.0, c.scale("lm_head"), "PEFT's default alpha 8 over r 8");
+        assertEquals(8, c.lora().r(), "PEFT's default r");
+        assertEquals(1.0, c.lora().scale("lm_head"), "PEFT's default alpha 8 over r 8");
     }
 
     @Test
@@ -83,23 +83,23 @@ class PeftConfigTest {
     void rankAndAlphaPatternsFirstMatchWins() {
         PeftConfig c = lora("\"rank_pattern\":{\"self_attn.q_proj\":16,\"layers.1.*\":2,\"q_proj\":32},"
                 + "\"alpha_pattern\":{\"q_proj\":64}");
-        assertEquals(16, c.rankFor("model.layers.0.self_attn.q_proj"));
-        assertEquals(16, c.rankFor("model.layers.1.self_attn.q_proj"), "the first matching key wins");
-        assertEquals(2, c.rankFor("model.layers.1.self_attn.v_proj"));
-        assertEquals(4, c.rankFor("model.layers.0.self_attn.v_proj"));
-        assertEquals(4, c.rankFor("model.layers.0.self_attn.kq_proj"), "a key matches after a dot only");
-        assertEquals(64.0, c.alphaFor("model.layers.0.self_attn.q_proj"));
-        assertEquals(4.0, c.scale("model.layers.0.self_attn.q_proj"), "64 / 16");
-        assertEquals(4.0, c.scale("model.layers.1.self_attn.v_proj"), "8 / 2");
-        assertEquals(2.0, c.scale("model.layers.0.self_attn.v_proj"), "8 / 4");
+        assertEquals(16, c.lora().rankFor("model.layers.0.self_attn.q_proj"));
+        assertEquals(16, c.lora().rankFor("model.layers.1.self_attn.q_proj"), "the first matching key wins");
+        assertEquals(2, c.lora().rankFor("model.layers.1.self_attn.v_proj"));
+        assertEquals(4, c.lora().rankFor("model.layers.0.self_attn.v_proj"));
+        assertEquals(4, c.lora().rankFor("model.layers.0.self_attn.kq_proj"), "a key matches after a dot only");
+        assertEquals(64.0, c.lora().alphaFor("model.layers.0.self_attn.q_proj"));
+        assertEquals(4.0, c.lora().scale("model.layers.0.self_attn.q_proj"), "64 / 16");
+        assertEquals(4.0, c.lora().scale("model.layers.1.self_attn.v_proj"), "8 / 2");
+        assertEquals(2.0, c.lora().scale("model.layers.0.self_attn.v_proj"), "8 / 4");
     }
 
     @Test
     void rsLoraScalesByTheSquareRootOfTheRank() {
         PeftConfig c = parse("{\"peft_type\":\"LORA\",\"r\":16,\"lora_alpha\":32,\"use_rslora\":true,"
                 + "\"target_modules\":[\"q_proj\"],\"rank_pattern\":{\"layers.1.self_attn.q_proj\":4}}");
-        assertEquals(8.0, c.scale("model.layers.0.self_attn.q_proj"), 1e-12);
-        assertEquals(16.0, c.scale("model.layers.1.self_attn.q_proj"), 1e-12);
+        assertEquals(8.0, c.lora().scale("model.layers.0.self_attn.q_proj"), 1e-12);
+        assertEquals(16.0, c.lora().scale("model.layers.1.self_attn.q_proj"), 1e-12);
     }
 
     @Test
@@ -132,7 +132,7 @@ class PeftConfigTest {
     @Test
     void unknownKeysAreIgnoredAndKept() {
         PeftConfig c = lora("\"something_new\":{\"a\":1},\"lora_dropout\":0.1,\"inference_mode\":false");
-        assertEquals(0.1, c.loraDropout());
+        assertEquals(0.1, c.lora().loraDropout());
         assertEquals(2, c.extras().size());
         assertEquals(1, c.toJson().get("something_new").get("a").intValue());
     }
@@ -148,7 +148,7 @@ class PeftConfigTest {
             assertEquals(LoragateException.Kind.UNIMPLEMENTED, e.kind());
             assertTrue(e.getMessage().contains(bias), e.getMessage());
         }
-        assertTrue(lora("\"use_dora\":true").useDora(), "DoRA parses (it loads with the base's weights)");
+        assertTrue(lora("\"use_dora\":true").lora().useDora(), "DoRA parses (it loads with the base's weights)");
         assertEquals(LoragateException.Kind.UNIMPLEMENTED,
                 assertThrows(LoragateException.class, () -> lora("\"lora_bias\":true")).kind());
         assertEquals(LoragateException.Kind.UNIMPLEMENTED,
@@ -197,7 +197,7 @@ class PeftConfigTest {
         c.write(dir);
         PeftConfig back = PeftConfig.read(dir.resolve("adapter_config.json"));
         assertEquals(c, back);
-        assertEquals(List.of("b", "a"), List.copyOf(back.rankPattern().keySet()), "pattern order is significant");
+        assertEquals(List.of("b", "a"), List.copyOf(back.lora().rankPattern().keySet()), "pattern order is significant");
 
         PeftConfig plain = PeftConfig.lora(16, 32, List.of("q_proj", "v_proj"), "CAUSAL_LM");
         plain.write(dir);

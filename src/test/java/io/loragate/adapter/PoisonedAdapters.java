@@ -77,10 +77,8 @@ public final class PoisonedAdapters {
 
         // partial fine-tuning and modules_to_save: a full copy of a base linear layer
         String module = "model.layers.1.mlp.down_proj";
-        PeftConfig plain = PeftConfig.lora(4, 8, List.of(), "CAUSAL_LM");
-        PeftConfig saves = new PeftConfig(plain.peftType(), plain.taskType(), null, 4, 8, false, plain.targetModules(),
-                plain.excludeModules(), List.of(), plain.layersPattern(), plain.fanInFanOut(), List.of(module),
-                plain.rankPattern(), plain.alphaPattern(), plain.bias(), false, 0.0, plain.extras());
+        PeftConfig saves = PeftConfig.lora(LoraSection.plain(4, 8), PeftConfig.Modules.list(List.of()), List.of(),
+                List.of(module), "CAUSAL_LM", null);
         LinearShape shape = llama.linears().get(module);
         float[] w = new float[Math.toIntExact(shape.in() * shape.out())];
         Random random = new Random(13);

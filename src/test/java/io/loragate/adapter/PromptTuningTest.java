@@ -64,7 +64,7 @@ class PromptTuningTest {
                     float[] reference = model.logits(out, concat(t, input), AdapterHook.NONE).toFloatArray();
                     float[] trainable = model.logits(out, PromptPart.prepend(input, k), prompt).toFloatArray();
                     double dTrain = Fixtures.maxAbsDiff(reference, trainable);
-                    try (LoraAdapter served = LoraAdapter.load(folder, model.linears(), model.paramShapes(), Device.cpu())) {
+                    try (LoraAdapter served = LoraAdapter.load(folder, model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
                         assertEquals(k, served.virtualTokens());
                         float[] serving = model.logits(out, PromptPart.prepend(input, k), MultiLoraHook.single(served)).toFloatArray();
                         double dServe = Fixtures.maxAbsDiff(reference, serving);
@@ -92,8 +92,8 @@ class PromptTuningTest {
                 TextTokenizer tok = TextTokenizer.load(Fixtures.hf("tiny-llama"));
                 TrainableLora p = PromptPart.trainable(model, tok, 5, null, "CAUSAL_LM", "tiny-llama", 11, null)) {
             p.save(dir);
-            try (LoraAdapter prompt = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu());
-                    LoraAdapter lora = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.linears(),
+            try (LoraAdapter prompt = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+                    LoraAdapter lora = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.config().family(), model.linears(),
                             model.paramShapes(), Device.cpu());
                     NDManager out = cpu()) {
                 long[][] rows = {PromptPart.prepend(tok.encode("the cat"), 5), tok.encode("the software is provided as is"),
@@ -127,7 +127,7 @@ class PromptTuningTest {
             try (TrainableLora prompt = PromptPart.trainable(model, tok, k, initText, "SEQ_CLS", "tiny-bert-cls", 3, null)) {
                 prompt.save(dir);
             }
-            try (LoraAdapter served = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu());
+            try (LoraAdapter served = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                     NDManager out = cpu()) {
                 List<long[]> prepended = inputs.stream().map(ids -> concat(t, ids)).toList();
                 List<long[]> virtual = PromptPart.prepend(inputs, k);
@@ -177,7 +177,7 @@ class PromptTuningTest {
                 assertEquals(Set.of("prompt_embeddings", "base_model.score.weight"), f.tensors().keySet());
                 assertEquals(List.of(6L, 64L), Arrays.stream(f.tensors().get("prompt_embeddings").shape()).boxed().toList());
             }
-            try (LoraAdapter a = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu())) {
+            try (LoraAdapter a = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
                 assertEquals(6, a.virtualTokens());
                 assertEquals(2, a.sequenceHeadLabels());
                 assertEquals(List.of("a", "b"), a.labels(2));
@@ -223,19 +223,19 @@ class PromptTuningTest {
             // num_virtual_tokens that the weights do not have
             Path wrongK = copyWithConfig(good, dir.resolve("k"), s -> s.replace("\"num_virtual_tokens\" : 4", "\"num_virtual_tokens\" : 5"));
             ModelFormatException e = assertThrows(ModelFormatException.class,
-                    () -> LoraAdapter.load(wrongK, model.linears(), model.paramShapes(), Device.cpu()));
+                    () -> LoraAdapter.load(wrongK, model.config().family(), model.linears(), model.paramShapes(), Device.cpu()));
             assertTrue(e.getMessage().contains("num_virtual_tokens=5"), e.getMessage());
             // a base of another hidden size
             try (BaseModel bert = BaseModel.load(Fixtures.hf("tiny-gpt2"), Device.cpu())) {
                 if (bert.config().hiddenSize() != 64) {
                     assertThrows(ModelFormatException.class,
-                            () -> LoraAdapter.load(good, bert.linears(), bert.paramShapes(), Device.cpu()));
+                            () -> LoraAdapter.load(good, bert.config().family(), bert.linears(), bert.paramShapes(), Device.cpu()));
                 }
             }
             // a LoRA key in a prompt-tuning file, or a file without the prompt
             new LoraWriter(PeftConfig.read(good.resolve(PeftConfig.FILE_NAME))).write(dir.resolve("empty"));
             assertThrows(ModelFormatException.class,
-                    () -> LoraAdapter.load(dir.resolve("empty"), model.linears(), model.paramShapes(), Device.cpu()));
+                    () -> LoraAdapter.load(dir.resolve("empty"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu()));
         }
     }
 

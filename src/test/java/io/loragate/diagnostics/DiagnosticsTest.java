@@ -61,7 +61,7 @@ class DiagnosticsTest {
     static void load() {
         llama = (CausalModel) BaseModel.load(Fixtures.hf("tiny-llama"), Device.cpu());
         llamaTok = TextTokenizer.load(Fixtures.hf("tiny-llama"));
-        adapter0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), llama.linears(), llama.paramShapes(),
+        adapter0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), llama.config().family(), llama.linears(), llama.paramShapes(),
                 Device.cpu());
         bert = (EncoderModel) BaseModel.load(Fixtures.hf("tiny-bert-cls"), Device.cpu());
         bertTok = TextTokenizer.load(Fixtures.hf("tiny-bert-cls"));

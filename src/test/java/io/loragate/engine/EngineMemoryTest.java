@@ -34,7 +34,7 @@ class EngineMemoryTest {
     void overlappingRequestsLeaveNoArraysBehind() throws Exception {
         try (CausalModel model = (CausalModel) BaseModel.load(Fixtures.hf("tiny-llama"), Device.cpu());
                 TextTokenizer tok = TextTokenizer.load(Fixtures.hf("tiny-llama"));
-                LoraAdapter a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.linears(), model.paramShapes(),
+                LoraAdapter a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.config().family(), model.linears(), model.paramShapes(),
                         Device.cpu());
                 Engine engine = new Engine(model, tok, new EngineSettings(4, 64, 4096, 16), EngineObserver.NONE)) {
             engine.start();

@@ -37,8 +37,8 @@ class EngineTest {
     static void load() {
         model = (CausalModel) BaseModel.load(Fixtures.hf("tiny-llama"), Device.cpu());
         tokenizer = TextTokenizer.load(Fixtures.hf("tiny-llama"));
-        a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.linears(), model.paramShapes(), Device.cpu());
-        a1 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter1"), model.linears(), model.paramShapes(), Device.cpu());
+        a0 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+        a1 = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter1"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
         ref = Fixtures.reference("tiny-llama");
     }
 

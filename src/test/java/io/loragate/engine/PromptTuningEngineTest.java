@@ -51,9 +51,9 @@ class PromptTuningEngineTest {
             try (TrainableLora p = PromptPart.trainable(model, tok, 6, null, "CAUSAL_LM", "tiny-llama", 2, null)) {
                 p.save(dir.resolve("random"));
             }
-            try (LoraAdapter text = LoraAdapter.load(dir.resolve("text"), model.linears(), model.paramShapes(), Device.cpu());
-                    LoraAdapter random = LoraAdapter.load(dir.resolve("random"), model.linears(), model.paramShapes(), Device.cpu());
-                    LoraAdapter lora = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.linears(),
+            try (LoraAdapter text = LoraAdapter.load(dir.resolve("text"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+                    LoraAdapter random = LoraAdapter.load(dir.resolve("random"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+                    LoraAdapter lora = LoraAdapter.load(Fixtures.hf("tiny-llama").resolve("adapter0"), model.config().family(), model.linears(),
                             model.paramShapes(), Device.cpu())) {
                 String[] prompts = {"the software", "the cat sat on the mat and", "transfer learning is"};
                 LoraAdapter[] adapters = {text, random, lora, null};

@@ -48,8 +48,8 @@ class ModelFamiliesTest {
             PeftConfig ia3 = PeftConfig.ia3(Ia3Method.targets(f), Ia3Method.feedforward(f), List.of(), "CAUSAL_LM");
             assertTrue(model.linears().keySet().stream().anyMatch(ia3::targets), family + ": IA3 targets select nothing");
             assertTrue(model.linears().keySet().stream().anyMatch(ia3::feedforward), family + ": no feed-forward IA3 module");
-            for (String out : f.sublayerOutputs()) {
-                assertTrue(model.linears().keySet().stream().anyMatch(m -> m.endsWith("." + out)), family + ": " + out);
+            for (SublayerName s : f.sublayers()) {
+                assertTrue(model.linears().keySet().stream().anyMatch(m -> m.endsWith("." + s.output())), family + ": " + s);
             }
         }
     }

@@ -99,7 +99,7 @@ class DatabaseOutageTest {
         long listening = sync.listener().connections();
 
         PostgresServer server = PostgresServer.shared();
-        server.stopForOutage();
+        server.stop(PostgresServer.Shutdown.FAST);
         try {
             long start = System.nanoTime();
             Response list = given().get("/v1/adapters");
@@ -123,7 +123,7 @@ class DatabaseOutageTest {
             assertEquals(503, refused.statusCode(), "an adapter that is not resident needs the database: " + refused.asString());
             assertTrue(refused.jsonPath().getString("error.message").startsWith("database unavailable"), refused.asString());
         } finally {
-            server.startAgain();
+            server.restart();
         }
 
         long back = System.nanoTime();

@@ -61,7 +61,7 @@ class DatabaseReadinessTest {
         assertTrue(up.jsonPath().getString("checks.find { it.name == 'data-directory' }.status").equals("UP"), up.asString());
 
         PostgresServer db = server();
-        db.stop();
+        db.stop(PostgresServer.Shutdown.IMMEDIATE);
         try {
             Response down = awaitReady(503, 120);
             assertTrue("DOWN".equals(down.jsonPath().getString("checks.find { it.name == 'database' }.status")), down.asString());

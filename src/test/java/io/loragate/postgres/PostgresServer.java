@@ -42,7 +42,7 @@ public final class PostgresServer {
     public static synchronized PostgresServer shared() {
         if (shared == null) {
             shared = start();
-            Runtime.getRuntime().addShutdownHook(new Thread(shared::stop, "postgres-stop"));
+            Runtime.getRuntime().addShutdownHook(new Thread(shared::stopAtExit, "postgres-stop"));
         }
         return shared;
     }
@@ -69,7 +69,7 @@ public final class PostgresServer {
     /** A server of the caller's own, apart from {@link #shared()}, for a test that stops and restarts it. */
     public static PostgresServer startPrivate() {
         PostgresServer server = start();
-        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postgres-stop"));
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stopAtExit, "postgres-stop"));
         return server;
     }
 
@@ -80,11 +80,6 @@ public final class PostgresServer {
 
     public Path dir() {
         return dir;
-    }
-
-    /** Starts a stopped server again, on the same port and data. */
-    public void restart() {
-        pgCtlStart();
     }
 
     private static PostgresServer start() {
@@ -132,17 +127,25 @@ public final class PostgresServer {
                 "start")), 180);
     }
 
-    /**
-     * Stops the server (a database outage, as seen by the gateway: every connection drops and new
-     * ones are refused) until {@link #startAgain}. Only for tests that restart it before they end.
-     */
-    public synchronized void stopForOutage() {
-        run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast",
-                "-w", "-t", "120", "stop")), 180);
+    /** How {@link #stop(Shutdown)} ends the server: {@code pg_ctl stop -m fast} or {@code -m immediate}. */
+    public enum Shutdown {
+        /** Disconnects every client, rolls back their transactions, checkpoints: an orderly outage. */
+        FAST,
+        /** Ends every process at once, no checkpoint (a crash; the next start recovers from the WAL). */
+        IMMEDIATE
     }
 
-    /** Starts the server again after {@link #stopForOutage}, on the same port with the same data. */
-    public synchronized void startAgain() {
+    /**
+     * Stops the server (a database outage, as seen by the gateway: every connection drops and new
+     * ones are refused) until {@link #restart()}; throws if it does not stop.
+     */
+    public synchronized void stop(Shutdown mode) {
+        run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m",
+                mode.name().toLowerCase(java.util.Locale.ROOT), "-w", "-t", "120", "stop")), 180);
+    }
+
+    /** Starts the server again after {@link #stop(Shutdown)}, on the same port with the same data. */
+    public synchronized void restart() {
         pgCtlStart();
     }
 
@@ -155,11 +158,10 @@ public final class PostgresServer {
         }
     }
 
-    /** Stops the server at once (no checkpoint); {@link #restart()} brings it back. */
-    public void stop() {
+    /** At the end (the JVM's shutdown hook, a test resource's stop): stops the server at once, reporting (not throwing) a failure. */
+    void stopAtExit() {
         try {
-            run(asServerUser(List.of(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
-                    "-w", "stop")), 60);
+            stop(Shutdown.IMMEDIATE);
         } catch (RuntimeException e) {
             System.err.println("cannot stop the test PostgreSQL: " + e.getMessage());
         }

@@ -27,7 +27,7 @@ public class RestartablePostgresResource implements QuarkusTestResourceLifecycle
     @Override
     public void stop() {
         if (server != null) {
-            server.stop();
+            server.stopAtExit();
         }
     }
 }

@@ -266,7 +266,7 @@ class ServingTest {
         assertEquals(name + "@1", r.getString("model"));
         // expected: softmax(score · h_last) with h_last from the forward with the adapter's LoRA
         io.loragate.model.CausalModel model = (io.loragate.model.CausalModel) resident.model();
-        try (io.loragate.adapter.LoraAdapter a = io.loragate.adapter.LoraAdapter.load(dir, model.linears(), model.paramShapes(), ai.djl.Device.cpu());
+        try (io.loragate.adapter.LoraAdapter a = io.loragate.adapter.LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), ai.djl.Device.cpu());
                 ai.djl.ndarray.NDManager m = model.manager().newSubManager()) {
             String[] inputs = {"the software", "thrift"};
             for (int i = 0; i < 2; i++) {

@@ -132,7 +132,7 @@ class LinearProbeTest {
             assertEquals(List.of("classifier"), saved.modulesToSave());
             assertEquals("[\"food\",\"sports\",\"tech\"]", saved.extras().get(TrainableLora.LABELS_KEY).toString());
             float[][] inTrainer = run.logits(ids);
-            try (LoraAdapter adapter = LoraAdapter.load(folder, miniLm.linears(), miniLm.paramShapes(), Device.cpu())) {
+            try (LoraAdapter adapter = LoraAdapter.load(folder, miniLm.config().family(), miniLm.linears(), miniLm.paramShapes(), Device.cpu())) {
                 assertEquals(0, adapter.rank());
                 assertTrue(adapter.loraModules().isEmpty());
                 assertEquals(Set.of("classifier"), adapter.replacedModules());
@@ -169,11 +169,10 @@ class LinearProbeTest {
         // a folder that saves nothing it names changes nothing: refused at load
         new LoraWriter(ok).write(out.resolve("empty"));
         var e = assertThrows(ModelFormatException.class,
-                () -> LoraAdapter.load(out.resolve("empty"), miniLm.linears(), miniLm.paramShapes(), Device.cpu()));
+                () -> LoraAdapter.load(out.resolve("empty"), miniLm.config().family(), miniLm.linears(), miniLm.paramShapes(), Device.cpu()));
         assertTrue(e.getMessage().contains("change nothing"), e.getMessage());
         // and the trainer refuses a config with neither LoRA nor anything to save
-        PeftConfig none = new PeftConfig("LORA", "SEQ_CLS", null, 8, 16, false, PeftConfig.Modules.list(List.of()),
-                null, null, null, false, null, null, null, null, false, 0.0, null);
+        PeftConfig none = PeftConfig.lora(8, 16, List.of(), "SEQ_CLS");
         assertThrows(io.loragate.common.LoragateException.class, () -> TrainableLora.create(miniLm, none, 1, null));
     }
 }

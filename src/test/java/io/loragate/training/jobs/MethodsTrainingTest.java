@@ -80,7 +80,7 @@ class MethodsTrainingTest {
         try (TrainableLora adapter = AdapterMethods.create(model, "tiny-llama", spec.adapter().options(), "CAUSAL_LM", 3, null);
                 CausalLmTrainer trainer = new CausalLmTrainer(model, adapter, hyper)) {
             assertEquals(peftType, adapter.config().peftType());
-            assertEquals(method.equals("dora"), adapter.config().useDora());
+            assertEquals(method.equals("dora"), adapter.config().isLora() && adapter.config().lora().useDora());
             double before = trainer.evaluate(examples);
             int baseArrays = model.manager().getManagedArrays().size();
             java.util.Set<List<Integer>> live = new java.util.HashSet<>();

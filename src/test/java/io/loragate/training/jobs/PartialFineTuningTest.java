@@ -110,7 +110,7 @@ class PartialFineTuningTest {
                             + ".weight").shape(), module + ": the checkpoint's own layout");
                 }
             }
-            try (LoraAdapter adapter = LoraAdapter.load(folder, model.linears(), model.paramShapes(), Device.cpu())) {
+            try (LoraAdapter adapter = LoraAdapter.load(folder, model.config().family(), model.linears(), model.paramShapes(), Device.cpu())) {
                 assertEquals(expected, new TreeSet<>(adapter.replacedModules()));
                 assertTrue(adapter.loraModules().isEmpty());
                 double diff = Fixtures.maxAbsDiff(base, logits(model, PROMPT, MultiLoraHook.single(adapter)));
@@ -162,8 +162,8 @@ class PartialFineTuningTest {
                 assertTrue(lastDiff > 1e-3, "the trained last layer's output moved by only " + lastDiff);
                 lora.save(folder);
             }
-            LoraAdapter loraFixture = LoraAdapter.load(fixture.resolve("adapter0"), model.linears(), model.paramShapes(), Device.cpu());
-            try (LoraAdapter adapter = LoraAdapter.load(folder, model.linears(), model.paramShapes(), Device.cpu()); loraFixture) {
+            LoraAdapter loraFixture = LoraAdapter.load(fixture.resolve("adapter0"), model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
+            try (LoraAdapter adapter = LoraAdapter.load(folder, model.config().family(), model.linears(), model.paramShapes(), Device.cpu()); loraFixture) {
                 float[] served = logits(model, PROMPT, MultiLoraHook.single(adapter));
                 double diff = Fixtures.maxAbsDiff(trainedLogits, served);
                 System.out.println("partial: served vs trainable hook logits, max abs diff " + diff);
@@ -227,7 +227,7 @@ class PartialFineTuningTest {
                 run.saveAdapter(out.resolve("p"));
                 List<long[]> ids = tr.subList(0, 6).stream().map(ClassificationExample::ids).toList();
                 float[][] inTrainer = run.logits(ids);
-                try (LoraAdapter adapter = LoraAdapter.load(out.resolve("p"), tiny.linears(), tiny.paramShapes(), Device.cpu())) {
+                try (LoraAdapter adapter = LoraAdapter.load(out.resolve("p"), tiny.config().family(), tiny.linears(), tiny.paramShapes(), Device.cpu())) {
                     assertEquals(Set.of(module, EncoderModel.HEAD), adapter.replacedModules());
                     float[][] served = tiny.classify(ids, MultiLoraHook.single(adapter));
                     for (int i = 0; i < ids.size(); i++) {

@@ -72,7 +72,7 @@ class PromptTuningTrainingTest {
                 assertEquals(targets, steps.stream().mapToLong(StepMetrics::targetTokens).sum() / 30,
                         "no loss on virtual positions: the targets are the examples' own");
                 prompt.save(dir);
-                try (LoraAdapter served = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu());
+                try (LoraAdapter served = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                         NDManager out = NDManager.newBaseManager(Device.cpu(), "PyTorch");
                         NoGrad ignored = new NoGrad()) {
                     double worst = 0;
@@ -132,7 +132,7 @@ class PromptTuningTrainingTest {
             prompt.save(dir);
             List<long[]> ids = train.stream().map(ClassificationExample::ids).toList();
             float[][] trained = trainer.logits(ids);
-            try (LoraAdapter served = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu());
+            try (LoraAdapter served = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                     NDManager out = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
                 List<long[]> rows = PromptPart.prepend(ids, 4);
                 float[][] serving;

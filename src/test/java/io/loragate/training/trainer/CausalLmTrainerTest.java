@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.loragate.Fixtures;
 import io.loragate.adapter.LoraAdapter;
+import io.loragate.adapter.LoraSection;
 import io.loragate.adapter.MultiLoraHook;
 import io.loragate.adapter.PeftConfig;
 import io.loragate.adapter.TrainableLora;
@@ -70,9 +71,8 @@ public class CausalLmTrainerTest {
     }
 
     static PeftConfig withDropout(PeftConfig c, double dropout) {
-        return new PeftConfig(c.peftType(), c.taskType(), c.baseModelNameOrPath(), c.r(), c.loraAlpha(), c.useRslora(),
-                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), c.fanInFanOut(),
-                c.modulesToSave(), c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), dropout, c.extras());
+        LoraSection keys = c.lora();
+        return c.withSection(keys.with(keys.useRslora(), keys.useDora(), dropout));
     }
 
     /** 8 examples, batch 4, accumulation 2: one optimizer step per epoch, 30 epochs. */
@@ -141,7 +141,7 @@ public class CausalLmTrainerTest {
 
     /** The saved PEFT folder loads as a serving adapter whose logits equal the trainable hook's. */
     static void assertServesLikeTheTrainableHook(TrainableLora lora, Path folder) {
-        try (LoraAdapter served = LoraAdapter.load(folder, model.linears(), model.paramShapes(), Device.cpu());
+        try (LoraAdapter served = LoraAdapter.load(folder, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                 NDManager out = NDManager.newBaseManager(Device.cpu(), "PyTorch");
                 NoGrad ignored = new NoGrad()) {
             assertEquals(lora.moduleNames().size(), served.loraModules().size());

@@ -175,7 +175,7 @@ public class ClassificationTrainerTest {
             assertEquals("[\"food\",\"sports\",\"tech\"]", saved.extras().get(TrainableLora.LABELS_KEY).toString());
             List<long[]> ids = ho.stream().map(ClassificationExample::ids).toList();
             float[][] inTrainer = run.logits(ids);
-            try (LoraAdapter adapter = LoraAdapter.load(folder, miniLm.linears(), miniLm.paramShapes(), Device.cpu())) {
+            try (LoraAdapter adapter = LoraAdapter.load(folder, miniLm.config().family(), miniLm.linears(), miniLm.paramShapes(), Device.cpu())) {
                 assertEquals(3, adapter.headLabels(EncoderModel.HEAD));
                 assertEquals(run.labels(), adapter.labels(3));
                 float[][] served = miniLm.classify(ids, MultiLoraHook.single(adapter), 3);
@@ -338,7 +338,7 @@ public class ClassificationTrainerTest {
                 run.saveAdapter(out.resolve("score"));
                 List<long[]> ids = tr.subList(0, 4).stream().map(ClassificationExample::ids).toList();
                 float[][] inTrainer = run.logits(ids);
-                try (LoraAdapter adapter = LoraAdapter.load(out.resolve("score"), llama.linears(), llama.paramShapes(), Device.cpu());
+                try (LoraAdapter adapter = LoraAdapter.load(out.resolve("score"), llama.config().family(), llama.linears(), llama.paramShapes(), Device.cpu());
                         NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
                     assertEquals(2, adapter.sequenceHeadLabels());
                     assertEquals(List.of("food", "sports"), adapter.labels(2));

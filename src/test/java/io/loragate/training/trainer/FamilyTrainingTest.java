@@ -49,7 +49,7 @@ class FamilyTrainingTest {
                 double after = trainer.evaluate(examples);
                 assertTrue(after < before - 0.2, fixture + ": eval loss " + before + " -> " + after);
                 lora.save(dir);
-                try (LoraAdapter served = LoraAdapter.load(dir, model.linears(), model.paramShapes(), Device.cpu());
+                try (LoraAdapter served = LoraAdapter.load(dir, model.config().family(), model.linears(), model.paramShapes(), Device.cpu());
                         NDManager out = NDManager.newBaseManager(Device.cpu(), "PyTorch");
                         NoGrad ignored = new NoGrad()) {
                     for (TrainingExample e : examples) {

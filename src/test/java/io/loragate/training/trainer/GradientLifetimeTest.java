@@ -40,9 +40,7 @@ class GradientLifetimeTest {
                     TrainingExample.allTokens(ref.readLongs("p2.input_ids"))));
             List<String> targets = new ArrayList<>(TrainableLora.defaultTargets(model.config().architecture()));
             PeftConfig base = PeftConfig.lora(4, 8, targets, "CAUSAL_LM");
-            PeftConfig config = new PeftConfig(base.peftType(), base.taskType(), null, 4, 8, false, base.targetModules(),
-                    base.excludeModules(), List.of(), List.of(), false, List.of(), base.rankPattern(), base.alphaPattern(),
-                    "none", false, 0.1, base.extras());
+            PeftConfig config = base.withSection(base.lora().with(false, false, 0.1));
             float[] quiet = gradients(model, config, batch, false);
             float[] collected = gradients(model, config, batch, true);
             assertEquals(0.0, Fixtures.maxAbsDiff(quiet, collected), fixture + ": gradients changed when the GC ran before backward");
