@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -195,8 +196,8 @@ public final class AdvisorSchemas {
             Double accuracy,
             @Schema(name = "macro_f1") Double macroF1,
             Double ece,
-            @Schema(description = "The job report's forgetting", implementation = ReportSchemas.Forgetting.class) JsonNode forgetting,
-            @Schema(description = "The job report's diagnostics settings", implementation = ReportSchemas.DiagnosticsSettings.class)
+            @Schema(description = "The job report's forgetting", type = SchemaType.OBJECT, ref = "Forgetting") JsonNode forgetting,
+            @Schema(description = "The job report's diagnostics settings", type = SchemaType.OBJECT, ref = "DiagnosticsSettings")
             JsonNode diagnostics) {
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -131,8 +132,8 @@ public final class JobSchemas {
             @Schema(required = true) long seed,
             @Schema(required = true, description = "The method with every default filled in") ResolvedMethod method,
             @Schema(required = true) ResolvedHyperparameters hyperparameters,
-            @Schema(name = "publish_if", required = true, nullable = true, implementation = PublishIf.class) JsonNode publishIf,
-            @Schema(required = true, nullable = true, implementation = DiagnosticsOptions.class) JsonNode diagnostics,
+            @Schema(name = "publish_if", required = true, ref = "PublishIf") JsonNode publishIf,
+            @Schema(required = true, ref = "DiagnosticsOptions") JsonNode diagnostics,
             @Schema(required = true) boolean activate,
             @Schema(name = "trained_tokens", required = true) long trainedTokens,
             @Schema(required = true) JobProgress progress,
@@ -140,8 +141,8 @@ public final class JobSchemas {
                     description = "Unix seconds when the running job should end, from its step timings; null until the"
                             + " first step of an attempt and when not running") Long estimatedFinish,
             @Schema(required = true, nullable = true) JobError error,
-            @Schema(required = true, nullable = true, description = "The evaluation report, once the job ends (docs: jobs)",
-                    implementation = ReportSchemas.JobReport.class)
+            @Schema(required = true, type = SchemaType.OBJECT, description = "The evaluation report, once the job ends (docs: jobs)",
+                    ref = "JobReport")
             JsonNode report,
             @Schema(name = "result_files", required = true, description = "Always empty") List<String> resultFiles) {
     }
@@ -207,8 +208,8 @@ public final class JobSchemas {
             @Schema(required = true, enumeration = {"info", "warn", "error"}) String level,
             @Schema(required = true) String message,
             @Schema(required = true, description = "message or metrics") String type,
-            @Schema(required = true, nullable = true, description = "metrics events: the step's numbers; null otherwise",
-                    implementation = ReportSchemas.JobEventData.class)
+            @Schema(required = true, type = SchemaType.OBJECT, description = "metrics events: the step's numbers; null otherwise",
+                    ref = "JobEventData")
             JsonNode data,
             @Schema(required = true, nullable = true, description = "The job's status when the event was written") String status) {
     }
@@ -226,7 +227,7 @@ public final class JobSchemas {
             @Schema(name = "fine_tuning_job_id", required = true) String fineTuningJobId,
             @Schema(name = "step_number", required = true) long stepNumber,
             @Schema(required = true, description = "The step's numbers when it was written",
-                    implementation = ReportSchemas.StepMetrics.class)
+                    type = SchemaType.OBJECT, ref = "StepMetrics")
             JsonNode metrics,
             @Schema(name = "state_kept", required = true, description = "Whether the job can resume from it") boolean stateKept) {
     }
