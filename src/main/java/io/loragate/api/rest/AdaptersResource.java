@@ -16,10 +16,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.util.Arrays;
 import java.time.Duration;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
@@ -53,11 +50,8 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The caller's adapters",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterList.class)))
-    public Map<String, Object> list() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("object", "list");
-        out.put("data", adapters.list(tenants.tenant()).stream().map(a -> view(a)).toList());
-        return out;
+    public AdapterSchemas.AdapterList list() {
+        return new AdapterSchemas.AdapterList("list", adapters.list(tenants.tenant()).stream().map(a -> view(a)).toList());
     }
 
     @GET
@@ -65,7 +59,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The adapter with its versions",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.Adapter.class)))
-    public Map<String, Object> get(@PathParam("name") String name) {
+    public AdapterSchemas.Adapter get(@PathParam("name") String name) {
         return view(adapters.get(tenants.tenant(), name));
     }
 
@@ -82,14 +76,14 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The new version",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> register(@RestForm("name") String name, @RestForm("config") FileUpload config,
+    public AdapterSchemas.AdapterVersion register(@RestForm("name") String name, @RestForm("config") FileUpload config,
             @RestForm("weights") FileUpload weights) {
         return register(tenants.tenant(), name, config == null ? null : config.uploadedFile(),
                 weights == null ? null : weights.uploadedFile());
     }
 
     /** The registration itself, for {@link UploadRoutes} (which streams the parts to files without a worker thread). */
-    Map<String, Object> register(String tenant, String name, java.nio.file.Path config, java.nio.file.Path weights) {
+    AdapterSchemas.AdapterVersion register(String tenant, String name, java.nio.file.Path config, java.nio.file.Path weights) {
         return versionView(adapters.register(tenant, name, config, weights));
     }
 
@@ -102,7 +96,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The version now active",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> setActive(@PathParam("name") String name, com.fasterxml.jackson.databind.JsonNode body) {
+    public AdapterSchemas.AdapterVersion setActive(@PathParam("name") String name, com.fasterxml.jackson.databind.JsonNode body) {
         Requests.object(body);
         KnownFields.check(body, "", java.util.Set.of("version"));
         com.fasterxml.jackson.databind.JsonNode v = body.get("version");
@@ -122,7 +116,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The pinned version",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> pin(@PathParam("name") String name, @QueryParam("version") String version) {
+    public AdapterSchemas.AdapterVersion pin(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(adapters.pin(tenants.tenant(), name, parseVersion(version)));
     }
 
@@ -131,7 +125,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The unpinned version",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> unpin(@PathParam("name") String name, @QueryParam("version") String version) {
+    public AdapterSchemas.AdapterVersion unpin(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(adapters.unpin(tenants.tenant(), name, parseVersion(version)));
     }
 
@@ -141,7 +135,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The version, resident",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> load(@PathParam("name") String name, @QueryParam("version") String version) {
+    public AdapterSchemas.AdapterVersion load(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(adapters.loadAndWait(tenants.tenant(), target(name, version), LOAD_WAIT));
     }
 
@@ -151,7 +145,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The version, dropped from the cache",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdapterSchemas.AdapterVersion.class)))
-    public Map<String, Object> unload(@PathParam("name") String name, @QueryParam("version") String version) {
+    public AdapterSchemas.AdapterVersion unload(@PathParam("name") String name, @QueryParam("version") String version) {
         return versionView(adapters.unload(tenants.tenant(), target(name, version)));
     }
 
@@ -161,7 +155,7 @@ public class AdaptersResource {
     @APIResponse(responseCode = "200", description = "The deleted version",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
-    public Map<String, Object> delete(@PathParam("id") String id) {
+    public CommonSchemas.DeletedObject delete(@PathParam("id") String id) {
         int at = id.lastIndexOf('@');
         if (at < 0) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "'" + id + "' names no version; delete one version at a time: "
@@ -170,11 +164,7 @@ public class AdaptersResource {
         String name = id.substring(0, at);
         Integer version = parseVersion(id.substring(at + 1));
         adapters.deleteVersion(tenants.tenant(), name, version);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", name + "@" + version);
-        out.put("object", "adapter.version");
-        out.put("deleted", true);
-        return out;
+        return new CommonSchemas.DeletedObject(name + "@" + version, "adapter.version", true);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -201,52 +191,21 @@ public class AdaptersResource {
                 .withParam("version");
     }
 
-    private static Map<String, Object> view(AdapterView adapter) {
-        List<Object> versions = new ArrayList<>();
-        for (AdapterVersionView v : adapter.versions()) {
-            versions.add(versionView(v));
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", adapter.name());
-        out.put("object", "adapter");
-        out.put("name", adapter.name());
-        out.put("active_version", adapter.activeVersion());
-        out.put("active_id", adapter.activeId());
-        out.put("pinned", adapter.pinned());
-        out.put("versions", versions);
-        out.put("recent_requests", recentRequests(adapter.recentRequests()));
-        return out;
+    private static AdapterSchemas.Adapter view(AdapterView adapter) {
+        return new AdapterSchemas.Adapter(adapter.name(), "adapter", adapter.name(), adapter.activeVersion(), adapter.activeId(),
+                adapter.pinned(), adapter.versions().stream().map(v -> versionView(v)).toList(),
+                recentRequests(adapter.recentRequests()));
     }
 
-    private static Map<String, Object> recentRequests(RecentRequestRate rate) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("bucket_seconds", rate.bucketSeconds());
-        out.put("counts", rate.counts());
-        out.put("total", rate.total());
-        out.put("per_minute", rate.perMinute());
-        return out;
+    private static AdapterSchemas.RecentRequests recentRequests(RecentRequestRate rate) {
+        return new AdapterSchemas.RecentRequests(rate.bucketSeconds(), Arrays.stream(rate.counts()).boxed().toList(), rate.total(),
+                rate.perMinute());
     }
 
-    private static Map<String, Object> versionView(AdapterVersionView v) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", v.id());
-        out.put("object", "adapter.version");
-        out.put("name", v.name());
-        out.put("version", v.version());
-        out.put("active", v.active());
-        out.put("active_version", v.activeVersion());
-        out.put("peft_type", v.peftType());
-        out.put("rank", v.rank());
-        out.put("bytes", v.bytes());
-        out.put("sha256", v.sha256());
-        out.put("created_at", v.createdAt().getEpochSecond());
-        out.put("state", v.state());
-        if (v.error() != null) {
-            out.put("error", v.error());
-        }
-        out.put("pinned", v.pinned());
-        out.put("version_pinned", v.versionPinned()); // its own pin, not the alias's (?version=n)
-        out.put("loaded", v.loaded());
-        return out;
+    /** {@code version_pinned} is the version's own pin, not the alias's ({@code ?version=n}). */
+    private static AdapterSchemas.AdapterVersion versionView(AdapterVersionView v) {
+        return new AdapterSchemas.AdapterVersion(v.id(), "adapter.version", v.name(), v.version(), v.active(), v.activeVersion(),
+                v.peftType(), v.rank(), v.bytes(), v.sha256(), v.createdAt().getEpochSecond(), v.state(), v.error(), v.pinned(),
+                v.versionPinned(), v.loaded());
     }
 }

@@ -13,9 +13,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import io.loragate.api.rest.dto.TenantSchemas;
 import io.loragate.api.rest.dto.CommonSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -46,7 +44,7 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "The tenant with its API key (shown only here and on rotate)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
-    public Map<String, Object> create(JsonNode body) {
+    public TenantSchemas.Tenant create(JsonNode body) {
         Requests.object(body);
         String id = Requests.string(body, "id", true);
         TenantService.checkId(id);
@@ -58,11 +56,8 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "Every tenant",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.TenantList.class)))
-    public Map<String, Object> list() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("object", "list");
-        out.put("data", tenants.list().stream().map(t -> view(t)).toList());
-        return out;
+    public TenantSchemas.TenantList list() {
+        return new TenantSchemas.TenantList("list", tenants.list().stream().map(t -> view(t)).toList());
     }
 
     /** The tenant with its effective quotas and what it stores. */
@@ -71,7 +66,7 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "The tenant with its effective quotas and usage",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
-    public Map<String, Object> get(@PathParam("id") String id) {
+    public TenantSchemas.Tenant get(@PathParam("id") String id) {
         return view(tenants.get(id));
     }
 
@@ -81,7 +76,7 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "The tenant with its new API key",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
-    public Map<String, Object> rotate(@PathParam("id") String id) {
+    public TenantSchemas.Tenant rotate(@PathParam("id") String id) {
         return view(tenants.rotate(id));
     }
 
@@ -90,13 +85,9 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "The deleted tenant",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
-    public Map<String, Object> delete(@PathParam("id") String id) {
+    public CommonSchemas.DeletedObject delete(@PathParam("id") String id) {
         tenants.delete(id);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", id);
-        out.put("object", "tenant");
-        out.put("deleted", true);
-        return out;
+        return new CommonSchemas.DeletedObject(id, "tenant", true);
     }
 
     /** Replaces the tenant's overrides: a field absent or null falls back to {@code loragate.quotas.*}; 0 = unlimited. */
@@ -109,7 +100,7 @@ public class AdminTenantsResource {
     @APIResponse(responseCode = "200", description = "The tenant with its effective quotas and usage",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = TenantSchemas.Tenant.class)))
-    public Map<String, Object> quotas(@PathParam("id") String id, JsonNode body) {
+    public TenantSchemas.Tenant quotas(@PathParam("id") String id, JsonNode body) {
         Requests.object(body);
         tenants.checkExists(id);
         return view(tenants.setQuotas(id, overrides(body)));
@@ -137,37 +128,22 @@ public class AdminTenantsResource {
                 Requests.optionalLong(q, "max_stored_bytes"), Requests.optionalInt(q, "max_concurrent_jobs"));
     }
 
-    private static Map<String, Object> view(TenantView t) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", t.id());
-        out.put("object", "tenant");
-        out.put("created_at", t.created().getEpochSecond());
-        out.put("key_rotated_at", t.keyRotated().getEpochSecond());
-        out.put("key_id", t.keyId());
-        out.put("quota_overrides", quotas(t.quotaOverrides()));
-        if (t.quotas() != null) {
-            out.put("quotas", quotas(t.quotas()));
-        }
-        if (t.usage() != null) {
-            Map<String, Object> usage = new LinkedHashMap<>();
-            usage.put("adapters", t.usage().adapters());
-            usage.put("stored_bytes", t.usage().storedBytes());
-            out.put("usage", usage);
-        }
-        if (t.apiKey() != null) {
-            out.put("api_key", t.apiKey());
-        }
-        return out;
+    private static TenantSchemas.Tenant view(TenantView t) {
+        TenantView.Usage u = t.usage();
+        return new TenantSchemas.Tenant(t.id(), "tenant", t.created().getEpochSecond(), t.keyRotated().getEpochSecond(), t.keyId(),
+                overridesRecord(t.quotaOverrides()), t.quotas() == null ? null : quotasRecord(t.quotas()),
+                u == null ? null : new TenantSchemas.TenantUsage(u.adapters(), u.storedBytes()), t.apiKey());
     }
 
-    private static Map<String, Object> quotas(TenantQuotas q) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("requests_per_second", q.requestsPerSecond());
-        out.put("tokens_per_minute", q.tokensPerMinute());
-        out.put("max_concurrent_streams", q.maxConcurrentStreams());
-        out.put("max_adapters", q.maxAdapters());
-        out.put("max_stored_bytes", q.maxStoredBytes());
-        out.put("max_concurrent_jobs", q.maxConcurrentJobs());
-        return out;
+    /** The tenant's own settings: a null field falls back to {@code loragate.quotas.*} (and is answered as null). */
+    private static TenantSchemas.QuotaOverrides overridesRecord(TenantQuotas q) {
+        return new TenantSchemas.QuotaOverrides(q.requestsPerSecond(), q.tokensPerMinute(), q.maxConcurrentStreams(), q.maxAdapters(),
+                q.maxStoredBytes(), q.maxConcurrentJobs());
+    }
+
+    /** The quotas in force: every field set. */
+    private static TenantSchemas.Quotas quotasRecord(TenantQuotas q) {
+        return new TenantSchemas.Quotas(q.requestsPerSecond(), q.tokensPerMinute(), q.maxConcurrentStreams(), q.maxAdapters(),
+                q.maxStoredBytes(), q.maxConcurrentJobs());
     }
 }

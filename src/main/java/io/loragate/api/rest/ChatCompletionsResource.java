@@ -3,8 +3,6 @@ package io.loragate.api.rest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.SamplingParams;
 import io.loragate.service.ChatMessage;
 import io.loragate.service.CompletionChunk;
@@ -25,6 +23,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
 import java.util.List;
 import io.loragate.api.rest.dto.ChatSchemas;
+import io.loragate.api.rest.dto.CommonSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
@@ -107,64 +106,32 @@ public class ChatCompletionsResource {
     }
 
     private Response answer(CompletionResult r, boolean logprobs, boolean tokenIds) {
-        ObjectNode o = json.createObjectNode();
-        o.put("id", r.id().replace("cmpl-", "chatcmpl-"));
-        o.put("object", "chat.completion");
-        o.put("created", r.created());
-        o.put("model", r.model());
-        ArrayNode choices = o.putArray("choices");
-        for (CompletionResult.Choice c : r.choices()) {
-            ObjectNode ch = choices.addObject();
-            ch.put("index", c.index());
-            ObjectNode msg = ch.putObject("message");
-            msg.put("role", "assistant");
-            msg.put("content", c.text());
-            if (logprobs && c.logprobs() != null) {
-                ArrayNode content = ch.putObject("logprobs").putArray("content");
-                for (int i = 0; i < c.logprobs().length; i++) {
-                    ObjectNode t = content.addObject();
-                    t.put("token", c.tokens().get(i));
-                    t.put("logprob", c.logprobs()[i]);
-                }
-            } else {
-                ch.putNull("logprobs");
-            }
-            ch.put("finish_reason", c.finishReason());
-            if (tokenIds) {
-                TokenIdArrays.addAll(ch.putArray("token_ids"), c.tokenIds());
-                TokenIdArrays.addAll(o.putArray("prompt_token_ids"), r.promptTokenIds().get(0));
-            }
-        }
-        ObjectNode u = o.putObject("usage");
-        u.put("prompt_tokens", r.usage().promptTokens());
-        u.put("completion_tokens", r.usage().completionTokens());
-        u.put("total_tokens", r.usage().totalTokens());
-        return Response.ok(o).type(MediaType.APPLICATION_JSON).build();
+        List<ChatSchemas.ChatChoice> choices = r.choices().stream().map(c -> new ChatSchemas.ChatChoice(c.index(),
+                new ChatSchemas.AssistantMessage("assistant", c.text()), logprobs && c.logprobs() != null ? logprobs(c) : null,
+                c.finishReason(), tokenIds ? TokenIdArrays.list(c.tokenIds()) : null)).toList();
+        List<Long> promptTokenIds = tokenIds && !r.choices().isEmpty() ? TokenIdArrays.list(r.promptTokenIds().get(0)) : null;
+        ChatSchemas.ChatCompletion answer = new ChatSchemas.ChatCompletion(r.id().replace("cmpl-", "chatcmpl-"), "chat.completion",
+                r.created(), r.model(), choices, promptTokenIds,
+                new CommonSchemas.Usage(r.usage().promptTokens(), r.usage().completionTokens(), r.usage().totalTokens()));
+        return Response.ok(answer).type(MediaType.APPLICATION_JSON).build();
     }
 
+    private static ChatSchemas.ChatLogprobs logprobs(CompletionResult.Choice c) {
+        List<ChatSchemas.TokenLogprob> content = new ArrayList<>();
+        for (int i = 0; i < c.logprobs().length; i++) {
+            content.add(new ChatSchemas.TokenLogprob(c.tokens().get(i), c.logprobs()[i]));
+        }
+        return new ChatSchemas.ChatLogprobs(content);
+    }
+
+    /** One token; the first chunk also names the role, and with {@code return_token_ids} each token's chunk its id. */
     private String chunk(CompletionChunk c, boolean first, boolean tokenIds) {
-        ObjectNode o = json.createObjectNode();
-        o.put("id", c.id().replace("cmpl-", "chatcmpl-"));
-        o.put("object", "chat.completion.chunk");
-        o.put("created", c.created());
-        o.put("model", c.model());
-        ObjectNode ch = o.putArray("choices").addObject();
-        ch.put("index", c.index());
-        ObjectNode delta = ch.putObject("delta");
-        if (first) {
-            delta.put("role", "assistant");
-        }
-        delta.put("content", c.text());
-        if (c.finishReason() == null) {
-            ch.putNull("finish_reason");
-            if (tokenIds) {
-                ch.putArray("token_ids").add(c.tokenId());
-            }
-        } else {
-            ch.put("finish_reason", c.finishReason());
-        }
+        List<Long> ids = tokenIds && c.finishReason() == null ? List.of(c.tokenId()) : null;
+        ChatSchemas.ChunkChoice choice = new ChatSchemas.ChunkChoice(c.index(),
+                new ChatSchemas.Delta(first ? "assistant" : null, c.text()), c.finishReason(), ids);
         try {
-            return json.writeValueAsString(o);
+            return json.writeValueAsString(new ChatSchemas.ChatCompletionChunk(c.id().replace("cmpl-", "chatcmpl-"),
+                    "chat.completion.chunk", c.created(), c.model(), List.of(choice)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

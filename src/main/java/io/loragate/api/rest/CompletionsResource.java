@@ -3,7 +3,6 @@ package io.loragate.api.rest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.common.LoragateException;
 import io.loragate.common.SamplingParams;
@@ -22,7 +21,9 @@ import io.vertx.core.http.HttpServerResponse;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.Arrays;
 import java.util.List;
+import io.loragate.api.rest.dto.CommonSchemas;
 import io.loragate.api.rest.dto.CompletionSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -78,68 +79,30 @@ public class CompletionsResource {
                 .map(r -> Response.ok(resultJson(r, tokenIds, withLogprobs)).type(MediaType.APPLICATION_JSON).build());
     }
 
-    ObjectNode resultJson(CompletionResult r, boolean tokenIds, boolean logprobs) {
-        ObjectNode o = json.createObjectNode();
-        o.put("id", r.id());
-        o.put("object", "text_completion");
-        o.put("created", r.created());
-        o.put("model", r.model());
-        ArrayNode choices = o.putArray("choices");
-        for (CompletionResult.Choice c : r.choices()) {
-            ObjectNode ch = choices.addObject();
-            ch.put("index", c.index());
-            ch.put("text", c.text());
-            if (logprobs && c.logprobs() != null) {
-                ObjectNode lp = ch.putObject("logprobs");
-                ArrayNode toks = lp.putArray("tokens");
-                c.tokens().forEach(toks::add);
-                ArrayNode vals = lp.putArray("token_logprobs");
-                for (double d : c.logprobs()) {
-                    vals.add(d);
-                }
-                lp.putNull("top_logprobs");
-            } else {
-                ch.putNull("logprobs");
-            }
-            ch.put("finish_reason", c.finishReason());
-            if (tokenIds) {
-                TokenIdArrays.addAll(ch.putArray("token_ids"), c.tokenIds());
-                TokenIdArrays.addAll(ch.putArray("prompt_token_ids"), r.promptTokenIds().get(c.index()));
-            }
-        }
-        if (tokenIds) {
-            ArrayNode p = o.putArray("prompt_token_ids");
-            r.promptTokenIds().forEach(ids -> TokenIdArrays.addAll(p.addArray(), ids));
-        }
-        ObjectNode u = o.putObject("usage");
-        u.put("prompt_tokens", r.usage().promptTokens());
-        u.put("completion_tokens", r.usage().completionTokens());
-        u.put("total_tokens", r.usage().totalTokens());
-        return o;
+    static CompletionSchemas.Completion resultJson(CompletionResult r, boolean tokenIds, boolean logprobs) {
+        List<CompletionSchemas.CompletionChoice> choices = r.choices().stream().map(c -> new CompletionSchemas.CompletionChoice(
+                c.index(), c.text(), logprobs && c.logprobs() != null ? logprobs(c) : null, c.finishReason(),
+                tokenIds ? TokenIdArrays.list(c.tokenIds()) : null,
+                tokenIds ? TokenIdArrays.list(r.promptTokenIds().get(c.index())) : null)).toList();
+        List<List<Long>> promptTokenIds = tokenIds ? r.promptTokenIds().stream().map(ids -> TokenIdArrays.list(ids)).toList() : null;
+        return new CompletionSchemas.Completion(r.id(), "text_completion", r.created(), r.model(), choices, promptTokenIds,
+                new CommonSchemas.Usage(r.usage().promptTokens(), r.usage().completionTokens(), r.usage().totalTokens()));
     }
 
+    /** The chosen tokens' log-probabilities; alternatives ({@code top_logprobs}) are not returned. */
+    private static CompletionSchemas.CompletionLogprobs logprobs(CompletionResult.Choice c) {
+        return new CompletionSchemas.CompletionLogprobs(c.tokens(), Arrays.stream(c.logprobs()).boxed().toList(), null);
+    }
+
+    /**
+     * One token of one choice; with {@code return_token_ids}, its id ({@code []} on the last chunk, which
+     * only says why the choice ended).
+     */
     String chunkJson(CompletionChunk c, boolean tokenIds) {
-        ObjectNode o = json.createObjectNode();
-        o.put("id", c.id());
-        o.put("object", "text_completion");
-        o.put("created", c.created());
-        o.put("model", c.model());
-        ObjectNode ch = o.putArray("choices").addObject();
-        ch.put("index", c.index());
-        ch.put("text", c.text());
-        ch.putNull("logprobs");
-        if (c.finishReason() == null) {
-            ch.putNull("finish_reason");
-            if (tokenIds) {
-                ch.putArray("token_ids").add(c.tokenId());
-            }
-        } else {
-            ch.put("finish_reason", c.finishReason());
-            if (tokenIds) {
-                ch.putArray("token_ids");
-            }
-        }
-        return write(o);
+        List<Long> ids = !tokenIds ? null : c.finishReason() == null ? List.of(c.tokenId()) : List.of();
+        CompletionSchemas.CompletionChoice choice = new CompletionSchemas.CompletionChoice(c.index(), c.text(), null,
+                c.finishReason(), ids, null);
+        return write(new CompletionSchemas.Completion(c.id(), "text_completion", c.created(), c.model(), List.of(choice), null, null));
     }
 
     String errorJson(Throwable e) {
@@ -152,7 +115,7 @@ public class CompletionsResource {
         return write(o);
     }
 
-    private String write(ObjectNode o) {
+    private String write(Object o) {
         try {
             return json.writeValueAsString(o);
         } catch (JsonProcessingException e) {

@@ -1,9 +1,6 @@
 package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.service.AdapterService;
 import io.loragate.service.ClassificationResult;
 import io.loragate.service.EmbeddingResult;
@@ -19,8 +16,9 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import io.loragate.api.rest.dto.CommonSchemas;
 import io.loragate.api.rest.dto.EmbeddingSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -35,13 +33,11 @@ public class EmbeddingsResource {
     private final GenerationService generation;
     private final AdapterService adapters;
     private final TenantResolver tenants;
-    private final ObjectMapper json;
 
-    public EmbeddingsResource(GenerationService generation, AdapterService adapters, TenantResolver tenants, ObjectMapper json) {
+    public EmbeddingsResource(GenerationService generation, AdapterService adapters, TenantResolver tenants) {
         this.generation = generation;
         this.adapters = adapters;
         this.tenants = tenants;
-        this.json = json;
     }
 
     @POST
@@ -54,7 +50,7 @@ public class EmbeddingsResource {
     @APIResponse(responseCode = "200", description = "One vector per input",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = EmbeddingSchemas.EmbeddingList.class)))
-    public Uni<ObjectNode> embeddings(JsonNode body, @Context HttpServerResponse response) {
+    public Uni<EmbeddingSchemas.EmbeddingList> embeddings(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
@@ -64,7 +60,7 @@ public class EmbeddingsResource {
         }
         boolean base64 = "base64".equals(format);
         String pooling = Requests.string(body, "pooling", false);
-        return Await.async(generation.embed(tenants.tenant(), model, input, pooling), response).map(r -> embeddingsJson(r, base64));
+        return Await.async(generation.embed(tenants.tenant(), model, input, pooling), response).map(r -> embeddingList(r, base64));
     }
 
     /** OpenAI's base64 form (what its Python SDK asks for by default): the float32 values, little-endian. */
@@ -76,26 +72,13 @@ public class EmbeddingsResource {
         return java.util.Base64.getEncoder().encodeToString(bytes.array());
     }
 
-    private ObjectNode embeddingsJson(EmbeddingResult r, boolean base64) {
-        ObjectNode o = json.createObjectNode();
-        o.put("object", "list");
-        ArrayNode data = o.putArray("data");
+    private static EmbeddingSchemas.EmbeddingList embeddingList(EmbeddingResult r, boolean base64) {
+        List<EmbeddingSchemas.Embedding> data = new ArrayList<>();
         for (int i = 0; i < r.vectors().size(); i++) {
-            ObjectNode d = data.addObject();
-            d.put("object", "embedding");
-            d.put("index", i);
-            if (base64) {
-                d.put("embedding", base64(r.vectors().get(i)));
-                continue;
-            }
-            ArrayNode v = d.putArray("embedding");
-            for (float f : r.vectors().get(i)) {
-                v.add(f);
-            }
+            float[] vector = r.vectors().get(i);
+            data.add(new EmbeddingSchemas.Embedding("embedding", i, base64 ? base64(vector) : vector));
         }
-        o.put("model", r.model());
-        usage(o, r.promptTokens());
-        return o;
+        return new EmbeddingSchemas.EmbeddingList("list", data, r.model(), usage(r.promptTokens()));
     }
 
     @POST
@@ -108,30 +91,18 @@ public class EmbeddingsResource {
     @APIResponse(responseCode = "200", description = "One label and its scores per input",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = EmbeddingSchemas.ClassificationList.class)))
-    public Uni<ObjectNode> classifications(JsonNode body, @Context HttpServerResponse response) {
+    public Uni<EmbeddingSchemas.ClassificationList> classifications(JsonNode body, @Context HttpServerResponse response) {
         Requests.object(body);
         String model = Requests.string(body, "model", true);
         List<String> input = Requests.strings(body, "input", true);
         String pooling = Requests.string(body, "pooling", false);
-        return Await.async(generation.classify(tenants.tenant(), model, input, pooling), response).map(this::classificationsJson);
+        return Await.async(generation.classify(tenants.tenant(), model, input, pooling), response).map(EmbeddingsResource::classificationList);
     }
 
-    private ObjectNode classificationsJson(ClassificationResult r) {
-        ObjectNode o = json.createObjectNode();
-        o.put("object", "list");
-        o.put("model", r.model());
-        ArrayNode data = o.putArray("data");
-        for (ClassificationResult.Item item : r.items()) {
-            ObjectNode d = data.addObject();
-            d.put("index", item.index());
-            d.put("label", item.label());
-            ObjectNode scores = d.putObject("scores");
-            for (Map.Entry<String, Double> e : item.scores().entrySet()) {
-                scores.put(e.getKey(), e.getValue());
-            }
-        }
-        usage(o, r.promptTokens());
-        return o;
+    private static EmbeddingSchemas.ClassificationList classificationList(ClassificationResult r) {
+        return new EmbeddingSchemas.ClassificationList("list", r.model(), r.items().stream()
+                .map(item -> new EmbeddingSchemas.Classification(item.index(), item.label(), item.scores())).toList(),
+                usage(r.promptTokens()));
     }
 
     @GET
@@ -139,30 +110,18 @@ public class EmbeddingsResource {
     @APIResponse(responseCode = "200", description = "The base model and the caller's adapters",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = EmbeddingSchemas.ModelList.class)))
-    public ObjectNode models() {
-        ObjectNode o = json.createObjectNode();
-        o.put("object", "list");
-        ArrayNode data = o.putArray("data");
-        for (ModelEntry m : adapters.models(tenants.tenant())) {
-            ObjectNode d = data.addObject();
-            d.put("id", m.id());
-            d.put("object", "model");
-            d.put("created", m.created());
-            d.put("owned_by", m.ownedBy());
-            d.put("root", m.root());
-            if (m.adapter()) {
-                d.put("parent", m.root());
-                d.put("active_version", m.version());
-            } else {
-                d.putNull("parent");
-            }
-        }
-        return o;
+    public EmbeddingSchemas.ModelList models() {
+        return new EmbeddingSchemas.ModelList("list", adapters.models(tenants.tenant()).stream().map(m -> model(m)).toList());
     }
 
-    private static void usage(ObjectNode o, int promptTokens) {
-        ObjectNode u = o.putObject("usage");
-        u.put("prompt_tokens", promptTokens);
-        u.put("total_tokens", promptTokens);
+    /** An adapter's parent is the base model it adapts; the base has none. */
+    private static EmbeddingSchemas.Model model(ModelEntry m) {
+        return new EmbeddingSchemas.Model(m.id(), "model", m.created(), m.ownedBy(), m.root(), m.adapter() ? m.root() : null,
+                m.adapter() ? m.version() : null);
+    }
+
+    /** Embeddings and classifications count only prompt tokens. */
+    private static CommonSchemas.Usage usage(int promptTokens) {
+        return new CommonSchemas.Usage(promptTokens, null, promptTokens);
     }
 }

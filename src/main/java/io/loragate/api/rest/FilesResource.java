@@ -15,10 +15,6 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 import io.loragate.api.rest.dto.FileSchemas;
@@ -54,7 +50,7 @@ public class FilesResource {
     @APIResponse(responseCode = "200", description = "The stored file with its validation report",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = FileSchemas.FileObject.class)))
-    public Map<String, Object> upload(@RestForm("file") FileUpload file, @RestForm("purpose") String purpose) {
+    public FileSchemas.FileObject upload(@RestForm("file") FileUpload file, @RestForm("purpose") String purpose) {
         if (file == null) {
             throw new LoragateException(Kind.INVALID_ARGUMENT, "part 'file' (the JSON Lines dataset) is missing").withParam("file");
         }
@@ -62,7 +58,7 @@ public class FilesResource {
     }
 
     /** The upload itself, for {@link UploadRoutes} (which streams the part to a file without a worker thread). */
-    Map<String, Object> upload(String tenant, String filename, String purpose, java.nio.file.Path file) {
+    FileSchemas.FileObject upload(String tenant, String filename, String purpose, java.nio.file.Path file) {
         return view(datasets.upload(tenant, filename, purpose, file));
     }
 
@@ -70,15 +66,8 @@ public class FilesResource {
     @APIResponse(responseCode = "200", description = "The caller's files",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = FileSchemas.FileList.class)))
-    public Map<String, Object> list() {
-        List<Object> data = new ArrayList<>();
-        for (DatasetView f : datasets.list(tenants.tenant())) {
-            data.add(view(f));
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("object", "list");
-        out.put("data", data);
-        return out;
+    public FileSchemas.FileList list() {
+        return new FileSchemas.FileList("list", datasets.list(tenants.tenant()).stream().map(f -> view(f)).toList());
     }
 
     /** The file object; {@code ?max_length=n} recomputes the report's truncation count for another length. */
@@ -87,7 +76,7 @@ public class FilesResource {
     @APIResponse(responseCode = "200", description = "The file with its validation report",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = FileSchemas.FileObject.class)))
-    public Map<String, Object> get(@PathParam("id") String id, @QueryParam("max_length") String maxLength) {
+    public FileSchemas.FileObject get(@PathParam("id") String id, @QueryParam("max_length") String maxLength) {
         return view(maxLength == null ? datasets.get(tenants.tenant(), id) : datasets.get(tenants.tenant(), id, integer(maxLength)));
     }
 
@@ -106,13 +95,9 @@ public class FilesResource {
     @APIResponse(responseCode = "200", description = "The deleted file",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = CommonSchemas.DeletedObject.class)))
-    public Map<String, Object> delete(@PathParam("id") String id) {
+    public CommonSchemas.DeletedObject delete(@PathParam("id") String id) {
         datasets.delete(tenants.tenant(), id);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", id);
-        out.put("object", "file");
-        out.put("deleted", true);
-        return out;
+        return new CommonSchemas.DeletedObject(id, "file", true);
     }
 
     /** The bytes as uploaded, streamed. */
@@ -134,44 +119,16 @@ public class FilesResource {
 
     // ---------------------------------------------------------------------------------------------
 
-    private static Map<String, Object> view(DatasetView f) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", f.id());
-        out.put("object", "file");
-        out.put("bytes", f.bytes());
-        out.put("created_at", f.createdAt());
-        out.put("filename", f.filename());
-        out.put("purpose", f.purpose());
-        out.put("status", f.status());
-        out.put("report", f.report() == null ? null : report(f.report()));
-        return out;
+    private static FileSchemas.FileObject view(DatasetView f) {
+        return new FileSchemas.FileObject(f.id(), "file", f.bytes(), f.createdAt(), f.filename(), f.purpose(), f.status(),
+                f.report() == null ? null : report(f.report()));
     }
 
-    private static Map<String, Object> report(DatasetView.Report r) {
-        Map<String, Object> tokens = new LinkedHashMap<>();
-        tokens.put("min", r.tokens().min());
-        tokens.put("max", r.tokens().max());
-        tokens.put("mean", r.tokens().mean());
-        tokens.put("p50", r.tokens().p50());
-        tokens.put("p95", r.tokens().p95());
-        tokens.put("total", r.tokens().total());
-        List<Object> errors = new ArrayList<>();
-        for (DatasetView.LineError e : r.errors()) {
-            Map<String, Object> err = new LinkedHashMap<>();
-            err.put("line", e.line());
-            err.put("reason", e.reason());
-            errors.add(err);
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("format", r.format());
-        out.put("examples", r.examples());
-        out.put("tokens", tokens);
-        out.put("max_length", r.maxLength());
-        out.put("truncated", r.truncated());
-        out.put("duplicates", r.duplicates());
-        out.put("label_counts", r.labelCounts());
-        out.put("errors", errors);
-        out.put("error_count", r.errorCount());
-        return out;
+    private static FileSchemas.DatasetReport report(DatasetView.Report r) {
+        DatasetView.TokenStats t = r.tokens();
+        return new FileSchemas.DatasetReport(r.format(), r.examples(),
+                new FileSchemas.TokenStats(t.min(), t.max(), t.mean(), t.p50(), t.p95(), t.total()), r.maxLength(), r.truncated(),
+                r.duplicates(), r.labelCounts(), r.errors().stream().map(e -> new FileSchemas.LineError(e.line(), e.reason())).toList(),
+                r.errorCount());
     }
 }

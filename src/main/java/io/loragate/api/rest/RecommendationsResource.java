@@ -1,7 +1,6 @@
 package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.service.RecommendationService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -39,8 +38,8 @@ public class RecommendationsResource {
     @APIResponse(responseCode = "200", description = "The ranked methods with settings, costs and reasons (docs: recommendations)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdvisorSchemas.Recommendation.class)))
-    public ObjectNode recommend(JsonNode body) {
+    public AdvisorSchemas.Recommendation recommend(JsonNode body) {
         Requests.object(body);
-        return SnakeCaseJson.withoutNulls(recommendations.recommend(tenants.tenant(), TrainingRequests.recommendation(body)));
+        return AdvisorAnswers.recommendation(recommendations.recommend(tenants.tenant(), TrainingRequests.recommendation(body)));
     }
 }

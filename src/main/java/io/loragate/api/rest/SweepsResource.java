@@ -1,7 +1,6 @@
 package io.loragate.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loragate.service.SweepService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -12,9 +11,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import io.loragate.api.rest.dto.AdvisorSchemas;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -45,18 +41,16 @@ public class SweepsResource {
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table (docs: sweeps)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
-    public ObjectNode create(JsonNode body) {
-        return SnakeCaseJson.withoutNulls(sweeps.create(tenants.tenant(), TrainingRequests.sweep(Requests.object(body))));
+    public AdvisorSchemas.Sweep create(JsonNode body) {
+        return AdvisorAnswers.sweep(sweeps.create(tenants.tenant(), TrainingRequests.sweep(Requests.object(body))));
     }
 
     @GET
     @APIResponse(responseCode = "200", description = "The caller's sweeps: {object: list, data: [...]}",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdvisorSchemas.SweepList.class)))
-    public Map<String, Object> list(@QueryParam("limit") @DefaultValue("20") int limit) {
-        List<Object> data = new ArrayList<>();
-        sweeps.list(tenants.tenant(), limit).forEach(v -> data.add(SnakeCaseJson.withoutNulls(v)));
-        return Map.of("object", "list", "data", data);
+    public AdvisorSchemas.SweepList list(@QueryParam("limit") @DefaultValue("20") int limit) {
+        return new AdvisorSchemas.SweepList("list", sweeps.list(tenants.tenant(), limit).stream().map(v -> AdvisorAnswers.sweep(v)).toList());
     }
 
     @GET
@@ -64,8 +58,8 @@ public class SweepsResource {
     @APIResponse(responseCode = "200", description = "The sweep with its comparison table",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
-    public ObjectNode get(@PathParam("id") String id) {
-        return SnakeCaseJson.withoutNulls(sweeps.get(tenants.tenant(), id));
+    public AdvisorSchemas.Sweep get(@PathParam("id") String id) {
+        return AdvisorAnswers.sweep(sweeps.get(tenants.tenant(), id));
     }
 
     @POST
@@ -73,7 +67,7 @@ public class SweepsResource {
     @APIResponse(responseCode = "200", description = "The sweep, its unfinished jobs cancelled",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = AdvisorSchemas.Sweep.class)))
-    public ObjectNode cancel(@PathParam("id") String id) {
-        return SnakeCaseJson.withoutNulls(sweeps.cancel(tenants.tenant(), id));
+    public AdvisorSchemas.Sweep cancel(@PathParam("id") String id) {
+        return AdvisorAnswers.sweep(sweeps.cancel(tenants.tenant(), id));
     }
 }

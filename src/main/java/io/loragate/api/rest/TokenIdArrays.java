@@ -1,6 +1,7 @@
 package io.loragate.api.rest;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import java.util.Arrays;
+import java.util.List;
 
 /** Token ids as JSON arrays ({@code return_token_ids}), shared by completions and chat completions. */
 final class TokenIdArrays {
@@ -8,10 +9,8 @@ final class TokenIdArrays {
     private TokenIdArrays() {
     }
 
-    /** Appends {@code ids} to {@code array}, in order. */
-    static void addAll(ArrayNode array, long[] ids) {
-        for (long id : ids) {
-            array.add(id);
-        }
+    /** {@code ids} in order, as the list a record serialises to a JSON array of integers. */
+    static List<Long> list(long[] ids) {
+        return Arrays.stream(ids).boxed().toList();
     }
 }

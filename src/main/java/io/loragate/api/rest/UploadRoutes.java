@@ -439,7 +439,7 @@ public class UploadRoutes {
                 vertx.cancelTimer(timer);
                 Map<String, String> form = new LinkedHashMap<>();
                 req.formAttributes().forEach(e -> form.putIfAbsent(e.getKey(), e.getValue()));
-                vertx.<Map<String, Object>>executeBlocking(() -> {
+                vertx.<Record>executeBlocking(() -> {
                     try {
                         return handOver(form);
                     } finally {
@@ -462,8 +462,8 @@ public class UploadRoutes {
             });
         }
 
-        /** On a worker: the service call, exactly as the JAX-RS resource made it. */
-        private Map<String, Object> handOver(Map<String, String> form) throws IOException {
+        /** On a worker: the service call, exactly as the JAX-RS resource made it; answers its documented record. */
+        private Record handOver(Map<String, String> form) throws IOException {
             Map<String, Path> got = new LinkedHashMap<>();
             Map<String, String> names = new LinkedHashMap<>();
             for (Part p : parts) {

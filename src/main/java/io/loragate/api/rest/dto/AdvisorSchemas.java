@@ -1,7 +1,12 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -15,6 +20,7 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "DiagnosticsRequest")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record DiagnosticsRequest(@Schema(required = true, description = "A file id: the examples to diagnose on") String file,
             @Schema(maxItems = 48, description = "0-based layers; at most loragate.diagnostics.max-layers") List<Integer> layers,
             @Schema(name = "max_examples", minimum = "2", maximum = "64", description = "At most loragate.diagnostics.max-examples")
@@ -23,11 +29,14 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "Budget")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Budget(@Schema(name = "max_train_minutes", minimum = "0", exclusiveMinimum = true) Double maxTrainMinutes,
             @Schema(name = "max_adapter_bytes", minimum = "1", format = "int64") Long maxAdapterBytes) {
     }
 
     @Schema(name = "RecommendationRequest")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record RecommendationRequest(@Schema(name = "training_file", required = true, description = "A file id")
             String trainingFile,
             @Schema(description = "supervised or classification; default: from the dataset's format") String task,
@@ -39,6 +48,7 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "SweepRequest")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record SweepRequest(@Schema(required = true) String model,
             @Schema(name = "training_file", required = true) String trainingFile,
             @Schema(name = "validation_file") String validationFile,
@@ -52,6 +62,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "Recommendation", description = "The methods to try first on a dataset (docs: recommendations)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Recommendation(@Schema(required = true, enumeration = "recommendation") String object,
             @Schema(name = "training_file", required = true) String trainingFile,
             @Schema(required = true, description = "The base model") String model,
@@ -67,6 +79,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "DatasetFacts", description = "What the recommender read from the dataset's report")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record DatasetFacts(@Schema(required = true) String format, @Schema(required = true) int examples,
             @Schema(required = true, format = "int64") long tokens,
             @Schema(name = "mean_tokens", required = true) double meanTokens,
@@ -76,6 +90,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "DomainShift", description = "How far the dataset is from what the base already does")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record DomainShift(@Schema(required = true, enumeration = {"base_perplexity", "linear_probe", "none"}) String measure,
             @Schema(name = "sample_size", required = true) int sampleSize,
             @Schema(name = "base_loss") Double baseLoss,
@@ -88,6 +104,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "RecommendationThresholds", description = "The constants the plan was made with")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record RecommendationThresholds(@Schema(name = "tiny_below_examples", required = true) int tinyBelowExamples,
             @Schema(name = "large_above_examples", required = true) int largeAboveExamples,
             @Schema(name = "shift_low_below", required = true) double shiftLowBelow,
@@ -95,6 +113,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "MethodPlan", description = "One method with its settings, cost and reasons")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record MethodPlan(@Schema(required = true) int rank,
             @Schema(required = true) String method,
             @Schema(required = true) MethodSettings settings,
@@ -104,6 +124,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "MethodSettings", description = "A job's method.adapter for the method; absent fields keep the job defaults")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record MethodSettings(@Schema(required = true) String method, Integer r, Double alpha,
             @Schema(name = "layers_to_transform") List<Integer> layersToTransform,
             @Schema(name = "num_virtual_tokens") Integer numVirtualTokens,
@@ -113,6 +135,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "MethodCompute", description = "The estimated cost of a method's job")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record MethodCompute(@Schema(name = "trainable_params", required = true, format = "int64") long trainableParams,
             @Schema(name = "adapter_bytes", required = true, format = "int64") long adapterBytes,
             @Schema(name = "train_flops", required = true) double trainFlops,
@@ -123,6 +147,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "CostAssumptions", description = "The cost model's assumptions")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record CostAssumptions(@Schema(name = "flops_per_second", required = true) double flopsPerSecond,
             @Schema(name = "step_overhead_seconds", required = true) double stepOverheadSeconds,
             @Schema(required = true) int epochs,
@@ -131,6 +157,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "Sweep", description = "One job per method on the same data and their comparison (docs: sweeps)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Sweep(@Schema(required = true, enumeration = "fine_tuning.sweep") String object,
             @Schema(required = true) String id,
             @Schema(required = true, enumeration = {"running", "succeeded", "failed", "cancelled"}) String status,
@@ -146,6 +174,8 @@ public final class AdvisorSchemas {
     }
 
     @Schema(name = "SweepRow", description = "One method of a sweep: its job and results; sizes measured, reported or estimated")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SweepRow(@Schema(required = true) String method,
             @Schema(name = "job_id", description = "Absent while pending") String jobId,
             @Schema(required = true, description = "pending, or the job's status") String status,
@@ -166,11 +196,14 @@ public final class AdvisorSchemas {
             Double accuracy,
             @Schema(name = "macro_f1") Double macroF1,
             Double ece,
-            @Schema(description = "The job report's forgetting") ReportSchemas.Forgetting forgetting,
-            @Schema(description = "The job report's diagnostics settings") ReportSchemas.DiagnosticsSettings diagnostics) {
+            @Schema(description = "The job report's forgetting", type = SchemaType.OBJECT, ref = "Forgetting") JsonNode forgetting,
+            @Schema(description = "The job report's diagnostics settings", type = SchemaType.OBJECT, ref = "DiagnosticsSettings")
+            JsonNode diagnostics) {
     }
 
     @Schema(name = "SweepList")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SweepList(@Schema(required = true, enumeration = "list") String object, @Schema(required = true) List<Sweep> data) {
     }
 }

@@ -1,5 +1,8 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
@@ -13,6 +16,7 @@ public final class CompletionSchemas {
     }
 
     @Schema(name = "CompletionRequest")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record CompletionRequest(
             @Schema(required = true, description = "A base model id, an adapter name (its active version) or name@version")
             String model,
@@ -36,25 +40,32 @@ public final class CompletionSchemas {
     }
 
     @Schema(name = "Completion", description = "Also the shape of each streamed chunk (one token of one choice per chunk)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Completion(@Schema(required = true) String id,
             @Schema(required = true, enumeration = "text_completion") String object,
             @Schema(required = true, description = "Unix seconds") long created,
             @Schema(required = true) String model,
             @Schema(required = true) List<CompletionChoice> choices,
+            @JsonInclude(JsonInclude.Include.NON_NULL)
             @Schema(name = "prompt_token_ids", description = "With return_token_ids: per prompt") List<List<Long>> promptTokenIds,
+            @JsonInclude(JsonInclude.Include.NON_NULL)
             @Schema(description = "Absent in streamed chunks") CommonSchemas.Usage usage) {
     }
 
     @Schema(name = "CompletionChoice")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record CompletionChoice(@Schema(required = true) int index, @Schema(required = true) String text,
             @Schema(nullable = true) CompletionLogprobs logprobs,
             @Schema(name = "finish_reason", required = true, nullable = true, description = "stop or length; null while streaming")
             String finishReason,
+            @JsonInclude(JsonInclude.Include.NON_NULL)
             @Schema(name = "token_ids", description = "With return_token_ids") List<Long> tokenIds,
+            @JsonInclude(JsonInclude.Include.NON_NULL)
             @Schema(name = "prompt_token_ids", description = "With return_token_ids") List<Long> promptTokenIds) {
     }
 
     @Schema(name = "CompletionLogprobs")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record CompletionLogprobs(@Schema(required = true) List<String> tokens,
             @Schema(name = "token_logprobs", required = true) List<Double> tokenLogprobs,
             @Schema(name = "top_logprobs", nullable = true, description = "Always null: alternatives are not returned")

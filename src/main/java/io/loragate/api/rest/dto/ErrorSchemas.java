@@ -1,5 +1,7 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /** OpenAI's error shape, the body of every 4xx and 5xx answer ({@code ErrorMapper}). */
@@ -9,10 +11,12 @@ public final class ErrorSchemas {
     }
 
     @Schema(name = "ErrorResponse", description = "Every error answer: {\"error\": {...}}")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ErrorResponse(@Schema(required = true) Error error) {
     }
 
     @Schema(name = "Error")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Error(
             @Schema(required = true, description = "What went wrong and what to send instead") String message,
             @Schema(required = true, description = "invalid_request_error, authentication_error, permission_error, "

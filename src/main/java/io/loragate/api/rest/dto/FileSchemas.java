@@ -1,5 +1,7 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
@@ -12,6 +14,7 @@ public final class FileSchemas {
     }
 
     @Schema(name = "FileUpload", description = "multipart/form-data")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FileUpload(
             @Schema(required = true, type = SchemaType.STRING, format = "binary",
                     description = "JSON Lines dataset; at most loragate.files.max-bytes (256M) and loragate.files.max-lines (1000000)")
@@ -20,6 +23,7 @@ public final class FileSchemas {
     }
 
     @Schema(name = "FileObject")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FileObject(@Schema(required = true) String id, @Schema(required = true, enumeration = "file") String object,
             @Schema(required = true) long bytes, @Schema(name = "created_at", required = true) long createdAt,
             @Schema(required = true) String filename, @Schema(required = true) String purpose,
@@ -28,10 +32,12 @@ public final class FileSchemas {
     }
 
     @Schema(name = "FileList")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FileList(@Schema(required = true, enumeration = "list") String object, @Schema(required = true) List<FileObject> data) {
     }
 
     @Schema(name = "DatasetReport", description = "The preflight validation of a dataset")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record DatasetReport(
             @Schema(required = true, nullable = true, enumeration = {"chat", "prompt_completion", "classification", "text"})
             String format,
@@ -46,12 +52,14 @@ public final class FileSchemas {
     }
 
     @Schema(name = "TokenStats")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record TokenStats(@Schema(required = true) int min, @Schema(required = true) int max,
             @Schema(required = true) double mean, @Schema(required = true) int p50, @Schema(required = true) int p95,
             @Schema(required = true) long total) {
     }
 
     @Schema(name = "LineError")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record LineError(@Schema(required = true) long line, @Schema(required = true) String reason) {
     }
 }

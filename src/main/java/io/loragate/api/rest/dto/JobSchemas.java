@@ -1,6 +1,10 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -14,6 +18,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "FineTuningJobRequest")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FineTuningJobRequest(@Schema(required = true, description = "The base model's id") String model,
             @Schema(name = "training_file", required = true, description = "A file id (POST /v1/files)") String trainingFile,
             @Schema(name = "validation_file", description = "A file id; absent: a seeded split of the training file")
@@ -30,6 +35,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "JobMethod")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobMethod(@Schema(enumeration = {"supervised", "classification"}, defaultValue = "supervised") String type,
             Hyperparameters hyperparameters, AdapterSettings adapter,
             @Schema(description = "OpenAI's nesting: {\"type\": \"supervised\", \"supervised\": {\"hyperparameters\": {...}}}")
@@ -38,10 +44,12 @@ public final class JobSchemas {
     }
 
     @Schema(name = "MethodOptions")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record MethodOptions(Hyperparameters hyperparameters) {
     }
 
     @Schema(name = "Hyperparameters", description = "Every field optional")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Hyperparameters(@Schema(minimum = "1", maximum = "1000", defaultValue = "3") Integer epochs,
             @Schema(name = "n_epochs", minimum = "1", maximum = "1000", description = "OpenAI's name of epochs") Integer nEpochs,
             @Schema(name = "batch_size", minimum = "1", maximum = "1024", defaultValue = "8") Integer batchSize,
@@ -71,6 +79,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "AdapterSettings", description = "What to train; every field optional")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record AdapterSettings(@Schema(minimum = "1", maximum = "64", defaultValue = "8",
             description = "LoRA rank, at most loragate.adapters.max-rank") Integer r,
             @Schema(minimum = "0", exclusiveMinimum = true, defaultValue = "16") Double alpha,
@@ -94,6 +103,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "PublishIf")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record PublishIf(@Schema(name = "min_eval_accuracy", minimum = "0", maximum = "1",
             description = "Classification only") Double minEvalAccuracy,
             @Schema(name = "max_eval_loss_ratio", minimum = "0", exclusiveMinimum = true,
@@ -104,6 +114,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "DiagnosticsOptions")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record DiagnosticsOptions(@Schema(name = "reference_file", description = "A file id") String referenceFile,
             @Schema(maxItems = 48, description = "0-based layers; at most loragate.diagnostics.max-layers") List<Integer> layers,
             @Schema(name = "max_examples", minimum = "2", maximum = "64", description = "At most loragate.diagnostics.max-examples")
@@ -111,13 +122,11 @@ public final class JobSchemas {
     }
 
     @Schema(name = "FineTuningJob")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FineTuningJob(@Schema(required = true, enumeration = "fine_tuning.job") String object,
             @Schema(required = true) String id, @Schema(required = true) String model,
             @Schema(name = "created_at", required = true) long createdAt,
             @Schema(name = "finished_at", required = true, nullable = true) Long finishedAt,
-            @Schema(name = "estimated_finish", required = true, nullable = true,
-                    description = "Unix seconds when the running job should end, from its step timings; null until the"
-                            + " first step of an attempt and when not running") Long estimatedFinish,
             @Schema(required = true, enumeration = {"validating_files", "queued", "running", "succeeded", "failed", "cancelled"})
             String status,
             @Schema(name = "training_file", required = true) String trainingFile,
@@ -128,23 +137,29 @@ public final class JobSchemas {
             @Schema(required = true) long seed,
             @Schema(required = true, description = "The method with every default filled in") ResolvedMethod method,
             @Schema(required = true) ResolvedHyperparameters hyperparameters,
-            @Schema(name = "publish_if", required = true, nullable = true) PublishIf publishIf,
-            @Schema(required = true, nullable = true) DiagnosticsOptions diagnostics,
+            @Schema(name = "publish_if", required = true, ref = "PublishIf") JsonNode publishIf,
+            @Schema(required = true, ref = "DiagnosticsOptions") JsonNode diagnostics,
             @Schema(required = true) boolean activate,
             @Schema(name = "trained_tokens", required = true) long trainedTokens,
             @Schema(required = true) JobProgress progress,
+            @Schema(name = "estimated_finish", required = true, nullable = true,
+                    description = "Unix seconds when the running job should end, from its step timings; null until the"
+                            + " first step of an attempt and when not running") Long estimatedFinish,
             @Schema(required = true, nullable = true) JobError error,
-            @Schema(required = true, nullable = true, description = "The evaluation report, once the job ends (docs: jobs)")
-            ReportSchemas.JobReport report,
+            @Schema(required = true, type = SchemaType.OBJECT, description = "The evaluation report, once the job ends (docs: jobs)",
+                    ref = "JobReport")
+            JsonNode report,
             @Schema(name = "result_files", required = true, description = "Always empty") List<String> resultFiles) {
     }
 
     @Schema(name = "ResolvedMethod")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ResolvedMethod(@Schema(required = true, enumeration = {"supervised", "classification"}) String type,
             @Schema(required = true) ResolvedHyperparameters hyperparameters, @Schema(required = true) ResolvedAdapter adapter) {
     }
 
     @Schema(name = "ResolvedHyperparameters")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ResolvedHyperparameters(@Schema(required = true) int epochs,
             @Schema(name = "batch_size", required = true) int batchSize,
             @Schema(name = "gradient_accumulation_steps", required = true) int gradientAccumulationSteps,
@@ -162,6 +177,7 @@ public final class JobSchemas {
     }
 
     @Schema(name = "ResolvedAdapter")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ResolvedAdapter(@Schema(required = true) int r, @Schema(required = true) double alpha,
             @Schema(required = true) double dropout,
             @Schema(name = "target_modules", required = true) List<String> targetModules,
@@ -176,44 +192,54 @@ public final class JobSchemas {
     }
 
     @Schema(name = "JobProgress")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobProgress(@Schema(required = true) long step, @Schema(name = "total_steps", required = true) long totalSteps) {
     }
 
     @Schema(name = "JobError")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobError(@Schema(required = true, enumeration = "job_failed") String code, @Schema(required = true) String message) {
     }
 
     @Schema(name = "FineTuningJobList")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record FineTuningJobList(@Schema(required = true, enumeration = "list") String object,
             @Schema(required = true) List<FineTuningJob> data, @Schema(name = "has_more", required = true) boolean hasMore) {
     }
 
     @Schema(name = "JobEvent")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobEvent(@Schema(required = true, enumeration = "fine_tuning.job.event") String object,
             @Schema(required = true) String id, @Schema(name = "created_at", required = true) long createdAt,
             @Schema(required = true, enumeration = {"info", "warn", "error"}) String level,
             @Schema(required = true) String message,
             @Schema(required = true, description = "message or metrics") String type,
-            @Schema(required = true, nullable = true, description = "metrics events: the step's numbers; null otherwise")
-            ReportSchemas.JobEventData data,
+            @Schema(required = true, type = SchemaType.OBJECT, description = "metrics events: the step's numbers; null otherwise",
+                    ref = "JobEventData")
+            JsonNode data,
             @Schema(required = true, nullable = true, description = "The job's status when the event was written") String status) {
     }
 
     @Schema(name = "JobEventList", description = "Newest first; page on with after = the last id of a page")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobEventList(@Schema(required = true, enumeration = "list") String object,
             @Schema(required = true) List<JobEvent> data, @Schema(name = "has_more", required = true) boolean hasMore) {
     }
 
     @Schema(name = "JobCheckpoint")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobCheckpoint(@Schema(required = true, enumeration = "fine_tuning.job.checkpoint") String object,
             @Schema(required = true) String id, @Schema(name = "created_at", required = true) long createdAt,
             @Schema(name = "fine_tuning_job_id", required = true) String fineTuningJobId,
             @Schema(name = "step_number", required = true) long stepNumber,
-            @Schema(required = true, description = "The step's numbers when it was written") ReportSchemas.StepMetrics metrics,
+            @Schema(required = true, description = "The step's numbers when it was written",
+                    type = SchemaType.OBJECT, ref = "StepMetrics")
+            JsonNode metrics,
             @Schema(name = "state_kept", required = true, description = "Whether the job can resume from it") boolean stateKept) {
     }
 
     @Schema(name = "JobCheckpointList")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobCheckpointList(@Schema(required = true, enumeration = "list") String object,
             @Schema(required = true) List<JobCheckpoint> data, @Schema(name = "has_more", required = true) boolean hasMore) {
     }

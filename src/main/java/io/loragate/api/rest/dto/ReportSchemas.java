@@ -1,5 +1,7 @@
 package io.loragate.api.rest.dto;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -15,6 +17,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "EvalMetrics", description = "One model on the validation examples")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record EvalMetrics(@Schema(required = true) long examples,
             @Schema(nullable = true, description = "Mean loss per target token") Double loss,
             @Schema(nullable = true, description = "Causal LM: exp(loss)") Double perplexity,
@@ -25,12 +28,14 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "ReliabilityBin", description = "Predictions whose confidence falls in [lo, hi)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ReliabilityBin(@Schema(required = true) double lo, @Schema(required = true) double hi,
             @Schema(required = true) double count, @Schema(required = true) double confidence,
             @Schema(required = true) double accuracy) {
     }
 
     @Schema(name = "NegativeTransferMetric", description = "A metric on which the adapter is worse than the best baseline")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record NegativeTransferMetric(@Schema(required = true, enumeration = {"accuracy", "macro_f1", "loss"}) String metric,
             @Schema(required = true) double adapter,
             @Schema(required = true, description = "base, base_probe or bag_of_words") String baseline,
@@ -38,6 +43,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "Forgetting", description = "Causal LM loss on a reference text, base vs adapter")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Forgetting(@Schema(required = true) boolean applicable,
             @Schema(description = "Why it is not applicable") String reason,
             @Schema(description = "The reference: a file id or the built-in text") String reference,
@@ -49,6 +55,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "LayerDiagnostics", description = "One layer: how far the adapter moved its hidden states")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record LayerDiagnostics(@Schema(required = true) int layer,
             @Schema(nullable = true, description = "Linear CKA of base and adapter token states (1: unchanged)") Double cka,
             @Schema(name = "probe_accuracy_base", nullable = true, description = "Classification") Double probeAccuracyBase,
@@ -56,6 +63,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "SliceDiagnostics", description = "The metrics of the examples of one slice")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record SliceDiagnostics(@Schema(required = true) int examples, EvalMetrics base,
             @Schema(name = "base_probe") EvalMetrics baseProbe, EvalMetrics adapter,
             @Schema(name = "eval_loss_ratio", nullable = true) Double evalLossRatio,
@@ -64,6 +72,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "DiagnosticsSettings", description = "How the diagnostics were computed")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record DiagnosticsSettings(@Schema(name = "validation_examples", required = true) int validationExamples,
             @Schema(name = "virtual_tokens", description = "Prompt tuning: virtual tokens in front of every input")
             Integer virtualTokens,
@@ -75,6 +84,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "PublishIfOutcome", description = "The publication gate's verdict")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record PublishIfOutcome(@Schema(description = "The gate as requested") JobSchemas.PublishIf gate,
             @Schema(required = true) boolean passed,
             @Schema(required = true, description = "The bounds that failed") List<String> reasons) {
@@ -82,6 +92,7 @@ public final class ReportSchemas {
 
     @Schema(name = "JobReport", description = "A finished job's evaluation: base vs adapter on the validation examples,"
             + " baselines, diagnostics and the gate")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobReport(@Schema(required = true, enumeration = {"supervised", "classification"}) String task,
             @Schema(name = "validation_examples", required = true) long validationExamples,
             @Schema(required = true) long steps,
@@ -116,6 +127,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "StepMetrics", description = "A training step's numbers (eval_*: when the step evaluated)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record StepMetrics(@Schema(required = true) long step,
             @Schema(name = "total_steps", required = true) long totalSteps, int epoch,
             @Schema(name = "train_loss") Double trainLoss,
@@ -129,6 +141,7 @@ public final class ReportSchemas {
 
     @Schema(name = "JobEventData", description = "A metrics event's data: a step's numbers (StepMetrics), or for the"
             + " final evaluation the last point of the curves, the base's, and every field of the job's report (JobReport)")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record JobEventData(@Schema(required = true) long step,
             @Schema(name = "total_steps", required = true) long totalSteps, int epoch,
             @Schema(name = "train_loss") Double trainLoss,
@@ -162,6 +175,7 @@ public final class ReportSchemas {
     }
 
     @Schema(name = "DiagnosticsReport", description = "An adapter on a dataset: the diagnostics a job's report carries")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record DiagnosticsReport(@Schema(required = true, enumeration = "adapter.diagnostics") String object,
             @Schema(name = "adapter_id", required = true, description = "name@version") String adapterId,
             @Schema(required = true) String file,

@@ -1,7 +1,9 @@
 /**
- * The REST API's request and response bodies as records, for the OpenAPI document ({@code /q/openapi})
- * only: the resources still parse by hand (strict, every error naming its field) and build their
- * answers as maps; {@code OpenApiDriftTest} keeps these records equal to what the code reads and writes.
+ * The REST API's request and response bodies as records, which the OpenAPI document ({@code /q/openapi})
+ * shows. The resources answer the response records as they are (each record writes its fields in
+ * snake_case, {@code @JsonNaming}, leaving out only those marked {@code NON_NULL} when null); requests
+ * are still parsed by hand (strict, every error naming its field) into the services' commands.
+ * {@code OpenApiDriftTest} keeps these records equal to what the code reads and writes.
  * The definition below is the document's header: the bearer-key scheme (Swagger UI's "Authorize"
  * button) and the error schema that {@code OpenApiErrors} attaches to every operation.
  */
