@@ -17,6 +17,14 @@ public interface LoragateConfig {
     @WithDefault("data")
     Path dataDir();
 
+    /**
+     * This process's name among the replicas sharing one database: the owner of the jobs it runs.
+     * Unset: host name, process id and a random suffix (a new identity at every start). Set it to a
+     * stable name (a StatefulSet pod's) and a restarted replica takes its own running jobs back at
+     * once instead of after their leases expire. Two live processes must never share one.
+     */
+    Optional<String> replicaId();
+
     /** Where the engine runs: {@code cpu}, {@code gpu} (fails if none), or {@code auto} (gpu when DJL sees one). */
     @WithDefault("auto")
     String device();
@@ -268,6 +276,21 @@ public interface LoragateConfig {
         /** Fine-tuning jobs a tenant may have unfinished at once. */
         @WithDefault("4")
         int maxPerTenant();
+
+        /**
+         * How long a running job stays this replica's without a renewal; renewed every third of it.
+         * A replica that dies holds its jobs this long, then another one resumes them from their
+         * last checkpoint.
+         */
+        @WithDefault("30s")
+        java.time.Duration leaseDuration();
+
+        /**
+         * How often each replica looks in the database for jobs it may start: queued ones (created on
+         * any replica) and running ones whose lease expired.
+         */
+        @WithDefault("5s")
+        java.time.Duration pollInterval();
     }
 
     /** Authentication: per-tenant API keys and the admin key. */

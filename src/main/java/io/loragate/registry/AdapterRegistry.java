@@ -100,6 +100,18 @@ public class AdapterRegistry {
      * @param adapterWeights    an {@code adapter_model.safetensors} (any file name; it is copied)
      */
     public AdapterVersion register(String tenant, String name, Path adapterConfigJson, Path adapterWeights) {
+        return register(tenant, name, adapterConfigJson, adapterWeights, null);
+    }
+
+    /**
+     * {@link #register}, recording the fine-tuning job that trained the adapter: a job publishes at
+     * most one version, whichever replica or attempt publishes it. When the job already published
+     * one, that version is answered and nothing new is stored (a unique index on the source job
+     * holds this across processes; the check runs under the adapter's row lock).
+     *
+     * @param sourceJob the job's id, or null for an upload
+     */
+    public AdapterVersion register(String tenant, String name, Path adapterConfigJson, Path adapterWeights, String sourceJob) {
         checkTenant(tenant);
         checkName(name);
         requireFile(adapterConfigJson, "config", PeftConfig.FILE_NAME);
@@ -123,7 +135,7 @@ public class AdapterRegistry {
             DurableFiles.fsyncDirectory(staging);
             Validated valid = validate(staging, name);
             synchronized (tenants.quotaLock(tenant)) {
-                return publish(tenant, name, staging, valid, weightsBytes, sha256);
+                return publish(tenant, name, staging, valid, weightsBytes, sha256, sourceJob);
             }
         } catch (IOException e) {
             throw new LoragateException(Kind.INTERNAL, "cannot stage adapter '" + name + "': " + e.getMessage(), e);
@@ -191,7 +203,8 @@ public class AdapterRegistry {
     }
 
     /** Publishes the staged folder as the version's blobs and inserts the version row, under a lock on the name. */
-    private AdapterVersion publish(String tenant, String name, Path staging, Validated valid, long bytes, String sha256) {
+    private AdapterVersion publish(String tenant, String name, Path staging, Validated valid, long bytes, String sha256,
+            String sourceJob) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         for (int attempt = 1; ; attempt++) {
             try (Connection c = db.getConnection()) {
@@ -204,9 +217,15 @@ public class AdapterRegistry {
                 try {
                     requireTenantRoom(c, tenant, name, bytes);
                     Integer active = lockAdapter(c, tenant, name);
+                    AdapterVersion earlier = sourceJob == null ? null : publishedBy(c, tenant, sourceJob);
+                    if (earlier != null) {
+                        rollback(c);
+                        LOG.infof("job %s already published %s; nothing new registered", sourceJob, earlier.id());
+                        return earlier;
+                    }
                     int version = maxVersion(c, tenant, name) + 1;
                     AdapterVersion v = new AdapterVersion(tenant, name, version, valid.peftType(), valid.rank(), bytes, sha256, now);
-                    publishAndCommit(c, v, active == null, staging);
+                    publishAndCommit(c, v, active == null, staging, sourceJob);
                     announceRegistered(v, active == null);
                     return v;
                 } catch (SQLException | IOException | RuntimeException e) {
@@ -214,7 +233,9 @@ public class AdapterRegistry {
                     throw e;
                 }
             } catch (SQLException e) {
-                if (attempt < Jdbc.TX_ATTEMPTS && retryable(e)) {
+                // a racing publisher of the same job won the unique index: the next attempt finds its version
+                boolean sameJob = sourceJob != null && "23505".equals(e.getSQLState());
+                if (attempt < Jdbc.TX_ATTEMPTS && (retryable(e) || sameJob)) {
                     continue;
                 }
                 throw dbError("register adapter '" + name + "'", e);
@@ -247,13 +268,13 @@ public class AdapterRegistry {
      * Publishes the blobs, then inserts the version row (and makes it active if the name has none) and commits;
      * a failed transaction takes the blobs back into staging.
      */
-    private void publishAndCommit(Connection c, AdapterVersion v, boolean makeActive, Path staging)
+    private void publishAndCommit(Connection c, AdapterVersion v, boolean makeActive, Path staging, String sourceJob)
             throws SQLException, IOException {
         String key = versionKey(v.tenant(), v.name(), v.version());
         // replaces blobs without a row: what a crash between publication and insert leaves behind
         blobs.publish(key, staging);
         try {
-            insertVersionRow(c, v);
+            insertVersionRow(c, v, sourceJob);
             if (makeActive) {
                 update(c, "UPDATE adapters SET active_version = ? WHERE tenant = ? AND name = ?", v.version(), v.tenant(), v.name());
             }
@@ -267,9 +288,22 @@ public class AdapterRegistry {
         }
     }
 
-    private static void insertVersionRow(Connection c, AdapterVersion v) throws SQLException {
+    /** The version the job {@code sourceJob} published (deleted ones included: a job publishes once), or null. */
+    private static AdapterVersion publishedBy(Connection c, String tenant, String sourceJob) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT " + VERSION_COLUMNS + " FROM adapter_versions v"
+                + " WHERE v.source_job = ? AND v.tenant = ?")) {
+            s.setString(1, sourceJob);
+            s.setString(2, tenant);
+            try (ResultSet r = s.executeQuery()) {
+                return r.next() ? version(tenant, r) : null;
+            }
+        }
+    }
+
+    private static void insertVersionRow(Connection c, AdapterVersion v, String sourceJob) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("INSERT INTO adapter_versions (tenant, name, version,"
-                + " peft_type, rank, bytes, sha256, state, pinned, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)")) {
+                + " peft_type, rank, bytes, sha256, state, pinned, created, source_job)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?, ?)")) {
             s.setString(1, v.tenant());
             s.setString(2, v.name());
             s.setInt(3, v.version());
@@ -279,6 +313,7 @@ public class AdapterRegistry {
             s.setString(7, v.sha256());
             s.setString(8, VersionStatus.READY);
             s.setObject(9, OffsetDateTime.ofInstant(v.createdAt(), ZoneOffset.UTC));
+            s.setString(10, sourceJob);
             s.executeUpdate();
         }
     }

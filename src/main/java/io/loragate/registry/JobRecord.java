@@ -9,6 +9,8 @@ import java.time.Instant;
  * @param diagnosticsJson the request's diagnostics options (JSON: reference_file, layers, max_examples) or null
  * @param estimatedFinish when the running job should finish, from its step timings; null until its first step and
  *                        whenever it is not running
+ * @param owner           the replica running the job (null when it is not running)
+ * @param leaseExpires    when the owner's lease ends unless renewed (the database's clock); null when not running
  * @param status one of {@link JobStore#VALIDATING}, {@link JobStore#QUEUED}, {@link JobStore#RUNNING},
  *               {@link JobStore#SUCCEEDED}, {@link JobStore#FAILED}, {@link JobStore#CANCELLED}
  */
@@ -16,7 +18,7 @@ public record JobRecord(String id, String tenant, String model, String trainingF
         long seed, String methodJson, String publishIfJson, boolean activate, String status, boolean cancelRequested,
         String fineTunedModel, String error, long trainedTokens, long completedSteps, long totalSteps, String reportJson,
         int attempts, Instant created, Instant started, Instant finished, String diagnosticsJson,
-        Instant estimatedFinish) {
+        Instant estimatedFinish, String owner, Instant leaseExpires) {
 
     /** Whether the job can no longer change. */
     public boolean isFinal() {

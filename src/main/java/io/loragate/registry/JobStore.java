@@ -47,7 +47,9 @@ public class JobStore {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String COLUMNS = "id, tenant, model, training_file, validation_file, suffix, seed, method, publish_if,"
             + " activate, status, cancel_requested, fine_tuned_model, error, trained_tokens, completed_steps, total_steps,"
-            + " report, attempts, created, started, finished, diagnostics, estimated_finish";
+            + " report, attempts, created, started, finished, diagnostics, estimated_finish, owner, lease_expires";
+    /** The database's clock plus a bound number of milliseconds: the same text on H2 and PostgreSQL. */
+    static final String NOW_PLUS_MILLIS = "CURRENT_TIMESTAMP + CAST(? AS BIGINT) * INTERVAL '0.001' SECOND";
 
     private final DataSource db;
     private final LoragateConfig config;
@@ -225,14 +227,29 @@ public class JobStore {
     /**
      * Moves a job from one of {@code from} to {@code to} and logs {@code message}; answers false
      * (changing nothing) when the job is in another status. Entering {@code running} counts an
-     * attempt and stamps the start; a final status stamps the end.
+     * attempt and stamps the start; a final status stamps the end; leaving {@code running} ends the
+     * owner's lease.
      */
     public boolean transition(String id, Set<String> from, String to, String level, String message, String error,
             String fineTunedModel) {
+        return transition(id, from, null, false, to, level, message, error, fineTunedModel);
+    }
+
+    /**
+     * Moves a running job that {@code owner} holds (null: a row without owner) to {@code to}; answers
+     * false, changing nothing, when the job is no longer running or another replica took it over.
+     */
+    public boolean transitionOwned(String id, String owner, String to, String level, String message, String error,
+            String fineTunedModel) {
+        return transition(id, Set.of(RUNNING), owner, true, to, level, message, error, fineTunedModel);
+    }
+
+    private boolean transition(String id, Set<String> from, String owner, boolean checkOwner, String to, String level,
+            String message, String error, String fineTunedModel) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return inTransaction("update job " + id, c -> {
             JobRecord j = lock(c, id);
-            if (j == null || !from.contains(j.status())) {
+            if (j == null || !from.contains(j.status()) || (checkOwner && !java.util.Objects.equals(owner, j.owner()))) {
                 return false;
             }
             StringBuilder sql = new StringBuilder("UPDATE jobs SET status = ?");
@@ -243,7 +260,8 @@ public class JobStore {
                 sql.append(", finished = ?, error = ?, fine_tuned_model = ?");
             }
             if (!RUNNING.equals(to)) {
-                sql.append(", estimated_finish = NULL"); // only a running job has an estimate
+                // only a running job has an estimate, an owner and a lease
+                sql.append(", estimated_finish = NULL, owner = NULL, lease_expires = NULL");
             }
             sql.append(" WHERE id = ?");
             try (PreparedStatement s = c.prepareStatement(sql.toString())) {
@@ -419,7 +437,7 @@ public class JobStore {
         return null;
     }
 
-    private static void insertEvent(Connection c, String id, String level, String type, String message, String data,
+    static void insertEvent(Connection c, String id, String level, String type, String message, String data,
             String status, Instant now) throws SQLException {
         long seq;
         try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?")) {
@@ -451,7 +469,7 @@ public class JobStore {
         return readOrNull(c, id, false);
     }
 
-    private static JobRecord readOrNull(Connection c, String id, boolean forUpdate) throws SQLException {
+    static JobRecord readOrNull(Connection c, String id, boolean forUpdate) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM jobs WHERE id = ?" + (forUpdate ? " FOR UPDATE" : ""))) {
             s.setString(1, id);
             List<JobRecord> all = readAll(s);
@@ -475,7 +493,7 @@ public class JobStore {
                         r.getString(6), r.getLong(7), r.getString(8), r.getString(9), r.getBoolean(10), r.getString(11),
                         r.getBoolean(12), r.getString(13), r.getString(14), r.getLong(15), r.getLong(16), r.getLong(17),
                         r.getString(18), r.getInt(19), instant(r, 20), instant(r, 21), instant(r, 22), r.getString(23),
-                        instant(r, 24)));
+                        instant(r, 24), r.getString(25), instant(r, 26)));
             }
         }
         return out;

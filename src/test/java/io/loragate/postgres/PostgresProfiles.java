@@ -77,4 +77,24 @@ public final class PostgresProfiles {
         }
     }
 
+    /**
+     * Jobs shared by replicas: short leases, and a queue this replica (A) polls only when one of its
+     * own jobs is validated or ends, so that jobs a test queues by hand wait for the test's claimers.
+     */
+    public static class Jobs extends TinyLlamaProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> out = onPostgres(super.getConfigOverrides(), "target/test-data-pg-jobs");
+            out.put("loragate.replica-id", "replica-a");
+            out.put("loragate.jobs.lease-duration", "3s");
+            out.put("loragate.jobs.poll-interval", "1h");
+            out.put("loragate.jobs.yield-policy", "none");
+            return out;
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return postgres();
+        }
+    }
 }

@@ -12,8 +12,10 @@ import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.Tenants;
 import io.loragate.registry.CheckpointRecord;
 import io.loragate.registry.JobEventRecord;
+import io.loragate.registry.JobLeases;
 import io.loragate.registry.JobRecord;
 import io.loragate.registry.JobStore;
+import io.loragate.registry.ReplicaIdentity;
 import io.loragate.runtime.ResidentModel;
 import io.loragate.training.data.DatasetFile;
 import io.loragate.training.data.DatasetFormat;
@@ -31,6 +33,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -42,9 +45,14 @@ import org.jboss.logging.Logger;
  *
  * <p>Life of a job: {@code validating_files} (the files are read and tokenized on a validator
  * thread) → {@code queued} (waits in the database for a free runner; {@code loragate.jobs.max-concurrent})
- * → {@code running} → {@code succeeded | failed | cancelled}. A process that dies leaves its jobs in
- * {@code running}; the next start puts them back in the queue and each resumes from its last
- * complete checkpoint ({@link JobRunner}).
+ * → {@code running} → {@code succeeded | failed | cancelled}.
+ *
+ * <p>Replicas on one database share the queue: each one claims queued jobs while it has a free
+ * runner ({@link JobLeases#claim}, when a job of its own ends and every
+ * {@code loragate.jobs.poll-interval}) and renews the lease of each job it runs every third of
+ * {@code loragate.jobs.lease-duration}. A replica that dies stops renewing: once its leases
+ * expired, another replica claims its jobs and each resumes from its last complete checkpoint
+ * ({@link JobRunner}). On H2 (one process) a start takes back at once every job left running.
  */
 @ApplicationScoped
 public class FineTuningJobs {
@@ -67,10 +75,20 @@ public class FineTuningJobs {
     private final ExecutorService validator = Executors.newSingleThreadExecutor(daemon("loragate-job-validator"));
     private final ExecutorService runners;
     private final ScheduledExecutorService watchers = Executors.newSingleThreadScheduledExecutor(daemon("loragate-job-watch"));
+    /** Two threads: lease renewals never wait behind a slow poll of the queue. */
+    private final ScheduledExecutorService leaseKeeper = Executors.newScheduledThreadPool(2, daemon("loragate-job-lease"));
+    private final JobLeases leases;
+    private final String replica;
+    private final Duration leaseDuration;
     private volatile boolean shuttingDown;
 
     public FineTuningJobs(JobStore store, Datasets datasets, AdapterRegistry registry, ResidentModel resident,
-            LoragateConfig config, Instance<TrainingGate> gates, Tenants tenants, BlobStore blobs) {
+            LoragateConfig config, Instance<TrainingGate> gates, Tenants tenants, BlobStore blobs, JobLeases leases,
+            ReplicaIdentity replica) {
+        this.leases = leases;
+        this.replica = replica.id();
+        this.leaseDuration = config.jobs().leaseDuration().compareTo(Duration.ofMillis(300)) < 0 ? Duration.ofMillis(300)
+                : config.jobs().leaseDuration();
         this.tenants = tenants;
         this.store = store;
         this.datasets = datasets;
@@ -93,16 +111,25 @@ public class FineTuningJobs {
         });
     }
 
-    /** Takes over the jobs a previous process left unfinished. */
+    /**
+     * Takes over what a previous process left unfinished, then starts polling the queue and renewing
+     * leases. A running job is taken back at once only when it is certainly orphaned: on H2 every one
+     * (the embedded database is this process's alone), on a shared database those this very replica
+     * id owned (a restart under a stable {@code loragate.replica-id}); any other waits for its lease
+     * to expire, since its owner may be alive. Files being validated are validated again (idempotent).
+     */
     synchronized void recover() {
+        boolean shared = leases.shared();
         for (JobRecord j : store.unfinished()) {
-            checkpoints.sweep(j.id());
             switch (j.status()) {
                 case JobStore.RUNNING -> {
-                    long step = checkpoints.latestStep(j.id());
-                    store.transition(j.id(), Set.of(JobStore.RUNNING), JobStore.QUEUED, "warn", "The server restarted while the"
-                            + " job was running; it resumes " + (step > 0 ? "from its checkpoint at step " + step : "from the start"),
-                            null, null);
+                    if (!shared || replica.equals(j.owner())) {
+                        checkpoints.sweep(j.id());
+                        long step = checkpoints.latestStep(j.id());
+                        store.transitionOwned(j.id(), j.owner(), JobStore.QUEUED, "warn", "The server restarted while the job"
+                                + " was running; it resumes " + (step > 0 ? "from its checkpoint at step " + step : "from the start"),
+                                null, null);
+                    }
                 }
                 case JobStore.VALIDATING -> validator.execute(() -> validate(j.id()));
                 default -> {
@@ -110,6 +137,39 @@ public class FineTuningJobs {
             }
         }
         pump();
+        long poll = Math.max(100, config.jobs().pollInterval().toMillis());
+        long renew = Math.max(100, leaseDuration.toMillis() / 3);
+        leaseKeeper.scheduleWithFixedDelay(this::pollQuietly, poll, poll, TimeUnit.MILLISECONDS);
+        leaseKeeper.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+    }
+
+    private void pollQuietly() {
+        try {
+            pump();
+        } catch (RuntimeException e) { // the database is away: the next poll tries again
+            LOG.warnf("cannot look for fine-tuning jobs to start: %s", e.getMessage());
+        }
+    }
+
+    /** Extends the lease of every job running here; a runner whose job another replica took stops. */
+    private void renewLeases() {
+        for (JobRunner r : active.values()) {
+            try {
+                JobLeases.Lease lease = leases.renew(r.jobId(), replica, leaseDuration);
+                if (!lease.held()) {
+                    r.leaseLost();
+                } else if (lease.cancelRequested()) {
+                    r.cancel();
+                }
+            } catch (RuntimeException e) { // the lease lasts three renewals: the next one may get through
+                LOG.warnf("cannot renew the lease of job %s: %s", r.jobId(), e.getMessage());
+            }
+        }
+    }
+
+    /** This replica's id: the owner of the jobs it runs. */
+    public String replicaId() {
+        return replica;
     }
 
     void onStop(@Observes ShutdownEvent ev) {
@@ -118,6 +178,7 @@ public class FineTuningJobs {
         runners.shutdown();
         validator.shutdownNow();
         watchers.shutdownNow();
+        leaseKeeper.shutdownNow();
         try {
             if (!runners.awaitTermination(config.engine().drainTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("training did not stop in time; the jobs resume from their last checkpoint at the next start");
@@ -209,7 +270,10 @@ public class FineTuningJobs {
         return new Page(page.subList(0, Math.min(limit, page.size())), page.size() > limit);
     }
 
-    /** Cancels a job; a running one stops at its next step and publishes nothing. */
+    /**
+     * Cancels a job; a running one stops at its next step and publishes nothing, on whichever replica
+     * runs it (that runner reads the flag each step and at each lease renewal).
+     */
     public JobRecord cancel(String tenant, String id) {
         JobRecord j = store.requestCancel(tenant, id);
         JobRunner r = active.get(id);
@@ -330,7 +394,10 @@ public class FineTuningJobs {
         pump();
     }
 
-    /** Starts queued jobs, oldest first, while runners are free. */
+    /**
+     * Claims jobs, oldest first, while this replica has free runners: queued ones and running ones
+     * whose owner's lease expired (resumed from their last checkpoint).
+     */
     synchronized void pump() {
         if (shuttingDown) {
             return;
@@ -339,25 +406,24 @@ public class FineTuningJobs {
         if (free <= 0) {
             return;
         }
-        for (JobRecord j : store.unfinished()) {
-            if (free <= 0) {
-                break;
+        for (JobLeases.Claimed claimed : leases.claim(replica, leaseDuration, free)) {
+            JobRecord j = claimed.job();
+            if (claimed.previousOwner() != null) {
+                LOG.warnf("job %s: the lease of replica %s expired; resuming it here (attempt %d)", j.id(),
+                        claimed.previousOwner(), j.attempts());
             }
-            if (!JobStore.QUEUED.equals(j.status()) || active.containsKey(j.id())) {
+            if (active.containsKey(j.id())) {
+                // its lease ran out while it still runs here (renewals failed): the runner goes on under the new lease
                 continue;
             }
-            if (!store.transition(j.id(), Set.of(JobStore.QUEUED), JobStore.RUNNING, "info", "Job started", null, null)) {
-                continue;
-            }
-            JobRunner runner = new JobRunner(runnerContext(), store.find(j.id()));
+            JobRunner runner = new JobRunner(runnerContext(), j);
             active.put(j.id(), runner);
-            free--;
             runners.execute(() -> {
                 try {
                     runner.run();
                 } finally {
                     active.remove(j.id());
-                    pump();
+                    pollQuietly();
                 }
             });
         }
@@ -372,7 +438,7 @@ public class FineTuningJobs {
     private JobContext runnerContext() {
         TrainingGate gate = gates.isResolvable() ? gates.get() : TrainingGate.NONE;
         JobDiagnostics d = diagnostics != null && diagnostics.isResolvable() ? diagnostics.get() : JobDiagnostics.NONE;
-        return new JobContext(store, datasets, resident, checkpoints, publication, gate, d);
+        return new JobContext(store, datasets, resident, checkpoints, publication, gate, d, leases, replica, leaseDuration);
     }
 
     private List<String> defaultTargets() {

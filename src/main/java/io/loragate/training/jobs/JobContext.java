@@ -1,5 +1,6 @@
 package io.loragate.training.jobs;
 
+import io.loragate.registry.JobLeases;
 import io.loragate.registry.JobStore;
 import io.loragate.runtime.ResidentModel;
 import io.loragate.training.data.Datasets;
@@ -14,7 +15,11 @@ import io.loragate.training.data.Datasets;
  * @param publication the gate, the registration and the activation of its adapter
  * @param gate        lets serving come first between steps
  * @param diagnostics the final report's diagnostics ({@link JobDiagnostics#NONE}: none)
+ * @param leases      who owns the job: checked each step and before publication
+ * @param replica     this replica's id, the job's owner while it runs here
+ * @param leaseDuration how long a renewal extends the lease
  */
 record JobContext(JobStore store, Datasets datasets, ResidentModel resident, JobCheckpoints checkpoints,
-        Publication publication, TrainingGate gate, JobDiagnostics diagnostics) {
+        Publication publication, TrainingGate gate, JobDiagnostics diagnostics, JobLeases leases, String replica,
+        java.time.Duration leaseDuration) {
 }

@@ -8,6 +8,7 @@ import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.TextTokenizer;
+import io.loragate.registry.JobLeases;
 import io.loragate.registry.JobRecord;
 import io.loragate.registry.JobStore;
 import io.loragate.training.data.ClassificationExample;
@@ -24,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,6 +33,11 @@ import org.jboss.logging.Logger;
  * {@code checkpoint_every_steps} and after every evaluation, then evaluates base vs adapter and
  * hands the adapter to its {@link Publication}. Cancellation stops at the next step and publishes
  * nothing; a shutdown checkpoints the current step and puts the job back in the queue.
+ *
+ * <p>The job is this replica's only while it holds the job's lease ({@link JobLeases}): each step
+ * checks it (and the cancel flag, which any replica may set) before writing a checkpoint, and
+ * publication renews it first. A runner that finds another owner stops where it is, writes no
+ * checkpoint, status or adapter: the other replica resumes the job from its last checkpoint.
  */
 final class JobRunner {
 
@@ -45,6 +50,7 @@ final class JobRunner {
     private volatile boolean cancelled;
     private volatile boolean shutdown;
     private volatile boolean earlyStopped;
+    private volatile boolean leaseLost;
 
     JobRunner(JobContext context, JobRecord job) {
         this.context = context;
@@ -59,6 +65,23 @@ final class JobRunner {
         if (r != null) {
             r.requestStop();
         }
+    }
+
+    /** Another replica took the job over: stop without writing anything more. */
+    void leaseLost() {
+        if (!leaseLost && run != null) {
+            LOG.warnf("job %s: replica %s lost its lease (another replica took the job over); stopping", job.id(),
+                    context.replica());
+        }
+        leaseLost = true;
+        TrainingRun r = run;
+        if (r != null) {
+            r.requestStop();
+        }
+    }
+
+    String jobId() {
+        return job.id();
     }
 
     void stopForShutdown() {
@@ -96,8 +119,32 @@ final class JobRunner {
     }
 
     private void fail(String reason) {
+        if (leaseLost) {
+            LOG.warnf("fine-tuning job %s stopped here after losing its lease: %s", job.id(), reason);
+            return;
+        }
         LOG.warnf("fine-tuning job %s failed: %s", job.id(), reason);
-        store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.FAILED, "error", reason, reason, null);
+        store.transitionOwned(job.id(), context.replica(), JobStore.FAILED, "error", reason, reason, null);
+    }
+
+    /**
+     * Whether this replica still owns the job, from the database (a cancel asked on any replica is
+     * seen here too); {@code renew} also extends the lease. Losing it stops the run.
+     */
+    private boolean stillOwned(boolean renew) {
+        if (leaseLost) {
+            return false;
+        }
+        JobLeases.Lease lease = renew ? context.leases().renew(job.id(), context.replica(), context.leaseDuration())
+                : context.leases().check(job.id(), context.replica());
+        if (!lease.held()) {
+            leaseLost();
+            return false;
+        }
+        if (lease.cancelRequested() && !cancelled) {
+            cancel();
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -158,13 +205,19 @@ final class JobRunner {
         store.progress(job.id(), progress.startStep(), r.totalSteps(), progress.tokens());
         TrainingGate gate = context.gate();
         TrainingResult result = r.train(m -> onStep(r, spec.hyperparameters(), progress, m, gate), progress.startStep());
+        if (leaseLost) {
+            store.event(job.id(), "warn", "message", "Replica " + context.replica() + " stopped at step " + result.steps()
+                    + ": another replica took the job over; nothing was published here", null);
+            return;
+        }
         if (cancelled) {
             finishCancelled();
             return;
         }
         if (shutdown && result.stopped() && !earlyStopped) {
-            store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.QUEUED, "warn", "The server is shutting down; the job"
-                    + " resumes from its checkpoint at step " + result.steps() + " at the next start", null, null);
+            store.transitionOwned(job.id(), context.replica(), JobStore.QUEUED, "warn", "The server is shutting down; the"
+                    + " job resumes from its checkpoint at step " + result.steps() + " at the next start (or on another replica)",
+                    null, null);
             return;
         }
         finish(r, spec, data, result);
@@ -177,12 +230,13 @@ final class JobRunner {
         long step = checkpoints.latestStep(job.id());
         if (step == 0) {
             store.event(job.id(), "info", "message", "Training " + spec.type() + " LoRA r=" + spec.adapter().r() + " on "
-                    + data.describe() + ": " + r.totalSteps() + " steps", null);
+                    + data.describe() + ": " + r.totalSteps() + " steps, on replica " + context.replica(), null);
             return JobProgress.fresh();
         }
         CheckpointFiles.Loaded c = checkpoints.read(job.id(), step);
         r.restore(c.state(), JobProgress.optimizerSteps(c.meta(), step));
-        store.event(job.id(), "info", "message", "Resumed from the checkpoint at step " + step + " of " + r.totalSteps(), null);
+        store.event(job.id(), "info", "message", "Resumed from the checkpoint at step " + step + " of " + r.totalSteps()
+                + " on replica " + context.replica() + " (attempt " + job.attempts() + ")", null);
         return JobProgress.resumed(step, c.meta());
     }
 
@@ -207,6 +261,9 @@ final class JobRunner {
         store.progress(job.id(), step, total, progress.tokens(), Instant.now().plusMillis(Math.round(eta * 1000)));
         boolean stopEarly = eval != null && h.earlyStoppingPatience() > 0
                 && progress.evalsWithoutImprovement() >= h.earlyStoppingPatience() && step < total;
+        if (!stillOwned(false)) {
+            return; // another replica resumes from the last checkpoint: write none over it
+        }
         if (eval != null || step % h.checkpointEverySteps() == 0 || shutdown) {
             context.checkpoints().write(job.id(), step, r.state(), progress.checkpointMeta(r.optimizerSteps()), metricsJson);
         }
@@ -260,12 +317,15 @@ final class JobRunner {
 
     private void finishCancelled() {
         context.publication().discard(job);
-        store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.CANCELLED, "info", "Job cancelled; nothing was published",
+        store.transitionOwned(job.id(), context.replica(), JobStore.CANCELLED, "info", "Job cancelled; nothing was published",
                 null, null);
     }
 
     /** Evaluation, the diagnostics, the report, the gate, publication and activation. */
     private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result) {
+        if (!stillOwned(true)) {
+            return;
+        }
         JobReport.Evaluation evaluation = evaluate(r, spec, data);
         List<String> refused = Publication.refusals(job, evaluation);
         ObjectNode report = JobReport.of(spec, result.steps(), earlyStopped, evaluation);
@@ -278,15 +338,20 @@ final class JobRunner {
             finishCancelled();
             return;
         }
+        if (!stillOwned(true)) {
+            return; // the evaluation outlasted the lease and another replica took over: it publishes
+        }
         if (!refused.isEmpty()) {
-            store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.SUCCEEDED, "warn", "Not published: "
+            store.transitionOwned(job.id(), context.replica(), JobStore.SUCCEEDED, "warn", "Not published: "
                     + String.join("; ", refused), null, null);
             return;
         }
+        // once per job id whoever gets here: a replica that took over meanwhile gets this same version
         Publication.Published published = context.publication().publish(job, r);
-        if (!store.transition(job.id(), Set.of(JobStore.RUNNING), JobStore.SUCCEEDED, "info", published.message(), null,
+        if (!store.transitionOwned(job.id(), context.replica(), JobStore.SUCCEEDED, "info", published.message(), null,
                 published.versionId())) {
-            LOG.warnf("job %s published %s but was no longer running", job.id(), published.versionId());
+            LOG.warnf("job %s published %s but was no longer running here (cancelled, or taken over by another replica)",
+                    job.id(), published.versionId());
         }
     }
 

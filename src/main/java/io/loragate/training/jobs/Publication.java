@@ -9,7 +9,6 @@ import io.loragate.adapter.PeftConfig;
 import io.loragate.common.LoragateException;
 import io.loragate.common.LoragateException.Kind;
 import io.loragate.model.CausalModel;
-import io.loragate.registry.AdapterInfo;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.registry.JobRecord;
@@ -197,40 +196,18 @@ final class Publication {
     }
 
     /**
-     * Registers the saved adapter, unless a previous attempt of this job (killed between
-     * publication and the status update) already did: the same bytes under the same name.
+     * Registers the saved adapter as the job's one version: a previous attempt (killed between
+     * publication and the status update) or another replica that published this job already got
+     * there, and its version is answered instead (the registry checks the source job in the
+     * publishing transaction; a unique index makes it hold across processes).
      */
     private AdapterVersion register(JobRecord job, Path folder) {
-        String sha = DurableFiles.sha256(folder.resolve(LoraAdapter.WEIGHTS_FILE));
-        if (job.attempts() > 1) {
-            AdapterVersion earlier = publishedByEarlierAttempt(job, sha);
-            if (earlier != null) {
-                return earlier;
-            }
-        }
         try {
             return registry.register(job.tenant(), job.suffix(), folder.resolve(PeftConfig.FILE_NAME),
-                    folder.resolve(LoraAdapter.WEIGHTS_FILE));
+                    folder.resolve(LoraAdapter.WEIGHTS_FILE), job.id());
         } catch (LoragateException e) {
             throw new LoragateException(e.kind(), "publishing the adapter failed: " + e.getMessage(), e);
         }
-    }
-
-    /** A version of the suffix with these bytes, registered since the job was created; null: none. */
-    private AdapterVersion publishedByEarlierAttempt(JobRecord job, String sha) {
-        try {
-            AdapterInfo info = registry.get(job.tenant(), job.suffix());
-            for (AdapterVersion v : info.versions()) {
-                if (v.sha256().equals(sha) && job.created() != null && !v.createdAt().isBefore(job.created())) {
-                    return v;
-                }
-            }
-        } catch (LoragateException e) {
-            if (e.kind() != Kind.NOT_FOUND) {
-                throw e;
-            }
-        }
-        return null;
     }
 
     private static JsonNode readJson(String s) {
