@@ -34,7 +34,7 @@ public final class S3rverServer {
     public static final String REGION = "us-east-1";
     static final String VERSION = "3.7.1";
     /** {@code <port>|<folder>|<pid>} of the running server, for every class loader of the JVM. */
-    private static final String PROPERTY = "loragate.test.s3rver";
+    private static final String PROPERTY = "test.s3rver.server";
 
     private final int port;
     private final Path dir;
