@@ -54,7 +54,6 @@ public class StorageReadiness {
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "loragate-storage-check");
         t.setDaemon(true);
-        t.setContextClassLoader(StorageReadiness.class.getClassLoader()); // the S3 client's SDK looks up services through it
         return t;
     });
 
