@@ -189,12 +189,12 @@ class ArchitectureTest {
                 .check(classes);
     }
 
-    /** What every layer uses (errors, path checks, JSON limits, JDBC transactions) imports no loragate layer. */
+    /** What every layer uses (errors, path checks, JSON limits, JDBC transactions, blob stores) imports no loragate layer. */
     @Test
     void commonImportsNoOtherLayer() {
         classes().that().resideInAPackage("io.loragate.common..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("io.loragate.common..", "java..", "javax..",
-                        "com.fasterxml.jackson..", "org.jboss.logging..")
+                        "com.fasterxml.jackson..", "org.jboss.logging..", "software.amazon.awssdk..") // the S3 store's client
                 .check(classes);
     }
 

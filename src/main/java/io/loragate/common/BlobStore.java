@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
+import java.time.Instant;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -32,16 +33,23 @@ public interface BlobStore {
 
     /**
      * The store {@code loragate.store.url} names: {@code file:<folder>} (the data directory by
-     * default) is a {@link FileBlobStore}; any other scheme is refused, naming it.
+     * default) is a {@link FileBlobStore}; {@code s3://<bucket>/<prefix>} an {@link S3BlobStore} with
+     * {@code s3} (null: refused, naming the setting); any other scheme is refused, naming it.
      *
      * @param fileAttributes the attributes of files the store creates (the data directory's file mode)
      */
-    static BlobStore fromUrl(String url, Supplier<FileAttribute<?>[]> fileAttributes) {
+    static BlobStore fromUrl(String url, Supplier<FileAttribute<?>[]> fileAttributes, S3Settings s3) {
         int colon = url == null ? -1 : url.indexOf(':');
         String scheme = colon <= 0 ? "" : url.substring(0, colon);
+        if (scheme.equals("s3")) {
+            if (s3 == null) {
+                throw new IllegalArgumentException("loragate.store.url: '" + url + "' needs the loragate.store.s3.* settings");
+            }
+            return new S3BlobStore(S3Location.parse(url), s3);
+        }
         if (!scheme.equals("file")) {
             throw new IllegalArgumentException("loragate.store.url: unsupported scheme '" + scheme + "' in '" + url
-                    + "'; supported: file:<folder> (the data directory by default)");
+                    + "'; supported: file:<folder> (the data directory by default), s3://<bucket>/<prefix>");
         }
         String rest = url.substring(colon + 1);
         if (rest.isEmpty()) {
@@ -49,6 +57,11 @@ public interface BlobStore {
         }
         Path root = rest.startsWith("//") ? Path.of(URI.create(url)) : Path.of(rest);
         return new FileBlobStore(root, fileAttributes);
+    }
+
+    /** {@link #fromUrl(String, Supplier, S3Settings)} for file URLs. */
+    static BlobStore fromUrl(String url, Supplier<FileAttribute<?>[]> fileAttributes) {
+        return fromUrl(url, fileAttributes, null);
     }
 
     /** Writes the blob {@code key} from a stream (read to its end, not closed), replacing it; answers its hex SHA-256. */
@@ -85,6 +98,15 @@ public interface BlobStore {
 
     /** The size in bytes of the blob {@code key}; -1 when there is none. */
     long size(String key) throws IOException;
+
+    /** When the blob {@code key} was last written; null when there is none. */
+    Instant modified(String key) throws IOException;
+
+    /**
+     * Checks that the store can be used now (readiness): throws, saying why, when it cannot. A remote
+     * store answers within its own short timeouts.
+     */
+    void probe() throws IOException;
 
     /** The keys of the blobs under {@code prefix} (and {@code prefix} itself if it is one), sorted. */
     List<String> list(String prefix) throws IOException;

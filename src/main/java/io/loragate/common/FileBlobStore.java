@@ -9,6 +9,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -114,6 +115,21 @@ public final class FileBlobStore implements BlobStore {
     public long size(String key) throws IOException {
         Path p = path(key);
         return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? Files.size(p) : -1;
+    }
+
+    @Override
+    public Instant modified(String key) throws IOException {
+        Path p = path(key);
+        return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+                ? Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant() : null;
+    }
+
+    @Override
+    public void probe() throws IOException {
+        Files.createDirectories(root);
+        if (!Files.isDirectory(root) || !Files.isWritable(root)) {
+            throw new IOException("the store's folder is not a writable directory");
+        }
     }
 
     @Override

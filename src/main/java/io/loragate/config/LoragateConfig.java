@@ -345,10 +345,37 @@ public interface LoragateConfig {
 
     interface StoreSettings {
         /**
-         * The blob store: {@code file:<folder>}; unset: {@code file:<data dir>}. Any other scheme
+         * The blob store: {@code file:<folder>} or {@code s3://<bucket>/<prefix>} (an S3-compatible
+         * object store, {@code loragate.store.s3.*}); unset: {@code file:<data dir>}. Any other scheme
          * stops the start-up with an error naming it.
          */
         Optional<String> url();
+
+        /**
+         * S3 store: the bound of the local cache of blobs read ({@code <data dir>/store-cache}); the
+         * least recently used copies go beyond it (never one handed out in the last two minutes).
+         */
+        @WithDefault("4G")
+        MemorySize cacheMaxBytes();
+
+        /** The S3-compatible store of {@code s3://} URLs. */
+        S3 s3();
+
+        interface S3 {
+            /** Another endpoint than AWS's, e.g. {@code http://minio:9000}; unset: AWS. */
+            Optional<String> endpoint();
+
+            /** The signing region; unset: the AWS chain's ({@code AWS_REGION}, profile), else us-east-1. */
+            Optional<String> region();
+
+            /** Path-style addressing ({@code http://host/bucket/key}): most S3-compatible stores need it. */
+            @WithDefault("false")
+            boolean pathStyle();
+
+            /** Bytes per part of a multipart upload (at least 5M); larger blobs are uploaded in parts. */
+            @WithDefault("16M")
+            MemorySize partSize();
+        }
     }
 
     /** Several replicas on one PostgreSQL database: how each follows the others' changes. */

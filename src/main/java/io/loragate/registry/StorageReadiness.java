@@ -1,6 +1,7 @@
 package io.loragate.registry;
 
 import io.agroal.api.AgroalDataSource;
+import io.loragate.common.BlobStore;
 import io.loragate.config.ErrorText;
 import io.loragate.config.LoragateConfig;
 import io.quarkus.runtime.ShutdownEvent;
@@ -28,8 +29,9 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Readiness follows the storage every request needs: the metadata database answers a short query and
- * the data directory (where blobs live) is there and writable. A replica whose database is gone goes
+ * Readiness follows the storage every request needs: the metadata database answers a short query,
+ * the data directory is there and writable, and the blob store ({@code loragate.store.url}: a folder
+ * or an S3 bucket) answers. A replica whose database is gone goes
  * DOWN and leaves the load balancer's rotation instead of failing every request.
  *
  * <p>Each check runs on a thread of its own and the probe waits at most {@link #TIMEOUT_MILLIS} for
@@ -45,8 +47,10 @@ public class StorageReadiness {
 
     private final DataSource db;
     private final Path dataDir;
+    private final BlobStore blobs;
     private final AtomicReference<Future<Void>> databaseCheck = new AtomicReference<>();
     private final AtomicReference<Future<Void>> dataDirCheck = new AtomicReference<>();
+    private final AtomicReference<Future<Void>> storeCheck = new AtomicReference<>();
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "loragate-storage-check");
         t.setDaemon(true);
@@ -54,13 +58,14 @@ public class StorageReadiness {
     });
 
     @Inject
-    public StorageReadiness(DataSource db, LoragateConfig config) {
-        this(db, config.dataDir());
+    public StorageReadiness(DataSource db, LoragateConfig config, BlobStore blobs) {
+        this(db, config.dataDir(), blobs);
     }
 
-    StorageReadiness(DataSource db, Path dataDir) {
+    StorageReadiness(DataSource db, Path dataDir, BlobStore blobs) {
         this.db = db;
         this.dataDir = dataDir;
+        this.blobs = blobs;
     }
 
     @Produces
@@ -73,6 +78,16 @@ public class StorageReadiness {
     @Readiness
     HealthCheck dataDirectory() {
         return () -> answer("data-directory", start(dataDirCheck, this::checkDataDirectory));
+    }
+
+    /** The blob store ({@code loragate.store.url}): a folder is writable, an S3 bucket answers a one-key listing. */
+    @Produces
+    @Readiness
+    HealthCheck objectStore() {
+        return () -> answer("object-store", start(storeCheck, () -> {
+            blobs.probe();
+            return null;
+        }));
     }
 
     /** The check still running, or a new one: a hung check is waited on again, never run twice at once. */

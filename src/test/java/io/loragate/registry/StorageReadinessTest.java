@@ -85,7 +85,7 @@ class StorageReadinessTest {
     @Test
     void aHangingDatabaseIsReportedDownWithoutHangingTheProbe(@TempDir Path dir) throws Exception {
         HangingDataSource db = new HangingDataSource();
-        StorageReadiness readiness = new StorageReadiness(db, dir);
+        StorageReadiness readiness = new StorageReadiness(db, dir, new io.loragate.common.FileBlobStore(dir, () -> new java.nio.file.attribute.FileAttribute<?>[0]));
         try {
             for (int probe = 0; probe < 3; probe++) {
                 HealthCheckResponse r = call(readiness.database());
@@ -109,7 +109,7 @@ class StorageReadinessTest {
 
     @Test
     void aMissingDataDirectoryIsReportedDown(@TempDir Path dir) throws Exception {
-        StorageReadiness readiness = new StorageReadiness(new HangingDataSource(), dir.resolve("gone"));
+        StorageReadiness readiness = new StorageReadiness(new HangingDataSource(), dir.resolve("gone"), new io.loragate.common.FileBlobStore(dir, () -> new java.nio.file.attribute.FileAttribute<?>[0]));
         try {
             HealthCheckResponse r = call(readiness.dataDirectory());
             assertEquals(HealthCheckResponse.Status.DOWN, r.getStatus());

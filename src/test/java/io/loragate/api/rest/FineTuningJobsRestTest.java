@@ -52,7 +52,7 @@ class FineTuningJobsRestTest {
     }
 
     /** Every completion is the same short answer: an adapter learns it quickly, and held-out loss must drop. */
-    static String promptCompletionSet() {
+    public static String promptCompletionSet() {
         StringBuilder sb = new StringBuilder();
         for (String w : WORDS) {
             sb.append("{\"prompt\": \"Q: ").append(w).append("\\nA:\", \"completion\": \" yes.\"}\n");
