@@ -195,9 +195,10 @@ class ReplicasIT {
         }
         long v1 = answers.stream().filter(a -> "switching@1".equals(a.model())).count();
         long v2 = answers.stream().filter(a -> "switching@2".equals(a.model())).count();
-        System.out.printf("ReplicasIT: %d requests over %d replicas (+%d polls), %d switches on replicas %s: %d failures;"
+        // polls == switches x replicas: each replica's first request after a switch's answer already served the new version
+        System.out.printf("ReplicasIT: %d requests over %d replicas, %d switches on replicas %s, %d polls after them: %d failures;"
                 + " answers @1=%d @2=%d; after each switch every replica served the new version within (ms) %s, at most %d ms%n",
-                answers.size(), REPLICAS, polls.size(), switches.size(), switches.stream().map(Switch::replica).toList(),
+                answers.size(), REPLICAS, switches.size(), switches.stream().map(Switch::replica).toList(), polls.size(),
                 failures.size(), v1, v2, delays, Collections.max(delays));
         assertEquals(List.of(), failures.subList(0, Math.min(10, failures.size())), failures.size() + " failures");
         assertEquals(REQUESTS, v1 + v2);
