@@ -68,7 +68,8 @@ final class Gateway implements AutoCloseable {
         pb.environment().put("OMP_NUM_THREADS", "1");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         process = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        // generous: several gateways may start at once on a loaded 2-core machine
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (true) {
             assertTrue(process.isAlive(), "the gateway exited; see " + log);
             try {

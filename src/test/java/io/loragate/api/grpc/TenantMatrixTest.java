@@ -2,12 +2,8 @@ package io.loragate.api.grpc;
 
 import static io.loragate.AuthProfile.createTenant;
 import static io.loragate.AuthProfile.uniqueTenant;
-import static io.loragate.registry.RegistryFixtures.adapter;
-import static io.loragate.registry.RegistryFixtures.config;
-import static io.loragate.registry.RegistryFixtures.weights;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,6 +14,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.MetadataUtils;
 import io.loragate.AuthProfile;
+import io.loragate.TenantMatrix;
 import io.loragate.api.grpc.v1.AdapterRef;
 import io.loragate.api.grpc.v1.AdapterServiceGrpc;
 import io.loragate.api.grpc.v1.CancelJobRequest;
@@ -42,16 +39,9 @@ import io.loragate.runtime.ResidentModel;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.restassured.http.ContentType;
-import io.restassured.response.Response;
-import io.restassured.specification.RequestSpecification;
 import jakarta.inject.Inject;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,124 +74,35 @@ class TenantMatrixTest {
         return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
     }
 
-    /** B's world: an adapter (two versions), a file and a job. */
-    record World(String keyA, String keyB, String adapter, String file, String job) {
-    }
-
-    World world() {
+    static World world() {
         String keyA = createTenant(uniqueTenant("a"), null);
         String keyB = createTenant(uniqueTenant("b"), null);
-        String adapter = "secret";
-        Path a0 = adapter("tiny-llama", 0);
-        for (String key : List.of(keyB, keyB)) {
-            given().auth().oauth2(key).multiPart("name", adapter).multiPart("config", config(a0).toFile(), "application/json")
-                    .multiPart("weights", weights(a0).toFile(), "application/octet-stream").post("/v1/adapters")
-                    .then().statusCode(200);
-        }
-        // A owns an adapter of its own, under another name
-        given().auth().oauth2(keyA).multiPart("name", "mine").multiPart("config", config(a0).toFile(), "application/json")
-                .multiPart("weights", weights(a0).toFile(), "application/octet-stream").post("/v1/adapters").then().statusCode(200);
-        StringBuilder data = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            data.append("{\"prompt\": \"Q: ").append(i).append("\\nA:\", \"completion\": \" yes.\"}\n");
-        }
-        String file = given().auth().oauth2(keyB).multiPart("file", "b.jsonl", data.toString().getBytes(StandardCharsets.UTF_8),
-                "application/jsonl").multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200).extract().path("id");
-        String job = given().auth().oauth2(keyB).contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\", \"training_file\": \""
-                + file + "\", \"suffix\": \"bjob\", \"method\": {\"type\": \"supervised\", \"hyperparameters\": {\"epochs\": 1,"
-                + " \"batch_size\": 4}}}").post("/v1/fine_tuning/jobs").then().statusCode(200).extract().path("id");
-        return new World(keyA, keyB, adapter, file, job);
+        return new World(keyA, keyB, TenantMatrix.world(() -> given().auth().oauth2(keyA), () -> given().auth().oauth2(keyB)));
     }
 
-    /** An id of the same shape that nobody has. */
-    static String unknown(String id) {
-        int dash = id.indexOf('-');
-        return dash < 0 ? "zz" + id.substring(2) : id.substring(0, dash + 1) + "0".repeat(id.length() - dash - 1);
+    /** The two keys and B's things. */
+    record World(String keyA, String keyB, TenantMatrix.World b) {
+        String adapter() {
+            return b.adapter();
+        }
+
+        String file() {
+            return b.file();
+        }
+
+        String job() {
+            return b.job();
+        }
     }
 
     @Test
     void tenantAGetsForBsIdsExactlyWhatAnUnknownIdGetsOverRest() {
         World w = world();
-        List<String> checked = new ArrayList<>();
-        // {id} stands for B's adapter, file or job id; each call runs with B's id, then with an unknown one
-        record Call(String what, String id, BiFunction<RequestSpecification, String, Response> run) {
-        }
-        String a = w.adapter();
-        // B's sweep (a linear probe on a supervised file: refused at job creation, so nothing trains)
-        String sweep = given().auth().oauth2(w.keyB()).contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\","
-                + " \"training_file\": \"" + w.file() + "\", \"methods\": [\"linear_probe\"]}").post("/v1/fine_tuning/sweeps")
-                .then().statusCode(200).extract().path("id");
-        List<Call> calls = List.of(
-                new Call("recommendation on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"training_file\": \"" + id + "\"}").post("/v1/recommendations")),
-                new Call("sweep on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\","
-                        + " \"training_file\": \"" + id + "\", \"methods\": [\"lora\"]}").post("/v1/fine_tuning/sweeps")),
-                new Call("GET sweep", sweep, (r, id) -> r.get("/v1/fine_tuning/sweeps/" + id)),
-                new Call("cancel sweep", sweep, (r, id) -> r.post("/v1/fine_tuning/sweeps/" + id + "/cancel")),
-                new Call("diagnostics of B's adapter", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"file\": \"" + w.file() + "\"}").post("/v1/adapters/" + id + "/diagnostics")),
-                new Call("diagnostics on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"file\": \"" + id + "\"}").post("/v1/adapters/mine/diagnostics")),
-                new Call("GET adapter", a, (r, id) -> r.get("/v1/adapters/" + id)),
-                new Call("PUT active", a, (r, id) -> r.contentType(ContentType.JSON).body("{\"version\": 1}").put("/v1/adapters/" + id + "/active")),
-                new Call("pin", a, (r, id) -> r.post("/v1/adapters/" + id + "/pin")),
-                new Call("unpin", a, (r, id) -> r.post("/v1/adapters/" + id + "/unpin")),
-                new Call("load", a, (r, id) -> r.post("/v1/adapters/" + id + "/load")),
-                new Call("load version", a, (r, id) -> r.post("/v1/adapters/" + id + "/load?version=2")),
-                new Call("unload", a, (r, id) -> r.post("/v1/adapters/" + id + "/unload")),
-                new Call("DELETE version", a, (r, id) -> r.delete("/v1/adapters/" + id + "@1")),
-                new Call("completion", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "\", \"prompt\": \"hi\", \"max_tokens\": 2}").post("/v1/completions")),
-                new Call("completion by version", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "@2\", \"prompt\": \"hi\", \"max_tokens\": 2}").post("/v1/completions")),
-                new Call("streamed completion", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "\", \"prompt\": \"hi\", \"max_tokens\": 2, \"stream\": true}").post("/v1/completions")),
-                new Call("chat", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 2}")
-                        .post("/v1/chat/completions")),
-                new Call("embeddings", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "\", \"input\": \"hi\"}").post("/v1/embeddings")),
-                new Call("classifications", a, (r, id) -> r.contentType(ContentType.JSON)
-                        .body("{\"model\": \"" + id + "\", \"input\": \"hi\"}").post("/v1/classifications")),
-                new Call("GET file", w.file(), (r, id) -> r.get("/v1/files/" + id)),
-                new Call("GET file max_length", w.file(), (r, id) -> r.get("/v1/files/" + id + "?max_length=8")),
-                new Call("file content", w.file(), (r, id) -> r.get("/v1/files/" + id + "/content")),
-                new Call("DELETE file", w.file(), (r, id) -> r.delete("/v1/files/" + id)),
-                new Call("job on B's file", w.file(), (r, id) -> r.contentType(ContentType.JSON).body("{\"model\": \"tiny-llama\","
-                        + " \"training_file\": \"" + id + "\", \"suffix\": \"x\", \"method\": {\"type\": \"supervised\"}}").post("/v1/fine_tuning/jobs")),
-                new Call("GET job", w.job(), (r, id) -> r.get("/v1/fine_tuning/jobs/" + id)),
-                new Call("cancel job", w.job(), (r, id) -> r.post("/v1/fine_tuning/jobs/" + id + "/cancel")),
-                new Call("job events", w.job(), (r, id) -> r.get("/v1/fine_tuning/jobs/" + id + "/events")),
-                new Call("job checkpoints", w.job(), (r, id) -> r.get("/v1/fine_tuning/jobs/" + id + "/checkpoints")));
-        for (Call c : calls) {
-            String other = unknown(c.id());
-            Response foreign = c.run().apply(given().auth().oauth2(w.keyA()), c.id());
-            Response none = c.run().apply(given().auth().oauth2(w.keyA()), other);
-            String f = foreign.asString().replace(c.id(), "<id>");
-            String n = none.asString().replace(other, "<id>");
-            assertEquals(none.statusCode(), foreign.statusCode(), c.what() + ": " + f);
-            assertEquals(n, f, c.what());
-            assertTrue(foreign.statusCode() == 404 || foreign.statusCode() == 400, c.what() + " answers " + foreign.statusCode());
-            checked.add(c.what());
-        }
-        assertEquals(calls.size(), checked.size());
-
+        TenantMatrix.assertForeignIdsAnswerAsUnknown(w.b(), () -> given().auth().oauth2(w.keyA()));
         // lists and /v1/models never show B's things to A
-        String models = given().auth().oauth2(w.keyA()).get("/v1/models").then().statusCode(200).extract().asString();
-        assertTrue(models.contains("\"mine\"") && !models.contains(w.adapter()), models);
-        String adapters = given().auth().oauth2(w.keyA()).get("/v1/adapters").then().statusCode(200).extract().asString();
-        assertTrue(adapters.contains("\"mine\"") && !adapters.contains(w.adapter()), adapters);
-        assertFalse(given().auth().oauth2(w.keyA()).get("/v1/files").asString().contains(w.file()));
-        assertFalse(given().auth().oauth2(w.keyA()).get("/v1/fine_tuning/sweeps").asString().contains(sweep));
-        assertFalse(given().auth().oauth2(w.keyA()).get("/v1/fine_tuning/jobs").asString().contains(w.job()));
-
+        TenantMatrix.assertListsHideB(w.b(), () -> given().auth().oauth2(w.keyA()));
         // B's things are untouched, and B sees them
-        given().auth().oauth2(w.keyB()).get("/v1/adapters/" + w.adapter()).then().statusCode(200)
-                .body("active_version", org.hamcrest.Matchers.equalTo(1)).body("pinned", org.hamcrest.Matchers.equalTo(false))
-                .body("versions.size()", org.hamcrest.Matchers.equalTo(2));
-        given().auth().oauth2(w.keyB()).get("/v1/files/" + w.file()).then().statusCode(200);
-        given().auth().oauth2(w.keyB()).get("/v1/fine_tuning/jobs/" + w.job()).then().statusCode(200);
-        assertTrue(given().auth().oauth2(w.keyB()).get("/v1/models").asString().contains("\"" + w.adapter() + "\""));
+        TenantMatrix.assertBUntouched(w.b(), () -> given().auth().oauth2(w.keyB()));
     }
 
     @Test
@@ -254,7 +155,7 @@ class TenantMatrixTest {
                 new Call("WatchJob", w.job(), id -> () -> training.watchJob(WatchJobRequest.newBuilder().setJobId(id).build())
                         .forEachRemaining(x -> { })));
         for (Call c : calls) {
-            String other = unknown(c.id());
+            String other = TenantMatrix.unknown(c.id());
             Status foreign = assertThrows(StatusRuntimeException.class, c.run().apply(c.id()), c.what()).getStatus();
             Status none = assertThrows(StatusRuntimeException.class, c.run().apply(other), c.what()).getStatus();
             assertEquals(none.getCode(), foreign.getCode(), c.what() + ": " + foreign);
