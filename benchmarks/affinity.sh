@@ -9,7 +9,7 @@
 #                        PostgreSQL on N+20 (default 19300)
 #     --cache-adapters K each replica's cache holds K adapters (default 100)
 #   e.g. benchmarks/affinity.sh --adapters 300 --zipf 1.0 --clients 6 --requests 1500 --warmup-requests 600
-# MVN_FLAGS is passed to Maven (e.g. MVN_FLAGS=-o offline). Needs Debian's postgresql (15) and haproxy.
+# MVN_FLAGS is passed to Maven (e.g. MVN_FLAGS=-o offline); NO_BUILD=1 skips packaging the gateway. Needs Debian's postgresql (15) and haproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=19300 cache_adapters=100 rank=4 extra=()
@@ -24,7 +24,8 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=benchmarks/cluster.sh
 . benchmarks/cluster.sh
-mvn -q -B -ntp ${MVN_FLAGS:-} package -DskipTests >&2
+# NO_BUILD=1: use the jar already packaged (target/quarkus-app) instead of building it again
+[ "${NO_BUILD:-0}" = 1 ] || mvn -q -B -ntp ${MVN_FLAGS:-} package -DskipTests >&2
 mkdir -p target
 work="$(mktemp -d "$PWD/target/affinity-XXXXXX")"
 trap cluster_stop EXIT

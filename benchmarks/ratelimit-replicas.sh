@@ -7,7 +7,7 @@
 # process it started is stopped on exit.
 #   benchmarks/ratelimit-replicas.sh [--base-port N] [RateLimitReplicas flags: --rps 5 --offered 60 --duration 20 ...]
 #     --base-port N  HAProxy on N, replicas on N+11..N+13, PostgreSQL on N+20 (default 19400)
-# MVN_FLAGS is passed to Maven (e.g. MVN_FLAGS=-o offline). Needs Debian's postgresql (15) and haproxy.
+# MVN_FLAGS is passed to Maven (e.g. MVN_FLAGS=-o offline); NO_BUILD=1 skips packaging the gateway. Needs Debian's postgresql (15) and haproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=19400 extra=()
@@ -20,7 +20,8 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=benchmarks/cluster.sh
 . benchmarks/cluster.sh
-mvn -q -B -ntp ${MVN_FLAGS:-} package -DskipTests >&2
+# NO_BUILD=1: use the jar already packaged (target/quarkus-app) instead of building it again
+[ "${NO_BUILD:-0}" = 1 ] || mvn -q -B -ntp ${MVN_FLAGS:-} package -DskipTests >&2
 mkdir -p target
 work="$(mktemp -d "$PWD/target/ratelimit-XXXXXX")"
 trap cluster_stop EXIT
