@@ -528,9 +528,8 @@ public final class TrainableLora implements AdapterHook, AutoCloseable {
         Map<String, JsonNode> extras = new LinkedHashMap<>(config.extras());
         extras.put(key, JsonNodeFactory.instance.textNode(value));
         PeftConfig c = config;
-        config = new PeftConfig(c.peftType(), c.taskType(), c.baseModelNameOrPath(), c.r(), c.loraAlpha(), c.useRslora(),
-                c.targetModules(), c.excludeModules(), c.layersToTransform(), c.layersPattern(), c.fanInFanOut(), c.modulesToSave(),
-                c.rankPattern(), c.alphaPattern(), c.bias(), c.useDora(), c.loraDropout(), extras);
+        config = new PeftConfig(c.section(), c.taskType(), c.baseModelNameOrPath(), c.targetModules(), c.excludeModules(),
+                c.layersToTransform(), c.layersPattern(), c.fanInFanOut(), c.modulesToSave(), extras);
     }
 
     public Device device() {
