@@ -116,6 +116,7 @@ public final class ReportSchemas {
             InputsReport inputs) {
     }
 
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @Schema(name = "InputsReport", description = "The examples longer than the effective length: never a failure, cut or windowed")
     public record InputsReport(@Schema(name = "max_length", required = true, description = "min(max_seq_length, the model's"
             + " context); sliding_window: the window (the model's positions less virtual tokens)") int maxLength,
