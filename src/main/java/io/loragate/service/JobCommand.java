@@ -17,9 +17,19 @@ public record JobCommand(String model, String trainingFile, String validationFil
     public record Method(String type, Hyperparameters hyperparameters, AdapterSettings adapter) {
     }
 
+    /** {@code autoEpochs}: true for {@code epochs: "auto"} ({@code epochs} then null). */
     public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
             Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
-            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit,
+            Boolean autoEpochs) {
+
+        /** Fixed (or default) epochs. */
+        public Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
+                Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
+                Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            this(epochs, batchSize, gradientAccumulationSteps, learningRate, warmupSteps, schedule, weightDecay, maxGradNorm,
+                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null);
+        }
     }
 
     public record AdapterSettings(Integer r, Double alpha, Double dropout, List<String> targetModules, Boolean useRslora,

@@ -51,13 +51,26 @@ public record JobRequest(String model, String trainingFile, String validationFil
     public record Method(String type, Hyperparameters hyperparameters, AdapterSettings adapter) {
     }
 
-    /** Every field optional; see {@link JobSpec} for the defaults. */
+    /**
+     * Every field optional; see {@link JobSpec} for the defaults.
+     *
+     * @param autoEpochs true: {@code epochs: "auto"} (then {@code epochs} must be null)
+     */
     public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
             Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
-            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit,
+            Boolean autoEpochs) {
 
         public static final Hyperparameters DEFAULTS = new Hyperparameters(null, null, null, null, null, null, null, null, null,
-                null, null, null, null);
+                null, null, null, null, null);
+
+        /** Fixed (or default) epochs. */
+        public Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
+                Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
+                Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
+            this(epochs, batchSize, gradientAccumulationSteps, learningRate, warmupSteps, schedule, weightDecay, maxGradNorm,
+                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null);
+        }
     }
 
     /**
