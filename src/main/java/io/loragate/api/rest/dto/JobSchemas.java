@@ -155,8 +155,8 @@ public final class JobSchemas {
             @Schema(name = "checkpoint_every_steps", required = true) int checkpointEverySteps,
             @Schema(name = "early_stopping_patience", required = true) int earlyStoppingPatience,
             @Schema(name = "validation_split", required = true) double validationSplit,
-            @Schema(name = "auto_min_steps", description = "epochs \"auto\": the least optimizer steps; epochs is then the most"
-                    + " epochs") Integer autoMinSteps) {
+            @Schema(name = "auto_min_steps", nullable = true, description = "epochs \"auto\": the least optimizer steps; epochs is then the most"
+                    + " epochs; null: fixed epochs") Integer autoMinSteps) {
     }
 
     @Schema(name = "ResolvedAdapter")
