@@ -147,6 +147,13 @@ public interface LoragateConfig {
         /** Longest training example in tokens; longer ones are truncated (dataset reports count them). */
         @WithDefault("512")
         int maxSeqLength();
+
+        /**
+         * A job with {@code epochs: "auto"} trains at least this many optimizer steps (more epochs on
+         * small data, at most {@code JobSpec.AUTO_MAX_EPOCHS}), with early stopping on validation loss.
+         */
+        @WithDefault("60")
+        int autoMinSteps();
     }
 
     /** Adapter diagnostics (job reports and {@code POST /v1/adapters/{id}/diagnostics}). */

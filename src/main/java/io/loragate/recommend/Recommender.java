@@ -18,17 +18,24 @@ import java.util.stream.IntStream;
  *
  * <table>
  * <tr><th>regime</th><th>when</th><th>order</th></tr>
- * <tr><td>{@code tiny}, shift low/medium</td><td>examples &lt; {@value #TINY_BELOW}</td>
- * <td>linear_probe (classification), prompt_tuning, ia3, lora r 4 — on the top half of the layers</td></tr>
- * <tr><td>{@code tiny}, shift high</td><td>examples &lt; {@value #TINY_BELOW}</td>
- * <td>ia3, lora r 4 (all layers), linear_probe / prompt_tuning, bottleneck 8; partial last</td></tr>
+ * <tr><td>{@code tiny} classification, shift low/medium</td><td>examples &lt; {@value #TINY_BELOW}</td>
+ * <td>rslora, lora, dora (r 8, all layers), partial, bottleneck, ia3, linear_probe, prompt_tuning: the quality
+ * harness's order on spam 64 ({@link HarnessEvidence})</td></tr>
+ * <tr><td>{@code tiny} classification, shift high</td><td></td>
+ * <td>rslora, partial, bottleneck, linear_probe, prompt_tuning, lora, dora; ia3 last (sotu 64)</td></tr>
+ * <tr><td>{@code tiny} supervised, shift low/medium</td><td></td>
+ * <td>prompt_tuning, ia3, lora r 4 — on the top half of the layers (not measured by the harness)</td></tr>
+ * <tr><td>{@code tiny} supervised, shift high</td><td></td>
+ * <td>ia3, lora r 4 (all layers), prompt_tuning, bottleneck 8; partial last (not measured by the harness)</td></tr>
  * <tr><td>{@code medium}, shift low/medium</td><td>{@value #TINY_BELOW} .. {@value #LARGE_ABOVE}</td>
  * <td>lora r 8, ia3, bottleneck 16, then rslora, dora, prompt_tuning, linear_probe, partial</td></tr>
  * <tr><td>{@code medium}, shift high</td><td></td><td>lora r 16, dora r 16, partial, rslora, bottleneck 64, ...</td></tr>
  * <tr><td>{@code large}</td><td>examples &gt; {@value #LARGE_ABOVE}</td>
  * <td>lora r 32, dora r 32, partial (a quarter of the layers), rslora, bottleneck 64, ...</td></tr>
  * </table>
- * Every method that applies is listed (linear_probe only for classification); methods whose
+ * Every method that applies is listed (linear_probe only for classification); classification plans
+ * say that the job's report compares the adapter with the bag-of-words baseline and that
+ * {@code publish_if.min_gain_over_baseline} can require beating it. Methods whose
  * estimate exceeds the budget move to {@code excluded} with the reason. Ranks never exceed the
  * server's {@code loragate.adapters.max-rank}.
  */
@@ -96,15 +103,17 @@ public final class Recommender {
         String regime = regime(facts.examples());
         String level = shift.level();
         boolean high = ShiftEstimate.HIGH.equals(level);
-        String sizeReason = sizeReason(regime, facts);
+        String sizeReason = sizeReason(regime, facts, cls);
         String shiftReason = String.format(Locale.ROOT, "%s domain shift (score %.2f%s)", level, shift.score(),
                 shift.measure().equals("none") ? "" : ", " + shift.measure().replace('_', ' '));
         // method -> settings and the reason for its place, in order
         Map<String, Object[]> order = new LinkedHashMap<>();
-        if (regime.equals(TINY) && !high) {
-            putTinyLowShift(order, cls, maxRank, shape.layers());
+        if (regime.equals(TINY) && cls) {
+            HarnessEvidence.putTinyClassification(order, high, maxRank);
+        } else if (regime.equals(TINY) && !high) {
+            putTinyLowShift(order, maxRank, shape.layers());
         } else if (regime.equals(TINY)) {
-            putTinyHighShift(order, cls, maxRank);
+            putTinyHighShift(order, maxRank);
         } else if (regime.equals(MEDIUM) && !high) {
             putMediumLowShift(order, maxRank);
         } else {
@@ -116,11 +125,14 @@ public final class Recommender {
         for (Object[] e : order.values()) {
             MethodSettings s = (MethodSettings) e[0];
             CostModel.Compute c = CostModel.estimate(s, shape, task, facts, epochs, overheads);
-            List<String> reasons = List.of((String) e[1], sizeReason, shiftReason, costReason(c, epochs));
+            List<String> reasons = new ArrayList<>(List.of((String) e[1], sizeReason, shiftReason, costReason(c, epochs)));
+            if (cls) {
+                reasons.add(BASELINE_REASON);
+            }
             List<String> over = overBudget(budget, c);
-            double lr = AdapterMethods.get(s.method()).suggestedLearningRate(cls);
+            double lr = e.length > 2 ? (Double) e[2] : AdapterMethods.get(s.method()).suggestedLearningRate(cls);
             if (over.isEmpty()) {
-                ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, reasons));
+                ranked.add(new MethodPlan(ranked.size() + 1, s.method(), s, lr, c, List.copyOf(reasons)));
             } else {
                 // the budget reasons come first: they say why the method is not ranked
                 over.addAll(reasons);
@@ -130,9 +142,17 @@ public final class Recommender {
         return new Plan(regime, level, List.copyOf(ranked), List.copyOf(excluded));
     }
 
-    private static String sizeReason(String regime, DatasetFacts facts) {
+    /** What every classification plan says about the baseline its job's report compares with. */
+    static final String BASELINE_REASON = "the job's report compares the adapter with a bag-of-words baseline on the same"
+            + " validation data (gain_over_baseline); publish_if.min_gain_over_baseline refuses to publish an adapter that"
+            + " does not beat it";
+
+    private static String sizeReason(String regime, DatasetFacts facts, boolean cls) {
         return switch (regime) {
-            case TINY -> String.format(Locale.ROOT, "tiny dataset: %d examples < %d; few trainable parameters avoid overfitting",
+            case TINY -> cls ? String.format(Locale.ROOT, "tiny dataset: %d examples < %d; validation accuracy on few examples is"
+                    + " noisy: compare methods on a validation_file of at least %d examples; epochs \"auto\" gives few examples enough steps",
+                    facts.examples(), TINY_BELOW, SweepSelection.SMALL_VALIDATION_BELOW)
+                    : String.format(Locale.ROOT, "tiny dataset: %d examples < %d; few trainable parameters avoid overfitting",
                     facts.examples(), TINY_BELOW);
             case LARGE -> String.format(Locale.ROOT, "large dataset: %d examples > %d; enough data for more capacity",
                     facts.examples(), LARGE_ABOVE);
@@ -141,13 +161,9 @@ public final class Recommender {
         };
     }
 
-    /** Tiny data, familiar domain: the fewest trainable parameters first, on the top half of the layers. */
-    private static void putTinyLowShift(Map<String, Object[]> order, boolean cls, int maxRank, int layers) {
+    /** Tiny supervised data, familiar domain: the fewest trainable parameters first, on the top half of the layers. */
+    private static void putTinyLowShift(Map<String, Object[]> order, int maxRank, int layers) {
         List<Integer> topHalf = IntStream.range(layers / 2, layers).boxed().toList();
-        if (cls) {
-            put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "the frozen features already fit the data: a head on them is the"
-                    + " cheapest baseline");
-        }
         put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
                 "a few virtual tokens steer the base without touching its weights");
         put(order, new MethodSettings(JobSpec.IA3, null, null, topHalf, null, null, null, null),
@@ -156,14 +172,11 @@ public final class Recommender {
         put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, topHalf, null, 8, "pfeiffer", null), "small adapters");
     }
 
-    /** Tiny data, distant domain: features must change, cheaply, on every layer. */
-    private static void putTinyHighShift(Map<String, Object[]> order, boolean cls, int maxRank) {
+    /** Tiny supervised data, distant domain: features must change, cheaply, on every layer. */
+    private static void putTinyHighShift(Map<String, Object[]> order, int maxRank) {
         put(order, new MethodSettings(JobSpec.IA3, null, null, null, null, null, null, null),
                 "high shift: the features must change, but with so little data only by scaling channels (all layers)");
         put(order, lora(JobSpec.LORA, 4, maxRank, null), "low-rank update of every layer, rank 4: changes features cheaply");
-        if (cls) {
-            put(order, MethodSettings.of(JobSpec.LINEAR_PROBE), "baseline: a head on the frozen features");
-        }
         put(order, new MethodSettings(JobSpec.PROMPT_TUNING, null, null, null, 8, null, null, null),
                 "steers the input only: may not reach a distant domain");
         put(order, new MethodSettings(JobSpec.BOTTLENECK, null, null, null, null, 8, "pfeiffer", null), "small adapters");
@@ -222,12 +235,17 @@ public final class Recommender {
         return over;
     }
 
-    private static MethodSettings lora(String method, int r, int maxRank, List<Integer> layers) {
+    static MethodSettings lora(String method, int r, int maxRank, List<Integer> layers) {
         int rank = Math.max(1, Math.min(r, maxRank));
         return new MethodSettings(method, rank, 2.0 * rank, layers, null, null, null, null);
     }
 
-    private static void put(Map<String, Object[]> order, MethodSettings s, String reason) {
+    static void put(Map<String, Object[]> order, MethodSettings s, String reason) {
         order.putIfAbsent(s.method(), new Object[] {s, reason});
+    }
+
+    /** A method with the learning rate it was measured at (instead of its suggested one). */
+    static void put(Map<String, Object[]> order, MethodSettings s, double learningRate, String reason) {
+        order.putIfAbsent(s.method(), new Object[] {s, reason, learningRate});
     }
 }

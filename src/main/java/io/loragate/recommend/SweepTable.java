@@ -10,11 +10,15 @@ final class SweepTable {
     private SweepTable() {
     }
 
-    static String markdown(List<Sweeps.Row> rows) {
+    /**
+     * The rows, then (classification) the bag-of-words baseline's row, then the choice and the
+     * warnings as lines under the table.
+     */
+    static String markdown(List<Sweeps.Row> rows, Sweeps.Baseline baseline, SweepSelection.Choice choice) {
         StringBuilder sb = new StringBuilder();
         sb.append("| method | status | trainable params | adapter bytes | train s | eval loss (base → adapter) | accuracy (base → adapter)"
-                + " | macro-F1 | ECE | forgetting |\n");
-        sb.append("|---|---|---:|---:|---:|---|---|---:|---:|---:|\n");
+                + " | macro-F1 | ECE | forgetting | beats baseline |\n");
+        sb.append("|---|---|---:|---:|---:|---|---|---:|---:|---:|---|\n");
         for (Sweeps.Row r : rows) {
             sb.append("| ").append(r.method())
                     .append(" | ").append(r.status()).append(r.error() == null ? "" : ": " + r.error().replace('|', '/').replace('\n', ' '))
@@ -28,7 +32,19 @@ final class SweepTable {
                     .append(" | ").append(fmt(r.macroF1(), "%.3f"))
                     .append(" | ").append(fmt(r.ece(), "%.3f"))
                     .append(" | ").append(fmt(forgetting(r.forgetting()), "%+.4f"))
+                    .append(" | ").append(r.beatsBaseline() == null ? "—" : r.beatsBaseline() ? "yes" : "no")
                     .append(" |\n");
+        }
+        if (baseline != null) {
+            sb.append("| bag-of-words baseline | — | — | — | — | ").append(pair(null, baseline.loss()))
+                    .append(" | ").append(pair(null, baseline.accuracy()))
+                    .append(" | ").append(fmt(baseline.macroF1(), "%.3f")).append(" | — | — | — |\n");
+        }
+        if (choice.best() != null) {
+            sb.append("\nBest: ").append(choice.best()).append(" (").append(choice.reason()).append(")\n");
+        }
+        for (String w : choice.warnings()) {
+            sb.append("\nWarning: ").append(w).append('\n');
         }
         return sb.toString();
     }

@@ -98,12 +98,26 @@ public class Sweeps {
     public record Row(String method, String jobId, String status, String error, String fineTunedModel, MethodSettings settings,
             double learningRate, Long trainableParams, Long adapterBytes, String sizes, Double trainSeconds,
             Double estimatedTrainSeconds, Double baseEvalLoss, Double evalLoss, Double evalLossRatio, Double perplexity,
-            Double baseAccuracy, Double accuracy, Double macroF1, Double ece, JsonNode forgetting, JsonNode diagnostics) {
+            Double baseAccuracy, Double accuracy, Double macroF1, Double ece, JsonNode forgetting, JsonNode diagnostics,
+            Boolean beatsBaseline) {
     }
 
-    /** A sweep as the API answers it. */
+    /** The bag-of-words baseline's validation metrics, as the jobs' reports give them (the same validation data). */
+    public record Baseline(String method, Long examples, Double accuracy, Double macroF1, Double loss) {
+    }
+
+    /**
+     * A sweep as the API answers it.
+     *
+     * @param validationExamples the examples each row was evaluated on (null: no report yet)
+     * @param baseline           classification: the bag-of-words baseline (null: none reported yet)
+     * @param best               the chosen method ({@link SweepSelection}); null while no row has a validation metric
+     * @param selection          why {@code best} was chosen
+     * @param warnings           no row beats the baseline; the validation set is too small to separate rows
+     */
     public record View(String object, String id, String status, long createdAt, Long finishedAt, String model,
-            String trainingFile, String validationFile, String task, List<String> methods, List<Row> table, String tableMarkdown) {
+            String trainingFile, String validationFile, String task, List<String> methods, List<Row> table, String tableMarkdown,
+            Long validationExamples, Baseline baseline, String best, String selection, List<String> warnings) {
     }
 
     public View create(String tenant, Request request) {
@@ -286,7 +300,7 @@ public class Sweeps {
         h = new JobRequest.Hyperparameters(h.epochs(), h.batchSize(), h.gradientAccumulationSteps(),
                 h.learningRate() == null ? e.learningRate() : h.learningRate(), h.warmupSteps(), h.schedule(), h.weightDecay(),
                 h.maxGradNorm(), h.maxSeqLength(), h.evalEverySteps(), h.checkpointEverySteps(), h.earlyStoppingPatience(),
-                h.validationSplit(), h.pooling());
+                h.validationSplit(), h.pooling(), h.autoEpochs());
         return new JobRequest(r.model(), r.trainingFile(), r.validationFile(), e.suffix(), r.seed(),
                 new JobRequest.Method(task, h, e.settings().toAdapterSettings()), null, false);
     }
@@ -311,42 +325,89 @@ public class Sweeps {
         } catch (JsonProcessingException e) {
             throw new LoragateException(Kind.DATA_LOSS, "sweep " + s.id() + ": stored JSON is unreadable", e);
         }
+        String task = rec.path("task").asText(null);
         List<Row> rows = new ArrayList<>();
+        Baseline baseline = null;
+        Long validationExamples = null;
         for (SweepRecord.Entry e : s.entries()) {
-            rows.add(row(s.tenant(), e));
+            JsonNode report = report(s.tenant(), e);
+            rows.add(row(s.tenant(), e, report));
+            if (baseline == null) {
+                baseline = baseline(report);
+            }
+            if (validationExamples == null && report != null && report.path("validation_examples").canConvertToLong()
+                    && report.path("validation_examples").isIntegralNumber()) {
+                validationExamples = report.get("validation_examples").asLong();
+            }
         }
+        if (baseline != null && baseline.accuracy() != null) {
+            double bow = baseline.accuracy();
+            rows = rows.stream().map(r -> r.accuracy() == null ? r : withBeats(r, SweepSelection.beats(r.accuracy(), bow))).toList();
+        }
+        SweepSelection.Choice choice = SweepSelection.choose(candidates(rows), JobSpec.CLASSIFICATION.equals(task),
+                validationExamples == null ? null : Math.toIntExact(Math.min(Integer.MAX_VALUE, validationExamples)),
+                baseline == null ? null : baseline.accuracy());
         return new View("fine_tuning.sweep", s.id(), s.status(), s.created().getEpochSecond(),
                 s.finished() == null ? null : s.finished().getEpochSecond(), request.model(), request.trainingFile(),
-                request.validationFile(), rec.path("task").asText(null), s.entries().stream().map(SweepRecord.Entry::method).toList(),
-                rows, SweepTable.markdown(rows));
+                request.validationFile(), task, s.entries().stream().map(SweepRecord.Entry::method).toList(),
+                rows, SweepTable.markdown(rows, baseline, choice), validationExamples, baseline, choice.best(), choice.reason(),
+                choice.warnings());
     }
 
-    private Row row(String tenant, SweepRecord.Entry e) {
+    /** The succeeded rows as selection candidates. */
+    private static List<SweepSelection.Candidate> candidates(List<Row> rows) {
+        return rows.stream().filter(r -> JobStore.SUCCEEDED.equals(r.status()))
+                .map(r -> new SweepSelection.Candidate(r.method(), r.accuracy(), r.evalLoss(), r.trainableParams())).toList();
+    }
+
+    private static Row withBeats(Row r, boolean beats) {
+        return new Row(r.method(), r.jobId(), r.status(), r.error(), r.fineTunedModel(), r.settings(), r.learningRate(),
+                r.trainableParams(), r.adapterBytes(), r.sizes(), r.trainSeconds(), r.estimatedTrainSeconds(), r.baseEvalLoss(),
+                r.evalLoss(), r.evalLossRatio(), r.perplexity(), r.baseAccuracy(), r.accuracy(), r.macroF1(), r.ece(), r.forgetting(),
+                r.diagnostics(), beats);
+    }
+
+    /** The report's bag-of-words section as the sweep's baseline; null when it has none. */
+    private static Baseline baseline(JsonNode report) {
+        JsonNode b = report == null ? null : report.get("bag_of_words");
+        if (b == null || !b.isObject()) {
+            return null;
+        }
+        return new Baseline("bag_of_words", b.path("examples").isIntegralNumber() ? b.get("examples").asLong() : null,
+                number(b, "accuracy"), number(b, "macro_f1"), number(b, "loss"));
+    }
+
+    /** The job's stored report (null: no job, no report yet, or unreadable). */
+    private JsonNode report(String tenant, SweepRecord.Entry e) {
+        JobRecord j = e.jobId() == null ? null : job(tenant, e.jobId());
+        if (j == null || j.reportJson() == null) {
+            return null;
+        }
+        try {
+            return Recommendations.JSON.readTree(j.reportJson());
+        } catch (JsonProcessingException ex) {
+            return null;
+        }
+    }
+
+    private Row row(String tenant, SweepRecord.Entry e, JsonNode report) {
         Long params = e.estimate() == null ? null : e.estimate().trainableParams();
         Long bytes = e.estimate() == null ? null : e.estimate().adapterBytes();
         Double estSeconds = e.estimate() == null ? null : e.estimate().trainSeconds();
         String sizes = params == null ? null : "estimated";
         if (e.jobId() == null) {
             return new Row(e.method(), null, e.pending() ? "pending" : FAILED, e.error(), null, e.settings(), e.learningRate(), params,
-                    bytes, sizes, null, estSeconds, null, null, null, null, null, null, null, null, null, null);
+                    bytes, sizes, null, estSeconds, null, null, null, null, null, null, null, null, null, null, null);
         }
         JobRecord j = job(tenant, e.jobId());
         if (j == null) {
             return new Row(e.method(), e.jobId(), FAILED, "the job no longer exists", null, e.settings(), e.learningRate(), params,
-                    bytes, sizes, null, estSeconds, null, null, null, null, null, null, null, null, null, null);
+                    bytes, sizes, null, estSeconds, null, null, null, null, null, null, null, null, null, null, null);
         }
         Double seconds = null;
         if (j.started() != null) {
             Instant end = j.finished() != null ? j.finished() : Instant.now();
             seconds = Duration.between(j.started(), end).toMillis() / 1000.0;
-        }
-        JsonNode report = null;
-        if (j.reportJson() != null) {
-            try {
-                report = Recommendations.JSON.readTree(j.reportJson());
-            } catch (JsonProcessingException ex) {
-                report = null;
-            }
         }
         if (j.fineTunedModel() != null) {
             try {
@@ -367,7 +428,8 @@ public class Sweeps {
         return new Row(e.method(), j.id(), j.status(), j.error(), j.fineTunedModel(), e.settings(), e.learningRate(), params, bytes,
                 sizes, seconds, estSeconds, number(base, "loss"), number(adapter, "loss"), number(report, "eval_loss_ratio"),
                 number(adapter, "perplexity"), number(base, "accuracy"), number(adapter, "accuracy"), number(adapter, "macro_f1"),
-                firstNumber(number(adapter, "ece"), number(report, "ece")), node(report, "forgetting"), node(report, "diagnostics"));
+                firstNumber(number(adapter, "ece"), number(report, "ece")), node(report, "forgetting"), node(report, "diagnostics"),
+                null);
     }
 
     /** Elements of every tensor of a safetensors file (the adapter's trainable parameters). */

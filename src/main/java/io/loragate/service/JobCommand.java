@@ -17,18 +17,21 @@ public record JobCommand(String model, String trainingFile, String validationFil
     public record Method(String type, Hyperparameters hyperparameters, AdapterSettings adapter) {
     }
 
-    /** @param pooling classification: {@code truncate} or {@code sliding_window}; null: truncate */
+    /**
+     * @param pooling    classification: {@code truncate} or {@code sliding_window}; null: truncate
+     * @param autoEpochs true for {@code epochs: "auto"} ({@code epochs} then null)
+     */
     public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
             Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
             Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit,
-            String pooling) {
+            String pooling, Boolean autoEpochs) {
 
-        /** Without a pooling (the default). */
+        /** Without a pooling (the default), fixed (or default) epochs. */
         public Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
                 Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
                 Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
             this(epochs, batchSize, gradientAccumulationSteps, learningRate, warmupSteps, schedule, weightDecay, maxGradNorm,
-                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null);
+                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null, null);
         }
     }
 

@@ -130,7 +130,7 @@ public class JobService {
         }
         return new JobRequest.Hyperparameters(h.epochs(), h.batchSize(), h.gradientAccumulationSteps(), h.learningRate(),
                 h.warmupSteps(), h.schedule(), h.weightDecay(), h.maxGradNorm(), h.maxSeqLength(), h.evalEverySteps(),
-                h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling());
+                h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling(), h.autoEpochs());
     }
 
     private static JobRequest.AdapterSettings adapter(JobCommand.AdapterSettings a) {
@@ -149,7 +149,8 @@ public class JobService {
         JobView.Method method = new JobView.Method(spec.type(),
                 new JobView.Hyperparameters(h.epochs(), h.batchSize(), h.gradientAccumulationSteps(), h.learningRate(),
                         h.warmupSteps(), h.schedule(), h.weightDecay(), h.maxGradNorm(), h.maxSeqLength(), h.evalEverySteps(),
-                        h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling()),
+                        h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling(),
+                        h.autoMinSteps() > 0 ? h.autoMinSteps() : null),
                 new JobView.Adapter(a.r(), a.alpha(), a.dropout(), a.targetModules(), a.useRslora(), a.method(),
                         a.layersToTransform(), a.numVirtualTokens(), a.promptInitText(), a.bottleneckSize(), a.placement(),
                         a.partialLayers()));

@@ -20,9 +20,14 @@ public record JobView(String id, String model, long createdAt, Long finishedAt, 
     public record Method(String type, Hyperparameters hyperparameters, Adapter adapter) {
     }
 
+    /**
+     * @param epochs       the epochs, or with {@code epochs: "auto"} the most it may take
+     * @param autoMinSteps {@code epochs: "auto"}: the least optimizer steps (null: fixed epochs)
+     */
     public record Hyperparameters(int epochs, int batchSize, int gradientAccumulationSteps, double learningRate, int warmupSteps,
             String schedule, double weightDecay, double maxGradNorm, int maxSeqLength, int evalEverySteps,
-            int checkpointEverySteps, int earlyStoppingPatience, double validationSplit, String pooling) {
+            int checkpointEverySteps, int earlyStoppingPatience, double validationSplit, String pooling,
+            Integer autoMinSteps) {
     }
 
     /** @param promptInitText null when prompt tuning starts from random embeddings */

@@ -40,13 +40,18 @@ public class SweepService {
 
     private static SweepView view(Sweeps.View v) {
         return new SweepView(v.object(), v.id(), v.status(), v.createdAt(), v.finishedAt(), v.model(), v.trainingFile(),
-                v.validationFile(), v.task(), v.methods(), v.table().stream().map(SweepService::row).toList(), v.tableMarkdown());
+                v.validationFile(), v.task(), v.methods(), v.table().stream().map(SweepService::row).toList(), v.tableMarkdown(),
+                v.validationExamples(), baseline(v.baseline()), v.best(), v.selection(), v.warnings());
+    }
+
+    private static SweepView.Baseline baseline(Sweeps.Baseline b) {
+        return b == null ? null : new SweepView.Baseline(b.method(), b.examples(), b.accuracy(), b.macroF1(), b.loss());
     }
 
     private static SweepView.Row row(Sweeps.Row r) {
         return new SweepView.Row(r.method(), r.jobId(), r.status(), r.error(), r.fineTunedModel(),
                 RecommendationService.settings(r.settings()), r.learningRate(), r.trainableParams(), r.adapterBytes(), r.sizes(),
                 r.trainSeconds(), r.estimatedTrainSeconds(), r.baseEvalLoss(), r.evalLoss(), r.evalLossRatio(), r.perplexity(),
-                r.baseAccuracy(), r.accuracy(), r.macroF1(), r.ece(), r.forgetting(), r.diagnostics());
+                r.baseAccuracy(), r.accuracy(), r.macroF1(), r.ece(), r.forgetting(), r.diagnostics(), r.beatsBaseline());
     }
 }

@@ -31,9 +31,13 @@ class RecommenderTest {
     void datasetSizeThresholdsChangeThePlan() {
         Recommender.Plan tiny = plan(CLS, Recommender.TINY_BELOW - 1, 0.1, Budget.NONE);
         assertEquals(Recommender.TINY, tiny.regime());
-        assertEquals(List.of(JobSpec.LINEAR_PROBE, JobSpec.PROMPT_TUNING, JobSpec.IA3, JobSpec.LORA), order(tiny).subList(0, 4));
-        assertEquals(4, tiny.find(JobSpec.LORA).settings().r());
-        assertEquals(List.of(1), tiny.find(JobSpec.LORA).settings().layersToTransform(), "tiny, low shift: top half only");
+        // the quality harness's order on tiny, low-shift classification: the LoRA family first, at the settings measured
+        assertEquals(List.of(JobSpec.RSLORA, JobSpec.LORA, JobSpec.DORA, JobSpec.PARTIAL), order(tiny).subList(0, 4));
+        assertEquals(8, tiny.find(JobSpec.RSLORA).settings().r());
+        assertNull(tiny.find(JobSpec.RSLORA).settings().layersToTransform(), "measured on every layer");
+        assertEquals(2e-3, tiny.find(JobSpec.RSLORA).learningRate(), 1e-12);
+        assertTrue(tiny.find(JobSpec.RSLORA).reasons().get(0).contains("0.916"), tiny.find(JobSpec.RSLORA).reasons().get(0));
+        assertTrue(order(tiny).indexOf(JobSpec.LINEAR_PROBE) > order(tiny).indexOf(JobSpec.DORA));
 
         Recommender.Plan medium = plan(CLS, Recommender.TINY_BELOW, 0.1, Budget.NONE);
         assertEquals(Recommender.MEDIUM, medium.regime());
@@ -73,12 +77,31 @@ class RecommenderTest {
         assertEquals(List.of(JobSpec.LORA, JobSpec.IA3, JobSpec.BOTTLENECK), order(mediumLow).subList(0, 3));
         assertEquals(List.of(JobSpec.LORA, JobSpec.DORA, JobSpec.PARTIAL), order(mediumHigh).subList(0, 3));
         assertEquals(16, mediumHigh.find(JobSpec.LORA).settings().r());
-        // tiny data, high shift: change features, but with few parameters, over all layers
+        // tiny classification, high shift: the harness's order (sotu 64), ia3 (its worst row) last
         Recommender.Plan tinyHigh = plan(CLS, 40, 0.9, Budget.NONE);
-        assertEquals(List.of(JobSpec.IA3, JobSpec.LORA, JobSpec.LINEAR_PROBE), order(tinyHigh).subList(0, 3));
+        assertEquals(List.of(JobSpec.RSLORA, JobSpec.PARTIAL, JobSpec.BOTTLENECK, JobSpec.LINEAR_PROBE), order(tinyHigh).subList(0, 4));
         assertNull(tinyHigh.find(JobSpec.LORA).settings().layersToTransform());
-        assertEquals(JobSpec.PARTIAL, order(tinyHigh).get(order(tinyHigh).size() - 1));
+        assertEquals(JobSpec.IA3, order(tinyHigh).get(order(tinyHigh).size() - 1));
+        assertEquals(2e-3, tinyHigh.find(JobSpec.PARTIAL).learningRate(), 1e-12, "the rate partial was measured at");
         assertTrue(tinyHigh.methods().get(0).reasons().stream().anyMatch(r -> r.contains("high domain shift")));
+        assertTrue(tinyHigh.methods().get(0).reasons().get(0).contains("sotu 64"), tinyHigh.methods().get(0).reasons().get(0));
+        // tiny supervised data was not measured by the harness: its plan is unchanged
+        Recommender.Plan tinyHighSup = plan(SUP, 40, 0.9, Budget.NONE);
+        assertEquals(List.of(JobSpec.IA3, JobSpec.LORA, JobSpec.PROMPT_TUNING), order(tinyHighSup).subList(0, 3));
+    }
+
+    @Test
+    void classificationPlansPointAtTheBagOfWordsBaselineAndItsGate() {
+        for (Recommender.Plan p : List.of(plan(CLS, 40, 0.1, Budget.NONE), plan(CLS, 40, 0.9, Budget.NONE),
+                plan(CLS, 1000, 0.1, Budget.NONE))) {
+            for (Recommender.MethodPlan m : p.methods()) {
+                assertTrue(m.reasons().stream().anyMatch(r -> r.contains("bag-of-words baseline")
+                        && r.contains("publish_if.min_gain_over_baseline")), m.method() + ": " + m.reasons());
+            }
+        }
+        for (Recommender.MethodPlan m : plan(SUP, 40, 0.1, Budget.NONE).methods()) {
+            assertTrue(m.reasons().stream().noneMatch(r -> r.contains("bag-of-words")), m.reasons().toString());
+        }
     }
 
     @Test

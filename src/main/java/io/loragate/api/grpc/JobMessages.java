@@ -67,7 +67,8 @@ final class JobMessages {
                 p.hasEvalEverySteps() ? p.getEvalEverySteps() : null,
                 p.hasCheckpointEverySteps() ? p.getCheckpointEverySteps() : null,
                 p.hasEarlyStoppingPatience() ? p.getEarlyStoppingPatience() : null,
-                p.hasValidationSplit() ? p.getValidationSplit() : null, p.hasPooling() ? p.getPooling() : null);
+                p.hasValidationSplit() ? p.getValidationSplit() : null, p.hasPooling() ? p.getPooling() : null,
+                p.hasAutoEpochs() && p.getAutoEpochs() ? Boolean.TRUE : null);
     }
 
     static Job job(JobView j) {
@@ -114,7 +115,7 @@ final class JobMessages {
                         .setWarmupSteps(h.warmupSteps()).setSchedule(h.schedule()).setWeightDecay(h.weightDecay())
                         .setMaxGradNorm(h.maxGradNorm()).setMaxSeqLength(h.maxSeqLength()).setEvalEverySteps(h.evalEverySteps())
                         .setCheckpointEverySteps(h.checkpointEverySteps()).setEarlyStoppingPatience(h.earlyStoppingPatience())
-                        .setValidationSplit(h.validationSplit()).setPooling(h.pooling()))
+                        .setValidationSplit(h.validationSplit()).setPooling(h.pooling()).setAutoEpochs(h.autoMinSteps() != null))
                 .setAdapter(AdapterSettings.newBuilder().setR(a.r()).setAlpha(a.alpha()).setDropout(a.dropout())
                         .addAllTargetModules(a.targetModules()).setUseRslora(a.useRslora()).setMethod(a.method())
                         .addAllLayersToTransform(a.layersToTransform()).setNumVirtualTokens(a.numVirtualTokens())

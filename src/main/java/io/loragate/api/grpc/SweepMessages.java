@@ -3,6 +3,7 @@ package io.loragate.api.grpc;
 import com.google.protobuf.Struct;
 import io.loragate.api.grpc.v1.CreateSweepRequest;
 import io.loragate.api.grpc.v1.Sweep;
+import io.loragate.api.grpc.v1.SweepBaseline;
 import io.loragate.api.grpc.v1.SweepRow;
 import io.loragate.service.SweepCommand;
 import io.loragate.service.SweepView;
@@ -27,6 +28,33 @@ final class SweepMessages {
                 .setValidationFile(nullToEmpty(v.validationFile())).setTask(nullToEmpty(v.task())).addAllMethods(v.methods())
                 .setTableMarkdown(nullToEmpty(v.tableMarkdown()));
         v.table().forEach(row -> b.addTable(row(row)));
+        if (v.validationExamples() != null) {
+            b.setValidationExamples(v.validationExamples());
+        }
+        if (v.baseline() != null) {
+            b.setBaseline(baseline(v.baseline()));
+        }
+        b.setBest(nullToEmpty(v.best())).setSelection(nullToEmpty(v.selection()));
+        if (v.warnings() != null) {
+            b.addAllWarnings(v.warnings());
+        }
+        return b.build();
+    }
+
+    private static SweepBaseline baseline(SweepView.Baseline v) {
+        SweepBaseline.Builder b = SweepBaseline.newBuilder().setMethod(v.method());
+        if (v.examples() != null) {
+            b.setExamples(v.examples());
+        }
+        if (v.accuracy() != null) {
+            b.setAccuracy(v.accuracy());
+        }
+        if (v.macroF1() != null) {
+            b.setMacroF1(v.macroF1());
+        }
+        if (v.loss() != null) {
+            b.setLoss(v.loss());
+        }
         return b.build();
     }
 
@@ -76,6 +104,9 @@ final class SweepMessages {
         Struct forgetting = JsonStructs.struct(r.forgetting());
         if (forgetting != null) {
             b.setForgetting(forgetting);
+        }
+        if (r.beatsBaseline() != null) {
+            b.setBeatsBaseline(r.beatsBaseline());
         }
         Struct diagnostics = JsonStructs.struct(r.diagnostics());
         if (diagnostics != null) {

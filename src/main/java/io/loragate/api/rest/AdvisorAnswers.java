@@ -34,14 +34,19 @@ final class AdvisorAnswers {
 
     static AdvisorSchemas.Sweep sweep(SweepView v) {
         return new AdvisorSchemas.Sweep(v.object(), v.id(), v.status(), v.createdAt(), v.finishedAt(), v.model(), v.trainingFile(),
-                v.validationFile(), v.task(), v.methods(), v.table().stream().map(row -> row(row)).toList(), v.tableMarkdown());
+                v.validationFile(), v.task(), v.methods(), v.table().stream().map(row -> row(row)).toList(), v.tableMarkdown(),
+                v.validationExamples(), baseline(v.baseline()), v.best(), v.selection(), v.warnings());
+    }
+
+    private static AdvisorSchemas.SweepBaseline baseline(SweepView.Baseline b) {
+        return b == null ? null : new AdvisorSchemas.SweepBaseline(b.method(), b.examples(), b.accuracy(), b.macroF1(), b.loss());
     }
 
     private static AdvisorSchemas.SweepRow row(SweepView.Row r) {
         return new AdvisorSchemas.SweepRow(r.method(), r.jobId(), r.status(), r.error(), r.fineTunedModel(), settings(r.settings()),
                 r.learningRate(), r.trainableParams(), r.adapterBytes(), r.sizes(), r.trainSeconds(), r.estimatedTrainSeconds(),
                 r.baseEvalLoss(), r.evalLoss(), r.evalLossRatio(), r.perplexity(), r.baseAccuracy(), r.accuracy(), r.macroF1(), r.ece(),
-                r.forgetting(), r.diagnostics());
+                r.forgetting(), r.diagnostics(), r.beatsBaseline());
     }
 
     private static AdvisorSchemas.MethodPlan plan(RecommendationView.MethodPlan p) {

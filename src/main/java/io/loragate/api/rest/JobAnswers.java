@@ -40,7 +40,7 @@ final class JobAnswers {
     private static JobSchemas.ResolvedHyperparameters hyperparameters(JobView.Hyperparameters h) {
         return new JobSchemas.ResolvedHyperparameters(h.epochs(), h.batchSize(), h.gradientAccumulationSteps(), h.learningRate(),
                 h.warmupSteps(), h.schedule(), h.weightDecay(), h.maxGradNorm(), h.maxSeqLength(), h.evalEverySteps(),
-                h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling());
+                h.checkpointEverySteps(), h.earlyStoppingPatience(), h.validationSplit(), h.pooling(), h.autoMinSteps());
     }
 
     private static JobSchemas.ResolvedAdapter adapter(JobView.Adapter a) {

@@ -101,10 +101,9 @@ final class TrainingRequests {
             throw Requests.bad("method.hyperparameters", "'hyperparameters' must be an object");
         }
         KnownFields.check(h, p, HYPERPARAMETER_FIELDS);
-        Integer epochs = optionalInt(h, p, "epochs");
-        if (epochs == null) {
-            epochs = optionalInt(h, p, "n_epochs"); // OpenAI's name
-        }
+        String epochsField = h.hasNonNull("epochs") || !h.hasNonNull("n_epochs") ? "epochs" : "n_epochs"; // OpenAI's name
+        boolean autoEpochs = isAuto(h.get(epochsField));
+        Integer epochs = autoEpochs ? null : epochs(h, p, epochsField);
         String schedule = h.has("schedule") && !h.get("schedule").isNull() ? text(h, p, "schedule") : null;
         String pooling = h.has("pooling") && !h.get("pooling").isNull() ? text(h, p, "pooling") : null;
         return new JobCommand.Hyperparameters(epochs, optionalInt(h, p, "batch_size"),
@@ -112,7 +111,23 @@ final class TrainingRequests {
                 optionalInt(h, p, "warmup_steps"), schedule, optionalDouble(h, p, "weight_decay"),
                 optionalDouble(h, p, "max_grad_norm"), optionalInt(h, p, "max_seq_length"), optionalInt(h, p, "eval_every_steps"),
                 optionalInt(h, p, "checkpoint_every_steps"), optionalInt(h, p, "early_stopping_patience"),
-                optionalDouble(h, p, "validation_split"), pooling);
+                optionalDouble(h, p, "validation_split"), pooling, autoEpochs ? Boolean.TRUE : null);
+    }
+
+    private static boolean isAuto(JsonNode v) {
+        return v != null && v.isTextual() && v.asText().equals("auto");
+    }
+
+    /** {@code epochs}: null when absent, else an integer ({@code "auto"} is read before). */
+    private static Integer epochs(JsonNode h, String prefix, String field) {
+        JsonNode v = h.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw Requests.bad(prefix + field, "'" + field + "' must be \"auto\" or an integer in [1, 1000], got " + v);
+        }
+        return v.asInt();
     }
 
     private static JobCommand.AdapterSettings adapter(JsonNode a) {

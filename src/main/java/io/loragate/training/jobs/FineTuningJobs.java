@@ -199,7 +199,7 @@ public class FineTuningJobs {
     public JobRecord create(String tenant, JobRequest request) {
         checkModelAndSuffix(request);
         JobSpec spec = JobSpec.resolve(request.method(), defaultTargets(), config.training().maxSeqLength(),
-                config.adapters().maxRank());
+                config.adapters().maxRank(), config.training().autoMinSteps());
         if (spec.type().equals(JobSpec.SUPERVISED) && !(resident.model() instanceof CausalModel)) {
             throw JobRequest.invalid("method.type", "the base model " + resident.id() + " ("
                     + resident.model().config().architectureName()

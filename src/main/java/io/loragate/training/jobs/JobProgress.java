@@ -14,6 +14,7 @@ final class JobProgress {
     private final long startNanos = System.nanoTime();
     private long tokens;
     private double bestEvalLoss = Double.POSITIVE_INFINITY;
+    private long bestStep;
     private int evalsWithoutImprovement;
 
     private JobProgress(long startStep) {
@@ -31,6 +32,7 @@ final class JobProgress {
         p.tokens = ((Number) meta.getOrDefault("trained_tokens", 0L)).longValue();
         p.bestEvalLoss = ((Number) meta.getOrDefault("best_eval_loss", Double.POSITIVE_INFINITY)).doubleValue();
         p.evalsWithoutImprovement = ((Number) meta.getOrDefault("evals_without_improvement", 0)).intValue();
+        p.bestStep = ((Number) meta.getOrDefault("best_eval_step", 0L)).longValue();
         return p;
     }
 
@@ -46,6 +48,7 @@ final class JobProgress {
         meta.put("trained_tokens", tokens);
         if (Double.isFinite(bestEvalLoss)) {
             meta.put("best_eval_loss", bestEvalLoss);
+            meta.put("best_eval_step", bestStep);
         }
         meta.put("evals_without_improvement", evalsWithoutImprovement);
         return meta;
@@ -63,14 +66,28 @@ final class JobProgress {
         tokens += n;
     }
 
-    /** Records an evaluation's loss: a new best resets the count of evaluations without improvement. */
-    void recordEvaluation(double loss) {
+    /**
+     * Records the evaluation after {@code step}: a new best resets the count of evaluations without
+     * improvement; answers whether it was a new best.
+     */
+    boolean recordEvaluation(long step, double loss) {
         if (loss < bestEvalLoss) {
             bestEvalLoss = loss;
+            bestStep = step;
             evalsWithoutImprovement = 0;
-        } else {
-            evalsWithoutImprovement++;
+            return true;
         }
+        evalsWithoutImprovement++;
+        return false;
+    }
+
+    /** The step of the lowest validation loss so far (0: none). */
+    long bestStep() {
+        return bestStep;
+    }
+
+    double bestEvalLoss() {
+        return bestEvalLoss;
     }
 
     int evalsWithoutImprovement() {

@@ -37,15 +37,34 @@ final class JobReport {
     }
 
     /**
+     * How the training went.
+     *
+     * @param steps        the steps trained (where training stopped)
+     * @param earlyStopped stopped by early stopping
+     * @param epochs       the epochs the run was set to (resolved for {@code "auto"})
+     * @param bestStep     epochs "auto": the step of the best evaluation, whose weights the job kept
+     *                     (null: the job kept the last weights)
+     */
+    record Run(long steps, boolean earlyStopped, int epochs, Long bestStep) {
+    }
+
+    /**
      * The job's report without its {@code publish_if} section ({@link Publication#reportSection}):
      * the diagnostics' fields come last and never replace the job's own.
      */
-    static ObjectNode of(JobSpec spec, long steps, boolean earlyStopped, Evaluation e) {
+    static ObjectNode of(JobSpec spec, Run run, Evaluation e) {
         ObjectNode report = JSON.createObjectNode();
         report.put("task", spec.type());
         report.put("validation_examples", e.adapter().examples());
-        report.put("steps", steps);
-        report.put("early_stopped", earlyStopped);
+        report.put("steps", run.steps());
+        report.put("early_stopped", run.earlyStopped());
+        report.put("epochs", run.epochs());
+        if (spec.hyperparameters().autoEpochs()) {
+            report.put("auto_epochs", true);
+        }
+        if (run.bestStep() != null) {
+            report.put("best_step", run.bestStep());
+        }
         report.set("base", metrics(e.base()));
         if (e.diagnostics() != null && e.diagnostics().fields().has("base_probe")) {
             report.set("base_probe", e.diagnostics().fields().get("base_probe"));

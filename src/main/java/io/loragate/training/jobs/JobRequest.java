@@ -55,21 +55,22 @@ public record JobRequest(String model, String trainingFile, String validationFil
      * Every field optional; see {@link JobSpec} for the defaults.
      *
      * @param pooling classification: {@code truncate} or {@code sliding_window} ({@link io.loragate.model.InputPooling})
+     * @param autoEpochs true: {@code epochs: "auto"} (then {@code epochs} must be null)
      */
     public record Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
             Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
             Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit,
-            String pooling) {
+            String pooling, Boolean autoEpochs) {
 
         public static final Hyperparameters DEFAULTS = new Hyperparameters(null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
 
-        /** Without a pooling (the default). */
+        /** Without a pooling (the default) and with fixed (or default) epochs. */
         public Hyperparameters(Integer epochs, Integer batchSize, Integer gradientAccumulationSteps, Double learningRate,
                 Integer warmupSteps, String schedule, Double weightDecay, Double maxGradNorm, Integer maxSeqLength,
                 Integer evalEverySteps, Integer checkpointEverySteps, Integer earlyStoppingPatience, Double validationSplit) {
             this(epochs, batchSize, gradientAccumulationSteps, learningRate, warmupSteps, schedule, weightDecay, maxGradNorm,
-                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null);
+                    maxSeqLength, evalEverySteps, checkpointEverySteps, earlyStoppingPatience, validationSplit, null, null);
         }
     }
 

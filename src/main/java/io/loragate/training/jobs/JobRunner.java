@@ -38,6 +38,10 @@ import org.jboss.logging.Logger;
  * checks it (and the cancel flag, which any replica may set) before writing a checkpoint, and
  * publication renews it first. A runner that finds another owner stops where it is, writes no
  * checkpoint, status or adapter: the other replica resumes the job from its last checkpoint.
+ *
+ * <p>With {@code epochs: "auto"} the epochs are resolved from the training examples here, and the
+ * job keeps the weights of its best evaluation (lowest validation loss), held in memory or, after a
+ * restart, read back from that evaluation's checkpoint while it is still kept.
  */
 final class JobRunner {
 
@@ -51,6 +55,12 @@ final class JobRunner {
     private volatile boolean shutdown;
     private volatile boolean earlyStopped;
     private volatile boolean leaseLost;
+    /** The epochs the run takes ({@link JobSpec.Hyper#epochsFor}). */
+    private int epochs;
+    /** epochs "auto": the state after the best evaluation so far, its step and optimizer steps (null: none in memory). */
+    private Map<String, float[]> bestState;
+    private long bestStateStep;
+    private long bestOptimizerSteps;
 
     JobRunner(JobContext context, JobRecord job) {
         this.context = context;
@@ -165,7 +175,9 @@ final class JobRunner {
     }
 
     private Built newRun(JobSpec spec, JobData data) {
-        TrainingConfig config = spec.trainingConfig(job.seed());
+        int trainExamples = spec.type().equals(JobSpec.CLASSIFICATION) ? data.trainLabeled.size() : data.train.size();
+        epochs = spec.hyperparameters().epochsFor(trainExamples);
+        TrainingConfig config = spec.trainingConfig(job.seed(), epochs);
         return spec.type().equals(JobSpec.CLASSIFICATION) ? classificationRun(spec, data, config) : causalRun(spec, data, config);
     }
 
@@ -220,7 +232,7 @@ final class JobRunner {
                     null, null);
             return;
         }
-        finish(r, spec, data, result);
+        finish(r, spec, data, result, progress);
     }
 
     /** Restores the last complete checkpoint, if any, and says so (or what the job trains) in an event. */
@@ -230,7 +242,8 @@ final class JobRunner {
         long step = checkpoints.latestStep(job.id());
         if (step == 0) {
             store.event(job.id(), "info", "message", "Training " + spec.type() + " LoRA r=" + spec.adapter().r() + " on "
-                    + data.describe() + ": " + r.totalSteps() + " steps, on replica " + context.replica(), null);
+                    + data.describe() + ": " + r.totalSteps() + " steps, " + epochsText(spec.hyperparameters())
+                    + ", on replica " + context.replica(), null);
             return JobProgress.fresh();
         }
         CheckpointFiles.Loaded c = checkpoints.read(job.id(), step);
@@ -250,10 +263,8 @@ final class JobRunner {
         long step = m.step();
         long total = r.totalSteps();
         double eta = progress.etaSeconds(step, total);
-        EvalMetrics eval = evaluationDue(h, step, total) ? r.evaluateAdapter() : null;
-        if (eval != null) {
-            progress.recordEvaluation(eval.loss());
-        }
+        EvalMetrics eval = evaluationDue(h, step, total, epochs) ? r.evaluateAdapter() : null;
+        boolean improved = eval != null && progress.recordEvaluation(step, eval.loss());
         String metricsJson = JobReport.json(stepMetrics(m, total, eta, eval));
         store.event(job.id(), "info", "metrics", String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f%s", step, total,
                 m.loss(), eval == null ? "" : String.format(Locale.ROOT, ", validation loss=%.4f", eval.loss())), metricsJson);
@@ -265,7 +276,13 @@ final class JobRunner {
             return; // another replica resumes from the last checkpoint: write none over it
         }
         if (eval != null || step % h.checkpointEverySteps() == 0 || shutdown) {
-            context.checkpoints().write(job.id(), step, r.state(), progress.checkpointMeta(r.optimizerSteps()), metricsJson);
+            Map<String, float[]> state = r.state();
+            if (improved && h.autoEpochs()) {
+                bestState = state;
+                bestStateStep = step;
+                bestOptimizerSteps = r.optimizerSteps();
+            }
+            context.checkpoints().write(job.id(), step, state, progress.checkpointMeta(r.optimizerSteps()), metricsJson);
         }
         if (stopEarly) {
             earlyStopped = true;
@@ -278,9 +295,19 @@ final class JobRunner {
         }
     }
 
+    /** The epochs part of the training message. */
+    private String epochsText(JobSpec.Hyper h) {
+        if (!h.autoEpochs()) {
+            return epochs + " epochs";
+        }
+        return String.format(Locale.ROOT, "epochs auto: %d (at least %d steps, %d to %d epochs; evaluation every %d steps,"
+                + " early stopping after %d without a lower validation loss, the best evaluation's weights kept)", epochs,
+                h.autoMinSteps(), JobSpec.AUTO_MIN_EPOCHS, h.epochs(), h.evalEverySteps(), h.earlyStoppingPatience());
+    }
+
     /** Every {@code eval_every_steps}, or at the end of each epoch when that is 0, and after the last step. */
-    private static boolean evaluationDue(JobSpec.Hyper h, long step, long total) {
-        long every = h.evalEverySteps() > 0 ? h.evalEverySteps() : Math.max(1, total / h.epochs());
+    private static boolean evaluationDue(JobSpec.Hyper h, long step, long total, int epochs) {
+        long every = h.evalEverySteps() > 0 ? h.evalEverySteps() : Math.max(1, total / epochs);
         return step % every == 0 || step == total;
     }
 
@@ -322,13 +349,14 @@ final class JobRunner {
     }
 
     /** Evaluation, the diagnostics, the report, the gate, publication and activation. */
-    private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result) {
+    private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result, JobProgress progress) {
         if (!stillOwned(true)) {
             return;
         }
+        Long kept = keepBest(r, spec, progress, result.steps());
         JobReport.Evaluation evaluation = evaluate(r, spec, data);
         List<String> refused = Publication.refusals(job, evaluation);
-        ObjectNode report = JobReport.of(spec, result.steps(), earlyStopped, evaluation);
+        ObjectNode report = JobReport.of(spec, new JobReport.Run(result.steps(), earlyStopped, epochs, kept), evaluation);
         report.set("inputs", data.inputsReport());
         report.set("publish_if", Publication.reportSection(job, refused));
         store.setReport(job.id(), report.toString());
@@ -353,6 +381,36 @@ final class JobRunner {
             LOG.warnf("job %s published %s but was no longer running here (cancelled, or taken over by another replica)",
                     job.id(), published.versionId());
         }
+    }
+
+    /**
+     * epochs "auto": puts back the weights of the best evaluation when training went on past it (from
+     * memory, or after a restart from its checkpoint if still kept); answers the step whose weights
+     * the job keeps (null: not auto, or no evaluation).
+     */
+    private Long keepBest(TrainingRun r, JobSpec spec, JobProgress progress, long steps) {
+        long best = progress.bestStep();
+        if (!spec.hyperparameters().autoEpochs() || best == 0 || best == steps) {
+            return spec.hyperparameters().autoEpochs() && best > 0 ? best : null;
+        }
+        Map<String, float[]> state = bestState;
+        long optimizerSteps = bestOptimizerSteps;
+        if (state == null || bestStateStep != best) {
+            CheckpointFiles files = context.checkpoints().files(job.id());
+            if (!files.exists(best)) {
+                store.event(job.id(), "warn", "message", "The checkpoint of the best evaluation (step " + best + ") is no longer"
+                        + " kept; the job keeps the weights of step " + steps, null);
+                return null;
+            }
+            CheckpointFiles.Loaded c = files.read(best);
+            state = c.state();
+            optimizerSteps = JobProgress.optimizerSteps(c.meta(), best);
+        }
+        r.restore(state, optimizerSteps);
+        bestState = null;
+        store.event(job.id(), "info", "message", String.format(Locale.ROOT, "Kept the weights of step %d (lowest validation"
+                + " loss %.4f); training stopped at step %d", best, progress.bestEvalLoss(), steps), null);
+        return best;
     }
 
     /** Base and adapter on the validation set, the bag-of-words baseline (classification) and the diagnostics. */

@@ -21,6 +21,11 @@ import java.util.Locale;
  * <ul>
  * <li>epochs 3, batch size 8, gradient accumulation 1, warmup 0 steps, schedule linear, weight
  * decay 0, max grad norm 1.0;</li>
+ * <li>{@code epochs: "auto"}: enough epochs for {@code loragate.training.auto-min-steps} optimizer
+ * steps, at least 3 and at most {@value #AUTO_MAX_EPOCHS} (resolved when the job starts, from its
+ * training examples); evaluation every tenth of those steps and early stopping after
+ * {@value #AUTO_PATIENCE} evaluations without a lower validation loss, unless the request sets them;
+ * the job then keeps the weights of its best evaluation;</li>
  * <li>learning rate 2e-4 for {@code supervised}, 2e-3 for {@code classification} (a fresh head
  * needs more), 1e-2 for a {@code linear_probe} (only the head learns);</li>
  * <li>max sequence length {@code loragate.training.max-seq-length} (512), cut further to the model's
@@ -48,7 +53,8 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
             @JsonProperty("max_grad_norm") double maxGradNorm, @JsonProperty("max_seq_length") int maxSeqLength,
             @JsonProperty("eval_every_steps") int evalEverySteps, @JsonProperty("checkpoint_every_steps") int checkpointEverySteps,
             @JsonProperty("early_stopping_patience") int earlyStoppingPatience,
-            @JsonProperty("validation_split") double validationSplit, @JsonProperty("pooling") String pooling) {
+            @JsonProperty("validation_split") double validationSplit, @JsonProperty("pooling") String pooling,
+            @JsonProperty("auto_min_steps") int autoMinSteps) {
 
         public Hyper {
             pooling = pooling == null ? InputPooling.TRUNCATE.wireName() : pooling; // records stored before pooling existed
@@ -58,7 +64,36 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         public InputPooling inputPooling() {
             return InputPooling.parse(pooling, "method.hyperparameters.pooling");
         }
+
+        /** {@code epochs: "auto"}: {@link #epochs} is then the most the job may take. */
+        public boolean autoEpochs() {
+            return autoMinSteps > 0;
+        }
+
+        /**
+         * The epochs a job on {@code trainExamples} examples runs: {@link #epochs}, or with
+         * {@code "auto"} enough for {@link #autoMinSteps} optimizer steps, at least
+         * {@value JobSpec#AUTO_MIN_EPOCHS} and at most {@link #epochs}.
+         */
+        public int epochsFor(int trainExamples) {
+            if (!autoEpochs()) {
+                return epochs;
+            }
+            long forwards = Math.max(1, (trainExamples + (long) batchSize - 1) / batchSize);
+            long perEpoch = (forwards + gradientAccumulationSteps - 1) / gradientAccumulationSteps;
+            long needed = (autoMinSteps + perEpoch - 1) / perEpoch;
+            return (int) Math.min(epochs, Math.max(AUTO_MIN_EPOCHS, needed));
+        }
     }
+
+    /** The most epochs {@code "auto"} takes. */
+    public static final int AUTO_MAX_EPOCHS = 50;
+    /** The fewest epochs {@code "auto"} takes (the fixed default). */
+    public static final int AUTO_MIN_EPOCHS = 3;
+    /** {@code "auto"}'s early-stopping patience, in evaluations, unless the request sets one. */
+    public static final int AUTO_PATIENCE = 3;
+    /** {@code loragate.training.auto-min-steps}'s default. */
+    public static final int DEFAULT_AUTO_MIN_STEPS = 60;
 
     /**
      * The adaptation method and its settings (see {@link JobRequest.AdapterSettings}); settings of
@@ -106,6 +141,12 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
      * @param maxRank        the largest rank the registry accepts
      */
     public static JobSpec resolve(JobRequest.Method method, List<String> defaultTargets, int maxSeqLength, int maxRank) {
+        return resolve(method, defaultTargets, maxSeqLength, maxRank, DEFAULT_AUTO_MIN_STEPS);
+    }
+
+    /** @param autoMinSteps the least optimizer steps of an {@code epochs: "auto"} job */
+    public static JobSpec resolve(JobRequest.Method method, List<String> defaultTargets, int maxSeqLength, int maxRank,
+            int autoMinSteps) {
         String type = method == null || method.type() == null ? SUPERVISED : method.type().toLowerCase(Locale.ROOT);
         if (!type.equals(SUPERVISED) && !type.equals(CLASSIFICATION)) {
             throw bad("method.type", "method.type must be 'supervised' or 'classification', was '" + type + "'");
@@ -128,15 +169,20 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                     + " base); a supervised job truncates its examples to max_seq_length");
         }
         Hyper hyper = hyperparameters(h, schedule, defaultLearningRate(type, m), maxSeqLength,
-                pooling == null ? InputPooling.TRUNCATE : pooling);
+                pooling == null ? InputPooling.TRUNCATE : pooling, autoMinSteps);
         return new JobSpec(type, hyper, adapter(a, m, type, defaultTargets, maxRank));
     }
 
     /** The hyperparameters with their defaults, each checked against its range. */
     private static Hyper hyperparameters(JobRequest.Hyperparameters h, String schedule, double defaultLearningRate,
-            int maxSeqLength, InputPooling pooling) {
+            int maxSeqLength, InputPooling pooling, int autoMinSteps) {
+        boolean auto = Boolean.TRUE.equals(h.autoEpochs());
+        if (auto && h.epochs() != null) {
+            throw bad("method.hyperparameters.epochs", "epochs is either \"auto\" or an integer in [1, 1000], not both");
+        }
+        int minSteps = Math.max(1, autoMinSteps);
         return new Hyper(
-                range("epochs", or(h.epochs(), 3), 1, 1000),
+                auto ? AUTO_MAX_EPOCHS : range("epochs", or(h.epochs(), 3), 1, 1000),
                 range("batch_size", or(h.batchSize(), 8), 1, 1024),
                 range("gradient_accumulation_steps", or(h.gradientAccumulationSteps(), 1), 1, 1024),
                 positive("learning_rate", or(h.learningRate(), defaultLearningRate), 1.0),
@@ -145,11 +191,12 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 positiveOrZero("weight_decay", or(h.weightDecay(), 0.0), 1.0),
                 positiveOrZero("max_grad_norm", or(h.maxGradNorm(), 1.0), 1e6),
                 range("max_seq_length", or(h.maxSeqLength(), maxSeqLength), 2, maxSeqLength),
-                range("eval_every_steps", or(h.evalEverySteps(), 0), 0, 1_000_000),
+                range("eval_every_steps", or(h.evalEverySteps(), auto ? (minSteps + 9) / 10 : 0), 0, 1_000_000),
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
-                range("early_stopping_patience", or(h.earlyStoppingPatience(), 0), 0, 1000),
+                range("early_stopping_patience", or(h.earlyStoppingPatience(), auto ? AUTO_PATIENCE : 0), 0, 1000),
                 fraction(or(h.validationSplit(), 0.1)),
-                pooling.wireName());
+                pooling.wireName(),
+                auto ? minSteps : 0);
     }
 
     /** The adapter settings of method {@code m} with their defaults, each checked. */
@@ -200,11 +247,16 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         return AdapterMethods.get(method).defaultLearningRate(type.equals(CLASSIFICATION));
     }
 
-    /** The trainer's hyperparameters for this spec. */
+    /** The trainer's hyperparameters for this spec (with {@code "auto"} epochs: as many as {@link Hyper#epochs}). */
     public TrainingConfig trainingConfig(long seed) {
+        return trainingConfig(seed, hyperparameters.epochs());
+    }
+
+    /** The trainer's hyperparameters for this spec with {@code epochs} ({@link Hyper#epochsFor}). */
+    public TrainingConfig trainingConfig(long seed, int epochs) {
         Hyper h = hyperparameters;
         LrSchedule.Kind kind = LrSchedule.Kind.valueOf(h.schedule().toUpperCase(Locale.ROOT));
-        return TrainingConfig.defaults().withEpochs(h.epochs()).withBatchSize(h.batchSize())
+        return TrainingConfig.defaults().withEpochs(epochs).withBatchSize(h.batchSize())
                 .withGradientAccumulation(h.gradientAccumulationSteps()).withLearningRate(h.learningRate())
                 .withWarmup(h.warmupSteps(), kind).withWeightDecay(h.weightDecay()).withMaxGradNorm(h.maxGradNorm())
                 .withSeed(seed);

@@ -98,6 +98,55 @@ class ClassificationRestTest {
      * a classification job with a held-out split and an accuracy gate, published and activated; the
      * held-out accuracy of the adapter beats the untrained head and chance, and the alias serves it.
      */
+    /**
+     * A classification sweep carries the bag-of-words baseline its jobs measured on the same
+     * validation data, says of each row whether it beats it, picks the best row by validation
+     * accuracy (ties within one example by the lower loss) and warns that 15 validation examples
+     * cannot separate the rows; the Markdown table has the baseline's row.
+     */
+    @Test
+    void aClassificationSweepComparesItsRowsWithTheBagOfWordsBaseline() throws Exception {
+        resident.whenLoaded().get(120, TimeUnit.SECONDS);
+        String file = uploadTopics();
+        String id = given().contentType(ContentType.JSON).body("{\"model\": \"" + resident.id() + "\", \"training_file\": \""
+                + file + "\", \"methods\": [\"linear_probe\", \"lora\"], \"seed\": 11, \"suffix\": \"topic-sweep\","
+                + " \"hyperparameters\": {\"epochs\": 2, \"batch_size\": 8, \"validation_split\": 0.25}}")
+                .post("/v1/fine_tuning/sweeps").then().statusCode(200).extract().path("id");
+        var done = RecommendationsRestTest.awaitSweep(id, 300);
+        assertEquals("succeeded", done.getString("status"), done.prettify());
+        assertEquals(15, done.getInt("validation_examples"));
+        assertEquals("bag_of_words", done.getString("baseline.method"));
+        double baseline = done.getDouble("baseline.accuracy");
+        List<Map<String, Object>> rows = done.getList("table");
+        String expected = null;
+        double bestAccuracy = -1;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        boolean anyBeats = false;
+        for (Map<String, Object> row : rows) {
+            assertEquals("succeeded", row.get("status"), row.toString());
+            var job = FineTuningJobsRestTest.awaitFinal((String) row.get("job_id"), 10);
+            assertEquals(baseline, job.getDouble("report.bag_of_words.accuracy"), 1e-9, "the same baseline in every job");
+            double accuracy = ((Number) row.get("accuracy")).doubleValue();
+            double loss = ((Number) row.get("eval_loss")).doubleValue();
+            assertEquals(accuracy > baseline, row.get("beats_baseline"), row.toString());
+            anyBeats |= accuracy > baseline;
+            // highest accuracy; within one of the 15 examples: the lower loss
+            boolean tied = Math.abs(accuracy - bestAccuracy) <= 1.0 / 15 + 1e-9;
+            if ((!tied && accuracy > bestAccuracy) || (tied && loss < bestLoss)) {
+                expected = (String) row.get("method");
+                bestAccuracy = Math.max(accuracy, bestAccuracy);
+                bestLoss = loss;
+            }
+        }
+        assertEquals(expected, done.getString("best"), done.prettify());
+        List<String> warnings = done.getList("warnings", String.class);
+        assertEquals(!anyBeats, warnings.stream().anyMatch(w -> w.startsWith("no method beats the bag-of-words baseline")),
+                warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("15 examples")), warnings.toString());
+        String md = done.getString("table_markdown");
+        assertTrue(md.contains("| bag-of-words baseline |") && md.contains("Best: " + expected), md);
+    }
+
     @Test
     void aClassificationJobTrainsPublishesAndServes() throws Exception {
         String file = uploadTopics();

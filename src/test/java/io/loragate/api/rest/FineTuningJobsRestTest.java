@@ -244,6 +244,50 @@ class FineTuningJobsRestTest {
         given().post("/v1/fine_tuning/jobs/" + id + "/cancel").then().statusCode(200).body("status", equalTo("cancelled"));
     }
 
+    /**
+     * epochs "auto" on 16 examples (4 steps an epoch at batch 4): enough epochs for the default 60
+     * optimizer steps; the validation file asks for another answer than the training file teaches, so
+     * its loss stops improving, the job stops early and keeps the weights of its best evaluation (the
+     * final evaluation reproduces that evaluation's loss).
+     */
+    @Test
+    void autoEpochsTrainAtLeastTheMinimumStepsStopEarlyAndKeepTheBestWeights() throws Exception {
+        String file = upload("qa-auto.jsonl", promptCompletionSet());
+        String validation = upload("qa-auto-val.jsonl", promptCompletionSet().replace(" yes.", " no no no."));
+        String request = body(file, "auto-epochs", 1, ", \"validation_file\": \"" + validation + "\"")
+                .replace("\"epochs\": 1", "\"epochs\": \"auto\"");
+        JsonPath created = given().contentType(ContentType.JSON).body(request).when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(200).extract().jsonPath();
+        assertEquals(60, created.getInt("method.hyperparameters.auto_min_steps"));
+        assertEquals(50, created.getInt("method.hyperparameters.epochs"), "the most epochs auto may take");
+        assertEquals(3, created.getInt("method.hyperparameters.early_stopping_patience"));
+        assertEquals(6, created.getInt("method.hyperparameters.eval_every_steps"));
+        JsonPath done = awaitFinal(created.getString("id"), 180);
+        assertEquals("succeeded", done.getString("status"), () -> done.prettify());
+        assertEquals(15, done.getInt("report.epochs"), "15 epochs of 4 steps reach the 60-step minimum");
+        assertTrue(done.getLong("progress.total_steps") >= 60, done.prettify());
+        assertTrue(done.getBoolean("report.auto_epochs"));
+        assertTrue(done.getBoolean("report.early_stopped"), done.prettify());
+        long stopped = done.getLong("report.steps");
+        long best = done.getLong("report.best_step");
+        assertTrue(best < stopped && stopped < 60, "best " + best + ", stopped " + stopped);
+        List<Map<String, Object>> events = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + created.getString("id")
+                + "/events").then().statusCode(200).extract().jsonPath().getList("data");
+        List<String> messages = events.stream().map(e -> String.valueOf(e.get("message"))).toList();
+        assertTrue(messages.stream().anyMatch(m -> m.contains("epochs auto: 15 (at least 60 steps")), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("Early stopping at step " + stopped)), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("Kept the weights of step " + best)), messages.toString());
+        double bestEvalLoss = events.stream().map(e -> (Map<?, ?>) e.get("data"))
+                .filter(d -> d != null && d.get("eval_loss") != null && ((Number) d.get("step")).longValue() == best
+                        && d.get("train_loss") != null)
+                .mapToDouble(d -> ((Number) d.get("eval_loss")).doubleValue()).findFirst().orElseThrow();
+        assertEquals(bestEvalLoss, done.getDouble("report.adapter.loss"), 1e-4, "the published weights are the best evaluation's");
+
+        given().contentType(ContentType.JSON).body(request.replace("\"auto\"", "\"many\"")).when().post("/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("method.hyperparameters.epochs"))
+                .body("error.message", containsString("\"auto\" or an integer"));
+    }
+
     @Test
     void theGateKeepsAWorseAdapterUnpublished() throws Exception {
         String file = upload("qa-gate.jsonl", promptCompletionSet());

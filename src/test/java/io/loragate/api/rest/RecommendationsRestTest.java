@@ -213,6 +213,16 @@ class RecommendationsRestTest {
         String md = done.getString("table_markdown");
         assertTrue(md.contains("| lora | succeeded |") && md.contains("| rslora | succeeded |") && md.contains("| linear_probe | failed"),
                 md);
+        // a causal LM sweep picks the lowest validation loss, has no bag-of-words baseline, and warns that its 2
+        // held-out validation examples cannot separate the rows
+        String lowest = table.stream().filter(r -> r.get("eval_loss") != null)
+                .min(java.util.Comparator.comparingDouble(r -> ((Number) r.get("eval_loss")).doubleValue())).get().get("method").toString();
+        assertEquals(lowest, done.getString("best"), done.prettify());
+        assertTrue(done.getString("selection").startsWith("lowest validation loss"), done.getString("selection"));
+        assertNull(done.get("baseline"));
+        assertEquals(2, done.getInt("validation_examples"));
+        assertTrue(done.getList("warnings", String.class).stream().anyMatch(w -> w.contains("2 examples")), done.prettify());
+        assertTrue(md.contains("Best: " + lowest), md);
 
         // listed, and stable once final
         given().get("/v1/fine_tuning/sweeps").then().statusCode(200).body("data.find { it.id == '" + id + "' }.status",

@@ -170,7 +170,26 @@ public final class AdvisorSchemas {
             String task,
             @Schema(required = true) List<String> methods,
             @Schema(required = true) List<SweepRow> table,
-            @Schema(name = "table_markdown", required = true) String tableMarkdown) {
+            @Schema(name = "table_markdown", required = true, description = "The table, the baseline's row, the choice and the"
+                    + " warnings") String tableMarkdown,
+            @Schema(name = "validation_examples", format = "int64", description = "The examples every row was evaluated on")
+            Long validationExamples,
+            @Schema(description = "Classification: the bag-of-words baseline on the same validation data") SweepBaseline baseline,
+            @Schema(description = "The chosen method: highest validation accuracy, ties within one validation example broken by"
+                    + " the lower validation loss; causal LM: lowest validation loss") String best,
+            @Schema(description = "Why best was chosen") String selection,
+            @Schema(description = "No row beats the baseline; the validation set is too small to separate the rows")
+            List<String> warnings) {
+    }
+
+    @Schema(name = "SweepBaseline", description = "The bag-of-words baseline's validation metrics, from the jobs' reports")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record SweepBaseline(@Schema(required = true, enumeration = "bag_of_words") String method,
+            @Schema(format = "int64") Long examples,
+            Double accuracy,
+            @Schema(name = "macro_f1") Double macroF1,
+            Double loss) {
     }
 
     @Schema(name = "SweepRow", description = "One method of a sweep: its job and results; sizes measured, reported or estimated")
@@ -198,7 +217,9 @@ public final class AdvisorSchemas {
             Double ece,
             @Schema(description = "The job report's forgetting", type = SchemaType.OBJECT, ref = "Forgetting") JsonNode forgetting,
             @Schema(description = "The job report's diagnostics settings", type = SchemaType.OBJECT, ref = "DiagnosticsSettings")
-            JsonNode diagnostics) {
+            JsonNode diagnostics,
+            @Schema(name = "beats_baseline", description = "Classification: validation accuracy above the baseline's")
+            Boolean beatsBaseline) {
     }
 
     @Schema(name = "SweepList")

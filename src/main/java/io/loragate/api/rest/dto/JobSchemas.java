@@ -50,7 +50,9 @@ public final class JobSchemas {
 
     @Schema(name = "Hyperparameters", description = "Every field optional")
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Hyperparameters(@Schema(minimum = "1", maximum = "1000", defaultValue = "3") Integer epochs,
+    public record Hyperparameters(@Schema(minimum = "1", maximum = "1000", defaultValue = "3", description = "Or \"auto\":"
+            + " at least loragate.training.auto-min-steps optimizer steps, early stopping on validation loss, the best"
+            + " evaluated weights kept") Integer epochs,
             @Schema(name = "n_epochs", minimum = "1", maximum = "1000", description = "OpenAI's name of epochs") Integer nEpochs,
             @Schema(name = "batch_size", minimum = "1", maximum = "1024", defaultValue = "8") Integer batchSize,
             @Schema(name = "gradient_accumulation_steps", minimum = "1", maximum = "1024", defaultValue = "1")
@@ -173,7 +175,9 @@ public final class JobSchemas {
             @Schema(name = "checkpoint_every_steps", required = true) int checkpointEverySteps,
             @Schema(name = "early_stopping_patience", required = true) int earlyStoppingPatience,
             @Schema(name = "validation_split", required = true) double validationSplit,
-            @Schema(required = true, enumeration = {"truncate", "sliding_window"}) String pooling) {
+            @Schema(required = true, enumeration = {"truncate", "sliding_window"}) String pooling,
+            @Schema(name = "auto_min_steps", nullable = true, description = "epochs \"auto\": the least optimizer steps; epochs is then the most"
+                    + " epochs; null: fixed epochs") Integer autoMinSteps) {
     }
 
     @Schema(name = "ResolvedAdapter")

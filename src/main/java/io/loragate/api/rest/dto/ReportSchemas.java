@@ -97,6 +97,10 @@ public final class ReportSchemas {
             @Schema(name = "validation_examples", required = true) long validationExamples,
             @Schema(required = true) long steps,
             @Schema(name = "early_stopped", required = true) boolean earlyStopped,
+            @Schema(description = "The epochs the job was set to (resolved for epochs \"auto\")") Integer epochs,
+            @Schema(name = "auto_epochs", description = "epochs \"auto\"") Boolean autoEpochs,
+            @Schema(name = "best_step", format = "int64", description = "epochs \"auto\": the step of the lowest validation"
+                    + " loss, whose weights the job kept") Long bestStep,
             @Schema(required = true) EvalMetrics base,
             @Schema(name = "base_probe", nullable = true, description = "Classification: a linear probe on the frozen base")
             EvalMetrics baseProbe,
@@ -158,6 +162,9 @@ public final class ReportSchemas {
             @Schema(name = "validation_examples") Long validationExamples,
             Long steps,
             @Schema(name = "early_stopped") Boolean earlyStopped,
+            Integer epochs,
+            @Schema(name = "auto_epochs") Boolean autoEpochs,
+            @Schema(name = "best_step", format = "int64") Long bestStep,
             EvalMetrics base,
             @Schema(name = "base_probe", nullable = true) EvalMetrics baseProbe,
             EvalMetrics adapter,
