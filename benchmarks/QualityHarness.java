@@ -33,8 +33,15 @@ import java.util.Set;
  *   java -cp target/bench-classes:target/classes:target/quarkus-app/lib/main/* QualityHarness \
  *     --url http://127.0.0.1:18095 --data target/quality-data [--datasets spam,sotu] [--sizes 64,1000]
  *     [--methods linear_probe,...] [--methods-1000 lora,...] [--epochs-64 3] [--epochs-1000 3]
- *     [--pick true] [--job-timeout 3600] [--out partial.json]
+ *     [--pick true] [--sweep false] [--job-timeout 3600] [--out partial.json]
  * </pre>
+ *
+ * {@code --epochs-N auto} sends {@code "epochs": "auto"} (the product's small-data setting: enough
+ * optimizer steps, evaluation every tenth of them, early stopping, the best evaluation kept);
+ * {@code --methods-N none} runs no ladder rows at that size. {@code --sweep true} also runs the
+ * product's own choice end to end: a sweep of the recommender's top 3 methods
+ * ({@code POST /v1/fine_tuning/sweeps}, same files, epochs and seed), whose {@code best} row's adapter
+ * classifies the test set: that is "the adapter the product picks".
  *
  * Per dataset and training size: the training file and the validation file are uploaded; a
  * recommendation is asked for ({@code POST /v1/recommendations}); one classification job per method
@@ -92,6 +99,7 @@ public final class QualityHarness {
         List<String> datasets = List.of(opts.getOrDefault("datasets", "spam,sotu").split(","));
         List<Integer> sizes = Arrays.stream(opts.getOrDefault("sizes", "64,1000").split(",")).map(Integer::parseInt).toList();
         boolean pick = Boolean.parseBoolean(opts.getOrDefault("pick", "true"));
+        boolean sweep = Boolean.parseBoolean(opts.getOrDefault("sweep", "false"));
         base = get("/v1/models").get("data").get(0).get("id").asText();
         doc.put("object", "quality_harness");
         doc.put("started", Instant.now().toString());
@@ -113,6 +121,7 @@ public final class QualityHarness {
         for (int n : sizes) {
             List<Group> groups = new ArrayList<>();
             List<Pending> pending = new ArrayList<>();
+            List<PendingSweep> sweeps = new ArrayList<>();
             for (String ds : datasets) {
                 List<Example> test = read(data.resolve(ds).resolve("test.jsonl"));
                 if (!validationFiles.containsKey(ds)) {
@@ -122,10 +131,13 @@ public final class QualityHarness {
                 Path trainPath = data.resolve(ds).resolve("train-" + n + ".jsonl");
                 List<Example> train = read(trainPath);
                 List<String> methods = methods(opts.getOrDefault("methods-" + n, opts.getOrDefault("methods", String.join(",", LADDER))), ds, n);
-                int epochs = Integer.parseInt(opts.getOrDefault("epochs-" + n, "3"));
+                String epochs = opts.getOrDefault("epochs-" + n, "3");
                 String trainFile = upload(trainPath);
                 log("%s n=%d: train %s, validation %s, %d test examples, methods %s, epochs %d", ds, n, trainFile, validationFile,
                         test.size(), methods, epochs);
+                if (!epochs.equals("auto")) {
+                    Integer.parseInt(epochs); // fail on a typo before any job is created
+                }
 
                 ObjectNode bow = bagOfWords(train, test);
                 ObjectNode rec = recommendation(trainFile, epochs);
@@ -133,7 +145,8 @@ public final class QualityHarness {
                 ObjectNode s = summary.addObject();
                 s.put("dataset", ds);
                 s.put("train_examples", n);
-                s.put("epochs", epochs);
+                s.put("epochs", epochs.equals("auto") ? JSON.getNodeFactory().textNode("auto")
+                        : JSON.getNodeFactory().numberNode(Integer.parseInt(epochs)));
                 s.put("training_file", trainFile);
                 s.put("validation_file", validationFile);
                 s.set("bag_of_words_test", bow);
@@ -154,10 +167,17 @@ public final class QualityHarness {
                     pickRow = p.row();
                     pending.add(p);
                 }
+                if (sweep) {
+                    sweeps.add(createSweep(s, ds, n, epochs, trainFile, validationFile, test));
+                }
                 groups.add(new Group(s, mine, pickRow, bow));
                 save();
             }
             for (Pending p : pending) {
+                await(p);
+                save();
+            }
+            for (PendingSweep p : sweeps) {
                 await(p);
                 save();
             }
@@ -178,6 +198,9 @@ public final class QualityHarness {
      * ladder when there is none). Chosen on validation, never on test.
      */
     List<String> methods(String spec, String ds, int n) {
+        if (spec.equals("none")) {
+            return List.of();
+        }
         if (!spec.startsWith("best:")) {
             return List.of(spec.split(","));
         }
@@ -239,6 +262,11 @@ public final class QualityHarness {
             s.put("pick_minus_bag_of_words", s.get("pick").get("test_accuracy").asDouble() - bowAcc);
             s.put("pick_beats_bag_of_words", s.get("pick").get("test_accuracy").asDouble() > bowAcc);
         }
+        if (s.path("sweep").path("best_test").has("accuracy")) {
+            double acc = s.path("sweep").path("best_test").path("accuracy").asDouble();
+            s.put("sweep_best_minus_bag_of_words", acc - bowAcc);
+            s.put("sweep_best_beats_bag_of_words", acc > bowAcc);
+        }
         if (bestVal != null) {
             s.put("best_by_validation_minus_bag_of_words", bestVal.path("test").path("accuracy").asDouble() - bowAcc);
             s.put("best_by_validation_beats_bag_of_words", bestVal.path("test").path("accuracy").asDouble() > bowAcc);
@@ -271,8 +299,10 @@ public final class QualityHarness {
         return p;
     }
 
-    ObjectNode recommendation(String trainFile, int epochs) throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("training_file", trainFile).put("task", "classification").put("epochs", epochs);
+    ObjectNode recommendation(String trainFile, String epochs) throws Exception {
+        // the cost model's epochs: "auto" takes at least 3
+        ObjectNode body = JSON.createObjectNode().put("training_file", trainFile).put("task", "classification")
+                .put("epochs", epochs.equals("auto") ? 3 : Integer.parseInt(epochs));
         JsonNode r = post("/v1/recommendations", body);
         ObjectNode out = JSON.createObjectNode();
         out.put("regime", r.path("regime").asText());
@@ -292,7 +322,20 @@ public final class QualityHarness {
         return out;
     }
 
-    Pending submit(String ds, int n, String role, String method, ObjectNode adapter, Double lr, int epochs,
+    /**
+     * The jobs' hyperparameters: fixed epochs evaluate only at the last step (and the job's final
+     * report), not after every epoch, since the validation passes cost more CPU than the training at 64
+     * examples; no early stopping, so the trained adapter is the same. {@code "auto"} keeps the
+     * product's own evaluation schedule, which its early stopping needs.
+     */
+    static ObjectNode hyperparameters(String epochs) {
+        if (epochs.equals("auto")) {
+            return JSON.createObjectNode().put("epochs", "auto");
+        }
+        return JSON.createObjectNode().put("epochs", Integer.parseInt(epochs)).put("eval_every_steps", 1_000_000);
+    }
+
+    Pending submit(String ds, int n, String role, String method, ObjectNode adapter, Double lr, String epochs,
             String trainFile, String validationFile, List<Example> test) throws Exception {
         ObjectNode row = rows.addObject();
         row.put("dataset", ds);
@@ -300,10 +343,7 @@ public final class QualityHarness {
         row.put("role", role);
         row.put("method", method);
         row.set("adapter_request", adapter);
-        // evaluation only at the last step (and the job's final report), not after every epoch: the
-        // validation passes cost more CPU than the training at 64 examples; no early stopping, so the
-        // trained adapter is the same
-        ObjectNode hp = JSON.createObjectNode().put("epochs", epochs).put("eval_every_steps", 1_000_000);
+        ObjectNode hp = hyperparameters(epochs);
         if (lr != null) {
             hp.put("learning_rate", lr);
         }
@@ -400,6 +440,79 @@ public final class QualityHarness {
                 row.get("status").asText(), jobSeconds, fmt(report.path("adapter").path("accuracy")),
                 fmt(report.path("bag_of_words").path("accuracy")), fmt(row.path("test").path("accuracy")),
                 fmt(row.path("test").path("macro_f1")));
+    }
+
+    record PendingSweep(ObjectNode summary, String id, long t0, List<Example> test) {
+    }
+
+    /** A sweep of the recommender's top 3 on the same files: the product's own choice of adapter. */
+    PendingSweep createSweep(ObjectNode summary, String ds, int n, String epochs, String trainFile, String validationFile,
+            List<Example> test) throws Exception {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("model", base);
+        body.put("training_file", trainFile);
+        body.put("validation_file", validationFile);
+        body.put("task", "classification");
+        body.put("top_k", 3);
+        body.put("seed", SEED);
+        body.put("suffix", ("qs-" + ds + "-" + n).replace('_', '-'));
+        body.set("hyperparameters", hyperparameters(epochs));
+        ObjectNode out = summary.putObject("sweep");
+        out.set("request", body.deepCopy());
+        try {
+            JsonNode created = post("/v1/fine_tuning/sweeps", body);
+            out.put("id", created.path("id").asText());
+            log("%s n=%d: sweep %s of %s", ds, n, created.path("id").asText(), created.path("methods"));
+            return new PendingSweep(out, created.path("id").asText(), System.nanoTime(), test);
+        } catch (RuntimeException e) {
+            out.put("status", "refused");
+            out.put("error", e.getMessage());
+            return new PendingSweep(out, null, System.nanoTime(), test);
+        }
+    }
+
+    /** Waits for the sweep, records its table, baseline and choice, and scores the chosen adapter on the test set. */
+    void await(PendingSweep p) throws Exception {
+        if (p.id() == null) {
+            return;
+        }
+        ObjectNode out = p.summary();
+        long timeout = 3 * Long.parseLong(opts.getOrDefault("job-timeout", "3600"));
+        JsonNode sw = get("/v1/fine_tuning/sweeps/" + p.id());
+        while (sw.path("status").asText().equals("running")) {
+            if ((System.nanoTime() - p.t0()) / 1e9 > timeout) {
+                post("/v1/fine_tuning/sweeps/" + p.id() + "/cancel", JSON.createObjectNode());
+                out.put("error", "harness: still running after " + timeout + " s; cancelled");
+                break;
+            }
+            Thread.sleep(2000);
+            sw = get("/v1/fine_tuning/sweeps/" + p.id());
+        }
+        out.put("status", sw.path("status").asText());
+        out.put("wall_seconds", round((System.nanoTime() - p.t0()) / 1e9));
+        out.set("methods", sw.path("methods"));
+        out.set("validation_examples", sw.path("validation_examples"));
+        out.set("baseline", sw.path("baseline"));
+        out.set("best", sw.path("best"));
+        out.set("selection", sw.path("selection"));
+        out.set("warnings", sw.path("warnings"));
+        ArrayNode table = out.putArray("table");
+        String bestModel = null;
+        for (JsonNode r : sw.path("table")) {
+            ObjectNode t = table.addObject();
+            for (String f : List.of("method", "job_id", "status", "fine_tuned_model", "accuracy", "eval_loss", "macro_f1", "beats_baseline")) {
+                t.set(f, r.path(f));
+            }
+            if (r.path("method").asText().equals(sw.path("best").asText(null))) {
+                bestModel = r.path("fine_tuned_model").asText(null);
+            }
+        }
+        if (bestModel != null) {
+            ObjectNode t = classify(bestModel, p.test());
+            out.set("best_test", t);
+        }
+        log("sweep %s: %s, best %s (%s), test accuracy %s", p.id(), out.path("status").asText(), out.path("best").asText(),
+                out.path("selection").asText(), fmt(out.path("best_test").path("accuracy")));
     }
 
     ObjectNode classify(String model, List<Example> test) throws Exception {
@@ -515,6 +628,27 @@ public final class QualityHarness {
                     : pick.path("method").asText() + " (" + pick.path("status").asText("not finished") + ")").append(" | ");
             b.append(bestVal == null ? "—" : bestVal.path("method").asText() + " " + cell(bestVal.path("test"))).append(" | ");
             b.append(cell(s.path("bag_of_words_test"))).append(" |\n");
+        }
+        if (doc.path("summary").findParents("sweep").size() > 0) {
+            b.append("\nThe product's choice: a sweep of the recommender's top 3, its best row by validation, scored on test\n\n");
+            b.append("| dataset | train | sweep methods | best | validation acc | test acc (macro-F1) | bag-of-words test | beats it | warnings |\n");
+            b.append("|---|---:|---|---|---:|---:|---:|---|---|\n");
+            for (JsonNode s : doc.path("summary")) {
+                JsonNode sw = s.path("sweep");
+                if (sw.isMissingNode()) {
+                    continue;
+                }
+                String valAcc = "—";
+                for (JsonNode r : sw.path("table")) {
+                    if (r.path("method").asText().equals(sw.path("best").asText(null))) {
+                        valAcc = fmt(r.path("accuracy"));
+                    }
+                }
+                b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", s.path("dataset").asText(),
+                        s.path("train_examples").asInt(), sw.path("methods"), sw.path("best").asText(sw.path("status").asText("not finished")),
+                        valAcc, sw.path("best_test").has("accuracy") ? cell(sw.path("best_test")) : "—", cell(s.path("bag_of_words_test")),
+                        s.path("sweep_best_beats_bag_of_words").asText("—"), sw.path("warnings")));
+            }
         }
         b.append("\nPer job (validation = the job report's, on the validation file; test = through /v1/classifications)\n\n");
         b.append("| dataset | train | role | method | status | steps | s from queueing to done | val acc | val bag-of-words | gain | test acc | test macro-F1 |\n");

@@ -17,7 +17,8 @@
 # JSON on stdout (also rewritten after every job to target/quality-*/partial.json), progress and
 # the Markdown tables on stderr.
 # Environment: DATASETS (spam,sotu), SIZES (64,1000), METHODS (all 8), METHODS_64 / METHODS_1000
-# (per size, default METHODS), EPOCHS_64 (3), EPOCHS_1000 (3), PICK (true: also train the
+# (per size, default METHODS; "none": no ladder rows), EPOCHS_64 (3; "auto"), EPOCHS_1000 (3; "auto"),
+# SWEEP (false: true also runs a sweep of the top 3 and scores its best row), PICK (true: also train the
 # recommender's rank-1 method with its settings), JOB_TIMEOUT (3600 s of waiting for one job),
 # JOBS_CONCURRENT (1: loragate.jobs.max-concurrent; every job of a size is queued at once), PORT (18095), MVN_FLAGS
 # (-o), SKIP_BUILD=1, GATEWAY_OPTS (more JVM options), OMP_NUM_THREADS (1).
@@ -62,9 +63,9 @@ trap stop_gateway EXIT
 start_gateway quality "$port" "$run/data" "$run/gateway.log" -Xmx3g -Dloragate.jobs.yield-policy=none \
   -Dloragate.jobs.max-per-tenant=32 -Dloragate.jobs.max-concurrent="${JOBS_CONCURRENT:-1}" || exit 1
 QUALITY_BUILD="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+uncommitted src changes')" \
-QUALITY_COMMAND="DATASETS=${DATASETS:-spam,sotu} SIZES=${SIZES:-64,1000} METHODS=$methods METHODS_64=${METHODS_64:-$methods} METHODS_1000=${METHODS_1000:-$methods} EPOCHS_64=${EPOCHS_64:-3} EPOCHS_1000=${EPOCHS_1000:-3} PICK=${PICK:-true} JOBS_CONCURRENT=${JOBS_CONCURRENT:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} GATEWAY_OPTS=${GATEWAY_OPTS:-} benchmarks/quality.sh" \
+QUALITY_COMMAND="DATASETS=${DATASETS:-spam,sotu} SIZES=${SIZES:-64,1000} METHODS=$methods METHODS_64=${METHODS_64:-$methods} METHODS_1000=${METHODS_1000:-$methods} EPOCHS_64=${EPOCHS_64:-3} EPOCHS_1000=${EPOCHS_1000:-3} PICK=${PICK:-true} SWEEP=${SWEEP:-false} JOBS_CONCURRENT=${JOBS_CONCURRENT:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} GATEWAY_OPTS=${GATEWAY_OPTS:-} benchmarks/quality.sh" \
   java -Xmx2g -cp "target/quality-classes:$cp" QualityHarness --url "http://127.0.0.1:$port" \
   --data benchmarks/data/quality --datasets "${DATASETS:-spam,sotu}" --sizes "${SIZES:-64,1000}" \
   --methods "$methods" --methods-64 "${METHODS_64:-$methods}" --methods-1000 "${METHODS_1000:-$methods}" \
-  --epochs-64 "${EPOCHS_64:-3}" --epochs-1000 "${EPOCHS_1000:-3}" --pick "${PICK:-true}" \
+  --epochs-64 "${EPOCHS_64:-3}" --epochs-1000 "${EPOCHS_1000:-3}" --pick "${PICK:-true}" --sweep "${SWEEP:-false}" \
   --job-timeout "${JOB_TIMEOUT:-3600}" --out "$run/partial.json"
