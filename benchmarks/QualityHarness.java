@@ -133,7 +133,7 @@ public final class QualityHarness {
                 List<String> methods = methods(opts.getOrDefault("methods-" + n, opts.getOrDefault("methods", String.join(",", LADDER))), ds, n);
                 String epochs = opts.getOrDefault("epochs-" + n, "3");
                 String trainFile = upload(trainPath);
-                log("%s n=%d: train %s, validation %s, %d test examples, methods %s, epochs %d", ds, n, trainFile, validationFile,
+                log("%s n=%d: train %s, validation %s, %d test examples, methods %s, epochs %s", ds, n, trainFile, validationFile,
                         test.size(), methods, epochs);
                 if (!epochs.equals("auto")) {
                     Integer.parseInt(epochs); // fail on a typo before any job is created
