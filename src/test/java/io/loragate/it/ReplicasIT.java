@@ -9,7 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.loragate.TenantMatrix;
+import io.loragate.api.grpc.v1.GenerateRequest;
+import io.loragate.api.grpc.v1.GenerateResponse;
+import io.loragate.api.grpc.v1.InferenceServiceGrpc;
 import io.loragate.postgres.PostgresServer;
 import io.restassured.specification.RequestSpecification;
 import java.io.IOException;
@@ -50,7 +59,9 @@ import org.junit.jupiter.api.TestInstance;
  * at once; 200 requests spread over the replicas while the alias switches 10 times on varying
  * replicas all answer exactly the greedy output of the version they name, never one the alias had
  * left before the request was sent; the tenant matrix holds between tenants on different replicas; a
- * rotated or deleted tenant's key stops working on every replica. Propagation delays are measured
+ * rotated or deleted tenant's key stops working on every replica. gRPC (on each replica's HTTP port)
+ * likewise: a version registered over REST is served by the first gRPC Generate on the others, and a
+ * rotated or deleted key is refused UNAUTHENTICATED by every replica. Propagation delays are measured
  * from the write's answer (each replica polled every 20 ms) and printed; the assertions allow
  * {@link #BOUND} so that they hold on a loaded machine.
  */
@@ -79,6 +90,8 @@ class ReplicasIT {
     }
 
     private final List<Gateway> replicas = new ArrayList<>();
+    /** A gRPC channel to each replica (plaintext h2c on its HTTP port). */
+    private final List<ManagedChannel> channels = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10)).build();
     private final ObjectMapper json = new ObjectMapper();
@@ -108,12 +121,16 @@ class ReplicasIT {
         } finally {
             starter.shutdownNow();
         }
+        for (Gateway g : replicas) {
+            channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", g.port).usePlaintext().build());
+        }
         key = createTenantVisibleEverywhere(0, "serving");
     }
 
     @AfterAll
     void stopReplicas() {
         pollers.shutdownNow();
+        channels.forEach(ManagedChannel::shutdownNow);
         replicas.forEach(Gateway::close);
     }
 
@@ -138,6 +155,25 @@ class ReplicasIT {
         assertEquals(onA.text(), onC.text(), "one blob, one greedy output on every replica");
         System.out.printf("ReplicasIT: registered on A; served on B after %d ms, on C after %d ms, listed on C after %d ms%n",
                 millis(onB.answeredNanos() - registered), millis(onC.answeredNanos() - registered), millis(listedAt - registered));
+    }
+
+    @Test
+    void aVersionRegisteredOverRestOnOneReplicaIsServedByGrpcGenerateOnTheOthersAtOnce() {
+        register(0, "fresh-grpc", adapter("tiny-llama", 1));
+        long registered = System.nanoTime();
+        // no retries: the very first gRPC call on B and C must find it
+        GenerateResponse onB = generate(1, key, "fresh-grpc");
+        long onBAt = System.nanoTime();
+        GenerateResponse onC = generate(2, key, "fresh-grpc");
+        long onCAt = System.nanoTime();
+        assertEquals("fresh-grpc@1", onB.getModel());
+        assertEquals("fresh-grpc@1", onC.getModel());
+        Answer onA = complete(0, "fresh-grpc");
+        assertEquals(200, onA.status(), onA.body());
+        assertEquals(onA.text(), onB.getText(), "one blob, one greedy output on every replica and both APIs");
+        assertEquals(onA.text(), onC.getText(), "one blob, one greedy output on every replica and both APIs");
+        System.out.printf("ReplicasIT: registered on A over REST; gRPC Generate served it on B after %d ms, on C after %d ms%n",
+                millis(onBAt - registered), millis(onCAt - registered));
     }
 
     @Test
@@ -258,20 +294,29 @@ class ReplicasIT {
         String fresh = json.readTree(rotated.body()).path("api_key").asText();
         long refused = delayUntilEveryReplica(rotatedAt, "refuses the rotated key", i -> modelsStatus(i, old) == 401);
         long works = delayUntilEveryReplica(rotatedAt, "accepts the new key", i -> modelsStatus(i, fresh) == 200);
+        long grpcRefused = delayUntilEveryReplica(rotatedAt, "refuses the rotated key over gRPC",
+                i -> grpcStatus(i, old) == Status.Code.UNAUTHENTICATED);
+        long grpcWorks = delayUntilEveryReplica(rotatedAt, "accepts the new key over gRPC", i -> grpcStatus(i, fresh) == Status.Code.OK);
 
         String leaving = createTenantVisibleEverywhere(2, "leaving");
         var deleted = call(0, "DELETE", "/v1/admin/tenants/leaving", ADMIN_KEY, null);
         long deletedAt = System.nanoTime();
         assertEquals(200, deleted.statusCode(), deleted.body());
         long gone = delayUntilEveryReplica(deletedAt, "refuses the deleted tenant's key", i -> modelsStatus(i, leaving) == 401);
-        System.out.printf("ReplicasIT: rotated on replica 2: old key refused by every replica after %d ms, new key accepted after %d ms;"
-                + " deleted on replica 0: its key refused by every replica after %d ms%n", refused, works, gone);
+        long grpcGone = delayUntilEveryReplica(deletedAt, "refuses the deleted tenant's key over gRPC",
+                i -> grpcStatus(i, leaving) == Status.Code.UNAUTHENTICATED);
+        System.out.printf("ReplicasIT: rotated on replica 2: old key refused by every replica after %d ms (gRPC %d ms), new key"
+                + " accepted after %d ms (gRPC %d ms); deleted on replica 0: its key refused by every replica after %d ms (gRPC %d ms)%n",
+                refused, grpcRefused, works, grpcWorks, gone, grpcGone);
         for (int i = 0; i < REPLICAS; i++) {
             assertEquals(401, modelsStatus(i, old), "the rotated key stays refused on replica " + i);
             assertEquals(401, modelsStatus(i, leaving), "the deleted tenant's key stays refused on replica " + i);
+            assertEquals(Status.Code.UNAUTHENTICATED, grpcStatus(i, old), "the rotated key stays refused over gRPC on replica " + i);
+            assertEquals(Status.Code.UNAUTHENTICATED, grpcStatus(i, leaving), "the deleted key stays refused over gRPC on replica " + i);
         }
-        for (long ms : List.of(refused, works, gone)) {
-            assertTrue(ms <= BOUND.toMillis(), "revocation reached every replica after " + List.of(refused, works, gone) + " ms");
+        List<Long> delays = List.of(refused, works, gone, grpcRefused, grpcWorks, grpcGone);
+        for (long ms : delays) {
+            assertTrue(ms <= BOUND.toMillis(), "revocation reached every replica after " + delays + " ms");
         }
     }
 
@@ -333,6 +378,31 @@ class ReplicasIT {
                     r.body());
         } catch (IOException e) {
             return new Answer(replica, sent, System.nanoTime(), -1, null, null, e.toString());
+        }
+    }
+
+    /** The inference service of a replica, called with {@code apiKey} in the {@code authorization} metadata. */
+    private InferenceServiceGrpc.InferenceServiceBlockingStub inference(int replica, String apiKey) {
+        Metadata auth = new Metadata();
+        auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + apiKey);
+        return InferenceServiceGrpc.newBlockingStub(channels.get(replica)).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth))
+                .withDeadlineAfter(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** gRPC Generate on a replica with {@code apiKey}: greedy, {@link #MAX_TOKENS} tokens of {@link #PROMPT}, as REST's {@link #complete}. */
+    private GenerateResponse generate(int replica, String apiKey, String adapterId) {
+        return inference(replica, apiKey).generate(GenerateRequest.newBuilder().setAdapterId(adapterId).setPrompt(PROMPT).setMaxTokens(MAX_TOKENS)
+                        .setTemperature(0).build());
+    }
+
+    /** The status of a one-token gRPC Generate of the base model with {@code apiKey} on a replica (OK when it answered). */
+    private Status.Code grpcStatus(int replica, String apiKey) {
+        try {
+            inference(replica, apiKey).generate(GenerateRequest.newBuilder().setAdapterId("tiny-llama").setPrompt(PROMPT).setMaxTokens(1)
+                            .setTemperature(0).build());
+            return Status.Code.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode();
         }
     }
 
