@@ -95,7 +95,9 @@ class ReplicasIT {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10)).build();
     private final ObjectMapper json = new ObjectMapper();
-    private final ExecutorService pollers = Executors.newFixedThreadPool(REPLICAS);
+    /** A thread per replica for each of the two measurements (REST and gRPC) that run at once. */
+    private final ExecutorService pollers = Executors.newFixedThreadPool(2 * REPLICAS);
+    private final ExecutorService measurements = Executors.newFixedThreadPool(2);
     /** The key of the tenant whose adapters the serving tests publish. */
     private String key;
 
@@ -125,11 +127,16 @@ class ReplicasIT {
             channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", g.port).usePlaintext().build());
         }
         key = createTenantVisibleEverywhere(0, "serving");
+        for (int i = 0; i < REPLICAS; i++) {
+            // connects each channel, so that the delays measured later do not include that
+            assertEquals(Status.Code.OK, grpcStatus(i, key), "gRPC Generate on replica " + i);
+        }
     }
 
     @AfterAll
     void stopReplicas() {
         pollers.shutdownNow();
+        measurements.shutdownNow();
         channels.forEach(ManagedChannel::shutdownNow);
         replicas.forEach(Gateway::close);
     }
@@ -292,19 +299,23 @@ class ReplicasIT {
         long rotatedAt = System.nanoTime();
         assertEquals(200, rotated.statusCode(), rotated.body());
         String fresh = json.readTree(rotated.body()).path("api_key").asText();
-        long refused = delayUntilEveryReplica(rotatedAt, "refuses the rotated key", i -> modelsStatus(i, old) == 401);
-        long works = delayUntilEveryReplica(rotatedAt, "accepts the new key", i -> modelsStatus(i, fresh) == 200);
-        long grpcRefused = delayUntilEveryReplica(rotatedAt, "refuses the rotated key over gRPC",
+        long[] refusedBy = restAndGrpcDelays(rotatedAt, "refuses the rotated key", i -> modelsStatus(i, old) == 401,
                 i -> grpcStatus(i, old) == Status.Code.UNAUTHENTICATED);
-        long grpcWorks = delayUntilEveryReplica(rotatedAt, "accepts the new key over gRPC", i -> grpcStatus(i, fresh) == Status.Code.OK);
+        long[] worksBy = restAndGrpcDelays(rotatedAt, "accepts the new key", i -> modelsStatus(i, fresh) == 200,
+                i -> grpcStatus(i, fresh) == Status.Code.OK);
+        long refused = refusedBy[0];
+        long grpcRefused = refusedBy[1];
+        long works = worksBy[0];
+        long grpcWorks = worksBy[1];
 
         String leaving = createTenantVisibleEverywhere(2, "leaving");
         var deleted = call(0, "DELETE", "/v1/admin/tenants/leaving", ADMIN_KEY, null);
         long deletedAt = System.nanoTime();
         assertEquals(200, deleted.statusCode(), deleted.body());
-        long gone = delayUntilEveryReplica(deletedAt, "refuses the deleted tenant's key", i -> modelsStatus(i, leaving) == 401);
-        long grpcGone = delayUntilEveryReplica(deletedAt, "refuses the deleted tenant's key over gRPC",
+        long[] goneBy = restAndGrpcDelays(deletedAt, "refuses the deleted tenant's key", i -> modelsStatus(i, leaving) == 401,
                 i -> grpcStatus(i, leaving) == Status.Code.UNAUTHENTICATED);
+        long gone = goneBy[0];
+        long grpcGone = goneBy[1];
         System.out.printf("ReplicasIT: rotated on replica 2: old key refused by every replica after %d ms (gRPC %d ms), new key"
                 + " accepted after %d ms (gRPC %d ms); deleted on replica 0: its key refused by every replica after %d ms (gRPC %d ms)%n",
                 refused, grpcRefused, works, grpcWorks, gone, grpcGone);
@@ -443,6 +454,21 @@ class ReplicasIT {
                 .mapToObj(i -> CompletableFuture.supplyAsync(() -> firstPass(i, what, check), pollers)).toList();
         try {
             return millis(passed.stream().mapToLong(CompletableFuture::join).max().orElseThrow() - since);
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof Error error) {
+                throw error; // a replica's assertion, with its message
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #delayUntilEveryReplica} over REST and over gRPC, measured at the same time from {@code since}: {rest, grpc}. */
+    private long[] restAndGrpcDelays(long since, String what, IntPredicate rest, IntPredicate grpc) {
+        CompletableFuture<Long> overRest = CompletableFuture.supplyAsync(() -> delayUntilEveryReplica(since, what, rest), measurements);
+        CompletableFuture<Long> overGrpc = CompletableFuture.supplyAsync(() -> delayUntilEveryReplica(since, what + " over gRPC", grpc),
+                measurements);
+        try {
+            return new long[] {overRest.join(), overGrpc.join()};
         } catch (CompletionException e) {
             if (e.getCause() instanceof Error error) {
                 throw error; // a replica's assertion, with its message
