@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # A local scale-out cluster in one command: PostgreSQL 15, s3rver (an S3 stand-in), three gateway
-# replicas from the packaged jar on that one PostgreSQL, and HAProxy with deployment/haproxy/haproxy.cfg
-# in front. Ctrl-C (or SIGTERM) stops everything. docs/scale-out.md, "Local cluster", explains it.
+# replicas from the packaged jar on that one PostgreSQL and that one bucket, and HAProxy with
+# deployment/haproxy/haproxy.cfg in front. Ctrl-C (or SIGTERM) stops everything. docs/scale-out.md,
+# "Local cluster", explains it.
 #   deployment/local-cluster.sh [--small] [--base-port N] [--no-s3]
 #     --small        one intra-op thread and a 768 MiB heap per replica (tests, small machines)
 #     --base-port N  HAProxy on N, replicas on N+1..N+3, PostgreSQL on N+10, s3rver on N+20 (default 8080)
-#     --no-s3        do not start s3rver (nothing uses it yet)
+#     --no-s3        no s3rver: the replicas share one folder as their blob store (file:<work>/blobs)
 # Needs Debian's postgresql (15) and haproxy, a JDK 17, and npm for s3rver (installed on first use).
 # The base model is the gateway's default (the embedded MiniLM) unless LORAGATE_MODEL_PATH is set.
 set -euo pipefail
@@ -61,6 +62,10 @@ password=local-cluster
 as_pg "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -q \
   -c "CREATE ROLE loragate LOGIN PASSWORD '$password'" -c "CREATE DATABASE loragate OWNER loragate"
 
+# The replicas' shared blob store: a bucket on s3rver (which accepts only the S3RVER/S3RVER credentials),
+# or with --no-s3 one folder. Each replica's local cache of blobs read stays in its own data directory.
+bucket=loragate
+store=()
 if [ "$s3" = 1 ]; then
   s3dir="${LORAGATE_S3RVER_DIR:-$HOME/.cache/loragate/s3rver}"
   if [ ! -x "$s3dir/node_modules/.bin/s3rver" ]; then
@@ -68,9 +73,23 @@ if [ "$s3" = 1 ]; then
     mkdir -p "$s3dir" && npm install --prefix "$s3dir" --silent --no-audit --no-fund s3rver@3.7.1 >/dev/null
   fi
   mkdir -p "$work/s3"
-  "$s3dir/node_modules/.bin/s3rver" -d "$work/s3" -a 127.0.0.1 -p "$s3_port" --silent >"$work/s3rver.log" 2>&1 &
-  pids+=($!)
-  echo "s3rver on http://127.0.0.1:$s3_port (the gateway's S3 blob store is pending: nothing uses it yet)"
+  "$s3dir/node_modules/.bin/s3rver" -d "$work/s3" -a 127.0.0.1 -p "$s3_port" --silent \
+    --configure-bucket "$bucket" >"$work/s3rver.log" 2>&1 &
+  s3pid=$!
+  pids+=($s3pid)
+  # the replicas' readiness needs the store: wait until s3rver answers
+  until curl -s -o /dev/null "http://127.0.0.1:$s3_port/"; do
+    kill -0 "$s3pid" 2>/dev/null || { echo "s3rver exited: $work/s3rver.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  store=(-Dloragate.store.url="s3://$bucket/cluster" -Dloragate.store.s3.endpoint="http://127.0.0.1:$s3_port"
+    -Dloragate.store.s3.path-style=true -Dloragate.store.s3.region=us-east-1)
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  echo "s3rver on http://127.0.0.1:$s3_port: the replicas' blob store s3://$bucket/cluster (objects in $work/s3/$bucket)"
+else
+  mkdir -p "$work/blobs"
+  store=(-Dloragate.store.url="file:$work/blobs")
+  echo "blob store shared by the replicas: $work/blobs"
 fi
 
 jvm=(-Dai.djl.offline=true)
@@ -82,7 +101,7 @@ export OMP_WAIT_POLICY=PASSIVE
 for i in 1 2 3; do
   port=$((base + i))
   mkdir -p "$work/replica$i"
-  java "${jvm[@]}" -Dquarkus.http.port="$port" -Dloragate.data-dir="$work/replica$i" \
+  java "${jvm[@]}" "${store[@]}" -Dquarkus.http.port="$port" -Dloragate.data-dir="$work/replica$i" \
     -Dquarkus.datasource.jdbc.url="jdbc:postgresql://127.0.0.1:$pg_port/loragate" \
     -Dquarkus.datasource.username=loragate -Dquarkus.datasource.password="$password" \
     -jar "$jar" >"$work/replica$i.log" 2>&1 &

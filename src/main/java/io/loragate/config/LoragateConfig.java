@@ -365,6 +365,14 @@ public interface LoragateConfig {
         @WithDefault("4G")
         MemorySize cacheMaxBytes();
 
+        /**
+         * The start-up sweep deletes an uploaded dataset's content that no file row refers to only
+         * when it was written longer ago than this: with a store shared by replicas, another replica
+         * may have uploaded it and not yet committed its row.
+         */
+        @WithDefault("1h")
+        java.time.Duration orphanGrace();
+
         /** The S3-compatible store of {@code s3://} URLs. */
         S3 s3();
 

@@ -388,6 +388,15 @@ public class DatasetStore {
                 LOG.warnf("cannot clean %s: %s", tmp, e.getMessage());
             }
         }
+        sweepOrphanContent(Instant.now().minus(config.store().orphanGrace()));
+    }
+
+    /**
+     * Deletes the contents under {@code files/} that no row refers to and that were written before
+     * {@code writtenBefore}: a younger one may be another replica's upload whose row is not committed
+     * yet (the {@link #blobs} lock is this process's only).
+     */
+    void sweepOrphanContent(Instant writtenBefore) {
         List<String> keys;
         try {
             keys = store.list(FILES_DIR);
@@ -395,15 +404,23 @@ public class DatasetStore {
             LOG.warnf("cannot sweep the files' blobs: %s", e.getMessage());
             return;
         }
+        int young = 0;
         for (String key : keys) {
             String name = key.substring(key.lastIndexOf('/') + 1);
             if (SHA256.matcher(name).matches() && key.equals(blobKey(name))) {
                 synchronized (blobs) {
-                    if (deleteBlobIfUnreferenced(name)) {
-                        LOG.infof("removed file content %s that no file refers to", key);
+                    switch (deleteBlobIfUnreferenced(name, writtenBefore)) {
+                        case DELETED -> LOG.infof("removed file content %s that no file refers to", key);
+                        case TOO_YOUNG -> young++;
+                        default -> {
+                        }
                     }
                 }
             }
+        }
+        if (young > 0) {
+            LOG.infof("kept %d file content(s) that no file refers to yet, written after %s (loragate.store.orphan-grace)",
+                    young, writtenBefore);
         }
     }
 
@@ -443,8 +460,16 @@ public class DatasetStore {
         return String.join("/", FILES_DIR, sha256.substring(0, 2), sha256);
     }
 
+    /** What {@link #deleteBlobIfUnreferenced(String, Instant)} did. */
+    private enum Removal { DELETED, REFERENCED, ABSENT, TOO_YOUNG, FAILED }
+
     /** Call holding {@link #blobs}. Answers whether the blob was deleted. */
     private boolean deleteBlobIfUnreferenced(String sha256) {
+        return deleteBlobIfUnreferenced(sha256, null) == Removal.DELETED;
+    }
+
+    /** Call holding {@link #blobs}. Deletes the blob unless a row refers to it or it was written at or after {@code writtenBefore} (null: any time). */
+    private Removal deleteBlobIfUnreferenced(String sha256, Instant writtenBefore) {
         boolean referenced = Jdbc.inTransaction(db, "count references to " + sha256, c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM files WHERE sha256 = ? FETCH FIRST 1 ROWS ONLY")) {
                 s.setString(1, sha256);
@@ -454,18 +479,22 @@ public class DatasetStore {
             }
         });
         if (referenced) {
-            return false;
+            return Removal.REFERENCED;
         }
         String key = blobKey(sha256);
         try {
-            if (!store.exists(key)) {
-                return false;
+            Instant modified = store.modified(key);
+            if (modified == null) {
+                return Removal.ABSENT;
+            }
+            if (writtenBefore != null && !modified.isBefore(writtenBefore)) {
+                return Removal.TOO_YOUNG;
             }
             store.delete(key);
-            return true;
+            return Removal.DELETED;
         } catch (IOException | RuntimeException e) {
             LOG.warnf("cannot delete %s (the start-up sweep retries): %s", key, e.getMessage());
-            return false;
+            return Removal.FAILED;
         }
     }
 

@@ -78,6 +78,14 @@ public final class S3rverServer {
         return "s3://" + BUCKET + "/" + prefix;
     }
 
+    /**
+     * The file in which s3rver keeps the object {@code objectKey} of the test bucket (plain keys:
+     * letters, digits, {@code / . _ -}); its modification time is the object's Last-Modified.
+     */
+    public Path objectFile(String objectKey) {
+        return dir.resolve("data").resolve(BUCKET).resolve(objectKey + "._S3rver_object");
+    }
+
     /** A client of the test's own (to look at or tamper with objects behind the gateway's back). */
     public S3Client client() {
         return S3Client.builder().endpointOverride(endpoint()).forcePathStyle(true).region(Region.of(REGION))

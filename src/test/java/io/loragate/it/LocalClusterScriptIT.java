@@ -1,7 +1,9 @@
 package io.loragate.it;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,8 +11,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
+import io.loragate.Fixtures;
 import io.loragate.api.grpc.v1.InferenceServiceGrpc;
 import io.loragate.api.grpc.v1.ListModelsRequest;
+import io.loragate.registry.RegistryFixtures;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -19,12 +23,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code deployment/local-cluster.sh} in one go: PostgreSQL, s3rver, three replicas of the packaged
- * gateway and HAProxy come up; the API answers through HAProxy and on each replica; a dataset uploaded
- * to one replica is listed by another (one shared database); gRPC calls through HAProxy that name an
+ * {@code deployment/local-cluster.sh} in one go (on the tiny-llama fixture): PostgreSQL, s3rver, three
+ * replicas of the packaged gateway and HAProxy come up; the API answers through HAProxy and on each
+ * replica; a dataset uploaded to one replica is listed by another (one shared database); an adapter
+ * registered through HAProxy is served by every replica, and its weights and the dataset's content
+ * are objects in s3rver's bucket (one shared S3 store); gRPC calls through HAProxy that name an
  * adapter in {@code x-loragate-adapter} all reach one replica; SIGTERM stops every process it started.
  */
 class LocalClusterScriptIT {
@@ -92,8 +100,33 @@ class LocalClusterScriptIT {
                 "the six calls of one adapter reached one replica: " + served);
     }
 
+    /** s3rver keeps an object {@code key} of the bucket as the file {@code <bucket folder>/<key>._S3rver_object}. */
+    static void assertS3Object(Path prefix, String key) {
+        Path object = prefix.resolve(key + "._S3rver_object");
+        assertTrue(Files.isRegularFile(object), "the blob " + key + " is an object in s3rver's bucket: " + object);
+    }
+
+    /** A PEFT folder registered through HAProxy (whichever replica takes it) is an S3 object, and every replica serves it. */
+    static void anAdapterRegisteredThroughHaproxyIsServedByEveryReplicaFromS3(int base, Path objects) {
+        Path adapter = RegistryFixtures.adapter("tiny-llama", 0);
+        given().baseUri("http://127.0.0.1").port(base).multiPart("name", "shared")
+                .multiPart("config", RegistryFixtures.config(adapter).toFile(), "application/json")
+                .multiPart("weights", RegistryFixtures.weights(adapter).toFile(), "application/octet-stream")
+                .post("/v1/adapters").then().statusCode(200);
+        assertS3Object(objects, "adapters/default/shared/1/adapter_model.safetensors");
+        assertS3Object(objects, "adapters/default/shared/1/adapter_config.json");
+        List<String> texts = new java.util.ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            texts.add(given().baseUri("http://127.0.0.1").port(base + i).contentType("application/json")
+                    .body("{\"model\": \"shared\", \"prompt\": \"The software\", \"max_tokens\": 4, \"temperature\": 0}")
+                    .post("/v1/completions").then().statusCode(200).body("model", equalTo("shared@1"))
+                    .extract().path("choices[0].text"));
+        }
+        assertEquals(1, new java.util.HashSet<>(texts).size(), "one blob, one greedy output on every replica: " + texts);
+    }
+
     @Test
-    void theClusterServesThroughHaproxySharesOneDatabaseAndStopsOnSigterm() throws Exception {
+    void theClusterServesThroughHaproxySharesOneDatabaseAndOneBucketAndStopsOnSigterm() throws Exception {
         int base = freeBase();
         Path log = Path.of("target", "local-cluster-it.log");
         Path tmp = Files.createDirectories(Path.of("target", "local-cluster-it").toAbsolutePath());
@@ -101,6 +134,7 @@ class LocalClusterScriptIT {
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("LORAGATE_APP", Gateway.app().toAbsolutePath().toString());
         pb.environment().put("TMPDIR", tmp.toString());
+        pb.environment().put("LORAGATE_MODEL_PATH", Fixtures.hf("tiny-llama").toAbsolutePath().toString());
         Process script = pb.start();
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
@@ -110,10 +144,13 @@ class LocalClusterScriptIT {
                 Thread.sleep(500);
             }
             String out = Files.readString(log, StandardCharsets.UTF_8);
-            assertTrue(out.contains("s3rver on http://127.0.0.1:" + (base + 20)) && out.contains("nothing uses it yet"), out);
+            Matcher bucket = Pattern.compile("s3rver on http://127\\.0\\.0\\.1:" + (base + 20)
+                    + ": the replicas' blob store s3://loragate/cluster \\(objects in (\\S+)\\)").matcher(out);
+            assertTrue(bucket.find(), out);
+            Path objects = Path.of(bucket.group(1)).resolve("cluster");
 
             given().baseUri("http://127.0.0.1").port(base).get("/v1/models").then().statusCode(200)
-                    .body("data.id", hasItem("all-minilm-l6-v2"));
+                    .body("data.id", hasItem("tiny-llama"));
             for (int i = 1; i <= 3; i++) {
                 given().baseUri("http://127.0.0.1").port(base + i).get("/q/health/ready").then().statusCode(200);
             }
@@ -121,7 +158,10 @@ class LocalClusterScriptIT {
             String id = given().baseUri("http://127.0.0.1").port(base + 1).multiPart("file", dataset.toFile(), "application/jsonl")
                     .multiPart("purpose", "fine-tune").post("/v1/files").then().statusCode(200).extract().path("id");
             given().baseUri("http://127.0.0.1").port(base + 2).get("/v1/files").then().statusCode(200).body("data.id", hasItem(id));
+            String sha = io.loragate.common.DurableFiles.sha256(dataset); // the content's key in the store
+            assertS3Object(objects, "files/" + sha.substring(0, 2) + "/" + sha);
 
+            anAdapterRegisteredThroughHaproxyIsServedByEveryReplicaFromS3(base, objects);
             grpcCallsNamingAnAdapterLandOnOneReplica(base);
 
             List<ProcessHandle> started = script.descendants().toList();

@@ -9,7 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.loragate.TenantMatrix;
+import io.loragate.api.grpc.v1.GenerateRequest;
+import io.loragate.api.grpc.v1.GenerateResponse;
+import io.loragate.api.grpc.v1.InferenceServiceGrpc;
 import io.loragate.postgres.PostgresServer;
 import io.restassured.specification.RequestSpecification;
 import java.io.IOException;
@@ -50,7 +59,9 @@ import org.junit.jupiter.api.TestInstance;
  * at once; 200 requests spread over the replicas while the alias switches 10 times on varying
  * replicas all answer exactly the greedy output of the version they name, never one the alias had
  * left before the request was sent; the tenant matrix holds between tenants on different replicas; a
- * rotated or deleted tenant's key stops working on every replica. Propagation delays are measured
+ * rotated or deleted tenant's key stops working on every replica. gRPC (on each replica's HTTP port)
+ * likewise: a version registered over REST is served by the first gRPC Generate on the others, and a
+ * rotated or deleted key is refused UNAUTHENTICATED by every replica. Propagation delays are measured
  * from the write's answer (each replica polled every 20 ms) and printed; the assertions allow
  * {@link #BOUND} so that they hold on a loaded machine.
  */
@@ -79,10 +90,14 @@ class ReplicasIT {
     }
 
     private final List<Gateway> replicas = new ArrayList<>();
+    /** A gRPC channel to each replica (plaintext h2c on its HTTP port). */
+    private final List<ManagedChannel> channels = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10)).build();
     private final ObjectMapper json = new ObjectMapper();
-    private final ExecutorService pollers = Executors.newFixedThreadPool(REPLICAS);
+    /** A thread per replica for each of the two measurements (REST and gRPC) that run at once. */
+    private final ExecutorService pollers = Executors.newFixedThreadPool(2 * REPLICAS);
+    private final ExecutorService measurements = Executors.newFixedThreadPool(2);
     /** The key of the tenant whose adapters the serving tests publish. */
     private String key;
 
@@ -108,12 +123,21 @@ class ReplicasIT {
         } finally {
             starter.shutdownNow();
         }
+        for (Gateway g : replicas) {
+            channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", g.port).usePlaintext().build());
+        }
         key = createTenantVisibleEverywhere(0, "serving");
+        for (int i = 0; i < REPLICAS; i++) {
+            // connects each channel, so that the delays measured later do not include that
+            assertEquals(Status.Code.OK, grpcStatus(i, key), "gRPC Generate on replica " + i);
+        }
     }
 
     @AfterAll
     void stopReplicas() {
         pollers.shutdownNow();
+        measurements.shutdownNow();
+        channels.forEach(ManagedChannel::shutdownNow);
         replicas.forEach(Gateway::close);
     }
 
@@ -138,6 +162,25 @@ class ReplicasIT {
         assertEquals(onA.text(), onC.text(), "one blob, one greedy output on every replica");
         System.out.printf("ReplicasIT: registered on A; served on B after %d ms, on C after %d ms, listed on C after %d ms%n",
                 millis(onB.answeredNanos() - registered), millis(onC.answeredNanos() - registered), millis(listedAt - registered));
+    }
+
+    @Test
+    void aVersionRegisteredOverRestOnOneReplicaIsServedByGrpcGenerateOnTheOthersAtOnce() {
+        register(0, "fresh-grpc", adapter("tiny-llama", 1));
+        long registered = System.nanoTime();
+        // no retries: the very first gRPC call on B and C must find it
+        GenerateResponse onB = generate(1, key, "fresh-grpc");
+        long onBAt = System.nanoTime();
+        GenerateResponse onC = generate(2, key, "fresh-grpc");
+        long onCAt = System.nanoTime();
+        assertEquals("fresh-grpc@1", onB.getModel());
+        assertEquals("fresh-grpc@1", onC.getModel());
+        Answer onA = complete(0, "fresh-grpc");
+        assertEquals(200, onA.status(), onA.body());
+        assertEquals(onA.text(), onB.getText(), "one blob, one greedy output on every replica and both APIs");
+        assertEquals(onA.text(), onC.getText(), "one blob, one greedy output on every replica and both APIs");
+        System.out.printf("ReplicasIT: registered on A over REST; gRPC Generate served it on B after %d ms, on C after %d ms%n",
+                millis(onBAt - registered), millis(onCAt - registered));
     }
 
     @Test
@@ -256,22 +299,35 @@ class ReplicasIT {
         long rotatedAt = System.nanoTime();
         assertEquals(200, rotated.statusCode(), rotated.body());
         String fresh = json.readTree(rotated.body()).path("api_key").asText();
-        long refused = delayUntilEveryReplica(rotatedAt, "refuses the rotated key", i -> modelsStatus(i, old) == 401);
-        long works = delayUntilEveryReplica(rotatedAt, "accepts the new key", i -> modelsStatus(i, fresh) == 200);
+        long[] refusedBy = restAndGrpcDelays(rotatedAt, "refuses the rotated key", i -> modelsStatus(i, old) == 401,
+                i -> grpcStatus(i, old) == Status.Code.UNAUTHENTICATED);
+        long[] worksBy = restAndGrpcDelays(rotatedAt, "accepts the new key", i -> modelsStatus(i, fresh) == 200,
+                i -> grpcStatus(i, fresh) == Status.Code.OK);
+        long refused = refusedBy[0];
+        long grpcRefused = refusedBy[1];
+        long works = worksBy[0];
+        long grpcWorks = worksBy[1];
 
         String leaving = createTenantVisibleEverywhere(2, "leaving");
         var deleted = call(0, "DELETE", "/v1/admin/tenants/leaving", ADMIN_KEY, null);
         long deletedAt = System.nanoTime();
         assertEquals(200, deleted.statusCode(), deleted.body());
-        long gone = delayUntilEveryReplica(deletedAt, "refuses the deleted tenant's key", i -> modelsStatus(i, leaving) == 401);
-        System.out.printf("ReplicasIT: rotated on replica 2: old key refused by every replica after %d ms, new key accepted after %d ms;"
-                + " deleted on replica 0: its key refused by every replica after %d ms%n", refused, works, gone);
+        long[] goneBy = restAndGrpcDelays(deletedAt, "refuses the deleted tenant's key", i -> modelsStatus(i, leaving) == 401,
+                i -> grpcStatus(i, leaving) == Status.Code.UNAUTHENTICATED);
+        long gone = goneBy[0];
+        long grpcGone = goneBy[1];
+        System.out.printf("ReplicasIT: rotated on replica 2: old key refused by every replica after %d ms (gRPC %d ms), new key"
+                + " accepted after %d ms (gRPC %d ms); deleted on replica 0: its key refused by every replica after %d ms (gRPC %d ms)%n",
+                refused, grpcRefused, works, grpcWorks, gone, grpcGone);
         for (int i = 0; i < REPLICAS; i++) {
             assertEquals(401, modelsStatus(i, old), "the rotated key stays refused on replica " + i);
             assertEquals(401, modelsStatus(i, leaving), "the deleted tenant's key stays refused on replica " + i);
+            assertEquals(Status.Code.UNAUTHENTICATED, grpcStatus(i, old), "the rotated key stays refused over gRPC on replica " + i);
+            assertEquals(Status.Code.UNAUTHENTICATED, grpcStatus(i, leaving), "the deleted key stays refused over gRPC on replica " + i);
         }
-        for (long ms : List.of(refused, works, gone)) {
-            assertTrue(ms <= BOUND.toMillis(), "revocation reached every replica after " + List.of(refused, works, gone) + " ms");
+        List<Long> delays = List.of(refused, works, gone, grpcRefused, grpcWorks, grpcGone);
+        for (long ms : delays) {
+            assertTrue(ms <= BOUND.toMillis(), "revocation reached every replica after " + delays + " ms");
         }
     }
 
@@ -336,6 +392,31 @@ class ReplicasIT {
         }
     }
 
+    /** The inference service of a replica, called with {@code apiKey} in the {@code authorization} metadata. */
+    private InferenceServiceGrpc.InferenceServiceBlockingStub inference(int replica, String apiKey) {
+        Metadata auth = new Metadata();
+        auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + apiKey);
+        return InferenceServiceGrpc.newBlockingStub(channels.get(replica)).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth))
+                .withDeadlineAfter(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** gRPC Generate on a replica with {@code apiKey}: greedy, {@link #MAX_TOKENS} tokens of {@link #PROMPT}, as REST's {@link #complete}. */
+    private GenerateResponse generate(int replica, String apiKey, String adapterId) {
+        return inference(replica, apiKey).generate(GenerateRequest.newBuilder().setAdapterId(adapterId).setPrompt(PROMPT).setMaxTokens(MAX_TOKENS)
+                        .setTemperature(0).build());
+    }
+
+    /** The status of a one-token gRPC Generate of the base model with {@code apiKey} on a replica (OK when it answered). */
+    private Status.Code grpcStatus(int replica, String apiKey) {
+        try {
+            inference(replica, apiKey).generate(GenerateRequest.newBuilder().setAdapterId("tiny-llama").setPrompt(PROMPT).setMaxTokens(1)
+                            .setTemperature(0).build());
+            return Status.Code.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode();
+        }
+    }
+
     private int modelsStatus(int replica, String apiKey) {
         try {
             return call(replica, "GET", "/v1/models", apiKey, null).statusCode();
@@ -373,6 +454,21 @@ class ReplicasIT {
                 .mapToObj(i -> CompletableFuture.supplyAsync(() -> firstPass(i, what, check), pollers)).toList();
         try {
             return millis(passed.stream().mapToLong(CompletableFuture::join).max().orElseThrow() - since);
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof Error error) {
+                throw error; // a replica's assertion, with its message
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #delayUntilEveryReplica} over REST and over gRPC, measured at the same time from {@code since}: {rest, grpc}. */
+    private long[] restAndGrpcDelays(long since, String what, IntPredicate rest, IntPredicate grpc) {
+        CompletableFuture<Long> overRest = CompletableFuture.supplyAsync(() -> delayUntilEveryReplica(since, what, rest), measurements);
+        CompletableFuture<Long> overGrpc = CompletableFuture.supplyAsync(() -> delayUntilEveryReplica(since, what + " over gRPC", grpc),
+                measurements);
+        try {
+            return new long[] {overRest.join(), overGrpc.join()};
         } catch (CompletionException e) {
             if (e.getCause() instanceof Error error) {
                 throw error; // a replica's assertion, with its message

@@ -136,6 +136,14 @@ class DatasetStoreTest {
         Path orphan = config.dataDir().resolve("files").resolve("ab").resolve(orphanSha);
         Files.createDirectories(orphan.getParent());
         Files.writeString(orphan, "left by a crash before the row was inserted");
+        // older than loragate.store.orphan-grace (1h by default): certainly no upload in flight
+        Files.setLastModifiedTime(orphan, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(config.store().orphanGrace())
+                .minusSeconds(60)));
+        // written just now: maybe another replica's upload whose row is not committed yet
+        String youngSha = "ac" + "0".repeat(62);
+        Path young = config.dataDir().resolve("files").resolve("ac").resolve(youngSha);
+        Files.createDirectories(young.getParent());
+        Files.writeString(young, "uploaded by another replica, its row not yet committed");
         Files.createDirectories(tmp());
         Path leftover = Files.writeString(tmp().resolve("dataset-00000000-0123456789abcdef01234567"), "half an upload");
         // the transports' spools: a body spooled before this process started is an orphan; a fresh one may be in flight
@@ -149,7 +157,8 @@ class DatasetStoreTest {
         try (DatasetStore.Staging running = store.stage()) {
             running.write(new byte[] {'{'}, 0, 1);
             store.sweep();
-            assertFalse(Files.exists(orphan), "content without a row is deleted");
+            assertFalse(Files.exists(orphan), "content without a row, older than the grace period, is deleted");
+            assertTrue(Files.exists(young), "content without a row, younger than the grace period, is kept");
             assertFalse(Files.exists(leftover), "an earlier process's staging file is deleted");
             assertTrue(Files.exists(running.path()), "this process's upload in progress is kept");
             assertTrue(Files.exists(store.blob(kept)), "content with a row is kept");
@@ -157,6 +166,7 @@ class DatasetStoreTest {
             assertFalse(Files.exists(grpcOld), "a gRPC staging file of an earlier process is deleted");
             assertTrue(Files.exists(inFlight), "a body spooled by this process is kept");
             Files.delete(inFlight);
+            Files.delete(young);
         }
         store.delete("tenant-a", kept.id());
     }

@@ -16,6 +16,8 @@ import io.loragate.common.S3rverServer;
 import io.loragate.registry.AdapterCache;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
+import io.loragate.registry.DatasetStore;
+import io.loragate.config.LoragateConfig;
 import io.loragate.runtime.ResidentModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -24,8 +26,11 @@ import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -55,6 +60,10 @@ class S3StoreTest {
     AdapterRegistry registry;
     @Inject
     AdapterCache cache;
+    @Inject
+    DatasetStore datasets;
+    @Inject
+    LoragateConfig config;
 
     final S3rverServer server = S3rverServer.shared();
 
@@ -114,6 +123,30 @@ class S3StoreTest {
         assertEquals(List.of(), objects(folder), "a deleted version leaves the bucket");
         given().delete("/v1/files/" + file).then().statusCode(200);
         assertEquals(List.of(), objects("files/" + sha.substring(0, 2) + "/" + sha));
+    }
+
+    /**
+     * The start-up sweep on the bucket: a dataset content without a row that is younger than
+     * {@code loragate.store.orphan-grace} (1h) may be another replica's upload whose row is not yet
+     * committed and is kept; an older one is deleted.
+     */
+    @Test
+    void theSweepDeletesOnlyOrphanContentsOlderThanTheGracePeriod() throws Exception {
+        String youngKey = "files/ad/ad" + "1".repeat(62);
+        String oldKey = "files/ae/ae" + "1".repeat(62);
+        for (String key : List.of(youngKey, oldKey)) {
+            blobs.put(key, new java.io.ByteArrayInputStream(("content of " + key).getBytes(StandardCharsets.UTF_8)));
+        }
+        // s3rver answers an object's Last-Modified from its file's modification time
+        Path oldObject = server.objectFile(((S3BlobStore) blobs).location().prefix() + "/" + oldKey);
+        assertTrue(Files.isRegularFile(oldObject), oldObject.toString());
+        Files.setLastModifiedTime(oldObject, FileTime.from(Instant.now().minus(config.store().orphanGrace()).minusSeconds(60)));
+        assertTrue(blobs.modified(oldKey).isBefore(Instant.now().minus(config.store().orphanGrace())), "the store sees it as old");
+
+        datasets.sweep();
+        assertEquals(1, objects(youngKey).size(), "a content without a row, younger than the grace period, is kept");
+        assertEquals(List.of(), objects(oldKey), "a content without a row, older than the grace period, is deleted");
+        blobs.delete(youngKey);
     }
 
     @Test
