@@ -9,8 +9,8 @@
 #                             checkpoints, evaluations between steps, metrics, the REST polling's share)
 #   timing                    the report's own split where the jar has one
 # Variants: "after" (this build, loragate.jobs.step-write-interval=250ms), "every_step" (this build,
-# interval 0: one write per step), and "before" when --before-jar names a jar built from another
-# commit (e.g. main). Prints one JSON object; the load average is sampled at each job's start.
+# interval 0: one write per step), "after_1_thread" (this build, 250 ms, PyTorch on 1 intra-op thread),
+# and "before" when --before-jar names a jar built from another commit (e.g. main). Prints one JSON object; the load average is sampled at each job's start.
 #   benchmarks/step-overhead.sh [--rounds 2] [--examples 256] [--before-jar /path/quarkus-run.jar]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +31,16 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 model="src/test/resources/fixtures/hf/tiny-llama"
 variants=(); ports=()
-start() { # name jar port interval
-  java -Xmx1g -Dai.djl.offline=true -Dquarkus.http.port="$3" -Dloragate.data-dir="$work/data-$1" \
+start() { # name jar port [interval: a jar that has the setting] [torch intra-op threads]
+  java -Xmx1g ${5:+-Dai.djl.pytorch.num_threads="$5"} -Dai.djl.offline=true -Dquarkus.http.port="$3" -Dloragate.data-dir="$work/data-$1" \
     -Dloragate.model.path="$model" -Dloragate.model.id=tiny -Dloragate.jobs.yield-policy=none \
-    -Dloragate.jobs.step-write-interval="$4" -jar "$2" > "$work/gateway-$1.log" 2>&1 &
+    ${4:+-Dloragate.jobs.step-write-interval="$4"} -jar "$2" > "$work/gateway-$1.log" 2>&1 &
   pids+=($!); variants+=("$1"); ports+=("$3")
 }
 start after target/quarkus-app/quarkus-run.jar "$base_port" 250ms
 start every_step target/quarkus-app/quarkus-run.jar "$((base_port + 1))" 0s
-[ -n "$before_jar" ] && start before "$before_jar" "$((base_port + 2))" 250ms
+start after_1_thread target/quarkus-app/quarkus-run.jar "$((base_port + 3))" 250ms 1
+if [ -n "$before_jar" ]; then start before "$before_jar" "$((base_port + 2))"; fi
 for port in "${ports[@]}"; do
   for _ in $(seq 1 300); do curl -sf "http://localhost:$port/q/health/ready" > /dev/null && break; sleep 1; done
   curl -sf "http://localhost:$port/q/health/ready" > /dev/null || { echo "gateway on $port did not start; see $work" >&2; exit 1; }
@@ -74,7 +75,7 @@ def job(port):
     seen = {}
     while True:
         j = call(port, "GET", "/v1/fine_tuning/jobs/" + j["id"])
-        done = (j.get("progress") or {}).get("completed_steps", 0)
+        done = (j.get("progress") or {}).get("step", 0)
         if done and done not in seen:
             seen[done] = time.monotonic()
         if j["status"] in ("succeeded", "failed", "cancelled"):

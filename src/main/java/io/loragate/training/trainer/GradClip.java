@@ -1,8 +1,6 @@
 package io.loragate.training.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
 
@@ -19,20 +17,16 @@ public final class GradClip {
      * @return the norm before clipping (NaN or infinite when a gradient is)
      */
     public static double clipByGlobalNorm(List<NDArray> grads, double maxNorm, NDManager stepManager) {
-        double norm;
+        double sumSquares = 0;
         try (NDManager scratch = stepManager.newSubManager()) {
-            // as torch does: the norm of the per-gradient norms, read to the host once
-            NDList norms = new NDList(grads.size());
             for (NDArray g : grads) {
-                norms.add(g.norm());            // () each
+                NDArray n = g.norm();
+                n.attach(scratch);
+                float v = n.getFloat();
+                sumSquares += (double) v * v;
             }
-            NDArray stacked = NDArrays.stack(norms);     // (grads)
-            NDArray total = stacked.norm();              // ()
-            norms.attach(scratch);
-            stacked.attach(scratch);
-            total.attach(scratch);
-            norm = total.getFloat();
         }
+        double norm = Math.sqrt(sumSquares);
         if (maxNorm > 0 && Double.isFinite(maxNorm)) {
             float coef = (float) Math.min(1.0, maxNorm / (norm + 1e-6));
             for (NDArray g : grads) {
