@@ -298,6 +298,14 @@ public interface LoragateConfig {
          */
         @WithDefault("5s")
         java.time.Duration pollInterval();
+
+        /**
+         * At most how long a running job keeps its steps' events and progress before writing them
+         * (together, in one transaction that is also its lease and cancel check); {@code 0}: after
+         * every step. Evaluations, checkpoints, a stop and the end always write at once.
+         */
+        @WithDefault("250ms")
+        java.time.Duration stepWriteInterval();
     }
 
     /** Authentication: per-tenant API keys and the admin key. */

@@ -332,6 +332,28 @@ public class JobStore {
                 + " trained_tokens = ?, estimated_finish = ? WHERE id = ?", completedSteps, totalSteps, trainedTokens, finish, id));
     }
 
+    /**
+     * The steps a running job made since its last write, in one transaction: its events (in order,
+     * each with its own time) and its progress, only while {@code owner} still runs the job (a
+     * replica that lost the job writes nothing). Answers what the lease check would: whether it is
+     * still {@code owner}'s and whether a cancel was asked for; this is the runner's lease and cancel
+     * check as well as its write.
+     */
+    public JobLeases.Lease recordSteps(String id, String owner, List<JobEventDraft> events, long completedSteps, long totalSteps,
+            long trainedTokens, Instant estimatedFinish) {
+        OffsetDateTime finish = estimatedFinish == null ? null : OffsetDateTime.ofInstant(estimatedFinish, ZoneOffset.UTC);
+        return inTransaction("record the steps of " + id, c -> {
+            JobRecord j = lock(c, id);
+            if (j == null || !RUNNING.equals(j.status()) || !owner.equals(j.owner())) {
+                return JobLeases.Lease.LOST;
+            }
+            insertEvents(c, id, events, j.status());
+            update(c, "UPDATE jobs SET completed_steps = ?, total_steps = ?, trained_tokens = ?, estimated_finish = ? WHERE id = ?",
+                    completedSteps, totalSteps, trainedTokens, finish, id);
+            return new JobLeases.Lease(true, j.cancelRequested());
+        });
+    }
+
     /** Stores the evaluation report. */
     public void setReport(String id, String reportJson) {
         inTransaction("store the report of " + id, c -> update(c, "UPDATE jobs SET report = ? WHERE id = ?", reportJson, id));
@@ -458,6 +480,36 @@ public class JobStore {
             s.setString(7, data);
             s.setString(8, status);
             s.executeUpdate();
+        }
+    }
+
+    /** Appends {@code events} in order after the job's last event, as one JDBC batch. */
+    private static void insertEvents(Connection c, String id, List<JobEventDraft> events, String status) throws SQLException {
+        if (events.isEmpty()) {
+            return;
+        }
+        long seq;
+        try (PreparedStatement s = c.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?")) {
+            s.setString(1, id);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                seq = r.getLong(1);
+            }
+        }
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO job_events (job_id, seq, created, level, type, message, data,"
+                + " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+            for (JobEventDraft e : events) {
+                s.setString(1, id);
+                s.setLong(2, ++seq);
+                s.setObject(3, OffsetDateTime.ofInstant(e.created().truncatedTo(ChronoUnit.MILLIS), ZoneOffset.UTC));
+                s.setString(4, e.level());
+                s.setString(5, e.type());
+                s.setString(6, truncate(io.loragate.config.ErrorText.redact(e.message()), 4000));
+                s.setString(7, e.dataJson());
+                s.setString(8, status);
+                s.addBatch();
+            }
+            s.executeBatch();
         }
     }
 

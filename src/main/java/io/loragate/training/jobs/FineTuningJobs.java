@@ -438,7 +438,8 @@ public class FineTuningJobs {
     private JobContext runnerContext() {
         TrainingGate gate = gates.isResolvable() ? gates.get() : TrainingGate.NONE;
         JobDiagnostics d = diagnostics != null && diagnostics.isResolvable() ? diagnostics.get() : JobDiagnostics.NONE;
-        return new JobContext(store, datasets, resident, checkpoints, publication, gate, d, leases, replica, leaseDuration);
+        return new JobContext(store, datasets, resident, checkpoints, publication, gate, d, leases, replica, leaseDuration,
+                config.jobs().stepWriteInterval());
     }
 
     private List<String> defaultTargets() {

@@ -15,11 +15,12 @@ import io.loragate.training.data.Datasets;
  * @param publication the gate, the registration and the activation of its adapter
  * @param gate        lets serving come first between steps
  * @param diagnostics the final report's diagnostics ({@link JobDiagnostics#NONE}: none)
- * @param leases      who owns the job: checked each step and before publication
+ * @param leases      who owns the job: checked with every write of the steps and before publication
  * @param replica     this replica's id, the job's owner while it runs here
  * @param leaseDuration how long a renewal extends the lease
+ * @param stepWriteInterval at most how long step events wait before they are written ({@link StepJournal})
  */
 record JobContext(JobStore store, Datasets datasets, ResidentModel resident, JobCheckpoints checkpoints,
         Publication publication, TrainingGate gate, JobDiagnostics diagnostics, JobLeases leases, String replica,
-        java.time.Duration leaseDuration) {
+        java.time.Duration leaseDuration, java.time.Duration stepWriteInterval) {
 }

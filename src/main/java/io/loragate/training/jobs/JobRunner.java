@@ -8,6 +8,7 @@ import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.TextTokenizer;
+import io.loragate.registry.JobEventDraft;
 import io.loragate.registry.JobLeases;
 import io.loragate.registry.JobRecord;
 import io.loragate.registry.JobStore;
@@ -34,10 +35,13 @@ import org.jboss.logging.Logger;
  * hands the adapter to its {@link Publication}. Cancellation stops at the next step and publishes
  * nothing; a shutdown checkpoints the current step and puts the job back in the queue.
  *
- * <p>The job is this replica's only while it holds the job's lease ({@link JobLeases}): each step
- * checks it (and the cancel flag, which any replica may set) before writing a checkpoint, and
- * publication renews it first. A runner that finds another owner stops where it is, writes no
+ * <p>The job is this replica's only while it holds the job's lease ({@link JobLeases}): the steps'
+ * events and progress are written together at most every {@code loragate.jobs.step-write-interval}
+ * ({@link StepJournal}; and before every evaluation's checkpoint, every checkpoint, a stop and the end) by a write that
+ * only an owner can make and that reads the cancel flag, which any replica may set; publication
+ * renews the lease first. A runner that finds another owner stops where it is, writes no event,
  * checkpoint, status or adapter: the other replica resumes the job from its last checkpoint.
+ * {@link StepTiming} measures where the step time goes (the report's {@code timing}).
  *
  * <p>With {@code epochs: "auto"} the epochs are resolved from the training examples here, and the
  * job keeps the weights of its best evaluation (lowest validation loss), held in memory or, after a
@@ -61,12 +65,18 @@ final class JobRunner {
     private Map<String, float[]> bestState;
     private long bestStateStep;
     private long bestOptimizerSteps;
+    /** Step events not yet written. */
+    private final StepJournal journal;
+    private final StepTiming timing = new StepTiming();
+    /** When the last step callback returned (the next step's compute starts there). */
+    private long lastStepEnd;
 
     JobRunner(JobContext context, JobRecord job) {
         this.context = context;
         this.store = context.store();
         this.job = job;
         this.cancelled = job.cancelRequested();
+        this.journal = new StepJournal(context.stepWriteInterval());
     }
 
     void cancel() {
@@ -138,15 +148,14 @@ final class JobRunner {
     }
 
     /**
-     * Whether this replica still owns the job, from the database (a cancel asked on any replica is
-     * seen here too); {@code renew} also extends the lease. Losing it stops the run.
+     * Renews the lease and answers whether this replica still owns the job, from the database (a
+     * cancel asked on any replica is seen here too). Losing it stops the run.
      */
-    private boolean stillOwned(boolean renew) {
+    private boolean stillOwned() {
         if (leaseLost) {
             return false;
         }
-        JobLeases.Lease lease = renew ? context.leases().renew(job.id(), context.replica(), context.leaseDuration())
-                : context.leases().check(job.id(), context.replica());
+        JobLeases.Lease lease = context.leases().renew(job.id(), context.replica(), context.leaseDuration());
         if (!lease.held()) {
             leaseLost();
             return false;
@@ -216,7 +225,9 @@ final class JobRunner {
         JobProgress progress = resume(r, spec, data);
         store.progress(job.id(), progress.startStep(), r.totalSteps(), progress.tokens());
         TrainingGate gate = context.gate();
+        lastStepEnd = System.nanoTime();
         TrainingResult result = r.train(m -> onStep(r, spec.hyperparameters(), progress, m, gate), progress.startStep());
+        writeSteps(r, progress, result.steps()); // what a stop left in the journal
         if (leaseLost) {
             store.event(job.id(), "warn", "message", "Replica " + context.replica() + " stopped at step " + result.steps()
                     + ": another replica took the job over; nothing was published here", null);
@@ -255,27 +266,39 @@ final class JobRunner {
 
     /**
      * After each optimizer step, on the training thread: evaluates when due, records the step's
-     * metrics and progress, checkpoints, stops early when validation stopped improving, and waits
-     * for its turn while inference is busy.
+     * metrics (written with the steps before it when {@link StepJournal#due}, and always before a
+     * checkpoint), checkpoints, stops early when validation stopped improving, and waits for its
+     * turn while inference is busy.
      */
     private void onStep(TrainingRun r, JobSpec.Hyper h, JobProgress progress, StepMetrics m, TrainingGate gate) {
+        long entered = System.nanoTime();
+        long compute = entered - lastStepEnd;
         progress.addTokens(m.tokens());
         long step = m.step();
         long total = r.totalSteps();
         double eta = progress.etaSeconds(step, total);
-        EvalMetrics eval = evaluationDue(h, step, total, epochs) ? r.evaluateAdapter() : null;
+        EvalMetrics eval = null;
+        long evaluation = 0;
+        if (evaluationDue(h, step, total, epochs)) {
+            eval = r.evaluateAdapter();
+            evaluation = System.nanoTime() - entered;
+            timing.evaluation(evaluation);
+        }
         boolean improved = eval != null && progress.recordEvaluation(step, eval.loss());
         String metricsJson = JobReport.json(stepMetrics(m, total, eta, eval));
-        store.event(job.id(), "info", "metrics", String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f%s", step, total,
-                m.loss(), eval == null ? "" : String.format(Locale.ROOT, ", validation loss=%.4f", eval.loss())), metricsJson);
-        // OpenAI's estimated_finish: the remaining steps at this attempt's mean pace (evaluations included)
-        store.progress(job.id(), step, total, progress.tokens(), Instant.now().plusMillis(Math.round(eta * 1000)));
+        journal.add(new JobEventDraft(Instant.now(), "info", "metrics", String.format(Locale.ROOT,
+                "Step %d/%d: training loss=%.4f%s", step, total, m.loss(),
+                eval == null ? "" : String.format(Locale.ROOT, ", validation loss=%.4f", eval.loss())), metricsJson));
         boolean stopEarly = eval != null && h.earlyStoppingPatience() > 0
                 && progress.evalsWithoutImprovement() >= h.earlyStoppingPatience() && step < total;
-        if (!stillOwned(false)) {
-            return; // another replica resumes from the last checkpoint: write none over it
+        boolean checkpointDue = eval != null || step % h.checkpointEverySteps() == 0 || shutdown;
+        if (checkpointDue || stopEarly || step == total || cancelled || journal.due()) {
+            if (!writeSteps(r, progress, step)) {
+                return; // another replica resumes from the last checkpoint: write none over it
+            }
         }
-        if (eval != null || step % h.checkpointEverySteps() == 0 || shutdown) {
+        if (checkpointDue) {
+            long t = System.nanoTime();
             Map<String, float[]> state = r.state();
             if (improved && h.autoEpochs()) {
                 bestState = state;
@@ -283,6 +306,7 @@ final class JobRunner {
                 bestOptimizerSteps = r.optimizerSteps();
             }
             context.checkpoints().write(job.id(), step, state, progress.checkpointMeta(r.optimizerSteps()), metricsJson);
+            timing.checkpoint(System.nanoTime() - t);
         }
         if (stopEarly) {
             earlyStopped = true;
@@ -290,9 +314,39 @@ final class JobRunner {
                     + progress.evalsWithoutImprovement() + " evaluations", null);
             r.requestStop();
         }
+        long bookkept = System.nanoTime();
+        timing.step(compute, bookkept - entered - evaluation);
         if (!cancelled && !shutdown && !earlyStopped && step < total) {
             awaitTurn(r, gate);
         }
+        lastStepEnd = System.nanoTime();
+        timing.gateWait(lastStepEnd - bookkept);
+    }
+
+    /**
+     * Writes the journal's events and the progress after {@code step} if this replica still owns the
+     * job (otherwise nothing: the run stops), and sees a cancel asked on any replica. Answers
+     * whether it still owns the job.
+     */
+    private boolean writeSteps(TrainingRun r, JobProgress progress, long step) {
+        if (leaseLost) {
+            return false;
+        }
+        long t = System.nanoTime();
+        long total = r.totalSteps();
+        double eta = progress.etaSeconds(step, total);
+        // OpenAI's estimated_finish: the remaining steps at this attempt's mean pace (evaluations included)
+        JobLeases.Lease lease = store.recordSteps(job.id(), context.replica(), journal.drain(), step, total, progress.tokens(),
+                Instant.now().plusMillis(Math.round(eta * 1000)));
+        timing.databaseWrite(System.nanoTime() - t);
+        if (!lease.held()) {
+            leaseLost();
+            return false;
+        }
+        if (lease.cancelRequested() && !cancelled) {
+            cancel();
+        }
+        return true;
     }
 
     /** The epochs part of the training message. */
@@ -350,7 +404,7 @@ final class JobRunner {
 
     /** Evaluation, the diagnostics, the report, the gate, publication and activation. */
     private void finish(TrainingRun r, JobSpec spec, JobData data, TrainingResult result, JobProgress progress) {
-        if (!stillOwned(true)) {
+        if (!stillOwned()) {
             return;
         }
         Long kept = keepBest(r, spec, progress, result.steps());
@@ -359,6 +413,7 @@ final class JobRunner {
         ObjectNode report = JobReport.of(spec, new JobReport.Run(result.steps(), earlyStopped, epochs, kept), evaluation);
         report.set("inputs", data.inputsReport());
         report.set("publish_if", Publication.reportSection(job, refused));
+        report.set("timing", timing.json());
         store.setReport(job.id(), report.toString());
         store.event(job.id(), "info", "metrics", JobReport.evaluationMessage(evaluation),
                 JobReport.evaluationData(result.steps(), r.totalSteps(), evaluation, report).toString());
@@ -366,7 +421,7 @@ final class JobRunner {
             finishCancelled();
             return;
         }
-        if (!stillOwned(true)) {
+        if (!stillOwned()) {
             return; // the evaluation outlasted the lease and another replica took over: it publishes
         }
         if (!refused.isEmpty()) {

@@ -117,7 +117,27 @@ public final class ReportSchemas {
             @Schema(name = "diagnostics_error", description = "Why the diagnostics failed (the job did not)") String diagnosticsError,
             @Schema(name = "publish_if", required = true) PublishIfOutcome publishIf,
             @Schema(description = "How long examples were read (jobs finished before it was reported have none)")
-            InputsReport inputs) {
+            InputsReport inputs,
+            @Schema(description = "Where this attempt's step time went (jobs finished before it was reported have none)")
+            JobTiming timing) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @Schema(name = "JobTiming", description = "This attempt's steps: the training loop's compute against the runner's"
+            + " bookkeeping after each step (events, progress, lease and cancel checks, checkpoints); evaluations and waits"
+            + " for serving apart")
+    public record JobTiming(@Schema(required = true) long steps,
+            @Schema(name = "compute_seconds_per_step", required = true, description = "Batches, forward, backward, clipping,"
+                    + " optimizer") double computeSecondsPerStep,
+            @Schema(name = "bookkeeping_seconds_per_step", required = true) double bookkeepingSecondsPerStep,
+            @Schema(name = "database_seconds_per_step", required = true) double databaseSecondsPerStep,
+            @Schema(name = "database_writes", required = true, description = "Writes of the steps' events and progress"
+                    + " (each also the lease and cancel check)") long databaseWrites,
+            @Schema(name = "checkpoint_seconds_per_step", required = true) double checkpointSecondsPerStep,
+            @Schema(required = true) long checkpoints,
+            @Schema(name = "evaluation_seconds", required = true) double evaluationSeconds,
+            @Schema(name = "gate_wait_seconds", required = true, description = "Waiting for serving (yield-policy idle)")
+            double gateWaitSeconds) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -179,7 +199,8 @@ public final class ReportSchemas {
             DiagnosticsSettings diagnostics,
             @Schema(name = "diagnostics_error") String diagnosticsError,
             @Schema(name = "publish_if") PublishIfOutcome publishIf,
-            InputsReport inputs) {
+            InputsReport inputs,
+            JobTiming timing) {
     }
 
     @Schema(name = "DiagnosticsReport", description = "An adapter on a dataset: the diagnostics a job's report carries")
