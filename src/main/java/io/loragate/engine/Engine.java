@@ -1,11 +1,13 @@
 package io.loragate.engine;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.loragate.adapter.LoraAdapter;
 import io.loragate.adapter.MultiLoraHook;
 import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
+import io.loragate.model.GreedyChoice;
 import io.loragate.model.KvCache;
 import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
@@ -293,11 +295,10 @@ public final class Engine implements AutoCloseable {
         stepStartedNanos = t0;
         try (KvCache prefill = causal.newCache(batch.size()); NDManager step = causal.manager().newSubManager()) {
             AdapterHook hook = hookFor(adapters);
-            float[] logits = causal.forward(step, prompts, prefill, hook, false).toFloatArray(); // (n, vocab)
-            int vocab = logits.length / batch.size();
+            String[] reasons = sampleAll(batch, causal.forward(step, prompts, prefill, hook, false)); // logits (n, vocab)
             for (int i = 0; i < batch.size(); i++) {
                 Sequence s = batch.get(i);
-                String reason = sample(s, logits, i * vocab, vocab);
+                String reason = reasons[i];
                 if (reason == NON_FINITE) {
                     nonFinite(s);
                     continue;
@@ -341,11 +342,11 @@ public final class Engine implements AutoCloseable {
                 rows.forEach(s -> adapters.add(s.adapter));
                 decodeHook = adapters.stream().allMatch(a -> a == null) ? null : new MultiLoraHook(adapters);
             }
-            float[] logits = causal.forward(step, next, slots, decodeHook == null ? AdapterHook.NONE : decodeHook, false).toFloatArray();
-            int vocab = logits.length / n;
+            String[] sampled = sampleAll(rows, causal.forward(step, next, slots,
+                    decodeHook == null ? AdapterHook.NONE : decodeHook, false)); // logits (n, vocab)
             for (int r = n - 1; r >= 0; r--) {
                 Sequence s = rows.get(r);
-                String reason = sample(s, logits, r * vocab, vocab);
+                String reason = sampled[r];
                 if (reason == NON_FINITE) {
                     removeRow(r);
                     broken.add(s);
@@ -378,6 +379,31 @@ public final class Engine implements AutoCloseable {
 
     /** What {@link #sample} answers for a row whose logits are not all finite (compared by identity). */
     private static final String NON_FINITE = new String("non-finite");
+
+    /**
+     * Samples every row's next token from the batch's logits {@code (rows, vocab)}: what {@link #sample}
+     * answers per row. When every row is greedy the choice is made on the device
+     * ({@link GreedyChoice}): no logits are copied to the host.
+     */
+    private String[] sampleAll(List<Sequence> batch, NDArray logits) {
+        int n = batch.size();
+        String[] reasons = new String[n];
+        if (batch.stream().allMatch(s -> s.params.isGreedy())) {
+            GreedyChoice[] choices = GreedyChoice.of(logits);
+            for (int r = 0; r < n; r++) {
+                GreedyChoice c = choices[r];
+                reasons[r] = !c.finite() || !Double.isFinite(c.logprob()) ? NON_FINITE
+                        : batch.get(r).accept(c.token(), c.logprob(), eos, tokenizer);
+            }
+            return reasons;
+        }
+        float[] host = logits.toFloatArray();
+        int vocab = host.length / n;
+        for (int r = 0; r < n; r++) {
+            reasons[r] = sample(batch.get(r), host, r * vocab, vocab);
+        }
+        return reasons;
+    }
 
     /**
      * Samples the row's next token; {@link #NON_FINITE} (and no token) when any of its logits is NaN

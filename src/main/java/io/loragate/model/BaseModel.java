@@ -2,7 +2,10 @@ package io.loragate.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -125,6 +128,65 @@ public abstract class BaseModel implements AutoCloseable {
         NDArray linear(String module, long in, long out) {
             linears.put(module, new LinearShape(module, in, out));
             return param(module + ".weight", out, in);
+        }
+
+        /**
+         * Linear layers that read the same input, loaded as one {@code (Σout, in)} matrix
+         * ({@link FusedLinear}); each module's weight (and bias) stays readable by its name, as a
+         * view of its rows, and the separate arrays are freed.
+         *
+         * @param biasRequired null: no biases; true: every module has one; false: each may have one
+         *                     (a missing one counts as zeros in the fused bias)
+         */
+        FusedLinear fused(long in, String[] modules, long[] outs, Boolean biasRequired) {
+            int n = modules.length;
+            NDList ws = new NDList(n);
+            NDArray[] bs = new NDArray[n];
+            boolean anyBias = false;
+            long[] cuts = new long[n - 1];
+            for (int i = 0; i < n; i++) {
+                ws.add(linear(modules[i], in, outs[i]));
+                if (biasRequired != null) {
+                    String b = modules[i] + ".bias";
+                    bs[i] = biasRequired ? param(b, outs[i]) : optional(b, outs[i]);
+                    anyBias |= bs[i] != null;
+                }
+                if (i < n - 1) {
+                    cuts[i] = (i == 0 ? 0 : cuts[i - 1]) + outs[i];
+                }
+            }
+            NDArray weight = NDArrays.concat(ws, 0); // (Σout, in), in the loader's manager
+            ws.close();
+            NDArray[] weights = weight.split(cuts, 0).toArray(new NDArray[0]); // views (out_i, in)
+            NDArray bias = null;
+            NDArray[] biases = new NDArray[n];
+            if (anyBias) {
+                NDList parts = new NDList(n);
+                for (int i = 0; i < n; i++) {
+                    parts.add(bs[i] != null ? bs[i] : manager.zeros(new Shape(outs[i])));
+                }
+                bias = NDArrays.concat(parts, 0); // (Σout)
+                parts.close();
+                NDArray[] views = bias.split(cuts, 0).toArray(new NDArray[0]);
+                for (int i = 0; i < n; i++) {
+                    if (bs[i] != null) {
+                        biases[i] = views[i];
+                        arrays.put(modules[i] + ".bias", views[i]);
+                    } else {
+                        views[i].close();
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                arrays.put(modules[i] + ".weight", weights[i]);
+            }
+            return new FusedLinear(modules, weight, bias, weights, biases, cuts);
+        }
+
+        /** A linear layer the checkpoint stores fused (Phi-3's qkv_proj): adapters see it whole, its output is cut at {@code cuts}. */
+        FusedLinear stored(String module, long in, long out, long[] cuts) {
+            NDArray w = linear(module, in, out);
+            return new FusedLinear(new String[] {module}, w, null, new NDArray[] {w}, new NDArray[] {null}, cuts);
         }
 
         /** A GPT-2 Conv1D weight stored (in, out), transposed once here to (out, in). */

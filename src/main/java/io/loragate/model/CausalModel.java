@@ -26,9 +26,16 @@ public abstract class CausalModel extends BaseModel {
 
     static final ai.djl.ndarray.types.DataType FLOAT = ai.djl.ndarray.types.DataType.FLOAT32;
 
+    // constants every layer uses, made once as native 0-d arrays: a constant made at each use costs
+    // an engine call to make and one to free, at every layer of every step
+    private final NDArray scoreScale;  // () 1/√headDim
+    private final NDArray maskedScore; // () MASKED
+
     protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
             Map<String, long[]> paramShapes, Map<String, NDArray> params) {
         super(config, device, weights, linears, paramShapes, params);
+        this.scoreScale = weights.full(new Shape(), (float) (1.0 / Math.sqrt(config.headDim())), FLOAT);
+        this.maskedScore = weights.full(new Shape(), MASKED, FLOAT);
     }
 
     /** An empty cache for {@code batch} sequences that all take part in every forward. */
@@ -119,15 +126,18 @@ public abstract class CausalModel extends BaseModel {
     }
 
     /**
-     * A native copy: where() keeps its condition for a backward (training), see Scalars; expanded
-     * (a view) once per forward to the scores' shape (batch, kvHeads, groups, t, columns), as DJL's
-     * where() does not broadcast.
+     * The mask in the scores' shape {@code (batch, kvHeads, groups·t, columns)}, made once per
+     * forward: where() needs its condition in the scores' shape (DJL checks), and in native memory
+     * (a copy of the Java array), as a backward may keep it (see Scalars).
      */
     private NDArray maskArray(NDManager step, boolean[] mask, int batch, int t, int columns) {
-        NDArray javaMask = step.create(mask, new Shape(batch, 1, 1, t, columns));
-        NDArray m = Scalars.owned(javaMask).broadcast(new Shape(batch, config.numKvHeads(), config.groups(), t, columns));
-        javaMask.close();
-        return m;
+        int kvHeads = config.numKvHeads();
+        int g = config.groups();
+        try (NDArray javaMask = step.create(mask, new Shape(batch, 1, 1, t, columns));
+                NDArray owned = javaMask.duplicate();
+                NDArray expanded = owned.broadcast(new Shape(batch, kvHeads, g, t, columns))) {
+            return expanded.reshape(batch, kvHeads, (long) g * t, columns);
+        }
     }
 
     /**
@@ -225,34 +235,37 @@ public abstract class CausalModel extends BaseModel {
      * @param q (batch, t, heads·headDim)
      * @param k (batch, t, kvHeads·headDim) new keys (positions already encoded)
      * @param v (batch, t, kvHeads·headDim)
-     * @param mask (batch, kvHeads, groups, t, L) boolean: true where a query may look
+     * @param mask (batch, kvHeads, groups·t, L) boolean: true where a query may look
      * @return (batch, t, heads·headDim)
      */
     protected NDArray attention(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, KvCache cache) {
-        long batch = q.getShape().get(0);
-        long t = q.getShape().get(1);
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int d = config.headDim();
         int g = config.groups();
-        NDArray kNew = k.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);   // (batch, kvHeads, t, d)
-        NDArray vNew = v.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);   // (batch, kvHeads, t, d)
-        NDArray[] kv = cache.write(layer, kNew, vNew);                          // (batch, kvHeads, L, d) each
-        long columns = kv[0].getShape().get(2);
-        NDArray qh = q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
-                .reshape(batch, kvHeads, g * t, d);                             // (batch, kvHeads, g·t, d)
-        NDArray scores = Scalars.mul(qh.matMul(kv[0].transpose(0, 1, 3, 2)),      // (batch, kvHeads, g·t, L)
-                (float) (1.0 / Math.sqrt(d)))
-                .reshape(batch, kvHeads, g, t, columns);
+        Shape m = mask.getShape(); // known since the mask was made: no engine call, where q's shape would be one
+        long batch = m.get(0);
+        long t = m.get(2) / g;
+        // for one new token (decode) the transposes move nothing: a reshape gives the same layout,
+        // one engine call instead of two or three
+        boolean one = t == 1;
+        NDArray kNew = one ? k.reshape(batch, kvHeads, 1, d)
+                : k.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);           // (batch, kvHeads, t, d)
+        NDArray vNew = one ? v.reshape(batch, kvHeads, 1, d)
+                : v.reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);           // (batch, kvHeads, t, d)
+        NDArray[] kv = cache.write(layer, kNew, vNew, t);                         // (batch, kvHeads, L, d) each
+        NDArray qh = one ? q.reshape(batch, kvHeads, g, d)
+                : q.reshape(batch, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
+                        .reshape(batch, kvHeads, g * t, d);                     // (batch, kvHeads, g·t, d)
+        NDArray scores = qh.matMul(kv[0].transpose(0, 1, 3, 2)).mul(scoreScale); // (batch, kvHeads, g·t, L)
         // select, not add: whatever a masked column's score is (NaN or ±Inf included) is replaced, so its
         // probability is exactly 0 (exp(-1e9 - max) underflows); the cache keeps masked columns zeroed
         // (KvCache), so 0·value is 0 too
-        NDArray masked = scores.getManager().full(scores.getShape(), MASKED, scores.getDataType());
-        NDArray probs = NDArrays.where(mask, scores, masked).softmax(-1)
-                .reshape(batch, kvHeads, g * t, columns);
-        return probs.matMul(kv[1])                                               // (batch, kvHeads, g·t, d)
-                .reshape(batch, kvHeads, g, t, d)
-                .transpose(0, 3, 1, 2, 4)                                        // (batch, t, kvHeads, g, d)
-                .reshape(batch, t, (long) heads * d);
+        NDArray probs = NDArrays.where(mask, scores, maskedScore).softmax(-1);   // (batch, kvHeads, g·t, L)
+        NDArray out = probs.matMul(kv[1]);                                       // (batch, kvHeads, g·t, d)
+        return one ? out.reshape(batch, 1, (long) heads * d)
+                : out.reshape(batch, kvHeads, g, t, d)
+                        .transpose(0, 3, 1, 2, 4)                                // (batch, t, kvHeads, g, d)
+                        .reshape(batch, t, (long) heads * d);
     }
 }

@@ -33,19 +33,33 @@ public final class Generator {
             }
             rows[r] = new Row(params[r], model.config().eosTokenIds());
         }
+        boolean greedy = Arrays.stream(params).allMatch(SamplingParams::isGreedy);
         try (KvCache cache = model.newCache(batch); NDManager scope = model.manager().newSubManager()) {
             long[][] next = prompts;
             while (true) {
-                float[] logits;
+                Sampler.Choice[] choices = new Sampler.Choice[batch];
                 try (NDManager step = scope.newSubManager()) {
                     NDArray l = model.forward(step, next, cache, hook, false); // (batch, vocab)
-                    logits = l.toFloatArray();
+                    if (greedy) {
+                        // on the device: one token and one log-probability per row come back, not the logits
+                        GreedyChoice[] g = GreedyChoice.of(l);
+                        for (int r = 0; r < batch; r++) {
+                            choices[r] = new Sampler.Choice(g[r].token(), g[r].logprob());
+                        }
+                    } else {
+                        float[] logits = l.toFloatArray();
+                        int vocab = logits.length / batch;
+                        for (int r = 0; r < batch; r++) {
+                            if (!rows[r].finished()) {
+                                choices[r] = rows[r].sampler.next(Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab));
+                            }
+                        }
+                    }
                 }
-                int vocab = logits.length / batch;
                 long[][] following = new long[batch][];
                 boolean any = false;
                 for (int r = 0; r < batch; r++) {
-                    following[r] = rows[r].step(logits, r * vocab, vocab, tokenizer);
+                    following[r] = rows[r].step(choices[r], tokenizer);
                     any |= following[r].length > 0;
                 }
                 if (!any) {
@@ -83,12 +97,15 @@ public final class Generator {
             this.logprobs = new double[params.maxTokens()];
         }
 
-        /** Samples this row's next token from its logits; answers the token to feed next, or none when it finished. */
-        long[] step(float[] logits, int offset, int vocab, TextTokenizer tokenizer) {
+        boolean finished() {
+            return finish != null;
+        }
+
+        /** Takes this row's next token; answers the token to feed next, or none when it finished. */
+        long[] step(Sampler.Choice c, TextTokenizer tokenizer) {
             if (finish != null) {
                 return new long[0];
             }
-            Sampler.Choice c = sampler.next(Arrays.copyOfRange(logits, offset, offset + vocab));
             if (stops.contains(c.token())) {
                 finish = "stop";
                 return new long[0];

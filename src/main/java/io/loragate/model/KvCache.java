@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.Arrays;
 
 /**
@@ -181,21 +184,31 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Writes the block's keys and values, {@code (active, kvHeads, t, headDim)}, into the last
+     * Writes the block's keys and values, {@code (active, kvHeads, t, headDim)} (t given: asking an
+     * array for its shape is an engine call), into the last
      * {@code t} columns of layer {@code layer}, and returns views of all active rows' used columns.
      */
-    NDArray[] write(int layer, NDArray k, NDArray v) {
-        long t = k.getShape().get(2);
-        NDIndex block = new NDIndex(":{}, :, {}:{}", active, columns - t, columns);
-        keys[layer].set(block, k);
-        values[layer].set(block, v);
-        NDIndex used = new NDIndex(":{}, :, :{}", active, columns);
-        NDArray kAll = keys[layer].get(used);   // (active, kvHeads, columns, headDim)
-        NDArray vAll = values[layer].get(used); // (active, kvHeads, columns, headDim)
-        // the views belong to the caller's step, not to the cache
-        kAll.attach(k.getManager());
-        vAll.attach(k.getManager());
+    NDArray[] write(int layer, NDArray k, NDArray v, long t) {
+        long[] all = {1, 1, 1, 1};
+        long[] blockFrom = {0, 0, columns - t, 0};
+        long[] to = {active, kvHeads, columns, headDim};
+        put(keys[layer], k, blockFrom, to);
+        put(values[layer], v, blockFrom, to);
+        long[] usedFrom = {0, 0, 0, 0};
+        PtNDManager step = (PtNDManager) k.getManager(); // the views belong to the caller's step, not to the cache
+        NDArray kAll = JniUtils.index((PtNDArray) keys[layer], usedFrom, to, all, step);   // (active, kvHeads, columns, headDim)
+        NDArray vAll = JniUtils.index((PtNDArray) values[layer], usedFrom, to, all, step); // (active, kvHeads, columns, headDim)
         return new NDArray[] {kAll, vAll};
+    }
+
+    /**
+     * Writes {@code value} into {@code a[from:to]} (every axis). Straight through the engine's slice
+     * calls: NDArray.get/set build an advanced index (six engine calls each) and DJL's slice setter
+     * adds a broadcast, a reshape and device checks, where this is one call; at decode these run
+     * twice per layer each, at every step.
+     */
+    private static void put(NDArray a, NDArray value, long[] from, long[] to) {
+        JniUtils.indexSet((PtNDArray) a, (PtNDArray) value, from, to, new long[] {1, 1, 1, 1});
     }
 
     /**

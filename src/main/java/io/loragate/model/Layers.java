@@ -22,9 +22,9 @@ final class Layers {
         return hook.afterLinear(module, in, y);
     }
 
-    /** RMSNorm: {@code x / sqrt(mean(x²) + eps) · w}. */
-    static NDArray rmsNorm(NDArray x, NDArray w, double eps) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add((float) eps).sqrt();
+    /** RMSNorm: {@code x / sqrt(mean(x²) + eps) · w}; {@code eps} a 0-d array (made once: a Java number costs two more engine calls). */
+    static NDArray rmsNorm(NDArray x, NDArray w, NDArray eps) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
         return x.div(rms).mul(w);
     }
 

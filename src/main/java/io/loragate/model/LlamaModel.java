@@ -3,23 +3,25 @@ package io.loragate.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 
 /**
  * The Llama family (Llama, Mistral, Qwen2, Qwen3, Phi-3): pre-norm decoder layers with RMSNorm,
  * rotary position embeddings ({@link RopeScaling}), grouped-query attention (optional q/k/v biases,
- * Qwen3's per-head q/k RMSNorm, sliding windows) and a SwiGLU MLP. Phi-3 stores q/k/v as one
- * {@code qkv_proj} and gate/up as one {@code gate_up_proj}: they run (and adapters apply) as one
- * linear, whose output is then split.
+ * Qwen3's per-head q/k RMSNorm, sliding windows) and a SwiGLU MLP. q/k/v and gate/up each run as
+ * one matmul over weights concatenated at load ({@link FusedLinear}); adapters still see q_proj,
+ * k_proj, ... with their own slices. Phi-3 stores them fused already ({@code qkv_proj},
+ * {@code gate_up_proj}): there adapters see the fused module, whose output is then split.
  */
 public final class LlamaModel extends CausalModel {
 
-    /** One decoder layer; q/k/v or gate/up are null when fused (qkv, gateUp); the q/k norms are Qwen3's. */
-    private record Layer(String prefix, NDArray inputNorm, NDArray q, NDArray qb, NDArray k, NDArray kb, NDArray v,
-            NDArray vb, NDArray o, NDArray postNorm, NDArray gate, NDArray up, NDArray down, NDArray qkv,
-            NDArray gateUp, NDArray qNorm, NDArray kNorm) {
+    /**
+     * One decoder layer: q/k/v and gate/up each as one matrix ({@link FusedLinear}, whatever the
+     * checkpoint's layout); the q/k norms are Qwen3's.
+     */
+    private record Layer(String prefix, NDArray inputNorm, FusedLinear qkv, NDArray o, NDArray postNorm,
+            FusedLinear gateUp, NDArray down, NDArray qNorm, NDArray kNorm) {
     }
 
     private final NDArray embedTokens; // (vocab, hidden)
@@ -28,6 +30,8 @@ public final class LlamaModel extends CausalModel {
     private final NDArray lmHead;      // (vocab, hidden), the embedding itself when tied
     private final NDArray invFreq;     // (1, 1, headDim / 2); per forward instead when the rope is dynamic
     private final NDArray rotate;      // (headDim, headDim): x·R = rotate_half(x) = (-x₂, x₁), exact (entries 0, ±1)
+    private final NDArray identity;    // (headDim, headDim)
+    private final NDArray eps;         // () the RMSNorms' epsilon
 
     private LlamaModel(ModelConfig c, Device device, Loader l, NDArray embedTokens, Layer[] layers, NDArray norm,
             NDArray lmHead) {
@@ -45,6 +49,12 @@ public final class LlamaModel extends CausalModel {
             r[j * d + j + half] = 1f;    // out[j + half] = x[j]
         }
         this.rotate = l.manager.create(r, new Shape(d, d));
+        float[] one = new float[d * d];
+        for (int j = 0; j < d; j++) {
+            one[j * d + j] = 1f;
+        }
+        this.identity = l.manager.create(one, new Shape(d, d));
+        this.eps = l.manager.full(new Shape(), (float) c.normEps(), CausalModel.FLOAT);
     }
 
     static LlamaModel load(Path folder, ModelConfig c, Device device) {
@@ -62,18 +72,16 @@ public final class LlamaModel extends CausalModel {
                 String a = p + ".self_attn";
                 String m = p + ".mlp";
                 NDArray inputNorm = l.param(p + ".input_layernorm.weight", h);
-                NDArray qkv = fused ? l.linear(a + ".qkv_proj", h, qOut + 2 * kvOut) : null;
-                layers[i] = new Layer(p, inputNorm,
-                        fused ? null : l.linear(a + ".q_proj", h, qOut), fused ? null : bias(l, c, a + ".q_proj", qOut),
-                        fused ? null : l.linear(a + ".k_proj", h, kvOut), fused ? null : bias(l, c, a + ".k_proj", kvOut),
-                        fused ? null : l.linear(a + ".v_proj", h, kvOut), fused ? null : bias(l, c, a + ".v_proj", kvOut),
-                        l.linear(a + ".o_proj", qOut, h),
-                        l.param(p + ".post_attention_layernorm.weight", h),
-                        fused ? null : l.linear(m + ".gate_proj", h, inter),
-                        fused ? null : l.linear(m + ".up_proj", h, inter),
-                        l.linear(m + ".down_proj", inter, h),
-                        qkv,
-                        fused ? l.linear(m + ".gate_up_proj", h, 2 * inter) : null,
+                FusedLinear qkv = fused
+                        ? l.stored(a + ".qkv_proj", h, qOut + 2 * kvOut, new long[] {qOut, qOut + kvOut})
+                        : l.fused(h, new String[] {a + ".q_proj", a + ".k_proj", a + ".v_proj"},
+                                new long[] {qOut, kvOut, kvOut}, c.attentionBias());
+                NDArray o = l.linear(a + ".o_proj", qOut, h);
+                NDArray postNorm = l.param(p + ".post_attention_layernorm.weight", h);
+                FusedLinear gateUp = fused
+                        ? l.stored(m + ".gate_up_proj", h, 2 * inter, new long[] {inter})
+                        : l.fused(h, new String[] {m + ".gate_proj", m + ".up_proj"}, new long[] {inter, inter}, null);
+                layers[i] = new Layer(p, inputNorm, qkv, o, postNorm, gateUp, l.linear(m + ".down_proj", inter, h),
                         qkNorm ? l.param(a + ".q_norm.weight", c.headDim()) : null,
                         qkNorm ? l.param(a + ".k_norm.weight", c.headDim()) : null);
             }
@@ -89,10 +97,6 @@ public final class LlamaModel extends CausalModel {
             l.finish();
             return model;
         }
-    }
-
-    private static NDArray bias(Loader l, ModelConfig c, String module, long out) {
-        return c.attentionBias() ? l.param(module + ".bias", out) : l.optional(module + ".bias", out);
     }
 
     @Override
@@ -118,52 +122,36 @@ public final class LlamaModel extends CausalModel {
             cos = Scalars.mul(cos, scale); // yarn: transformers scales cos and sin, so q and k each by the factor
             sin = Scalars.mul(sin, scale);
         }
-        long qOut = (long) config.numHeads() * config.headDim();
-        long kvOut = (long) config.numKvHeads() * config.headDim();
+        // one new token per row (decode): the rotation as one matrix per row, x·M = x·cos + rotate_half(x)·sin
+        // with M = diag(cos) + R·diag(sin), so that q and k take one matmul each instead of four ops
+        NDArray turn = t == 1 ? cos.mul(identity).add(sin.mul(rotate)) : null;                  // (batch, 1, d, d)
         NDArray x = embedWords(step, embedTokens, ids, hook); // (batch, t, hidden)
         for (int i = 0; i < layers.length; i++) {
             Layer L = layers[i];
             String a = L.prefix + ".self_attn";
-            NDArray hn = Layers.rmsNorm(x, L.inputNorm, config.normEps());
-            NDArray q;
-            NDArray k;
-            NDArray v;
-            if (L.qkv != null) {
-                NDArray qkv = Layers.linear(hook, a + ".qkv_proj", hn, L.qkv, null); // (batch, t, (heads + 2·kvHeads)·d)
-                q = qkv.get(new NDIndex("..., :{}", qOut));
-                k = qkv.get(new NDIndex("..., {}:{}", qOut, qOut + kvOut));
-                v = qkv.get(new NDIndex("..., {}:", qOut + kvOut));
-            } else {
-                q = Layers.linear(hook, a + ".q_proj", hn, L.q, L.qb); // (batch, t, heads·d)
-                k = Layers.linear(hook, a + ".k_proj", hn, L.k, L.kb); // (batch, t, kvHeads·d)
-                v = Layers.linear(hook, a + ".v_proj", hn, L.v, L.vb); // (batch, t, kvHeads·d)
-            }
+            NDArray hn = Layers.rmsNorm(x, L.inputNorm, eps);
+            NDArray[] qkv = L.qkv.apply(hook, hn); // (batch, t, heads·d), (batch, t, kvHeads·d) twice
+            NDArray q = qkv[0];
+            NDArray k = qkv[1];
+            NDArray v = qkv[2];
             if (L.qNorm != null) {
                 q = headNorm(q, L.qNorm, config.numHeads());
                 k = headNorm(k, L.kNorm, config.numKvHeads());
             }
-            q = rope(q, cos, sin, config.numHeads());
-            k = rope(k, cos, sin, config.numKvHeads());
+            q = rope(q, cos, sin, turn, config.numHeads());
+            k = rope(k, cos, sin, turn, config.numKvHeads());
             NDArray attn = attention(i, q, k, v, config.windows().slides(i) ? windowMask : mask, cache);
             NDArray o = Layers.linear(hook, a + ".o_proj", attn, L.o, null);
             x = x.add(hook.afterSublayer(a, o));
             String m = L.prefix + ".mlp";
-            NDArray hm = Layers.rmsNorm(x, L.postNorm, config.normEps());
-            NDArray gate;
-            NDArray up;
-            if (L.gateUp != null) {
-                NDArray gu = Layers.linear(hook, m + ".gate_up_proj", hm, L.gateUp, null); // (batch, t, 2·inter): gate, up
-                long inter = config.intermediateSize();
-                gate = gu.get(new NDIndex("..., :{}", inter));
-                up = gu.get(new NDIndex("..., {}:", inter));
-            } else {
-                gate = Layers.linear(hook, m + ".gate_proj", hm, L.gate, null);
-                up = Layers.linear(hook, m + ".up_proj", hm, L.up, null);
-            }
+            NDArray hm = Layers.rmsNorm(x, L.postNorm, eps);
+            NDArray[] gateUp = L.gateUp.apply(hook, hm); // (batch, t, inter) each: gate, up
+            NDArray gate = gateUp[0];
+            NDArray up = gateUp[1];
             NDArray down = Layers.linear(hook, m + ".down_proj", Layers.silu(gate).mul(up), L.down, null);
             x = hook.afterLayer(i, x.add(hook.afterSublayer(m, down)));
         }
-        return Layers.rmsNorm(x, norm, config.normEps());
+        return Layers.rmsNorm(x, norm, eps);
     }
 
     /**
@@ -190,21 +178,25 @@ public final class LlamaModel extends CausalModel {
     private NDArray headNorm(NDArray x, NDArray w, int heads) {
         long batch = x.getShape().get(0);
         long t = x.getShape().get(1);
-        return Layers.rmsNorm(x.reshape(batch, t, heads, config.headDim()), w, config.normEps())
+        return Layers.rmsNorm(x.reshape(batch, t, heads, config.headDim()), w, eps)
                 .reshape(batch, t, (long) heads * config.headDim());
     }
 
     /**
      * Rotary embedding on (batch, t, heads·d), returned in the same layout:
      * {@code x·cos + rotate_half(x)·sin}, with rotate_half as one exact matmul (fewer engine calls
-     * than slicing and concatenating, which matters at decode where every op's overhead counts).
+     * than slicing and concatenating, which matters at decode where every op's overhead counts);
+     * with {@code turn} (one token per row) it is all one matmul, {@code x·turn}.
+     *
+     * @param turn null, or {@code (batch, 1, d, d)}: {@code diag(cos) + R·diag(sin)}
      */
-    private NDArray rope(NDArray x, NDArray cos, NDArray sin, int heads) {
-        long batch = x.getShape().get(0);
-        long t = x.getShape().get(1);
+    private NDArray rope(NDArray x, NDArray cos, NDArray sin, NDArray turn, int heads) {
+        long batch = cos.getShape().get(0); // cos's shape is known once asked: x's would be an engine call per layer
+        long t = cos.getShape().get(1);
         int d = config.headDim();
         NDArray xh = x.reshape(batch, t, heads, d);                     // (batch, t, heads, d)
-        NDArray rotated = xh.mul(cos).add(xh.matMul(rotate).mul(sin));  // cos, sin: (batch, t, 1, d)
+        NDArray rotated = turn != null ? xh.matMul(turn)                // (batch, 1, heads, d)
+                : xh.mul(cos).add(xh.matMul(rotate).mul(sin));          // cos, sin: (batch, t, 1, d)
         return rotated.reshape(batch, t, (long) heads * d);
     }
 
