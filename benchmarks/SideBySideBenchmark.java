@@ -153,6 +153,10 @@ public class SideBySideBenchmark {
                         Infer l = runLoragate(model, hooks.get(c), c.prompts(), decodeSteps);
                         Infer h = runPeer(hf, c, decodeSteps);
                         agreement.computeIfAbsent(c, k -> new Agreement()).add(l, h);
+                        // progress, so that a run stopped early (a very busy machine) still shows what it measured
+                        System.err.printf(java.util.Locale.ROOT, "sidebyside: round %d %s: prefill %.1f / %.1f tok/s, decode %.2f / %.2f tok/s (loragate / hf)%n",
+                                round, c.label(), c.batch() * promptLen / l.prefillSeconds(), c.batch() * promptLen / h.prefillSeconds(),
+                                c.batch() * decodeSteps / l.decodeSeconds(), c.batch() * decodeSteps / h.decodeSeconds());
                         if (round > 0) {
                             double tokensPrefill = (double) c.batch() * promptLen, tokensDecode = (double) c.batch() * decodeSteps;
                             speeds.computeIfAbsent(c, k -> new ArrayList<>()).add(new double[] {
@@ -168,6 +172,8 @@ public class SideBySideBenchmark {
                     if (trainSteps > 0) {
                         double[] l = trainLoragate(model, trainData, trainBatch, trainLr);
                         double[] h = trainPeer(hf, trainData, trainBatch, trainLr);
+                        System.err.printf(java.util.Locale.ROOT, "sidebyside: round %d training: %.1f / %.1f tok/s (loragate / hf)%n",
+                                round, l[0], h[0]);
                         if (round == 0) {
                             first = new double[] {l[1], h[1]};
                         } else {
@@ -259,6 +265,7 @@ public class SideBySideBenchmark {
                         .put("loragate_fraction_of_bound", r4(decodeBatch1Base.get("loragate") / bound))
                         .put("hf_fraction_of_bound", r4(decodeBatch1Base.get("hf") / bound));
                 System.out.println(JSON.writeValueAsString(out));
+                System.err.println(markdown(out));
             }
         } catch (PeerException e) {
             peerFailure = e.getMessage();
@@ -271,6 +278,32 @@ public class SideBySideBenchmark {
         if (peerFailure != null) {
             fail("the Hugging Face peer failed: " + peerFailure);
         }
+    }
+
+    /** The cases as a Markdown table (for docs/benchmarks.md), with the ceilings and the decode bound under it. */
+    static String markdown(ObjectNode out) {
+        StringBuilder md = new StringBuilder("| case | batch | adapters | loragate tok/s | HF tok/s | ratio (best) | ratio (medians) "
+                + "| greedy tokens |\n|---|---:|---|---:|---:|---:|---:|---|\n");
+        for (JsonNode c : out.get("cases")) {
+            md.append("| ").append(c.get("case").asText()).append(" | ").append(c.get("batch").asInt()).append(" | ")
+                    .append(c.has("variant") ? c.get("variant").asText() : "LoRA r " + EngineBenchmark.RANK + ", seq " + c.get("seq").asInt())
+                    .append(" | ").append(c.get("loragate_tokens_per_s").asText()).append(" | ").append(c.get("hf_tokens_per_s").asText())
+                    .append(" | ").append(c.get("ratio").asText()).append(" | ").append(c.get("ratio_of_medians").asText()).append(" | ")
+                    .append(!c.has("greedy_tokens_identical") ? "n/a" : c.get("greedy_tokens_identical").asBoolean() ? "identical"
+                            : "differ: " + c.get("greedy_rows_differing").asText())
+                    .append(" |\n");
+        }
+        JsonNode ceil = out.get("ceilings");
+        JsonNode bound = out.get("decode_bound_batch1");
+        JsonNode load = out.get("machine").get("load_average_1m");
+        md.append("\nCeilings: ").append(ceil.get("matmul_gflops_f32").asText()).append(" GFLOP/s float32 matmul, ")
+                .append(ceil.get("memory_bandwidth_gbs").asText()).append(" GB/s read. Batch-1 decode bound: ")
+                .append(bound.get("weight_bytes_per_token").asLong() / 1_000_000).append(" MB per token -> ")
+                .append(bound.get("bound_tokens_per_s").asText()).append(" tok/s; loragate reaches ")
+                .append(bound.get("loragate_fraction_of_bound").asText()).append(", HF ").append(bound.get("hf_fraction_of_bound").asText())
+                .append(". Load average (1 min) ").append(load.get("min").asText()).append("-").append(load.get("max").asText())
+                .append(" on ").append(out.get("machine").get("cpus").asInt()).append(" CPUs.");
+        return md.toString();
     }
 
     /** Batch 1: base and one adapter; the big batch: base, one adapter on every row, {@code distinct} adapters. */
