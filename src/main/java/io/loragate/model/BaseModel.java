@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -20,10 +22,18 @@ public abstract class BaseModel implements AutoCloseable {
     private final Map<String, LinearShape> linears;
     private final Map<String, long[]> paramShapes;
     private final Map<String, NDArray> params;
+    private final Map<String, LinearWeight> stored;
 
     protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
             Map<String, long[]> paramShapes, Map<String, NDArray> params) {
+        this(config, device, weights, linears, paramShapes, params, Map.of());
+    }
+
+    /** As above, with the weights held in a {@link WeightFormat} ({@link Loader#weight}), by parameter name. */
+    protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes, Map<String, NDArray> params, Map<String, LinearWeight> stored) {
         this.params = Collections.unmodifiableMap(params);
+        this.stored = Collections.unmodifiableMap(stored);
         this.config = config;
         this.device = device;
         this.weights = weights;
@@ -36,9 +46,22 @@ public abstract class BaseModel implements AutoCloseable {
      * {@code config.json}; weights from safetensors (single file or sharded).
      */
     public static BaseModel load(Path folder, Device device) {
+        return load(folder, device, WeightFormat.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path, Device)}, with the decoder's linear weights and embedding table held in
+     * {@code format} (Llama family only; other architectures accept float32 only).
+     */
+    public static BaseModel load(Path folder, Device device, WeightFormat format) {
         ModelConfig config = ModelConfig.load(folder);
+        if (format != WeightFormat.FLOAT32 && config.architecture() != Architecture.LLAMA) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, "loragate.model.weight-format="
+                    + format.settingName() + " is implemented for the Llama family (llama, mistral, qwen2, qwen3, phi3); this "
+                    + config.architectureName() + " model loads in float32 only");
+        }
         return switch (config.architecture()) {
-            case LLAMA -> LlamaModel.load(folder, config, device);
+            case LLAMA -> LlamaModel.load(folder, config, device, format);
             case GPT2 -> Gpt2Model.load(folder, config, device);
             case BERT -> EncoderModel.load(folder, config, device);
         };
@@ -74,14 +97,22 @@ public abstract class BaseModel implements AutoCloseable {
      * weights, prompt tuning initialised from real tokens); null when there is no such parameter.
      */
     public NDArray parameter(String name) {
-        return params.get(name);
+        NDArray p = params.get(name);
+        if (p == null && stored.containsKey(name)) {
+            return stored.get(name).dense(); // a float32 copy, made once, for a weight held in float16/int8
+        }
+        return p;
     }
 
-    /** Bytes of resident weights. */
+    /** Bytes of resident weights, each in the format it is held in. */
     public long weightBytes() {
-        return paramShapes.values().stream().mapToLong(s -> {
+        return paramShapes.entrySet().stream().mapToLong(e -> {
+            LinearWeight w = stored.get(e.getKey());
+            if (w != null) {
+                return w.bytes();
+            }
             long n = 4;
-            for (long d : s) {
+            for (long d : e.getValue()) {
                 n *= d;
             }
             return n;
@@ -103,11 +134,18 @@ public abstract class BaseModel implements AutoCloseable {
         final Map<String, LinearShape> linears = new LinkedHashMap<>();
         final Map<String, long[]> shapes = new LinkedHashMap<>();
         final Map<String, NDArray> arrays = new LinkedHashMap<>();
+        final Map<String, LinearWeight> held = new LinkedHashMap<>();
+        final WeightFormat format;
         private boolean done;
 
         Loader(Path folder, Device device) {
+            this(folder, device, WeightFormat.FLOAT32);
+        }
+
+        Loader(Path folder, Device device, WeightFormat format) {
             this.checkpoint = Checkpoint.open(folder);
             this.manager = NDManager.newBaseManager(device, "PyTorch");
+            this.format = format;
         }
 
         NDArray param(String name, long... shape) {
@@ -125,6 +163,25 @@ public abstract class BaseModel implements AutoCloseable {
         NDArray linear(String module, long in, long out) {
             linears.put(module, new LinearShape(module, in, out));
             return param(module + ".weight", out, in);
+        }
+
+        /** A linear layer's weight stored (out, in), held in the loader's {@link WeightFormat}. */
+        LinearWeight weight(String module, long in, long out) {
+            linears.put(module, new LinearShape(module, in, out));
+            return table(module + ".weight", out, in);
+        }
+
+        /** A (rows, cols) table that is no adapter target (an embedding), held in the loader's format. */
+        LinearWeight table(String name, long rows, long cols) {
+            NDArray w = checkpoint.read(name, manager, rows, cols);
+            shapes.put(name, new long[] {rows, cols});
+            LinearWeight held = LinearWeight.store(w, format);
+            if (format == WeightFormat.FLOAT32) {
+                arrays.put(name, w);
+            } else {
+                this.held.put(name, held);
+            }
+            return held;
         }
 
         /** A GPT-2 Conv1D weight stored (in, out), transposed once here to (out, in). */

@@ -31,6 +31,11 @@ public abstract class CausalModel extends BaseModel {
         super(config, device, weights, linears, paramShapes, params);
     }
 
+    protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes, Map<String, NDArray> params, Map<String, LinearWeight> stored) {
+        super(config, device, weights, linears, paramShapes, params, stored);
+    }
+
     /** An empty cache for {@code batch} sequences that all take part in every forward. */
     public KvCache newCache(int batch) {
         return new KvCache(weights, config.numLayers(), batch, batch, config.numKvHeads(), config.headDim());
@@ -214,6 +219,17 @@ public abstract class CausalModel extends BaseModel {
         }
         NDArray real = ids.maximum(0L);
         NDArray e = embed(step, table, real);
+        real.close();
+        return hook.embeddings(ids, e);
+    }
+
+    /** As {@link #embedWords(NDManager, NDArray, NDArray, AdapterHook)}, the table held in its {@link WeightFormat}. */
+    protected static NDArray embedWords(NDManager step, LinearWeight table, NDArray ids, AdapterHook hook) {
+        if (hook == AdapterHook.NONE) {
+            return table.rows(ids, step);
+        }
+        NDArray real = ids.maximum(0L);
+        NDArray e = table.rows(real, step);
         real.close();
         return hook.embeddings(ids, e);
     }

@@ -17,21 +17,21 @@ import java.nio.file.Path;
 public final class LlamaModel extends CausalModel {
 
     /** One decoder layer; q/k/v or gate/up are null when fused (qkv, gateUp); the q/k norms are Qwen3's. */
-    private record Layer(String prefix, NDArray inputNorm, NDArray q, NDArray qb, NDArray k, NDArray kb, NDArray v,
-            NDArray vb, NDArray o, NDArray postNorm, NDArray gate, NDArray up, NDArray down, NDArray qkv,
-            NDArray gateUp, NDArray qNorm, NDArray kNorm) {
+    private record Layer(String prefix, NDArray inputNorm, LinearWeight q, NDArray qb, LinearWeight k, NDArray kb,
+            LinearWeight v, NDArray vb, LinearWeight o, NDArray postNorm, LinearWeight gate, LinearWeight up,
+            LinearWeight down, LinearWeight qkv, LinearWeight gateUp, NDArray qNorm, NDArray kNorm) {
     }
 
-    private final NDArray embedTokens; // (vocab, hidden)
+    private final LinearWeight embedTokens; // (vocab, hidden)
     private final Layer[] layers;
     private final NDArray norm;        // (hidden)
-    private final NDArray lmHead;      // (vocab, hidden), the embedding itself when tied
+    private final LinearWeight lmHead; // (vocab, hidden), the embedding itself when tied
     private final NDArray invFreq;     // (1, 1, headDim / 2); per forward instead when the rope is dynamic
     private final NDArray rotate;      // (headDim, headDim): x·R = rotate_half(x) = (-x₂, x₁), exact (entries 0, ±1)
 
-    private LlamaModel(ModelConfig c, Device device, Loader l, NDArray embedTokens, Layer[] layers, NDArray norm,
-            NDArray lmHead) {
-        super(c, device, l.manager, l.linears, l.shapes, l.arrays);
+    private LlamaModel(ModelConfig c, Device device, Loader l, LinearWeight embedTokens, Layer[] layers, NDArray norm,
+            LinearWeight lmHead) {
+        super(c, device, l.manager, l.linears, l.shapes, l.arrays, l.held);
         this.embedTokens = embedTokens;
         this.layers = layers;
         this.norm = norm;
@@ -47,42 +47,42 @@ public final class LlamaModel extends CausalModel {
         this.rotate = l.manager.create(r, new Shape(d, d));
     }
 
-    static LlamaModel load(Path folder, ModelConfig c, Device device) {
-        try (Loader l = new Loader(folder, device)) {
+    static LlamaModel load(Path folder, ModelConfig c, Device device, WeightFormat format) {
+        try (Loader l = new Loader(folder, device, format)) {
             long h = c.hiddenSize();
             long qOut = (long) c.numHeads() * c.headDim();
             long kvOut = (long) c.numKvHeads() * c.headDim();
             long inter = c.intermediateSize();
             boolean fused = c.family().fusedProjections().containsKey("qkv_proj");
             boolean qkNorm = c.family().qkNorm();
-            NDArray embed = l.param("model.embed_tokens.weight", c.vocabSize(), h);
+            LinearWeight embed = l.table("model.embed_tokens.weight", c.vocabSize(), h);
             Layer[] layers = new Layer[c.numLayers()];
             for (int i = 0; i < layers.length; i++) {
                 String p = "model.layers." + i;
                 String a = p + ".self_attn";
                 String m = p + ".mlp";
                 NDArray inputNorm = l.param(p + ".input_layernorm.weight", h);
-                NDArray qkv = fused ? l.linear(a + ".qkv_proj", h, qOut + 2 * kvOut) : null;
+                LinearWeight qkv = fused ? l.weight(a + ".qkv_proj", h, qOut + 2 * kvOut) : null;
                 layers[i] = new Layer(p, inputNorm,
-                        fused ? null : l.linear(a + ".q_proj", h, qOut), fused ? null : bias(l, c, a + ".q_proj", qOut),
-                        fused ? null : l.linear(a + ".k_proj", h, kvOut), fused ? null : bias(l, c, a + ".k_proj", kvOut),
-                        fused ? null : l.linear(a + ".v_proj", h, kvOut), fused ? null : bias(l, c, a + ".v_proj", kvOut),
-                        l.linear(a + ".o_proj", qOut, h),
+                        fused ? null : l.weight(a + ".q_proj", h, qOut), fused ? null : bias(l, c, a + ".q_proj", qOut),
+                        fused ? null : l.weight(a + ".k_proj", h, kvOut), fused ? null : bias(l, c, a + ".k_proj", kvOut),
+                        fused ? null : l.weight(a + ".v_proj", h, kvOut), fused ? null : bias(l, c, a + ".v_proj", kvOut),
+                        l.weight(a + ".o_proj", qOut, h),
                         l.param(p + ".post_attention_layernorm.weight", h),
-                        fused ? null : l.linear(m + ".gate_proj", h, inter),
-                        fused ? null : l.linear(m + ".up_proj", h, inter),
-                        l.linear(m + ".down_proj", inter, h),
+                        fused ? null : l.weight(m + ".gate_proj", h, inter),
+                        fused ? null : l.weight(m + ".up_proj", h, inter),
+                        l.weight(m + ".down_proj", inter, h),
                         qkv,
-                        fused ? l.linear(m + ".gate_up_proj", h, 2 * inter) : null,
+                        fused ? l.weight(m + ".gate_up_proj", h, 2 * inter) : null,
                         qkNorm ? l.param(a + ".q_norm.weight", c.headDim()) : null,
                         qkNorm ? l.param(a + ".k_norm.weight", c.headDim()) : null);
             }
             NDArray norm = l.param("model.norm.weight", h);
-            NDArray head;
+            LinearWeight head;
             if (c.tieWordEmbeddings() && !l.checkpoint.contains("lm_head.weight")) {
                 head = embed;
             } else {
-                head = l.linear("lm_head", h, c.vocabSize());
+                head = l.weight("lm_head", h, c.vocabSize());
             }
             l.linears.putIfAbsent("lm_head", new LinearShape("lm_head", h, c.vocabSize()));
             LlamaModel model = new LlamaModel(c, device, l, embed, layers, norm, head);
