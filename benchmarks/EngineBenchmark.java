@@ -8,6 +8,7 @@ import io.loragate.model.AdapterHook;
 import io.loragate.model.BaseModel;
 import io.loragate.model.CausalModel;
 import io.loragate.model.KvCache;
+import io.loragate.model.WeightFormat;
 import io.loragate.model.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import java.util.SplittableRandom;
  * q,k,v,o), 8 distinct and 32 distinct adapters; plus this machine's float32 matmul and memory
  * bandwidth ceilings measured through DJL in the same run. Prints one JSON object.
  *
- * <p>Run: {@code benchmarks/run.sh EngineBenchmark [--prompt 64] [--decode 16] [--repeats 3]}
+ * <p>Run: {@code benchmarks/run.sh EngineBenchmark [--prompt 64] [--decode 16] [--repeats 3] [--weight-format int8]}
  */
 public class EngineBenchmark {
 
@@ -42,12 +43,14 @@ public class EngineBenchmark {
         int repeats = Integer.parseInt(opt.getOrDefault("repeats", "3"));
         int layers = Integer.parseInt(opt.getOrDefault("layers", String.valueOf(LAYERS)));
         int[] batches = java.util.Arrays.stream(opt.getOrDefault("batches", "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
+        // how the base holds its weights (docs/weight-formats.md); the bound below uses the bytes so held
+        WeightFormat format = WeightFormat.parse(opt.getOrDefault("weight-format", "float32"));
 
         Path dir = Files.createTempDirectory("loragate-bench");
         try {
             Path modelDir = writeRandomModel(dir.resolve("smollm2-135m-shape"), layers);
             StringBuilder json = new StringBuilder();
-            try (CausalModel model = (CausalModel) BaseModel.load(modelDir, Device.cpu())) {
+            try (CausalModel model = (CausalModel) BaseModel.load(modelDir, Device.cpu(), format)) {
                 double matmulGflops = matmulCeiling(model.manager());
                 double bandwidth = bandwidthCeiling(model.manager());
                 List<LoraAdapter> adapters = new ArrayList<>();
@@ -103,6 +106,7 @@ public class EngineBenchmark {
                         .append(", \"matmul_gflops_f32\": ").append(fmt(matmulGflops))
                         .append(", \"memory_bandwidth_gbs\": ").append(fmt(bandwidth / 1e9)).append("},\n")
                         .append("  \"model\": {\"shape\": \"SmolLM2-135M\", \"layers\": ").append(layers)
+                        .append(", \"weight_format\": \"").append(format.settingName()).append("\"")
                         .append(", \"weight_bytes\": ").append((long) weightBytes)
                         .append(", \"decode_bound_tokens_per_s_batch1\": ").append(fmt(decodeBound)).append("},\n")
                         .append("  \"settings\": {\"prompt_tokens\": ").append(promptLen).append(", \"decode_steps\": ")

@@ -41,6 +41,14 @@ public interface LoragateConfig {
 
         /** The id under which the base model is listed and addressed (default: the folder name). */
         Optional<String> id();
+
+        /**
+         * How a Llama-family base holds its linear weights and embedding table: {@code float32}
+         * (exact), {@code float16} or {@code int8} (per-channel scales); computed in float32 either way,
+         * adapters stay float32. See docs/weight-formats.md for the accuracy and speed measured.
+         */
+        @WithDefault("float32")
+        String weightFormat();
     }
 
     /** Adapter registration limits. */

@@ -1,5 +1,7 @@
 package io.loragate.model;
 
+import io.loragate.common.LoragateException;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -23,10 +25,18 @@ public abstract class BaseModel implements AutoCloseable {
     private final Map<String, LinearShape> linears;
     private final Map<String, long[]> paramShapes;
     private final Map<String, NDArray> params;
+    private final Map<String, LinearWeight> stored;
 
     protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
             Map<String, long[]> paramShapes, Map<String, NDArray> params) {
+        this(config, device, weights, linears, paramShapes, params, Map.of());
+    }
+
+    /** As above, with the weights held in a {@link WeightFormat} ({@link Loader#weight}), by parameter name. */
+    protected BaseModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes, Map<String, NDArray> params, Map<String, LinearWeight> stored) {
         this.params = Collections.unmodifiableMap(params);
+        this.stored = Collections.unmodifiableMap(stored);
         this.config = config;
         this.device = device;
         this.weights = weights;
@@ -39,9 +49,22 @@ public abstract class BaseModel implements AutoCloseable {
      * {@code config.json}; weights from safetensors (single file or sharded).
      */
     public static BaseModel load(Path folder, Device device) {
+        return load(folder, device, WeightFormat.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path, Device)}, with the decoder's linear weights and embedding table held in
+     * {@code format} (Llama family only; other architectures accept float32 only).
+     */
+    public static BaseModel load(Path folder, Device device, WeightFormat format) {
         ModelConfig config = ModelConfig.load(folder);
+        if (format != WeightFormat.FLOAT32 && config.architecture() != Architecture.LLAMA) {
+            throw new LoragateException(LoragateException.Kind.UNIMPLEMENTED, "loragate.model.weight-format="
+                    + format.settingName() + " is implemented for the Llama family (llama, mistral, qwen2, qwen3, phi3); this "
+                    + config.architectureName() + " model loads in float32 only");
+        }
         return switch (config.architecture()) {
-            case LLAMA -> LlamaModel.load(folder, config, device);
+            case LLAMA -> LlamaModel.load(folder, config, device, format);
             case GPT2 -> Gpt2Model.load(folder, config, device);
             case BERT -> EncoderModel.load(folder, config, device);
         };
@@ -77,14 +100,22 @@ public abstract class BaseModel implements AutoCloseable {
      * weights, prompt tuning initialised from real tokens); null when there is no such parameter.
      */
     public NDArray parameter(String name) {
-        return params.get(name);
+        NDArray p = params.get(name);
+        if (p == null && stored.containsKey(name)) {
+            return stored.get(name).dense(); // a float32 copy, made once, for a weight held in float16/int8
+        }
+        return p;
     }
 
-    /** Bytes of resident weights. */
+    /** Bytes of resident weights, each in the format it is held in. */
     public long weightBytes() {
-        return paramShapes.values().stream().mapToLong(s -> {
+        return paramShapes.entrySet().stream().mapToLong(e -> {
+            LinearWeight w = stored.get(e.getKey());
+            if (w != null) {
+                return w.bytes();
+            }
             long n = 4;
-            for (long d : s) {
+            for (long d : e.getValue()) {
                 n *= d;
             }
             return n;
@@ -106,11 +137,18 @@ public abstract class BaseModel implements AutoCloseable {
         final Map<String, LinearShape> linears = new LinkedHashMap<>();
         final Map<String, long[]> shapes = new LinkedHashMap<>();
         final Map<String, NDArray> arrays = new LinkedHashMap<>();
+        final Map<String, LinearWeight> held = new LinkedHashMap<>();
+        final WeightFormat format;
         private boolean done;
 
         Loader(Path folder, Device device) {
+            this(folder, device, WeightFormat.FLOAT32);
+        }
+
+        Loader(Path folder, Device device, WeightFormat format) {
             this.checkpoint = Checkpoint.open(folder);
             this.manager = NDManager.newBaseManager(device, "PyTorch");
+            this.format = format;
         }
 
         NDArray param(String name, long... shape) {
@@ -130,10 +168,34 @@ public abstract class BaseModel implements AutoCloseable {
             return param(module + ".weight", out, in);
         }
 
+        /** A linear layer's weight stored (out, in), held in the loader's {@link WeightFormat}. */
+        LinearWeight weight(String module, long in, long out) {
+            linears.put(module, new LinearShape(module, in, out));
+            return table(module + ".weight", out, in);
+        }
+
+        /** A (rows, cols) table that is no adapter target (an embedding), held in the loader's format. */
+        LinearWeight table(String name, long rows, long cols) {
+            NDArray w = checkpoint.read(name, manager, rows, cols);
+            shapes.put(name, new long[] {rows, cols});
+            LinearWeight held = LinearWeight.store(w, format);
+            hold(name, held);
+            return held;
+        }
+
+        /** Registers a weight under its checkpoint name: float32 as a plain parameter, other formats as held. */
+        private void hold(String name, LinearWeight w) {
+            if (format == WeightFormat.FLOAT32) {
+                arrays.put(name, w.dense());
+            } else {
+                held.put(name, w);
+            }
+        }
+
         /**
-         * Linear layers that read the same input, loaded as one {@code (Σout, in)} matrix
-         * ({@link FusedLinear}); each module's weight (and bias) stays readable by its name, as a
-         * view of its rows, and the separate arrays are freed.
+         * Linear layers that read the same input, loaded as one {@code (Σout, in)} matrix in the
+         * loader's format ({@link FusedLinear}); each module's weight (and bias) stays readable by
+         * its name, as a view of its rows, and the separate float32 arrays are freed.
          *
          * @param biasRequired null: no biases; true: every module has one; false: each may have one
          *                     (a missing one counts as zeros in the fused bias)
@@ -145,7 +207,10 @@ public abstract class BaseModel implements AutoCloseable {
             boolean anyBias = false;
             long[] cuts = new long[n - 1];
             for (int i = 0; i < n; i++) {
-                ws.add(linear(modules[i], in, outs[i]));
+                linears.put(modules[i], new LinearShape(modules[i], in, outs[i]));
+                String w = modules[i] + ".weight";
+                ws.add(checkpoint.read(w, manager, outs[i], in));
+                shapes.put(w, new long[] {outs[i], in});
                 if (biasRequired != null) {
                     String b = modules[i] + ".bias";
                     bs[i] = biasRequired ? param(b, outs[i]) : optional(b, outs[i]);
@@ -155,9 +220,10 @@ public abstract class BaseModel implements AutoCloseable {
                     cuts[i] = (i == 0 ? 0 : cuts[i - 1]) + outs[i];
                 }
             }
-            NDArray weight = NDArrays.concat(ws, 0); // (Σout, in), in the loader's manager
+            NDArray all = NDArrays.concat(ws, 0); // (Σout, in) float32, in the loader's manager
             ws.close();
-            NDArray[] weights = weight.split(cuts, 0).toArray(new NDArray[0]); // views (out_i, in)
+            LinearWeight weight = LinearWeight.store(all, format);
+            LinearWeight[] weights = weight.slices(cuts); // views (out_i, in)
             NDArray bias = null;
             NDArray[] biases = new NDArray[n];
             if (anyBias) {
@@ -178,15 +244,15 @@ public abstract class BaseModel implements AutoCloseable {
                 }
             }
             for (int i = 0; i < n; i++) {
-                arrays.put(modules[i] + ".weight", weights[i]);
+                hold(modules[i] + ".weight", weights[i]);
             }
             return new FusedLinear(modules, weight, bias, weights, biases, cuts);
         }
 
         /** A linear layer the checkpoint stores fused (Phi-3's qkv_proj): adapters see it whole, its output is cut at {@code cuts}. */
         FusedLinear stored(String module, long in, long out, long[] cuts) {
-            NDArray w = linear(module, in, out);
-            return new FusedLinear(new String[] {module}, w, null, new NDArray[] {w}, new NDArray[] {null}, cuts);
+            LinearWeight w = weight(module, in, out);
+            return new FusedLinear(new String[] {module}, w, null, new LinearWeight[] {w}, new NDArray[] {null}, cuts);
         }
 
         /** A GPT-2 Conv1D weight stored (in, out), transposed once here to (out, in). */

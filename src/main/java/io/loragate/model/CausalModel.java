@@ -33,7 +33,12 @@ public abstract class CausalModel extends BaseModel {
 
     protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
             Map<String, long[]> paramShapes, Map<String, NDArray> params) {
-        super(config, device, weights, linears, paramShapes, params);
+        this(config, device, weights, linears, paramShapes, params, Map.of());
+    }
+
+    protected CausalModel(ModelConfig config, Device device, NDManager weights, Map<String, LinearShape> linears,
+            Map<String, long[]> paramShapes, Map<String, NDArray> params, Map<String, LinearWeight> stored) {
+        super(config, device, weights, linears, paramShapes, params, stored);
         this.scoreScale = weights.full(new Shape(), (float) (1.0 / Math.sqrt(config.headDim())), FLOAT);
         this.maskedScore = weights.full(new Shape(), MASKED, FLOAT);
     }
@@ -224,6 +229,17 @@ public abstract class CausalModel extends BaseModel {
         }
         NDArray real = ids.maximum(0L);
         NDArray e = embed(step, table, real);
+        real.close();
+        return hook.embeddings(ids, e);
+    }
+
+    /** As {@link #embedWords(NDManager, NDArray, NDArray, AdapterHook)}, the table held in its {@link WeightFormat}. */
+    protected static NDArray embedWords(NDManager step, LinearWeight table, NDArray ids, AdapterHook hook) {
+        if (hook == AdapterHook.NONE) {
+            return table.rows(ids, step);
+        }
+        NDArray real = ids.maximum(0L);
+        NDArray e = table.rows(real, step);
         real.close();
         return hook.embeddings(ids, e);
     }

@@ -2,7 +2,6 @@ package io.loragate.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.nn.core.Linear;
 
 /**
  * Linear layers that read the same input (q/k/v, gate/up), stored as one {@code (Σout, in)} matrix
@@ -20,18 +19,19 @@ import ai.djl.nn.core.Linear;
 final class FusedLinear {
 
     private final String[] modules;  // what the hook sees, in output order: one per part, or one for all
-    private final NDArray weight;    // (Σout, in)
-    private final NDArray bias;      // (Σout), or null when no part has one
-    private final NDArray[] weights; // each hook module's rows of weight, views (out_i, in)
-    private final NDArray[] biases;  // each hook module's part of bias (views), or nulls
-    private final long[] cuts;       // where the parts start in the output, after the first
+    private final LinearWeight weight;    // (Σout, in), in the base's WeightFormat
+    private final NDArray bias;           // (Σout), or null when no part has one
+    private final LinearWeight[] weights; // each hook module's rows of weight, views (out_i, in)
+    private final NDArray[] biases;       // each hook module's part of bias (views), or nulls
+    private final long[] cuts;            // where the parts start in the output, after the first
 
     /**
      * @param modules module names the hook sees: one per part, or a single one for a fused checkpoint
      * @param weight  {@code (Σout, in)}; {@code weights}/{@code biases} are its (and bias's) views per module
      * @param cuts    start of every part but the first along the output axis
      */
-    FusedLinear(String[] modules, NDArray weight, NDArray bias, NDArray[] weights, NDArray[] biases, long[] cuts) {
+    FusedLinear(String[] modules, LinearWeight weight, NDArray bias, LinearWeight[] weights, NDArray[] biases,
+            long[] cuts) {
         this.modules = modules;
         this.weight = weight;
         this.bias = bias;
@@ -55,12 +55,12 @@ final class FusedLinear {
         int axis = x.getShape().dimension() - 1;
         NDArray[] y;
         if (shared) {
-            NDArray all = linear(x, weight, bias);                           // (batch, t, Σout)
+            NDArray all = weight.apply(x, bias);                   // (batch, t, Σout)
             y = n == 1 ? new NDArray[] {all} : split(all, axis);
         } else {
             y = new NDArray[n];
             for (int i = 0; i < n; i++) {
-                y[i] = linear(in[i], weights[i], biases[i]);                 // (batch, t, out_i)
+                y[i] = weights[i].apply(in[i], biases[i]);         // (batch, t, out_i)
             }
         }
         for (int i = 0; i < n; i++) {
@@ -73,9 +73,5 @@ final class FusedLinear {
     private NDArray[] split(NDArray y, int axis) {
         NDList parts = y.split(cuts, axis);
         return parts.toArray(new NDArray[0]);
-    }
-
-    private static NDArray linear(NDArray x, NDArray w, NDArray b) {
-        return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
     }
 }

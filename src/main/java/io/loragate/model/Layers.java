@@ -22,6 +22,12 @@ final class Layers {
         return hook.afterLinear(module, in, y);
     }
 
+    /** {@code y = x·Wᵀ + b} with W held in its {@link WeightFormat}; x, y and the adapter deltas float32. */
+    static NDArray linear(AdapterHook hook, String module, NDArray x, LinearWeight w, NDArray b) {
+        NDArray in = hook.beforeLinear(module, x);
+        return hook.afterLinear(module, in, w.apply(in, b));
+    }
+
     /** RMSNorm: {@code x / sqrt(mean(x²) + eps) · w}; {@code eps} a 0-d array (made once: a Java number costs two more engine calls). */
     static NDArray rmsNorm(NDArray x, NDArray w, NDArray eps) {
         NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();

@@ -18,24 +18,24 @@ public final class LlamaModel extends CausalModel {
 
     /**
      * One decoder layer: q/k/v and gate/up each as one matrix ({@link FusedLinear}, whatever the
-     * checkpoint's layout); the q/k norms are Qwen3's.
+     * checkpoint's layout), every linear weight in the base's {@link WeightFormat}; the q/k norms are Qwen3's.
      */
-    private record Layer(String prefix, NDArray inputNorm, FusedLinear qkv, NDArray o, NDArray postNorm,
-            FusedLinear gateUp, NDArray down, NDArray qNorm, NDArray kNorm) {
+    private record Layer(String prefix, NDArray inputNorm, FusedLinear qkv, LinearWeight o, NDArray postNorm,
+            FusedLinear gateUp, LinearWeight down, NDArray qNorm, NDArray kNorm) {
     }
 
-    private final NDArray embedTokens; // (vocab, hidden)
+    private final LinearWeight embedTokens; // (vocab, hidden)
     private final Layer[] layers;
     private final NDArray norm;        // (hidden)
-    private final NDArray lmHead;      // (vocab, hidden), the embedding itself when tied
+    private final LinearWeight lmHead; // (vocab, hidden), the embedding itself when tied
     private final NDArray invFreq;     // (1, 1, headDim / 2); per forward instead when the rope is dynamic
     private final NDArray rotate;      // (headDim, headDim): x·R = rotate_half(x) = (-x₂, x₁), exact (entries 0, ±1)
     private final NDArray identity;    // (headDim, headDim)
     private final NDArray eps;         // () the RMSNorms' epsilon
 
-    private LlamaModel(ModelConfig c, Device device, Loader l, NDArray embedTokens, Layer[] layers, NDArray norm,
-            NDArray lmHead) {
-        super(c, device, l.manager, l.linears, l.shapes, l.arrays);
+    private LlamaModel(ModelConfig c, Device device, Loader l, LinearWeight embedTokens, Layer[] layers, NDArray norm,
+            LinearWeight lmHead) {
+        super(c, device, l.manager, l.linears, l.shapes, l.arrays, l.held);
         this.embedTokens = embedTokens;
         this.layers = layers;
         this.norm = norm;
@@ -57,15 +57,15 @@ public final class LlamaModel extends CausalModel {
         this.eps = l.manager.full(new Shape(), (float) c.normEps(), CausalModel.FLOAT);
     }
 
-    static LlamaModel load(Path folder, ModelConfig c, Device device) {
-        try (Loader l = new Loader(folder, device)) {
+    static LlamaModel load(Path folder, ModelConfig c, Device device, WeightFormat format) {
+        try (Loader l = new Loader(folder, device, format)) {
             long h = c.hiddenSize();
             long qOut = (long) c.numHeads() * c.headDim();
             long kvOut = (long) c.numKvHeads() * c.headDim();
             long inter = c.intermediateSize();
             boolean fused = c.family().fusedProjections().containsKey("qkv_proj");
             boolean qkNorm = c.family().qkNorm();
-            NDArray embed = l.param("model.embed_tokens.weight", c.vocabSize(), h);
+            LinearWeight embed = l.table("model.embed_tokens.weight", c.vocabSize(), h);
             Layer[] layers = new Layer[c.numLayers()];
             for (int i = 0; i < layers.length; i++) {
                 String p = "model.layers." + i;
@@ -76,21 +76,21 @@ public final class LlamaModel extends CausalModel {
                         ? l.stored(a + ".qkv_proj", h, qOut + 2 * kvOut, new long[] {qOut, qOut + kvOut})
                         : l.fused(h, new String[] {a + ".q_proj", a + ".k_proj", a + ".v_proj"},
                                 new long[] {qOut, kvOut, kvOut}, c.attentionBias());
-                NDArray o = l.linear(a + ".o_proj", qOut, h);
+                LinearWeight o = l.weight(a + ".o_proj", qOut, h);
                 NDArray postNorm = l.param(p + ".post_attention_layernorm.weight", h);
                 FusedLinear gateUp = fused
                         ? l.stored(m + ".gate_up_proj", h, 2 * inter, new long[] {inter})
                         : l.fused(h, new String[] {m + ".gate_proj", m + ".up_proj"}, new long[] {inter, inter}, null);
-                layers[i] = new Layer(p, inputNorm, qkv, o, postNorm, gateUp, l.linear(m + ".down_proj", inter, h),
+                layers[i] = new Layer(p, inputNorm, qkv, o, postNorm, gateUp, l.weight(m + ".down_proj", inter, h),
                         qkNorm ? l.param(a + ".q_norm.weight", c.headDim()) : null,
                         qkNorm ? l.param(a + ".k_norm.weight", c.headDim()) : null);
             }
             NDArray norm = l.param("model.norm.weight", h);
-            NDArray head;
+            LinearWeight head;
             if (c.tieWordEmbeddings() && !l.checkpoint.contains("lm_head.weight")) {
                 head = embed;
             } else {
-                head = l.linear("lm_head", h, c.vocabSize());
+                head = l.weight("lm_head", h, c.vocabSize());
             }
             l.linears.putIfAbsent("lm_head", new LinearShape("lm_head", h, c.vocabSize()));
             LlamaModel model = new LlamaModel(c, device, l, embed, layers, norm, head);

@@ -6,6 +6,7 @@ import io.loragate.config.LoragateConfig;
 import io.loragate.model.BaseModel;
 import io.loragate.common.LoragateException;
 import io.loragate.model.TextTokenizer;
+import io.loragate.model.WeightFormat;
 import io.loragate.model.onnx.MiniLmImporter;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -70,15 +71,17 @@ public class ResidentModel {
             // the one line about the device (DJL's own GPU probing warnings are silenced in application.properties)
             LOG.infof("loading base model %s on %s (loragate.device=%s%s)", folder, device, config.device(),
                     device.isGpu() ? "" : config.device().equalsIgnoreCase("cpu") ? "" : "; PyTorch sees no usable GPU");
-            BaseModel m = BaseModel.load(folder, device);
+            WeightFormat format = WeightFormat.parse(config.model().weightFormat());
+            BaseModel m = BaseModel.load(folder, device, format);
             tokenizer = TextTokenizer.load(folder);
             id = config.model().id().orElse(folder.getFileName().toString());
             this.folder = folder;
             model = m;
             state = State.READY;
             loaded.complete(m);
-            LOG.infof("base model %s (%s, %d layers, %.1f MB) ready in %d ms", id, m.config().architectureName(),
-                    m.config().numLayers(), m.weightBytes() / 1e6, (System.nanoTime() - start) / 1_000_000);
+            LOG.infof("base model %s (%s, %d layers, %.1f MB of %s weights) ready in %d ms", id,
+                    m.config().architectureName(), m.config().numLayers(), m.weightBytes() / 1e6, format.settingName(),
+                    (System.nanoTime() - start) / 1_000_000);
         } catch (RuntimeException | Error e) {
             failure = e instanceof Error ? e.toString() : e.getMessage();
             state = State.FAILED;
