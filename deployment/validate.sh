@@ -36,6 +36,7 @@ const classes = {
   'v1/ServiceAccount': () => require('kubernetes-models/v1').ServiceAccount,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1').Deployment,
   'apps/v1/StatefulSet': () => require('kubernetes-models/apps/v1').StatefulSet,
+  'batch/v1/Job': () => require('kubernetes-models/batch/v1').Job,
   'policy/v1/PodDisruptionBudget': () => require('kubernetes-models/policy/v1').PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/Role': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').RoleBinding,

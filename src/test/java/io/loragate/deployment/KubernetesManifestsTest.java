@@ -128,6 +128,7 @@ class KubernetesManifestsTest {
         if (!overlay.equals("single")) {
             threeReplicasOnePerNode(overlay, objects, gateway);
             databaseIsTheSharedPostgres(overlay, objects);
+            blobsAreTheSharedBucket(overlay, objects, gateway);
         }
         if (overlay.equals("replicas")) {
             haproxyRunsTheShippedConfiguration(objects, gateway);
@@ -176,7 +177,9 @@ class KubernetesManifestsTest {
                 continue;
             }
             String what = overlay + ": " + o.get("kind").asText() + " " + o.at("/metadata/name").asText();
-            assertTrue(selects(o.at("/spec/selector/matchLabels"), o.at("/spec/template/metadata/labels")), what + " selects its pods");
+            if (!o.get("kind").asText().equals("Job")) { // a Job's selector is generated
+                assertTrue(selects(o.at("/spec/selector/matchLabels"), o.at("/spec/template/metadata/labels")), what + " selects its pods");
+            }
             Set<String> templateClaims = new HashSet<>();
             o.at("/spec/volumeClaimTemplates").forEach(t -> templateClaims.add(t.at("/metadata/name").asText()));
             Set<String> volumes = new HashSet<>(templateClaims);
@@ -189,7 +192,10 @@ class KubernetesManifestsTest {
                     assertTrue(claims.contains(v.at("/persistentVolumeClaim/claimName").asText()), what + ": claim " + v);
                 }
             }
-            for (JsonNode c : spec.path("containers")) {
+            List<JsonNode> containers = new ArrayList<>();
+            spec.path("initContainers").forEach(containers::add);
+            spec.path("containers").forEach(containers::add);
+            for (JsonNode c : containers) {
                 for (JsonNode m : c.path("volumeMounts")) {
                     assertTrue(volumes.contains(m.get("name").asText()), what + ": volume " + m.get("name"));
                 }
@@ -276,7 +282,10 @@ class KubernetesManifestsTest {
             });
         }
         for (JsonNode spec : podSpecs(objects)) {
-            for (JsonNode c : spec.path("containers")) {
+            List<JsonNode> containers = new ArrayList<>();
+            spec.path("initContainers").forEach(containers::add);
+            spec.path("containers").forEach(containers::add);
+            for (JsonNode c : containers) {
                 for (JsonNode e : c.path("env")) {
                     JsonNode ref = e.at("/valueFrom/secretKeyRef");
                     if (ref.isObject()) {
@@ -327,6 +336,41 @@ class KubernetesManifestsTest {
         assertEquals(m.group(3), env(db.at("/spec/template/spec/containers/0")).get("POSTGRES_DB"), overlay + ": database name");
         assertEquals(1, db.at("/spec/volumeClaimTemplates").size(), overlay + ": PostgreSQL keeps its data on a volume");
         Kustomize.find(objects, "StatefulSet", "loragate-minio");
+    }
+
+    /**
+     * Every replica keeps its blobs in the one MinIO bucket: the store URL's bucket is the one the
+     * bucket Job creates, at the endpoint of the Service in front of the MinIO StatefulSet, with the
+     * credentials MinIO itself uses.
+     */
+    static void blobsAreTheSharedBucket(String overlay, List<ObjectNode> objects, ObjectNode gateway) {
+        JsonNode config = Kustomize.find(objects, "ConfigMap", "loragate-config").get("data");
+        Matcher url = Pattern.compile("s3://([a-z0-9.-]+)/[\\w/-]+").matcher(config.path("LORAGATE_STORE_URL").asText());
+        assertTrue(url.matches(), overlay + ": LORAGATE_STORE_URL " + config.path("LORAGATE_STORE_URL"));
+        assertEquals("true", config.path("LORAGATE_STORE_S3_PATH_STYLE").asText(), overlay + ": MinIO needs path-style");
+        Matcher endpoint = Pattern.compile("http://([^:/]+):(\\d+)").matcher(config.path("LORAGATE_STORE_S3_ENDPOINT").asText());
+        assertTrue(endpoint.matches(), overlay + ": LORAGATE_STORE_S3_ENDPOINT " + config.path("LORAGATE_STORE_S3_ENDPOINT"));
+        ObjectNode service = Kustomize.find(objects, "Service", endpoint.group(1));
+        assertEquals(Integer.parseInt(endpoint.group(2)), service.at("/spec/ports/0/port").asInt(), overlay + ": MinIO port");
+        ObjectNode minio = Kustomize.find(objects, "StatefulSet", "loragate-minio");
+        assertTrue(selects(service.at("/spec/selector"), minio.at("/spec/template/metadata/labels")), overlay + ": endpoint is MinIO");
+        ObjectNode job = Kustomize.find(objects, "Job", "loragate-bucket");
+        JsonNode args = job.at("/spec/template/spec/containers/0/args");
+        assertEquals("store/" + url.group(1), args.get(args.size() - 1).asText(), overlay + ": the Job creates the store's bucket");
+        JsonNode alias = job.at("/spec/template/spec/initContainers/0");
+        assertEquals("LORAGATE_STORE_S3_ENDPOINT", alias.at("/env/0/valueFrom/configMapKeyRef/key").asText(),
+                overlay + ": the Job reaches MinIO at the gateways' endpoint");
+        Map<String, String> secretKeys = new HashMap<>();
+        for (JsonNode c : List.of(gateway.at("/spec/template/spec/containers/0"), minio.at("/spec/template/spec/containers/0"))) {
+            for (JsonNode e : c.path("env")) {
+                JsonNode ref = e.at("/valueFrom/secretKeyRef");
+                if (ref.isObject()) {
+                    secretKeys.put(e.get("name").asText(), ref.get("name").asText() + "/" + ref.get("key").asText());
+                }
+            }
+        }
+        assertEquals(secretKeys.get("MINIO_ROOT_USER"), secretKeys.get("AWS_ACCESS_KEY_ID"), overlay + ": access key");
+        assertEquals(secretKeys.get("MINIO_ROOT_PASSWORD"), secretKeys.get("AWS_SECRET_ACCESS_KEY"), overlay + ": secret key");
     }
 
     static void haproxyRunsTheShippedConfiguration(List<ObjectNode> objects, ObjectNode gateway) throws Exception {
