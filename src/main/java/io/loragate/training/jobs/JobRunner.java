@@ -253,7 +253,7 @@ final class JobRunner {
         long step = checkpoints.latestStep(job.id());
         if (step == 0) {
             store.event(job.id(), "info", "message", "Training " + spec.type() + " LoRA r=" + spec.adapter().r() + " on "
-                    + data.describe() + ": " + r.totalSteps() + " steps, " + epochsText(spec.hyperparameters())
+                    + data.describe() + ": " + r.totalSteps() + " steps, " + epochsText(spec.hyperparameters(), r.totalSteps())
                     + ", on replica " + context.replica(), null);
             return JobProgress.fresh();
         }
@@ -350,19 +350,19 @@ final class JobRunner {
     }
 
     /** The epochs part of the training message. */
-    private String epochsText(JobSpec.Hyper h) {
+    private String epochsText(JobSpec.Hyper h, long totalSteps) {
         if (!h.autoEpochs()) {
             return epochs + " epochs";
         }
         return String.format(Locale.ROOT, "epochs auto: %d (at least %d steps, %d to %d epochs; evaluation every %d steps,"
                 + " early stopping after %d without a lower validation loss, the best evaluation's weights kept)", epochs,
-                h.autoMinSteps(), JobSpec.AUTO_MIN_EPOCHS, h.epochs(), h.evalEverySteps(), h.earlyStoppingPatience());
+                h.autoMinSteps(), JobSpec.AUTO_MIN_EPOCHS, h.epochs(), h.evaluationInterval(totalSteps, epochs),
+                h.earlyStoppingPatience());
     }
 
-    /** Every {@code eval_every_steps}, or at the end of each epoch when that is 0, and after the last step. */
+    /** Every {@link JobSpec.Hyper#evaluationInterval} steps, and after the last step. */
     private static boolean evaluationDue(JobSpec.Hyper h, long step, long total, int epochs) {
-        long every = h.evalEverySteps() > 0 ? h.evalEverySteps() : Math.max(1, total / epochs);
-        return step % every == 0 || step == total;
+        return step % h.evaluationInterval(total, epochs) == 0 || step == total;
     }
 
     private static Map<String, Object> stepMetrics(StepMetrics m, long total, double eta, EvalMetrics eval) {

@@ -23,7 +23,7 @@ import java.util.Locale;
  * decay 0, max grad norm 1.0;</li>
  * <li>{@code epochs: "auto"}: enough epochs for {@code loragate.training.auto-min-steps} optimizer
  * steps, at least 3 and at most {@value #AUTO_MAX_EPOCHS} (resolved when the job starts, from its
- * training examples); evaluation every tenth of those steps and early stopping after
+ * training examples); evaluation every tenth of the job's steps and early stopping after
  * {@value #AUTO_PATIENCE} evaluations without a lower validation loss, unless the request sets them;
  * the job then keeps the weights of its best evaluation;</li>
  * <li>learning rate 2e-4 for {@code supervised}, 2e-3 for {@code classification} (a fresh head
@@ -68,6 +68,19 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
         /** {@code epochs: "auto"}: {@link #epochs} is then the most the job may take. */
         public boolean autoEpochs() {
             return autoMinSteps > 0;
+        }
+
+        /**
+         * Optimizer steps between evaluations in a job of {@code totalSteps} steps over {@code epochs}
+         * epochs: {@link #evalEverySteps} when set; otherwise a tenth of the job's steps with
+         * {@code "auto"} (early stopping needs evaluations during training, and a tenth keeps their
+         * cost the same share of a large dataset's job as of a small one's), else once per epoch.
+         */
+        public long evaluationInterval(long totalSteps, int epochs) {
+            if (evalEverySteps > 0) {
+                return evalEverySteps;
+            }
+            return Math.max(1, autoEpochs() ? (totalSteps + 9) / 10 : totalSteps / Math.max(1, epochs));
         }
 
         /**
@@ -191,7 +204,7 @@ public record JobSpec(@JsonProperty("type") String type, @JsonProperty("hyperpar
                 positiveOrZero("weight_decay", or(h.weightDecay(), 0.0), 1.0),
                 positiveOrZero("max_grad_norm", or(h.maxGradNorm(), 1.0), 1e6),
                 range("max_seq_length", or(h.maxSeqLength(), maxSeqLength), 2, maxSeqLength),
-                range("eval_every_steps", or(h.evalEverySteps(), auto ? (minSteps + 9) / 10 : 0), 0, 1_000_000),
+                range("eval_every_steps", or(h.evalEverySteps(), 0), 0, 1_000_000),
                 range("checkpoint_every_steps", or(h.checkpointEverySteps(), 20), 1, 1_000_000),
                 range("early_stopping_patience", or(h.earlyStoppingPatience(), auto ? AUTO_PATIENCE : 0), 0, 1000),
                 fraction(or(h.validationSplit(), 0.1)),

@@ -261,7 +261,7 @@ class FineTuningJobsRestTest {
         assertEquals(60, created.getInt("method.hyperparameters.auto_min_steps"));
         assertEquals(50, created.getInt("method.hyperparameters.epochs"), "the most epochs auto may take");
         assertEquals(3, created.getInt("method.hyperparameters.early_stopping_patience"));
-        assertEquals(6, created.getInt("method.hyperparameters.eval_every_steps"));
+        assertEquals(0, created.getInt("method.hyperparameters.eval_every_steps"), "resolved when the job starts");
         JsonPath done = awaitFinal(created.getString("id"), 180);
         assertEquals("succeeded", done.getString("status"), () -> done.prettify());
         assertEquals(15, done.getInt("report.epochs"), "15 epochs of 4 steps reach the 60-step minimum");
@@ -274,7 +274,8 @@ class FineTuningJobsRestTest {
         List<Map<String, Object>> events = given().queryParam("limit", 999).get("/v1/fine_tuning/jobs/" + created.getString("id")
                 + "/events").then().statusCode(200).extract().jsonPath().getList("data");
         List<String> messages = events.stream().map(e -> String.valueOf(e.get("message"))).toList();
-        assertTrue(messages.stream().anyMatch(m -> m.contains("epochs auto: 15 (at least 60 steps")), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.contains("epochs auto: 15 (at least 60 steps")
+                && m.contains("evaluation every 6 steps")), messages.toString()); // a tenth of 60
         assertTrue(messages.stream().anyMatch(m -> m.startsWith("Early stopping at step " + stopped)), messages.toString());
         assertTrue(messages.stream().anyMatch(m -> m.startsWith("Kept the weights of step " + best)), messages.toString());
         double bestEvalLoss = events.stream().map(e -> (Map<?, ?>) e.get("data"))

@@ -66,7 +66,7 @@ public final class JobSchemas {
             @Schema(name = "max_seq_length", minimum = "2", maximum = "512",
                     description = "Default and maximum: loragate.training.max-seq-length") Integer maxSeqLength,
             @Schema(name = "eval_every_steps", minimum = "0", maximum = "1000000", defaultValue = "0",
-                    description = "0 = at the end of each epoch") Integer evalEverySteps,
+                    description = "0 = at the end of each epoch; with epochs \"auto\", 0 = every tenth of the job's steps") Integer evalEverySteps,
             @Schema(name = "checkpoint_every_steps", minimum = "1", maximum = "1000000", defaultValue = "20")
             Integer checkpointEverySteps,
             @Schema(name = "early_stopping_patience", minimum = "0", maximum = "1000", defaultValue = "0",
