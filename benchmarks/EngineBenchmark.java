@@ -246,7 +246,7 @@ public class EngineBenchmark {
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": %d,
                  "intermediate_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
                  "num_key_value_heads": %d, "vocab_size": %d, "max_position_embeddings": 8192,
-                 "rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": true,
+                 "rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": true, "hidden_act": "silu",
                  "bos_token_id": 1, "eos_token_id": 2}""", HIDDEN, INTER, layers, HEADS, KV_HEADS, VOCAB));
         SplittableRandom rnd = new SplittableRandom(1);
         SafetensorsWriter w = new SafetensorsWriter();

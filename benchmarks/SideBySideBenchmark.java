@@ -50,6 +50,15 @@ import java.util.concurrent.TimeUnit;
  * through DJL and through torch; the batch-1 decode bound is the weight bytes read per token over
  * that bandwidth. Prints one JSON object.
  *
+ * <p>Jlama (issue 17, item 8) is a third engine on the batch-1 base case only (Jlama has no LoRA
+ * multiplexing to compare): {@code benchmarks/jlama/JlamaDecode.java}, run by a JDK 21 or newer
+ * that sidebyside.sh finds ({@code --jlama-java}, {@code --jlama-classpath}), is one long-lived
+ * process driven over stdin/stdout like the HF peer, so that its model is loaded and its JIT warmed
+ * once and every round measures the same thing. Without a JDK 21+ the script passes
+ * {@code --jlama-skipped REASON} and the JSON says {@code "jlama": {"skipped": REASON}}. The model
+ * folder gets a synthetic byte-level BPE {@code tokenizer.json} (Jlama needs one to load a folder);
+ * every engine is given token ids.
+ *
  * <p>Run: {@code benchmarks/sidebyside.sh [--layers 30] [--prompt 64] [--decode 16] [--repeats 3]}
  */
 public class SideBySideBenchmark {
@@ -90,9 +99,12 @@ public class SideBySideBenchmark {
         String python = opt.get("python");
         String peer = opt.getOrDefault("peer", "benchmarks/sidebyside_hf.py");
         Path work = Path.of(opt.getOrDefault("work", "target/sidebyside"));
+        String jlamaJava = opt.get("jlama-java");
+        String jlamaClasspath = opt.get("jlama-classpath");
+        String jlamaSkipped = opt.get("jlama-skipped");
         for (String k : opt.keySet()) {
             if (!List.of("layers", "prompt", "decode", "repeats", "threads", "batch", "adapters", "train-steps", "train-batch",
-                    "train-seq", "train-lr", "python", "peer", "work").contains(k)) {
+                    "train-seq", "train-lr", "python", "peer", "work", "jlama-java", "jlama-classpath", "jlama-skipped").contains(k)) {
                 fail("unknown option --" + k);
             }
         }
@@ -103,6 +115,9 @@ public class SideBySideBenchmark {
                 || distinct < 1 || distinct > bigBatch || trainSteps < 0 || trainBatch < 1 || trainSeq < 2) {
             fail("every size must be positive, --adapters at most --batch, --train-steps 0 or more, --train-seq 2 or more");
         }
+        if (jlamaSkipped == null && (jlamaJava == null || jlamaClasspath == null)) {
+            jlamaSkipped = "no --jlama-java and --jlama-classpath given (benchmarks/sidebyside.sh finds a JDK 21+ and builds them)";
+        }
         // before DJL loads libtorch: the same intra-op threads as the peer's torch.set_num_threads
         System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
@@ -111,9 +126,13 @@ public class SideBySideBenchmark {
         loads.add(loadAverage());
         Path dir = Files.createTempDirectory(Files.createDirectories(work), "run-");
         Peer hf = null;
+        Peer jlama = null;
+        String jlamaFailure = null;
+        JsonNode jlamaInfo = null;
         String peerFailure = null;
         try {
             Path modelDir = EngineBenchmark.writeRandomModel(dir.resolve("model"), layers);
+            ByteLevelBpeTokenizer.write(modelDir, EngineBenchmark.VOCAB);
             try (CausalModel model = (CausalModel) BaseModel.load(modelDir, Device.cpu())) {
                 List<Path> adapterDirs = new ArrayList<>();
                 List<LoraAdapter> adapters = new ArrayList<>();
@@ -123,7 +142,7 @@ public class SideBySideBenchmark {
                     adapters.add(LoraAdapter.load(folder, model));
                 }
                 System.err.println("sidebyside: model and " + distinct + " adapters written to " + dir + "; starting the HF peer");
-                hf = new Peer(python, peer, threads);
+                hf = new Peer(List.of(python, peer), threads);
                 ObjectNode init = JSON.createObjectNode().put("op", "init").put("model", modelDir.toAbsolutePath().toString())
                         .put("threads", threads);
                 ArrayNode ad = init.putArray("adapters");
@@ -133,6 +152,25 @@ public class SideBySideBenchmark {
                     TARGETS.forEach(t.putArray("targets")::add);
                 }
                 JsonNode hfInfo = hf.ask(init);
+                if (jlamaSkipped == null) {
+                    System.err.println("sidebyside: starting the Jlama peer (" + jlamaJava + ")");
+                    try {
+                        jlama = new Peer(List.of(jlamaJava, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                                "-Xmx4g", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=" + threads, "-cp", jlamaClasspath,
+                                "JlamaDecode", modelDir.toAbsolutePath().toString(), String.valueOf(threads)), threads);
+                        jlamaInfo = jlama.read("start");
+                    } catch (IOException e) {
+                        jlamaFailure = "Jlama failed to start: " + e.getMessage();
+                        System.err.println("sidebyside: " + jlamaFailure + "; the other engines go on without it");
+                        if (jlama != null) {
+                            jlama.close();
+                            jlama = null;
+                        }
+                    }
+                } else {
+                    System.err.println("sidebyside: Jlama skipped: " + jlamaSkipped);
+                }
+                ObjectNode tokenizer = tokenizerCheck(modelDir, jlama);
 
                 List<Case> cases = cases(bigBatch, distinct, promptLen);
                 Map<Case, AdapterHook> hooks = new LinkedHashMap<>();
@@ -145,6 +183,9 @@ public class SideBySideBenchmark {
                 // per case: {loragate prefill, hf prefill, loragate decode, hf decode} tokens/s of each timed round
                 Map<Case, List<double[]>> speeds = new LinkedHashMap<>();
                 Map<Case, Agreement> agreement = new LinkedHashMap<>();
+                // batch-1 base only: {jlama prefill, jlama decode} tokens/s of each timed round, agreement with loragate
+                Map<Case, List<double[]>> jlamaSpeeds = new LinkedHashMap<>();
+                Map<Case, Agreement> jlamaAgreement = new LinkedHashMap<>();
                 List<double[]> trainSpeeds = new ArrayList<>();
                 double[] first = new double[2];
                 double djlFlops = 0, djlBw = 0, torchFlops = 0, torchBw = 0;
@@ -153,10 +194,32 @@ public class SideBySideBenchmark {
                         Infer l = runLoragate(model, hooks.get(c), c.prompts(), decodeSteps);
                         Infer h = runPeer(hf, c, decodeSteps);
                         agreement.computeIfAbsent(c, k -> new Agreement()).add(l, h);
+                        Infer j = null;
+                        if (jlama != null && c.batch() == 1 && c.adapterOfRow() == null) {
+                            try {
+                                j = runJlama(jlama, c.prompts()[0], decodeSteps);
+                            } catch (IOException e) {
+                                jlamaFailure = "Jlama failed in round " + round + ": " + e.getMessage();
+                                System.err.println("sidebyside: " + jlamaFailure + "; the other engines go on without it");
+                                jlama.close();
+                                jlama = null;
+                            }
+                        }
+                        if (j != null) {
+                            jlamaAgreement.computeIfAbsent(c, k -> new Agreement()).add(l, j);
+                            if (round > 0) {
+                                jlamaSpeeds.computeIfAbsent(c, k -> new ArrayList<>()).add(new double[] {
+                                    promptLen / j.prefillSeconds(), decodeSteps / j.decodeSeconds()});
+                            }
+                        }
                         // progress, so that a run stopped early (a very busy machine) still shows what it measured
                         System.err.printf(java.util.Locale.ROOT, "sidebyside: round %d %s: prefill %.1f / %.1f tok/s, decode %.2f / %.2f tok/s (loragate / hf)%n",
                                 round, c.label(), c.batch() * promptLen / l.prefillSeconds(), c.batch() * promptLen / h.prefillSeconds(),
                                 c.batch() * decodeSteps / l.decodeSeconds(), c.batch() * decodeSteps / h.decodeSeconds());
+                        if (j != null) {
+                            System.err.printf(java.util.Locale.ROOT, "sidebyside: round %d %s: Jlama prefill %.1f tok/s, decode %.2f tok/s%n",
+                                    round, c.label(), promptLen / j.prefillSeconds(), decodeSteps / j.decodeSeconds());
+                        }
                         if (round > 0) {
                             double tokensPrefill = (double) c.batch() * promptLen, tokensDecode = (double) c.batch() * decodeSteps;
                             speeds.computeIfAbsent(c, k -> new ArrayList<>()).add(new double[] {
@@ -214,10 +277,30 @@ public class SideBySideBenchmark {
                 ObjectNode hfEngine = engines.putObject("hf");
                 hfEngine.setAll((ObjectNode) hfInfo.deepCopy());
                 hfEngine.put("greedy", "manual prefill/decode loop with the model's cache, argmax in torch (no generate() overhead)");
+                ObjectNode jlamaEngine = engines.putObject("jlama");
+                if (jlamaSkipped != null) {
+                    jlamaEngine.put("skipped", jlamaSkipped);
+                } else {
+                    if (jlamaInfo != null) {
+                        jlamaInfo.fields().forEachRemaining(e -> {
+                            if (!e.getKey().equals("op")) {
+                                jlamaEngine.set(e.getKey(), e.getValue());
+                            }
+                        });
+                        jlamaEngine.put("cases", "batch-1 base prefill and decode only")
+                                .put("process", "one long-lived JVM (benchmarks/jlama/JlamaDecode.java) driven over stdin/stdout")
+                                .put("greedy", "batchForward of the prompt ids, then forward per token; AbstractModel.sample at temperature 0 "
+                                        + "(argmax over the float32 logits)");
+                    }
+                    if (jlamaFailure != null) {
+                        jlamaEngine.put("failed", jlamaFailure);
+                    }
+                }
                 ObjectNode m = out.putObject("model").put("shape", "SmolLM2-135M (random init)").put("dtype", "float32")
                         .put("hidden", EngineBenchmark.HIDDEN).put("layers", layers).put("heads", EngineBenchmark.HEADS)
                         .put("kv_heads", EngineBenchmark.KV_HEADS).put("intermediate", EngineBenchmark.INTER)
                         .put("vocab", EngineBenchmark.VOCAB).put("weight_bytes", (long) weightBytes);
+                m.set("tokenizer", tokenizer);
                 m.putObject("adapters").put("count", distinct).put("r", EngineBenchmark.RANK)
                         .put("alpha", 2 * EngineBenchmark.RANK).put("targets", "q,k,v,o");
                 out.putObject("settings").put("threads_per_engine", threads).put("prompt_tokens", promptLen)
@@ -242,7 +325,18 @@ public class SideBySideBenchmark {
                                 .put("loragate_tokens_per_s", r4(lBest)).put("hf_tokens_per_s", r4(hBest)).put("ratio", r4(lBest / hBest))
                                 .put("loragate_median", r4(median(s, o))).put("hf_median", r4(median(s, o + 1)))
                                 .put("ratio_of_medians", r4(median(s, o) / median(s, o + 1)));
-                        a.write(row);
+                        a.write(row, "");
+                        List<double[]> js = jlamaSpeeds.get(c);
+                        if (js != null) {
+                            int jo = phase.equals("prefill") ? 0 : 1;
+                            double jBest = best(js, jo);
+                            row.put("jlama_tokens_per_s", r4(jBest)).put("ratio_vs_jlama", r4(lBest / jBest))
+                                    .put("jlama_median", r4(median(js, jo))).put("ratio_vs_jlama_of_medians", r4(median(s, o) / median(js, jo)));
+                            jlamaAgreement.get(c).write(row, "jlama_");
+                            if (phase.equals("decode")) {
+                                decodeBatch1Base.put("jlama", jBest);
+                            }
+                        }
                         if (phase.equals("decode") && c.batch() == 1 && c.adapterOfRow() == null) {
                             decodeBatch1Base.put("loragate", lBest);
                             decodeBatch1Base.put("hf", hBest);
@@ -258,12 +352,16 @@ public class SideBySideBenchmark {
                             .put("loragate_first_loss", r4(first[0])).put("hf_first_loss", r4(first[1]))
                             .put("note", "first losses are of different first batches (loragate shuffles), both with B = 0");
                 }
-                out.putObject("decode_bound_batch1").put("weight_bytes_per_token", (long) weightBytes)
+                ObjectNode decodeBound = out.putObject("decode_bound_batch1").put("weight_bytes_per_token", (long) weightBytes)
                         .put("memory_bandwidth_gbs", r4(bandwidth / 1e9)).put("bound_tokens_per_s", r4(bound))
                         .put("loragate_tokens_per_s", r4(decodeBatch1Base.get("loragate")))
                         .put("hf_tokens_per_s", r4(decodeBatch1Base.get("hf")))
                         .put("loragate_fraction_of_bound", r4(decodeBatch1Base.get("loragate") / bound))
                         .put("hf_fraction_of_bound", r4(decodeBatch1Base.get("hf") / bound));
+                if (decodeBatch1Base.containsKey("jlama")) {
+                    decodeBound.put("jlama_tokens_per_s", r4(decodeBatch1Base.get("jlama")))
+                            .put("jlama_fraction_of_bound", r4(decodeBatch1Base.get("jlama") / bound));
+                }
                 System.out.println(JSON.writeValueAsString(out));
                 System.err.println(markdown(out));
             }
@@ -272,6 +370,9 @@ public class SideBySideBenchmark {
         } finally {
             if (hf != null) {
                 hf.close();
+            }
+            if (jlama != null) {
+                jlama.close();
             }
             EngineBenchmark.deleteTree(dir);
         }
@@ -283,7 +384,8 @@ public class SideBySideBenchmark {
     /** The cases as a Markdown table (for docs/benchmarks.md), with the ceilings and the decode bound under it. */
     static String markdown(ObjectNode out) {
         StringBuilder md = new StringBuilder("| case | batch | adapters | loragate tok/s | HF tok/s | ratio (best) | ratio (medians) "
-                + "| greedy tokens |\n|---|---:|---|---:|---:|---:|---:|---|\n");
+                + "| greedy tokens | Jlama tok/s | ratio vs Jlama (best) | greedy tokens vs Jlama |\n"
+                + "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---|\n");
         for (JsonNode c : out.get("cases")) {
             md.append("| ").append(c.get("case").asText()).append(" | ").append(c.get("batch").asInt()).append(" | ")
                     .append(c.has("variant") ? c.get("variant").asText() : "LoRA r " + EngineBenchmark.RANK + ", seq " + c.get("seq").asInt())
@@ -291,6 +393,11 @@ public class SideBySideBenchmark {
                     .append(" | ").append(c.get("ratio").asText()).append(" | ").append(c.get("ratio_of_medians").asText()).append(" | ")
                     .append(!c.has("greedy_tokens_identical") ? "n/a" : c.get("greedy_tokens_identical").asBoolean() ? "identical"
                             : "differ: " + c.get("greedy_rows_differing").asText())
+                    .append(" | ").append(c.has("jlama_tokens_per_s") ? c.get("jlama_tokens_per_s").asText() : "-")
+                    .append(" | ").append(c.has("ratio_vs_jlama") ? c.get("ratio_vs_jlama").asText() : "-")
+                    .append(" | ").append(!c.has("jlama_greedy_tokens_identical") ? "-"
+                            : c.get("jlama_greedy_tokens_identical").asBoolean() ? "identical"
+                            : "differ from token " + c.get("jlama_first_differing_token").asInt())
                     .append(" |\n");
         }
         JsonNode ceil = out.get("ceilings");
@@ -301,6 +408,7 @@ public class SideBySideBenchmark {
                 .append(bound.get("weight_bytes_per_token").asLong() / 1_000_000).append(" MB per token -> ")
                 .append(bound.get("bound_tokens_per_s").asText()).append(" tok/s; loragate reaches ")
                 .append(bound.get("loragate_fraction_of_bound").asText()).append(", HF ").append(bound.get("hf_fraction_of_bound").asText())
+                .append(bound.has("jlama_fraction_of_bound") ? ", Jlama " + bound.get("jlama_fraction_of_bound").asText() : "")
                 .append(". Load average (1 min) ").append(load.get("min").asText()).append("-").append(load.get("max").asText())
                 .append(" on ").append(out.get("machine").get("cpus").asInt()).append(" CPUs.");
         return md.toString();
@@ -402,6 +510,46 @@ public class SideBySideBenchmark {
         return new Infer(a.get("prefill_s").asDouble(), a.get("decode_s").asDouble(), tokens, top);
     }
 
+    /** Batch-1 prefill of {@code prompt} and {@code steps} greedy decode steps in the Jlama peer. */
+    static Infer runJlama(Peer jlama, long[] prompt, int steps) throws IOException {
+        ObjectNode cmd = JSON.createObjectNode().put("op", "infer").put("steps", steps);
+        cmd.set("prompt", JSON.valueToTree(prompt));
+        JsonNode a = jlama.ask(cmd);
+        long[] tokens = JSON.treeToValue(a.get("tokens"), long[].class);
+        return new Infer(a.get("prefill_s").asDouble(), a.get("decode_s").asDouble(), new long[][] {tokens},
+                new float[] {(float) a.get("prefill_top_logit").asDouble()});
+    }
+
+    /**
+     * The model folder's tokenizer.json: loaded by loragate (Hugging Face tokenizers through DJL) and,
+     * when it runs, by Jlama; the ids both give for one text. The cases feed token ids, so a
+     * difference here changes no timing; it says whether text prompts would tokenize alike.
+     */
+    static ObjectNode tokenizerCheck(Path modelDir, Peer jlama) throws IOException {
+        String text = "Hello world, 2024: byte-level BPE tokenizers split text.";
+        ObjectNode t = JSON.createObjectNode().put("file", "tokenizer.json, synthetic GPT-2-style byte-level BPE (ByteLevelBpeTokenizer.java)")
+                .put("vocab", EngineBenchmark.VOCAB).put("prompts", "token ids, the same for every engine").put("text", text);
+        long[] lg = null;
+        try (io.loragate.model.TextTokenizer tok = io.loragate.model.TextTokenizer.load(modelDir)) {
+            lg = tok.encode(text, false);
+            t.set("loragate_ids", JSON.valueToTree(lg));
+        } catch (RuntimeException e) {
+            t.put("loragate_error", String.valueOf(e.getMessage()));
+        }
+        if (jlama != null) {
+            try {
+                long[] jl = JSON.treeToValue(jlama.ask(JSON.createObjectNode().put("op", "encode").put("text", text)).get("ids"), long[].class);
+                t.set("jlama_ids", JSON.valueToTree(jl));
+                if (lg != null) {
+                    t.put("same_ids", Arrays.equals(lg, jl));
+                }
+            } catch (PeerException e) {
+                t.put("jlama_error", e.getMessage()); // an infer will fail the same way and say so
+            }
+        }
+        return t;
+    }
+
     /** One fresh LoRA trained for the data's steps; {tokens/s of every step but the first, the first step's loss}. */
     static double[] trainLoragate(CausalModel model, List<TrainingExample> data, int batch, double lr) {
         PeftConfig peft = PeftConfig.lora(EngineBenchmark.RANK, 2.0 * EngineBenchmark.RANK, TARGETS, "CAUSAL_LM");
@@ -455,24 +603,25 @@ public class SideBySideBenchmark {
             rowsDiffering = Math.max(rowsDiffering, differing);
         }
 
-        void write(ObjectNode row) {
-            row.put("greedy_tokens_identical", rowsDiffering == 0)
-                    .put("greedy_rows_differing", rowsDiffering + " of " + rows + " (" + tokensPerRow + " tokens each)")
-                    .put("prefill_top_logit_max_abs_diff", r4(maxTopLogitDiff));
+        /** {@code prefix} names the other engine ("" for HF, "jlama_"). */
+        void write(ObjectNode row, String prefix) {
+            row.put(prefix + "greedy_tokens_identical", rowsDiffering == 0)
+                    .put(prefix + "greedy_rows_differing", rowsDiffering + " of " + rows + " (" + tokensPerRow + " tokens each)")
+                    .put(prefix + "prefill_top_logit_max_abs_diff", r4(maxTopLogitDiff));
             if (firstDivergence >= 0) {
-                row.put("first_differing_token", firstDivergence);
+                row.put(prefix + "first_differing_token", firstDivergence);
             }
         }
     }
 
-    /** The Python peer: one JSON command per line in, one JSON answer per line out. */
+    /** A peer process (the Python one, Jlama's JVM): one JSON command per line in, one JSON answer per line out. */
     static final class Peer implements AutoCloseable {
         final Process process;
         final BufferedWriter in;
         final BufferedReader out;
 
-        Peer(String python, String script, int threads) throws IOException {
-            ProcessBuilder pb = new ProcessBuilder(python, script).redirectError(ProcessBuilder.Redirect.INHERIT);
+        Peer(List<String> command, int threads) throws IOException {
+            ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
             Map<String, String> env = pb.environment();
             env.put("OMP_NUM_THREADS", String.valueOf(threads));
             env.put("MKL_NUM_THREADS", String.valueOf(threads));
@@ -485,13 +634,22 @@ public class SideBySideBenchmark {
         }
 
         JsonNode ask(ObjectNode command) throws IOException {
-            in.write(JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(command));
-            in.newLine();
-            in.flush();
+            try {
+                in.write(JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(command));
+                in.newLine();
+                in.flush();
+            } catch (IOException e) {
+                throw new PeerException("it exited (code " + waitExit() + ") before '" + command.get("op").asText()
+                        + "'; its messages are above");
+            }
+            return read(command.get("op").asText());
+        }
+
+        /** The next answer line; {@code what} names the command it answers, for the error message. */
+        JsonNode read(String what) throws IOException {
             String line = out.readLine();
             if (line == null) {
-                throw new PeerException("it exited (code " + waitExit() + ") while answering '" + command.get("op").asText()
-                        + "'; its messages are above");
+                throw new PeerException("it exited (code " + waitExit() + ") while answering '" + what + "'; its messages are above");
             }
             JsonNode answer = JSON.readTree(line);
             if (answer.has("error")) {
