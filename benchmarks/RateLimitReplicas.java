@@ -48,6 +48,7 @@ public class RateLimitReplicas {
         int manyAdapters = 30;
         int rank = 4;
         double pause = 2;
+        String budget = "whole";
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -66,6 +67,7 @@ public class RateLimitReplicas {
                     case "--many-adapters" -> o.manyAdapters = Integer.parseInt(v);
                     case "--rank" -> o.rank = Integer.parseInt(v);
                     case "--pause" -> o.pause = Double.parseDouble(v);
+                    case "--budget" -> o.budget = v;
                     default -> usage("unknown option " + args[i]);
                 }
             }
@@ -74,6 +76,9 @@ public class RateLimitReplicas {
             }
             if (o.rps <= 0 || o.offered <= o.rps || o.duration <= 0 || o.senders < 1 || o.manyAdapters < 1) {
                 usage("--rps > 0, --offered > --rps, --duration > 0, --senders and --many-adapters >= 1");
+            }
+            if (!o.budget.equals("whole") && !o.budget.equals("share")) {
+                usage("--budget is whole or share");
             }
             return o;
         }
@@ -112,6 +117,7 @@ public class RateLimitReplicas {
         s.put("offered_requests_per_s", o.offered);
         s.put("duration_s", o.duration);
         s.put("many_adapters", o.manyAdapters);
+        s.put("rate_budget", o.budget + " (loragate.replicas.rate-budget of every replica)");
         s.put("request", "POST /v1/completions, max_tokens 1, not streamed, the tenant's key");
         ArrayNode phases = out.putArray("phases");
         phases.add(b.phase("a_one_replica", o.replicas.subList(0, 1), List.of(first), 1));
@@ -278,8 +284,11 @@ public class RateLimitReplicas {
         j.put("admitted", admitted);
         j.put("admitted_per_s", LoadGenerator.round(admitted / seconds));
         j.put("admitted_over_limit", LoadGenerator.round(admitted / seconds / o.rps));
-        // each reached replica's bucket starts full (one second's worth) and refills at the limit
-        j.put("expected_over_limit_if_each_replica_enforces_alone", LoadGenerator.round(reachable * (seconds + 1) / seconds));
+        // each reached replica's bucket starts full (one second's worth, at least one request) and refills
+        // at its rate: the whole limit ("whole"), or limit / replicas ("share")
+        double perReplica = o.budget.equals("share") ? o.rps / o.replicas.size() : o.rps;
+        double bound = reachable * (perReplica * seconds + Math.max(1, perReplica)) / seconds / o.rps;
+        j.put("expected_over_limit", LoadGenerator.round(bound));
         j.put("replicas_reachable", reachable);
         ArrayNode per = j.putArray("admitted_per_replica");
         for (int i = 0; i < before.size(); i++) {

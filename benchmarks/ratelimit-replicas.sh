@@ -7,14 +7,16 @@
 # process it started is stopped on exit.
 #   benchmarks/ratelimit-replicas.sh [--base-port N] [RateLimitReplicas flags: --rps 5 --offered 60 --duration 20 ...]
 #     --base-port N  HAProxy on N, replicas on N+11..N+13, PostgreSQL on N+20 (default 19400)
+#     --budget whole|share  loragate.replicas.rate-budget of the replicas (default whole)
 # MVN_FLAGS is passed to Maven (e.g. MVN_FLAGS=-o offline); NO_BUILD=1 skips packaging the gateway. Needs Debian's postgresql (15) and haproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base=19400 extra=()
+base=19400 budget=whole extra=()
 model="$PWD/src/test/resources/fixtures/hf/tiny-llama"
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-port) base="$2"; shift 2 ;;
+    --budget) budget="$2"; shift 2 ;;
     *) extra+=("$1" "$2"); shift 2 ;;
   esac
 done
@@ -30,9 +32,10 @@ echo "ratelimit: logs and data in $work" >&2
 admin="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
 cluster_postgres "$work" $((base + 20))
-cluster_replicas 3 $((base + 11)) "$model" -Dloragate.auth.enabled=true -Dloragate.auth.admin-key="$admin"
+cluster_replicas 3 $((base + 11)) "$model" -Dloragate.auth.enabled=true -Dloragate.auth.admin-key="$admin" \
+  -Dloragate.replicas.rate-budget="$budget"
 cluster_haproxy hash "$base" deployment/haproxy/haproxy.cfg tiny-llama $((base + 11))
 
 replicas="http://127.0.0.1:$((base + 11)),http://127.0.0.1:$((base + 12)),http://127.0.0.1:$((base + 13))"
 benchmarks/run.sh RateLimitReplicas --model-path "$model" --replicas "$replicas" \
-  --haproxy "http://127.0.0.1:$base" --admin-key "$admin" "${extra[@]}"
+  --haproxy "http://127.0.0.1:$base" --admin-key "$admin" --budget "$budget" "${extra[@]}"

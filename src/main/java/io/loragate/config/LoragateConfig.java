@@ -420,6 +420,21 @@ public interface LoragateConfig {
          */
         @WithDefault("30s")
         java.time.Duration reconcileInterval();
+
+        /**
+         * How often each replica writes its heartbeat row (the count of live replicas that
+         * {@code rate-budget=share} divides by: rows seen within three intervals). PostgreSQL only;
+         * 0 turns it off (the count stays 1).
+         */
+        @WithDefault("5s")
+        java.time.Duration heartbeatInterval();
+
+        /**
+         * {@code whole}: each replica enforces a tenant's whole {@code requests_per_second} and
+         * {@code tokens_per_minute}; {@code share}: each enforces 1 / (live replicas) of them.
+         */
+        @WithDefault("whole")
+        RateBudget rateBudget();
     }
 
     /** Permissions of what loragate creates in the data directory. */

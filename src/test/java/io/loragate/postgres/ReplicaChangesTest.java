@@ -19,6 +19,8 @@ import io.loragate.common.BlobStore;
 import io.loragate.registry.AdapterRegistry;
 import io.loragate.registry.AdapterVersion;
 import io.loragate.registry.ChangeListener;
+import io.loragate.registry.ReplicaCensus;
+import io.loragate.registry.ReplicaIdentity;
 import io.loragate.registry.ReplicaRefresh;
 import io.loragate.registry.ReplicaSync;
 import io.loragate.registry.Tenants;
@@ -65,6 +67,8 @@ class ReplicaChangesTest {
     AdapterRegistry registryA;
     @Inject
     ReplicaSync syncA;
+    @Inject
+    ReplicaCensus censusA;
 
     Tenants tenantsB;
     AdapterRegistry registryB;
@@ -72,6 +76,7 @@ class ReplicaChangesTest {
     BlobStore blobs;
     AdapterCache cacheB;
     ChangeListener listenerB;
+    PGSimpleDataSource databaseB;
 
     @BeforeEach
     void replicaB() throws Exception {
@@ -81,6 +86,7 @@ class ReplicaChangesTest {
         b.setURL(cfg.getValue("quarkus.datasource.jdbc.url", String.class));
         b.setUser(cfg.getValue("quarkus.datasource.username", String.class));
         b.setPassword(cfg.getValue("quarkus.datasource.password", String.class));
+        databaseB = b;
         tenantsB = new Tenants(b, config, deletedEvents);
         // B's registry fires no events in these tests (it only reads); its cache follows notices
         registryB = new AdapterRegistry(b, config, resident, adapterEvents, tenantsB, blobs);
@@ -117,6 +123,25 @@ class ReplicaChangesTest {
     AdapterVersion register(String tenant, String name, int fixture) {
         Path folder = adapter("tiny-llama", fixture);
         return registryA.register(tenant, name, config(folder), weights(folder));
+    }
+
+    /**
+     * Replicas count each other by heartbeat rows (what {@code rate-budget=share} divides by): B's
+     * first heartbeat counts A and B, A counts B at its next heartbeat, and a stopped B leaves A's
+     * count at A's next one.
+     */
+    @Test
+    void replicasCountEachOtherByHeartbeatsAndAStoppedOneLeavesTheCount() throws Exception {
+        int before = censusA.live();
+        ReplicaCensus censusB = new ReplicaCensus(databaseB, new ReplicaIdentity(uniqueName("census-b")), config);
+        censusB.start();
+        try {
+            assertEquals(before + 1, censusB.live(), "B counts A's heartbeat and its own");
+            awaitTrue("A counts B", () -> censusA.live() == before + 1);
+        } finally {
+            censusB.stop();
+        }
+        awaitTrue("A no longer counts the stopped B", () -> censusA.live() == before);
     }
 
     @Test
