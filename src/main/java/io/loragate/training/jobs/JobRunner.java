@@ -155,7 +155,11 @@ final class JobRunner {
         if (leaseLost) {
             return false;
         }
-        JobLeases.Lease lease = context.leases().renew(job.id(), context.replica(), context.leaseDuration());
+        return follow(context.leases().renew(job.id(), context.replica(), context.leaseDuration()));
+    }
+
+    /** Acts on what a lease write answered: false when the lease is lost; a requested cancel starts here. */
+    private boolean follow(JobLeases.Lease lease) {
         if (!lease.held()) {
             leaseLost();
             return false;
@@ -339,14 +343,7 @@ final class JobRunner {
         JobLeases.Lease lease = store.recordSteps(job.id(), context.replica(), journal.drain(), step, total, progress.tokens(),
                 Instant.now().plusMillis(Math.round(eta * 1000)));
         timing.databaseWrite(System.nanoTime() - t);
-        if (!lease.held()) {
-            leaseLost();
-            return false;
-        }
-        if (lease.cancelRequested() && !cancelled) {
-            cancel();
-        }
-        return true;
+        return follow(lease);
     }
 
     /** The epochs part of the training message. */
