@@ -30,8 +30,12 @@ public class PostgresClobType implements FlywayConfigurationCustomizer {
 
     static final class ClobDomain implements Callback {
 
+        // Replicas starting together on a fresh database race here (before Flyway's own lock): the one
+        // that loses sees the other's domain as a duplicate, which is what it wanted.
         static final String SQL = "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-                + " WHERE t.typname = 'clob' AND n.nspname = current_schema()) THEN CREATE DOMAIN clob AS text; END IF; END $$";
+                + " WHERE t.typname = 'clob' AND n.nspname = current_schema()) THEN"
+                + " BEGIN CREATE DOMAIN clob AS text; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;"
+                + " END IF; END $$";
 
         @Override
         public boolean supports(Event event, Context context) {
